@@ -1,0 +1,2 @@
+// The library's public face: each concern's index.
+export * from "./errors/index.js";

@@ -1,0 +1,93 @@
+import { NrfProvisionError } from "../errors/index.js";
+import type { ByteTransport } from "./transport.js";
+
+/** An in-memory link whose far end can be dropped, as if the USB cable were pulled. */
+export interface MemoryTransport extends ByteTransport {
+  /** Ends the link on both sides with an error, like an unplugged board. */
+  disconnect(reason?: string): void;
+}
+
+class MemoryEnd implements MemoryTransport {
+  peer: MemoryEnd | undefined;
+  private readonly dataListeners = new Set<(chunk: Uint8Array) => void>();
+  private readonly closeListeners = new Set<(error?: Error) => void>();
+  private open = true;
+
+  constructor(readonly name: string) {}
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  write(data: Uint8Array | string): Promise<void> {
+    if (!this.open) {
+      return Promise.reject(
+        new NrfProvisionError(
+          "ERR_TRANSPORT_CLOSED",
+          `cannot write to ${this.name}: it is closed`,
+          {
+            details: { port: this.name },
+          },
+        ),
+      );
+    }
+    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : Uint8Array.from(data);
+    const peer = this.peer;
+    // Deliver asynchronously, as a real link would: never re-enter the writer's call stack.
+    setImmediate(() => peer?.deliver(bytes));
+    return Promise.resolve();
+  }
+
+  private deliver(bytes: Uint8Array): void {
+    if (!this.open) return;
+    for (const listener of this.dataListeners) listener(bytes);
+  }
+
+  onData(listener: (chunk: Uint8Array) => void): () => void {
+    this.dataListeners.add(listener);
+    return () => this.dataListeners.delete(listener);
+  }
+
+  onClose(listener: (error?: Error) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  end(error?: Error): void {
+    if (!this.open) return;
+    this.open = false;
+    const listeners = [...this.closeListeners];
+    this.closeListeners.clear();
+    this.dataListeners.clear();
+    for (const listener of listeners) listener(error);
+  }
+
+  close(): Promise<void> {
+    this.end();
+    this.peer?.end();
+    return Promise.resolve();
+  }
+
+  disconnect(reason = "link dropped"): void {
+    const error = (side: string) =>
+      new NrfProvisionError("ERR_TRANSPORT_DISCONNECTED", `${side} disconnected: ${reason}`, {
+        details: { port: side },
+      });
+    this.end(error(this.name));
+    this.peer?.end(error(this.peer.name));
+  }
+}
+
+/**
+ * Two connected in-memory transports: bytes written to one arrive at the other.
+ * Closing either end closes both (the other end sees a normal close).
+ */
+export function createMemoryTransportPair(
+  names: [string, string] = ["memory:host", "memory:device"],
+): [MemoryTransport, MemoryTransport] {
+  const a = new MemoryEnd(names[0]);
+  const b = new MemoryEnd(names[1]);
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
