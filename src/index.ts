@@ -1,2 +1,3 @@
 // The library's public face: each concern's index.
 export * from "./errors/index.js";
+export * from "./jwt/index.js";

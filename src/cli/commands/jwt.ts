@@ -1,5 +1,183 @@
-import type { Command } from "commander";
-import type { CliContext } from "../context.js";
+import { resolve } from "node:path";
+import { type Command, Option } from "commander";
+import {
+  DEFAULT_JWT_LIFETIME_SECONDS,
+  decodeDeviceJwt,
+  MAX_JWT_LIFETIME_SECONDS,
+  mintBatch,
+  mintDeviceJwt,
+  numberedDeviceIds,
+  readDevicePrivateKeyFile,
+  readDevicePublicKeyFile,
+  readMintBatchFile,
+  verifyDeviceJwt,
+  writeDeviceKeyPairs,
+} from "../../jwt/index.js";
+import {
+  type CliContext,
+  parseIntegerOption,
+  usageError,
+  writeJson,
+  writeLines,
+} from "../context.js";
 
-/** Registers the `jwt` commands. */
-export function register(_program: Command, _ctx: CliContext): void {}
+interface KeygenOptions {
+  device?: string;
+  count?: string;
+  prefix?: string;
+  start: string;
+  outDir: string;
+  csv?: string;
+  json?: boolean;
+}
+
+interface MintOptions {
+  key?: string;
+  device?: string;
+  batch?: string;
+  lifetime: string;
+  kid?: boolean;
+  json?: boolean;
+}
+
+interface VerifyOptions {
+  token: string;
+  key?: string;
+  cert?: string;
+  device?: string;
+  json?: boolean;
+}
+
+/** Registers `jwt keygen | mint | verify | decode`: software device keys and device JWTs. */
+export function register(program: Command, ctx: CliContext): void {
+  const jwt = program
+    .command("jwt")
+    .description(
+      "Software device keys and ES256 device JWTs for nRF Cloud (test devices, load tests).",
+    );
+
+  jwt
+    .command("keygen")
+    .description(
+      "Generate P-256 device key pairs (<id>.key.pem mode 0600, <id>.pub.pem); never overwrites.",
+    )
+    .addOption(new Option("--device <id>", "one device ID").conflicts(["count", "prefix"]))
+    .option(
+      "--count <n>",
+      "number of test devices, IDs <prefix><n> zero-padded (e.g. dev-01 … dev-10)",
+    )
+    .option("--prefix <prefix>", "device ID prefix for --count")
+    .option("--start <n>", "first number for --count", "1")
+    .requiredOption("--out-dir <dir>", "directory for the key files (created if missing)")
+    .option("--csv <file>", "also write the RegisterPublicKeys CSV (for `cloud register-keys`)")
+    .option("--json", "print the written files as JSON")
+    .action(async (options: KeygenOptions) => {
+      const deviceIds = keygenDeviceIds(options);
+      const outDir = resolve(ctx.io.cwd, options.outDir);
+      const csvPath = options.csv === undefined ? undefined : resolve(ctx.io.cwd, options.csv);
+      const written = await writeDeviceKeyPairs(outDir, deviceIds, csvPath ? { csvPath } : {});
+      if (options.json) {
+        writeJson(ctx.io, {
+          devices: written.map(({ deviceId, privateKeyPath, publicKeyPath }) => ({
+            deviceId,
+            privateKeyPath,
+            publicKeyPath,
+          })),
+          csvPath: csvPath ?? null,
+        });
+        return;
+      }
+      const lines =
+        written.length === 1 && written[0]
+          ? [`wrote ${written[0].privateKeyPath}`, `wrote ${written[0].publicKeyPath}`]
+          : [`wrote ${written.length} device key pairs to ${outDir}`];
+      if (csvPath) {
+        lines.push(`wrote ${csvPath} (upload: nrf-provision cloud register-keys --csv ${csvPath})`);
+      }
+      writeLines(ctx.io, ...lines);
+    });
+
+  jwt
+    .command("mint")
+    .description("Mint ES256 device JWTs: one (--key, --device) or many (--batch, JSON lines out).")
+    .addOption(
+      new Option("--key <file>", "device private key PEM (PKCS#8 or SEC1)").conflicts("batch"),
+    )
+    .addOption(new Option("--device <id>", "device ID (the sub claim)").conflicts("batch"))
+    .option("--batch <file>", "CSV of deviceId,keyPath lines (paths relative to the CSV)")
+    .option(
+      "--lifetime <seconds>",
+      `seconds until exp, at most ${MAX_JWT_LIFETIME_SECONDS} (7 days)`,
+      String(DEFAULT_JWT_LIFETIME_SECONDS),
+    )
+    .option("--kid", "add kid = SHA-256 of the public key (as nRF91 firmware does)")
+    .option("--json", "print {token, header, claims}")
+    .action(async (options: MintOptions) => {
+      const lifetimeSeconds = parseIntegerOption("--lifetime", options.lifetime, {
+        min: 1,
+        max: MAX_JWT_LIFETIME_SECONDS,
+      });
+      const kid = options.kid === true;
+      if (options.batch !== undefined) {
+        const rows = await readMintBatchFile(resolve(ctx.io.cwd, options.batch));
+        for await (const minted of mintBatch(rows, { lifetimeSeconds, kid })) {
+          ctx.io.stdout.write(`${JSON.stringify(minted)}\n`);
+        }
+        return;
+      }
+      if (options.key === undefined || options.device === undefined) {
+        throw usageError("jwt mint needs --key FILE and --device ID, or --batch FILE.csv");
+      }
+      const privateKey = await readDevicePrivateKeyFile(resolve(ctx.io.cwd, options.key));
+      const token = mintDeviceJwt({ privateKey, deviceId: options.device, lifetimeSeconds, kid });
+      if (options.json) writeJson(ctx.io, { token, ...decodeDeviceJwt(token) });
+      else writeLines(ctx.io, token);
+    });
+
+  jwt
+    .command("verify")
+    .description(
+      "Verify a device JWT as nRF Cloud would; exits non-zero with the reason if invalid.",
+    )
+    .requiredOption("--token <jwt>", "the token")
+    .addOption(new Option("--key <file>", "device public key PEM (SPKI)").conflicts("cert"))
+    .option("--cert <file>", "device certificate PEM (its public key is used)")
+    .option("--device <id>", "require sub = this device ID")
+    .option("--json", "print {valid, header, claims}")
+    .action(async (options: VerifyOptions) => {
+      const keyFile = options.key ?? options.cert;
+      if (keyFile === undefined) throw usageError("jwt verify needs --key FILE or --cert FILE");
+      const publicKey = await readDevicePublicKeyFile(resolve(ctx.io.cwd, keyFile));
+      const { header, claims } = verifyDeviceJwt(options.token.trim(), {
+        publicKey,
+        ...(options.device === undefined ? {} : { deviceId: options.device }),
+      });
+      if (options.json) {
+        writeJson(ctx.io, { valid: true, header, claims });
+        return;
+      }
+      writeLines(
+        ctx.io,
+        `valid: ES256 token for device ${claims.sub}, expires ${new Date(claims.exp * 1000).toISOString()}`,
+      );
+    });
+
+  jwt
+    .command("decode")
+    .description("Print a JWT's header and claims without verifying it.")
+    .requiredOption("--token <jwt>", "the token")
+    .option("--json", "same output (always JSON)")
+    .action((options: { token: string }) => {
+      writeJson(ctx.io, decodeDeviceJwt(options.token.trim()));
+    });
+}
+
+function keygenDeviceIds(options: KeygenOptions): string[] {
+  if (options.device !== undefined) return [options.device];
+  if (options.count === undefined || options.prefix === undefined) {
+    throw usageError("jwt keygen needs --device ID, or --count N with --prefix P");
+  }
+  const count = parseIntegerOption("--count", options.count, { min: 1, max: 100_000 });
+  const start = parseIntegerOption("--start", options.start, { min: 0 });
+  return numberedDeviceIds(options.prefix, count, start);
+}

@@ -1,0 +1,32 @@
+import { NrfProvisionError } from "../errors/index.js";
+
+/**
+ * Stable codes for device-JWT failures. All start with `ERR_JWT`, which the CLI maps to the
+ * generic failure exit code (1).
+ */
+export type JwtErrorCode =
+  | "ERR_JWT_MALFORMED"
+  | "ERR_JWT_ALG"
+  | "ERR_JWT_SIGNATURE"
+  | "ERR_JWT_EXPIRED"
+  | "ERR_JWT_SUBJECT"
+  | "ERR_JWT_CLAIMS"
+  | "ERR_JWT_LIFETIME"
+  | "ERR_JWT_DEVICE_ID"
+  | "ERR_JWT_KEY"
+  | "ERR_JWT_KEY_FILE"
+  | "ERR_JWT_BATCH"
+  | "ERR_JWT_OPTIONS";
+
+/** A device JWT could not be minted, verified, or its key material could not be used. */
+export class JwtError extends NrfProvisionError {
+  declare readonly code: JwtErrorCode;
+
+  constructor(
+    code: JwtErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(code, message, options);
+  }
+}
