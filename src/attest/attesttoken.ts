@@ -1,0 +1,131 @@
+import type { KeyObject } from "node:crypto";
+import { encode, Tagged } from "cborg";
+import {
+  CborTag,
+  decodeCbor,
+  expectBytes,
+  expectInteger,
+  expectTagged,
+  parseCoseSign1,
+  verifyCoseSign1,
+} from "./cose.js";
+import { decodeBase64Url, extractBlob, formatUuid, splitTwoParts, toHex } from "./encoding.js";
+import { AttestError } from "./errors.js";
+import type { KeygenOutput } from "./keygen.js";
+
+/** `%ATTESTTOKEN` message type 1: device identity message v1. */
+export const deviceIdentityMessageV1 = 1;
+
+/** A parsed `%ATTESTTOKEN` response. */
+export interface AttestationToken {
+  deviceUuid: string;
+  deviceType: number;
+  deviceTypeName: string;
+  modemFirmwareUuid: string;
+  /** Lowercase hex. */
+  nonce: string;
+  messageType: number;
+  /** The detached COSE payload: the CBOR message exactly as received. */
+  message: Uint8Array;
+  /** Raw COSE_Sign1 bytes (payload nil). */
+  cose: Uint8Array;
+}
+
+/** The fields of an `%ATTESTTOKEN` message. */
+export interface AttestationMessageFields {
+  deviceUuid: Uint8Array;
+  deviceType: number;
+  modemFirmwareUuid: Uint8Array;
+  nonce: Uint8Array;
+}
+
+const deviceTypeNames: Record<number, string> = {
+  1: "nRF9160 SIAA",
+  2: "nRF9160 SIBA",
+  3: "nRF9160 SICA",
+  4: "nRF9161 LACA",
+  5: "nRF9131 LACA",
+  6: "nRF9151 LACA",
+};
+
+/** The chip name for an attestation device type (SDK `modem_attest_token`, nrfcloud-utils). */
+export function deviceTypeName(deviceType: number): string {
+  return deviceTypeNames[deviceType] ?? `unknown (${deviceType})`;
+}
+
+const code = "ERR_ATTEST_MALFORMED";
+
+/** Encodes an `%ATTESTTOKEN` message: tag 55799 [1, uuid, device type, firmware UUID, nonce]. */
+export function buildAttestationPayload(fields: AttestationMessageFields): Uint8Array {
+  return encode(
+    new Tagged(CborTag.selfDescribed, [
+      deviceIdentityMessageV1,
+      fields.deviceUuid,
+      fields.deviceType,
+      fields.modemFirmwareUuid,
+      fields.nonce,
+    ]),
+  );
+}
+
+/**
+ * Parses `AT%ATTESTTOKEN` output (bare `<base64url message>.<base64url COSE_Sign1>` or the
+ * `%ATTESTTOKEN: "…"` line). Throws AttestError `ERR_ATTEST_MALFORMED` naming the bad part.
+ */
+export function parseAttestationToken(text: string): AttestationToken {
+  const blob = extractBlob(text, "ATTESTTOKEN", code);
+  const [messagePart, cosePart] = splitTwoParts(
+    blob,
+    ["base64url message", "base64url COSE_Sign1"],
+    code,
+  );
+  const message = decodeBase64Url(messagePart, "the attestation message (first part)", code);
+  const cose = decodeBase64Url(cosePart, "the COSE_Sign1 (second part)", code);
+  const sign1 = parseCoseSign1(cose, code);
+  if (sign1.payload !== null) {
+    throw new AttestError(
+      code,
+      "the COSE_Sign1 payload should be detached (nil) in an attestation token",
+    );
+  }
+  const what = "attestation message";
+  const fields = expectTagged(decodeCbor(message, what, code), CborTag.selfDescribed, what, code);
+  if (!Array.isArray(fields) || fields.length !== 5) {
+    throw new AttestError(
+      code,
+      `${what} is not a 5-element array [type, uuid, device type, firmware UUID, nonce]`,
+    );
+  }
+  const [messageType, uuid, deviceType, firmwareUuid, nonce] = fields as unknown[];
+  const type = expectInteger(messageType, `${what} message type`, code);
+  if (type !== deviceIdentityMessageV1) {
+    throw new AttestError(code, `${what} type ${type} is not 1 (device identity message v1)`);
+  }
+  const device = expectInteger(deviceType, `${what} device type`, code);
+  return {
+    deviceUuid: formatUuid(expectBytes(uuid, `${what} device UUID`, code, 16)),
+    deviceType: device,
+    deviceTypeName: deviceTypeName(device),
+    modemFirmwareUuid: formatUuid(
+      expectBytes(firmwareUuid, `${what} modem firmware UUID`, code, 16),
+    ),
+    nonce: toHex(expectBytes(nonce, `${what} nonce`, code, 16)),
+    messageType: type,
+    message,
+    cose,
+  };
+}
+
+/**
+ * Verifies the ES256 COSE_Sign1 signature of keygen output or an attestation token against the
+ * device identity public key (Nordic's is not published; the simulator's is). For a token the
+ * detached message is the signed payload.
+ */
+export function verifyAttestation(
+  parsed: KeygenOutput | AttestationToken,
+  identityPublicKey: KeyObject | string,
+): boolean {
+  const isKeygen = "kind" in parsed;
+  const sign1 = parseCoseSign1(parsed.cose, isKeygen ? "ERR_KEYGEN_MALFORMED" : code);
+  return verifyCoseSign1(sign1, identityPublicKey, isKeygen ? undefined : parsed.message);
+}

@@ -1,0 +1,24 @@
+import { NrfProvisionError } from "../errors/index.js";
+
+/** Stable codes of the attestation layer. */
+export type AttestErrorCode =
+  | "ERR_KEYGEN_MALFORMED"
+  | "ERR_KEYGEN_DIGEST"
+  | "ERR_KEYGEN_DIGEST_NORMALIZED"
+  | "ERR_KEYGEN_SECTAG"
+  | "ERR_CSR_SIGNATURE"
+  | "ERR_ATTEST_MALFORMED"
+  | "ERR_ATTEST_KEY_INVALID";
+
+/** A `%KEYGEN` / `%ATTESTTOKEN` output that is malformed or cannot be trusted. */
+export class AttestError extends NrfProvisionError {
+  declare readonly code: AttestErrorCode;
+
+  constructor(
+    code: AttestErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(code, message, options);
+  }
+}

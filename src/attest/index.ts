@@ -1,0 +1,23 @@
+// Pure parsers and encoders for nRF91 attestation output: %KEYGEN (CSR or public key + COSE)
+// and %ATTESTTOKEN. Synchronous, no I/O; the simulator uses the encoders so layouts agree.
+
+export {
+  type AttestationMessageFields,
+  type AttestationToken,
+  buildAttestationPayload,
+  deviceTypeName,
+  parseAttestationToken,
+  verifyAttestation,
+} from "./attesttoken.js";
+export { CoseKeyId, encodeCoseSign1 } from "./cose.js";
+export { toPem } from "./encoding.js";
+export { AttestError, type AttestErrorCode } from "./errors.js";
+export {
+  assertKeygenTrusted,
+  buildKeygenPayload,
+  type DigestStatus,
+  KeygenMessageType,
+  type KeygenOutput,
+  type KeygenPayloadFields,
+  parseKeygenOutput,
+} from "./keygen.js";
