@@ -1,3 +1,4 @@
 // The library's public face: each concern's index.
 export * from "./errors/index.js";
 export * from "./jwt/index.js";
+export * from "./attest/index.js";
