@@ -1,0 +1,348 @@
+import "reflect-metadata";
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  randomBytes,
+  webcrypto,
+} from "node:crypto";
+import { mkdir, open, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import * as x509 from "@peculiar/x509";
+import { DeviceCertificateTemplate } from "./certificate-template.js";
+import { contentOf, readChildren, readElement, Tag, wholeOf } from "./der.js";
+import { CaError } from "./errors.js";
+import { Ledger, type LedgerOptions, readLedger } from "./ledger.js";
+import { fromPemAll } from "./pem.js";
+import { type CaSigner, isNodeWebCrypto, nodeKeySigner, webCryptoSigner } from "./signer.js";
+
+/** File names inside a CA directory. */
+export const CA_FILES = {
+  certificate: "ca.pem",
+  privateKey: "ca.key.pem",
+  ledger: "ledger.jsonl",
+} as const;
+
+/** The environment variable the CLI reads the CA passphrase from. */
+export const CA_PASSPHRASE_ENV = "NRF_PROVISION_CA_PASSPHRASE";
+
+export interface CaInfo {
+  dir: string;
+  files: { certificate: string; privateKey: string; ledger: string };
+  subject: string;
+  serialNumber: string;
+  notBefore: Date;
+  notAfter: Date;
+  sha256Fingerprint: string;
+  certificatePem: string;
+}
+
+/** A loaded CA: its certificate facts, its ledger, and what the issuer needs. */
+export interface CertificateAuthority {
+  readonly info: CaInfo;
+  readonly ledger: Ledger;
+  /** Signs with the CA key through the configured provider. */
+  readonly signer: CaSigner;
+  readonly template: DeviceCertificateTemplate;
+  /** The CA key as a Node KeyObject (batch workers receive it; never serialised to disk). */
+  readonly privateKey: KeyObject;
+  /** True when `signer` is Node's own crypto (then worker threads can share the key). */
+  readonly usesNodeCrypto: boolean;
+  readonly clock: () => Date;
+  close(): Promise<void>;
+}
+
+export interface InitCaOptions {
+  dir: string;
+  /** null only with the explicit insecure choice: the key is then stored unencrypted. */
+  passphrase: string | null;
+  commonName?: string;
+  organization?: string;
+  country?: string;
+  days?: number;
+  clock?: () => Date;
+}
+
+const BACKDATE_MS = 5 * 60_000;
+const DAY_MS = 86_400_000;
+
+/** Creates a new P-256 CA in `dir`. Never overwrites: ERR_CA_EXISTS if either file is there. */
+export async function initCa(options: InitCaOptions): Promise<CaInfo> {
+  checkNewPassphrase(options.passphrase);
+  const country = options.country;
+  if (country !== undefined && !/^[A-Z]{2}$/.test(country)) {
+    throw new CaError(
+      "ERR_CA_INVALID_SUBJECT",
+      `Country must be two capital letters (ISO 3166), got ${JSON.stringify(country)}.`,
+    );
+  }
+  const days = options.days ?? 3650;
+  if (!Number.isInteger(days) || days < 1) {
+    throw new CaError(
+      "ERR_CA_INVALID_VALIDITY",
+      `CA validity must be a positive number of days, got ${days}.`,
+    );
+  }
+  const paths = caPaths(options.dir);
+  for (const path of [paths.certificate, paths.privateKey]) {
+    if (await exists(path)) {
+      throw new CaError(
+        "ERR_CA_EXISTS",
+        `A CA already exists in ${options.dir} (${path}); it is never overwritten. Use another --dir or remove the old CA yourself.`,
+        { details: { path } },
+      );
+    }
+  }
+  await mkdir(options.dir, { recursive: true, mode: 0o700 });
+
+  const subtle = webcrypto.subtle;
+  const algorithm = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+  const keys = (await subtle.generateKey(algorithm, true, ["sign", "verify"])) as CryptoKeyPair;
+  const now = (options.clock ?? (() => new Date()))();
+  const serial = randomBytes(20);
+  serial[0] = (serial[0]! & 0x7f) | 0x40; // positive, and exactly 20 bytes (no sign byte needed)
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: serial.toString("hex"),
+      name: caName(options),
+      notBefore: new Date(now.getTime() - BACKDATE_MS),
+      notAfter: new Date(now.getTime() + days * DAY_MS),
+      signingAlgorithm: algorithm,
+      keys,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(
+          x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+          true,
+        ),
+        await x509.SubjectKeyIdentifierExtension.create(
+          keys.publicKey,
+          false,
+          webcrypto as unknown as Crypto,
+        ),
+      ],
+    },
+    webcrypto as unknown as Crypto,
+  );
+  const pkcs8 = Buffer.from(await subtle.exportKey("pkcs8", keys.privateKey));
+  const privateKey = createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" });
+  const keyPem =
+    options.passphrase === null
+      ? (privateKey.export({ type: "pkcs8", format: "pem" }) as string)
+      : (privateKey.export({
+          type: "pkcs8",
+          format: "pem",
+          cipher: "aes-256-cbc",
+          passphrase: options.passphrase,
+        }) as string);
+  // Key first: if writing the certificate fails, the directory still refuses a second init.
+  await writeNewFile(paths.privateKey, keyPem, 0o600);
+  await writeNewFile(
+    paths.certificate,
+    certificate.toString("pem").replace(/\r\n/g, "\n") + "\n",
+    0o644,
+  );
+  return readCaInfo(options.dir);
+}
+
+function caName(options: InitCaOptions): x509.JsonName {
+  const name: x509.JsonName = [];
+  if (options.country) name.push({ C: [options.country] });
+  if (options.organization) name.push({ O: [options.organization] });
+  name.push({ CN: [options.commonName ?? "nrf-provision device CA"] });
+  return name;
+}
+
+function checkNewPassphrase(passphrase: string | null): void {
+  if (passphrase !== null && passphrase.length === 0) {
+    throw new CaError(
+      "ERR_CA_PASSPHRASE_REQUIRED",
+      `An empty passphrase is refused: the CA key must be encrypted. Set ${CA_PASSPHRASE_ENV} (or pass --insecure-no-passphrase to store the key unencrypted).`,
+    );
+  }
+}
+
+export interface LoadCaOptions {
+  dir: string;
+  passphrase: string | null;
+  /** WebCrypto provider that signs with the CA key (default: Node's built-in). */
+  crypto?: Crypto;
+  clock?: () => Date;
+  ledger?: LedgerOptions;
+}
+
+/** Opens the CA in `dir`: decrypts the key, checks it matches the certificate, opens the ledger. */
+export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthority> {
+  const clock = options.clock ?? (() => new Date());
+  const info = await readCaInfo(options.dir);
+  if (clock().getTime() > info.notAfter.getTime()) {
+    throw new CaError(
+      "ERR_CA_EXPIRED",
+      `The CA in ${options.dir} expired on ${info.notAfter.toISOString()}; create a new CA (ca init) and re-issue device certificates.`,
+      { details: { notAfter: info.notAfter.toISOString() } },
+    );
+  }
+  const keyPem = await readCaFile(info.files.privateKey, "private key");
+  const privateKey = decryptKey(keyPem, options.passphrase, info.files.privateKey);
+  const certificateDer = fromPemAll(info.certificatePem, ["CERTIFICATE"])[0]!;
+  const { subjectDer, spkiDer } = tbsPieces(certificateDer);
+  const keyMatches = createPublicKey(privateKey)
+    .export({ type: "spki", format: "der" })
+    .equals(spkiDer);
+  if (!keyMatches) {
+    throw new CaError(
+      "ERR_CA_KEY_MISMATCH",
+      `The private key ${info.files.privateKey} does not belong to the certificate ${info.files.certificate}; restore the matching pair from your backup.`,
+    );
+  }
+  const provider = options.crypto ?? (webcrypto as unknown as Crypto);
+  const usesNodeCrypto = isNodeWebCrypto(provider);
+  const signer = usesNodeCrypto
+    ? nodeKeySigner(privateKey)
+    : webCryptoSigner(
+        provider,
+        await provider.subtle.importKey(
+          "pkcs8",
+          privateKey.export({ type: "pkcs8", format: "der" }),
+          { name: "ECDSA", namedCurve: "P-256" },
+          false,
+          ["sign"],
+        ),
+      );
+  const ledger = await Ledger.open(info.files.ledger, options.ledger);
+  const template = new DeviceCertificateTemplate({
+    subjectDer,
+    subjectKeyIdentifier: createHash("sha1").update(publicKeyBits(spkiDer)).digest(),
+  });
+  return {
+    info,
+    ledger,
+    signer,
+    template,
+    privateKey,
+    usesNodeCrypto,
+    clock,
+    close: () => ledger.close(),
+  };
+}
+
+/** Reads the CA certificate facts (no passphrase needed). ERR_CA_NOT_FOUND if missing. */
+export async function readCaInfo(dir: string): Promise<CaInfo> {
+  const files = caPaths(dir);
+  const certificatePem = await readCaFile(files.certificate, "certificate");
+  let certificate: x509.X509Certificate;
+  try {
+    certificate = new x509.X509Certificate(certificatePem);
+  } catch (error) {
+    throw new CaError(
+      "ERR_CA_INVALID",
+      `${files.certificate} is not a PEM certificate; restore it from your backup.`,
+      { cause: error },
+    );
+  }
+  return {
+    dir,
+    files,
+    subject: certificate.subject,
+    serialNumber: certificate.serialNumber.toLowerCase(),
+    notBefore: certificate.notBefore,
+    notAfter: certificate.notAfter,
+    sha256Fingerprint: createHash("sha256")
+      .update(new Uint8Array(certificate.rawData))
+      .digest("hex"),
+    certificatePem,
+  };
+}
+
+/** Number of certificates recorded in the CA's ledger (torn records not counted). */
+export async function countIssued(info: CaInfo): Promise<number> {
+  return (await readLedger(info.files.ledger)).entries.length;
+}
+
+function decryptKey(pem: string, passphrase: string | null, path: string): KeyObject {
+  const encrypted = pem.includes("ENCRYPTED PRIVATE KEY");
+  if (encrypted && passphrase === null) {
+    throw new CaError(
+      "ERR_CA_PASSPHRASE_REQUIRED",
+      `The CA key ${path} is encrypted; set ${CA_PASSPHRASE_ENV} or run interactively to be prompted.`,
+    );
+  }
+  try {
+    return createPrivateKey(
+      encrypted
+        ? { key: pem, format: "pem", passphrase: passphrase ?? "" }
+        : { key: pem, format: "pem" },
+    );
+  } catch (error) {
+    if (encrypted) {
+      throw new CaError(
+        "ERR_CA_PASSPHRASE",
+        `Wrong passphrase for the CA key ${path} (it could not be decrypted). Check ${CA_PASSPHRASE_ENV}.`,
+        { cause: error },
+      );
+    }
+    throw new CaError(
+      "ERR_CA_INVALID",
+      `The CA key ${path} is not a valid PKCS#8 PEM key; restore it from your backup.`,
+      { cause: error },
+    );
+  }
+}
+
+/** Issuer Name and SubjectPublicKeyInfo of a certificate, as exact DER slices. */
+function tbsPieces(certificateDer: Uint8Array): { subjectDer: Uint8Array; spkiDer: Uint8Array } {
+  const [tbs] = readChildren(certificateDer, readElement(certificateDer, 0));
+  const fields = readChildren(certificateDer, tbs!);
+  const offset = fields[0]?.tag === Tag.CONTEXT_0 ? 1 : 0; // explicit version present
+  return {
+    subjectDer: wholeOf(certificateDer, fields[offset + 4]!),
+    spkiDer: wholeOf(certificateDer, fields[offset + 5]!),
+  };
+}
+
+function publicKeyBits(spkiDer: Uint8Array): Uint8Array {
+  const [, bits] = readChildren(spkiDer, readElement(spkiDer, 0));
+  return contentOf(spkiDer, bits!).subarray(1);
+}
+
+function caPaths(dir: string): CaInfo["files"] {
+  return {
+    certificate: join(dir, CA_FILES.certificate),
+    privateKey: join(dir, CA_FILES.privateKey),
+    ledger: join(dir, CA_FILES.ledger),
+  };
+}
+
+async function readCaFile(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new CaError(
+        "ERR_CA_NOT_FOUND",
+        `CA ${what} not found: ${path}. Create a CA with "nrf-provision ca init --dir <dir>" or point --dir at an existing one.`,
+        { details: { path } },
+      );
+    }
+    throw error;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function writeNewFile(path: string, text: string, mode: number): Promise<void> {
+  const file = await open(path, "wx", mode);
+  try {
+    await file.writeFile(text);
+    await file.chmod(mode); // the umask may have narrowed or widened `mode`
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}

@@ -1,0 +1,32 @@
+// Local certificate authority: create/load a P-256 CA, issue ES256 device certificates from
+// modem CSRs (fast DER-template path), and record every certificate in an append-only ledger.
+
+export {
+  CA_FILES,
+  CA_PASSPHRASE_ENV,
+  type CaInfo,
+  type CertificateAuthority,
+  countIssued,
+  type InitCaOptions,
+  initCa,
+  type LoadCaOptions,
+  loadCa,
+  readCaInfo,
+} from "./authority.js";
+export type { CertificateProfile } from "./certificate-template.js";
+export {
+  DEVICE_ID_MAX_LENGTH,
+  deviceIdProblem,
+  type ParsedCsr,
+  parseCsr,
+  verifyCsr,
+} from "./csr.js";
+export { CaError } from "./errors.js";
+export { type IssuedCertificate, type IssueOptions, issueDeviceCertificate } from "./issue.js";
+export {
+  Ledger,
+  type LedgerContents,
+  type LedgerEntry,
+  type LedgerQuery,
+  readLedger,
+} from "./ledger.js";

@@ -1,0 +1,235 @@
+import { type FileHandle, open, readFile } from "node:fs/promises";
+import { crc32 } from "node:zlib";
+import { CaError } from "./errors.js";
+import { acquireFileLock } from "./file-lock.js";
+
+/** One issued certificate, as recorded before it is handed out. */
+export interface LedgerEntry {
+  serialNumber: string;
+  deviceId: string;
+  sha256Fingerprint: string;
+  notBefore: string;
+  notAfter: string;
+  issuedAt: string;
+  /** What the certificate was issued from, e.g. `csr-sha256:<hex>`. */
+  source: string;
+  pem: string;
+}
+
+export interface LedgerQuery {
+  deviceId?: string;
+  serialNumber?: string;
+}
+
+export interface LedgerContents {
+  entries: LedgerEntry[];
+  /** Lines that failed their checksum: torn writes of killed processes. Never counted. */
+  damagedLines: number;
+}
+
+export interface LedgerOptions {
+  /** "fsync" (default): an entry is on disk before append resolves. "none": page cache only. */
+  durability?: "fsync" | "none";
+  lockTimeoutMs?: number;
+}
+
+/*
+ * File format and concurrency design.
+ *
+ * `ledger.jsonl` holds one record per line: `<JSON>\t<crc32 of JSON, 8 hex>\n`. JSON escapes
+ * tabs and newlines, so a record is exactly one line. Records are only ever appended, each
+ * batch with a single write() on an O_APPEND handle. A process killed mid-write leaves at most
+ * one partial last line; its checksum (or missing newline) fails, so readers skip it and never
+ * count it. The next writer sees the file does not end in "\n" and starts with one, so the
+ * torn bytes stay an isolated damaged line instead of corrupting the next record.
+ *
+ * Serial numbers must never repeat across processes sharing a CA directory. Each Ledger keeps
+ * an in-memory set of serials, loaded at open. Appends take `ledger.lock` (see file-lock.ts),
+ * read whatever other processes appended since (catch-up from the last known size), re-check
+ * the serials against the now-complete set, write, fsync, release.
+ *
+ * Group commit keeps this fast: appends that arrive while a commit is in flight queue up and
+ * go out together in the next one (one lock, one write, one fsync for many certificates).
+ * Each append's promise resolves only after its batch is durable.
+ */
+export class Ledger {
+  readonly path: string;
+  readonly #lockPath: string;
+  readonly #file: FileHandle;
+  readonly #options: LedgerOptions;
+  readonly #serials = new Set<string>();
+  /** Bytes of the file already folded into #serials. */
+  #knownSize = 0;
+  /** True when the bytes past the last newline are a torn record that needs isolating. */
+  #tornTail = false;
+  #queue: PendingAppend[] = [];
+  #draining: Promise<void> | undefined;
+
+  private constructor(path: string, file: FileHandle, options: LedgerOptions) {
+    this.path = path;
+    this.#lockPath = `${path}.lock`;
+    this.#file = file;
+    this.#options = options;
+  }
+
+  static async open(path: string, options: LedgerOptions = {}): Promise<Ledger> {
+    const file = await open(path, "a+", 0o644);
+    const ledger = new Ledger(path, file, options);
+    await ledger.#catchUp(false);
+    return ledger;
+  }
+
+  /** Number of serials this ledger has seen (as of its last catch-up). */
+  get knownCount(): number {
+    return this.#serials.size;
+  }
+
+  /** Records `entry` durably. Rejects with ERR_LEDGER_DUPLICATE_SERIAL if the serial was used. */
+  append(entry: LedgerEntry): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ entry, resolve, reject });
+      this.#draining ??= this.#drain();
+    });
+  }
+
+  /** Entries matching `query`, read fresh from the file (includes other processes' entries). */
+  async find(query: LedgerQuery = {}): Promise<LedgerEntry[]> {
+    const { entries } = await readLedger(this.path);
+    return entries.filter(
+      (entry) =>
+        (query.deviceId === undefined || entry.deviceId === query.deviceId) &&
+        (query.serialNumber === undefined || entry.serialNumber === query.serialNumber),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#draining;
+    await this.#file.close();
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) await this.#commit(this.#queue.splice(0));
+    } finally {
+      this.#draining = undefined;
+    }
+  }
+
+  async #commit(batch: PendingAppend[]): Promise<void> {
+    const accepted: PendingAppend[] = [];
+    let release: (() => Promise<void>) | undefined;
+    try {
+      release = await acquireFileLock(this.#lockPath, { timeoutMs: this.#options.lockTimeoutMs });
+      await this.#catchUp(true);
+      for (const pending of batch) {
+        if (this.#serials.has(pending.entry.serialNumber)) {
+          pending.reject(duplicateSerial(pending.entry));
+        } else {
+          this.#serials.add(pending.entry.serialNumber);
+          accepted.push(pending);
+        }
+      }
+      if (accepted.length > 0) {
+        const text =
+          (this.#tornTail ? "\n" : "") + accepted.map((p) => formatRecord(p.entry)).join("");
+        const bytes = Buffer.from(text, "utf8");
+        const { bytesWritten } = await this.#file.write(bytes, 0, bytes.length, null);
+        if (bytesWritten !== bytes.length)
+          throw new Error(`short write (${bytesWritten} of ${bytes.length} bytes)`);
+        if (this.#options.durability !== "none") await this.#file.datasync();
+        this.#knownSize += bytes.length;
+        this.#tornTail = false;
+      }
+    } catch (error) {
+      for (const pending of accepted) this.#serials.delete(pending.entry.serialNumber);
+      const failure =
+        error instanceof CaError
+          ? error
+          : new CaError(
+              "ERR_LEDGER_WRITE",
+              `Could not append to the CA ledger ${this.path}: ${(error as Error).message}. No certificate was handed out.`,
+              { cause: error },
+            );
+      for (const pending of accepted.length > 0 ? accepted : batch) pending.reject(failure);
+      return;
+    } finally {
+      await release?.();
+    }
+    for (const pending of accepted) pending.resolve();
+  }
+
+  /**
+   * Folds records appended since the last look into the serial set. Under the lock nobody
+   * is writing, so a partial last line is torn for good; without it (at open) it may be a
+   * write in progress, so it is left for later.
+   */
+  async #catchUp(holdingLock: boolean): Promise<void> {
+    const { size } = await this.#file.stat();
+    if (size <= this.#knownSize) return;
+    const buffer = Buffer.alloc(size - this.#knownSize);
+    const { bytesRead } = await this.#file.read(buffer, 0, buffer.length, this.#knownSize);
+    const text = buffer.subarray(0, bytesRead);
+    const lastNewline = text.lastIndexOf(0x0a);
+    for (const entry of parseRecords(text.subarray(0, lastNewline + 1).toString("utf8")).entries) {
+      this.#serials.add(entry.serialNumber);
+    }
+    if (holdingLock) {
+      this.#knownSize += bytesRead;
+      this.#tornTail = lastNewline + 1 < bytesRead;
+    } else {
+      this.#knownSize += lastNewline + 1;
+    }
+  }
+}
+
+interface PendingAppend {
+  entry: LedgerEntry;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function duplicateSerial(entry: LedgerEntry): CaError {
+  return new CaError(
+    "ERR_LEDGER_DUPLICATE_SERIAL",
+    `Serial number ${entry.serialNumber} (device ${entry.deviceId}) is already in the ledger; a serial is never reused. Issue the certificate again.`,
+    { details: { serialNumber: entry.serialNumber, deviceId: entry.deviceId } },
+  );
+}
+
+export function formatRecord(entry: LedgerEntry): string {
+  const json = JSON.stringify(entry);
+  return `${json}\t${checksum(json)}\n`;
+}
+
+function checksum(json: string): string {
+  return crc32(json).toString(16).padStart(8, "0");
+}
+
+/** Parses ledger text; lines that are torn or fail their checksum are counted, not returned. */
+export function parseRecords(text: string): LedgerContents {
+  const entries: LedgerEntry[] = [];
+  let damagedLines = 0;
+  const lines = text.split("\n");
+  const complete = lines.slice(0, -1); // the piece after the last "\n" is unterminated
+  if (lines.at(-1) !== "") damagedLines++;
+  for (const line of complete) {
+    if (line === "") continue;
+    const tab = line.lastIndexOf("\t");
+    const json = line.slice(0, tab);
+    if (tab < 0 || checksum(json) !== line.slice(tab + 1)) {
+      damagedLines++;
+      continue;
+    }
+    entries.push(JSON.parse(json) as LedgerEntry);
+  }
+  return { entries, damagedLines };
+}
+
+/** Reads a ledger file without locking (a record being written shows up as damaged). */
+export async function readLedger(path: string): Promise<LedgerContents> {
+  const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return "";
+    throw error;
+  });
+  return parseRecords(text);
+}
