@@ -201,11 +201,14 @@ class AtSession implements AtClient {
     if (line === "") return;
     this.options.log?.("rx", line);
     const active = this.active;
-    if (!active) return this.emitUrc(line);
+    if (!active) {
+      this.emitUrc(line);
+      return;
+    }
     if (line === active.wire) return; // echo
     const final = parseFinalResult(line);
-    if (final) return this.complete(active, final);
-    if (belongsTo(line, active.matcher)) active.lines.push(line);
+    if (final) this.complete(active, final);
+    else if (belongsTo(line, active.matcher)) active.lines.push(line);
     else this.emitUrc(line);
   }
 

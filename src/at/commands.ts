@@ -43,7 +43,8 @@ export function responseMatcher(
 }
 
 export function belongsTo(line: string, matcher: ResponseMatcher): boolean {
-  if (matcher.prefix !== undefined && line.toUpperCase().startsWith(matcher.prefix)) return true;
+  const prefix = matcher.prefix?.toUpperCase();
+  if (prefix !== undefined && line.toUpperCase().startsWith(prefix)) return true;
   return matcher.line?.test(line) ?? false;
 }
 
