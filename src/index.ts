@@ -2,3 +2,4 @@
 export * from "./errors/index.js";
 export * from "./jwt/index.js";
 export * from "./attest/index.js";
+export * from "./modem/index.js";

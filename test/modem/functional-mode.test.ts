@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { NrfProvisionError } from "../../src/errors/index.js";
+import { getFunctionalMode, withOfflineMode } from "../../src/modem/index.js";
+import { rejectionOf, ScriptedAtClient } from "./scripted-at-client.js";
+
+function modem(mode: number) {
+  const at = new ScriptedAtClient();
+  let current = mode;
+  at.on("AT+CFUN?", () => [`+CFUN: ${current}`]).on(/^AT\+CFUN=\d+$/, (command) => {
+    current = Number(command.slice("AT+CFUN=".length));
+    return [];
+  });
+  return { at, mode: () => current };
+}
+
+describe("functional mode", () => {
+  it("reads +CFUN", async () => {
+    expect(await getFunctionalMode(modem(21).at)).toBe(21);
+  });
+
+  it("goes to flight mode for the work and restores the previous mode", async () => {
+    const { at, mode } = modem(1);
+    const seen = await withOfflineMode(at, async () => mode());
+    expect(seen).toBe(4);
+    expect(mode()).toBe(1);
+    expect(at.commands).toEqual(["AT+CFUN?", "AT+CFUN=4", "AT+CFUN=1"]);
+  });
+
+  it.each([0, 4, 44])("leaves mode %i alone: it is already offline", async (offline) => {
+    const { at } = modem(offline);
+    await withOfflineMode(at, async () => undefined);
+    expect(at.commands).toEqual(["AT+CFUN?"]);
+  });
+
+  it("restores the mode when the work fails and rethrows the failure", async () => {
+    const { at, mode } = modem(1);
+    const failure = new NrfProvisionError("ERR_AT_CME", "boom");
+    await expect(
+      withOfflineMode(at, async () => {
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    expect(mode()).toBe(1);
+  });
+
+  it("surfaces both errors when the restore fails too", async () => {
+    const { at } = modem(1);
+    at.on("AT+CFUN=1", { cme: 50 });
+    const error = await rejectionOf(
+      withOfflineMode(at, async () => {
+        throw new NrfProvisionError("ERR_AT_TIMEOUT", "keygen timed out");
+      }),
+    );
+    expect(error.code).toBe("ERR_MODEM_CFUN_RESTORE");
+    expect(error.message).toMatch(/keygen timed out.*restoring functional mode 1/);
+    expect(error.details.operationError).toMatchObject({ code: "ERR_AT_TIMEOUT" });
+    expect(error.details.restoreError).toMatchObject({ code: "ERR_AT_CME" });
+  });
+
+  it("reports a failed restore after successful work", async () => {
+    const { at } = modem(1);
+    at.on("AT+CFUN=1", { cme: 50 });
+    await expect(withOfflineMode(at, async () => 1)).rejects.toMatchObject({
+      code: "ERR_MODEM_CFUN_RESTORE",
+      details: { operationError: null },
+    });
+  });
+
+  it("does not run the work when going offline fails", async () => {
+    const { at } = modem(1);
+    at.on("AT+CFUN=4", { cme: 50 });
+    let ran = false;
+    await expect(
+      withOfflineMode(at, async () => {
+        ran = true;
+      }),
+    ).rejects.toMatchObject({ code: "ERR_AT_CME" });
+    expect(ran).toBe(false);
+  });
+});
