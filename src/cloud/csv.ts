@@ -1,0 +1,170 @@
+import { CsvError } from "./errors.js";
+
+/** nRF Cloud refuses bulk uploads with more rows than this (OPENAPI). */
+export const MAX_CSV_ROWS = 1000;
+
+// Patterns from the nRF Cloud OpenAPI text (reference §4). The device ID is capped at 64
+// because firmware cannot use longer client IDs; subType is anchored (the spec's is not) and
+// has no comma in CSV, because whether the server accepts a quoted subType is unconfirmed.
+export const DEVICE_ID_PATTERN = /^[a-z0-9:_-]{1,64}$/i;
+export const CSV_SUBTYPE_PATTERN = /^[a-zA-Z0-9_.@/:#-]{0,799}$/;
+export const JSON_SUBTYPE_PATTERN = /^[a-zA-Z0-9_.,@/:#-]{0,799}$/;
+export const TAG_PATTERN = /^[a-zA-Z0-9_.@:#-]+$/;
+export const CSV_FIRMWARE_TYPES = [
+  "APP",
+  "MODEM",
+  "BOOT",
+  "SOFTDEVICE",
+  "BOOTLOADER",
+  "MDM_FULL",
+] as const;
+export const JSON_FIRMWARE_TYPES = [...CSV_FIRMWARE_TYPES, "SMP", "CUSTOM"] as const;
+export const CERTIFICATE_PEM_PATTERN =
+  /^-{5}BEGIN CERTIFICATE-{5}(\r\n|\r|\n)([^-]+)(\r\n|\r|\n)-{5}END CERTIFICATE-{5}(\r\n|\r|\n)$/;
+export const PUBLIC_KEY_PEM_PATTERN =
+  /^-{5}BEGIN PUBLIC KEY-{5}(\r\n|\r|\n)([^-]+)(\r\n|\r|\n)-{5}END PUBLIC KEY-{5}(\r\n|\r|\n)$/;
+
+export type CsvFirmwareType = (typeof CSV_FIRMWARE_TYPES)[number];
+export type FirmwareType = (typeof JSON_FIRMWARE_TYPES)[number];
+
+/** One device of an OnboardDevices upload: certificate PEM, or public-key PEM (key modality). */
+export interface OnboardingRow {
+  deviceId: string;
+  certificate: string;
+  subType?: string;
+  tags?: readonly string[];
+  supportedFirmwareTypes?: readonly string[];
+}
+export interface CertificateRow {
+  deviceId: string;
+  certificate: string;
+}
+export interface PublicKeyRow {
+  deviceId: string;
+  publicKey: string;
+}
+
+/** One request's validated CSV body and the device ID of each of its 0-based rows. */
+export interface CsvBody {
+  body: string;
+  deviceIds: string[];
+  /** Index in the caller's row list of this body's row 0. */
+  firstRow: number;
+}
+
+type FieldCheck = (value: string) => string | null;
+
+function rejectRow(row: number, deviceId: string, field: string, reason: string): CsvError {
+  return new CsvError(
+    `CSV row ${row} (device "${deviceId}"), field ${field}: ${reason}. Fix the row; nothing was uploaded.`,
+    { row, deviceId, field, reason },
+  );
+}
+
+const checkDeviceId: FieldCheck = (id) => {
+  if (id.length === 0) return "is empty";
+  if (id.length > 64) return `is ${id.length} characters long (at most 64: the firmware's limit)`;
+  return DEVICE_ID_PATTERN.test(id) ? null : `"${id}" must match ${DEVICE_ID_PATTERN}`;
+};
+
+const checkCsvSubType: FieldCheck = (subType) => {
+  if (subType.includes(",")) return "contains a comma, which CSV uploads cannot carry";
+  return CSV_SUBTYPE_PATTERN.test(subType)
+    ? null
+    : `"${subType}" must match ${CSV_SUBTYPE_PATTERN}`;
+};
+
+function checkPem(kind: "CERTIFICATE" | "PUBLIC KEY"): FieldCheck {
+  const pattern = kind === "CERTIFICATE" ? CERTIFICATE_PEM_PATTERN : PUBLIC_KEY_PEM_PATTERN;
+  return (pem) => {
+    if (pattern.test(pem)) return null;
+    if (!/(\r\n|\r|\n)$/.test(pem)) return `${kind} PEM must end with a line break`;
+    if ((pem.match(/-----BEGIN /g) ?? []).length > 1)
+      return `exactly one ${kind} PEM block is allowed`;
+    return `not a single ${kind} PEM block matching ${pattern}`;
+  };
+}
+
+const checkOnboardingPem: FieldCheck = (pem) =>
+  PUBLIC_KEY_PEM_PATTERN.test(pem) ? null : checkPem("CERTIFICATE")(pem);
+
+/** The PEM column is always quoted, as nRF Cloud documents it. */
+function quotePem(pem: string): string {
+  return `"${pem.replaceAll('"', '""')}"`;
+}
+
+/**
+ * Validates every row (numbered as the caller's list) before anything is built, then splits
+ * the rows into bodies of at most 1000 (one per request). Device IDs must be unique overall.
+ */
+function buildBodies<T extends { deviceId: string }>(
+  rows: readonly T[],
+  formatRow: (row: T, fail: (field: string, reason: string) => never) => string,
+): CsvBody[] {
+  if (rows.length === 0) {
+    throw new CsvError("The CSV has no rows; nRF Cloud needs at least one device.", {
+      reason: "no rows",
+    });
+  }
+  const firstRowOf = new Map<string, number>();
+  const lines = rows.map((row, index) => {
+    const fail = (field: string, reason: string): never => {
+      throw rejectRow(index, row.deviceId, field, reason);
+    };
+    const idProblem = checkDeviceId(row.deviceId);
+    if (idProblem) fail("deviceId", idProblem);
+    const earlier = firstRowOf.get(row.deviceId);
+    if (earlier !== undefined) fail("deviceId", `duplicates row ${earlier}`);
+    firstRowOf.set(row.deviceId, index);
+    return formatRow(row, fail);
+  });
+  const bodies: CsvBody[] = [];
+  for (let start = 0; start < rows.length; start += MAX_CSV_ROWS) {
+    bodies.push({
+      body: lines.slice(start, start + MAX_CSV_ROWS).join(""),
+      deviceIds: rows.slice(start, start + MAX_CSV_ROWS).map((row) => row.deviceId),
+      firstRow: start,
+    });
+  }
+  return bodies;
+}
+
+/** Validates OnboardDevices rows (`deviceId,subType,tags,fwTypes,"pem"`) and builds one body per ≤ 1000 rows. */
+export function buildOnboardingCsv(rows: readonly OnboardingRow[]): CsvBody[] {
+  return buildBodies(rows, (row, fail) => {
+    const subType = row.subType ?? "";
+    const subTypeProblem = checkCsvSubType(subType);
+    if (subTypeProblem) fail("subType", subTypeProblem);
+    const tags = row.tags ?? [];
+    for (const tag of tags) {
+      if (!TAG_PATTERN.test(tag)) fail("tags", `tag "${tag}" must match ${TAG_PATTERN}`);
+    }
+    const fwTypes = row.supportedFirmwareTypes ?? [];
+    for (const type of fwTypes) {
+      if (!(CSV_FIRMWARE_TYPES as readonly string[]).includes(type)) {
+        fail("fwTypes", `"${type}" is not one of ${CSV_FIRMWARE_TYPES.join("|")}`);
+      }
+    }
+    const pemProblem = checkOnboardingPem(row.certificate);
+    if (pemProblem) fail("certPem", pemProblem);
+    return `${row.deviceId},${subType},${tags.join("|")},${fwTypes.join("|")},${quotePem(row.certificate)}\n`;
+  });
+}
+
+/** Validates RegisterCertificates rows (`deviceId,"certPem"`) and builds one body per ≤ 1000 rows. */
+export function buildRegisterCertificatesCsv(rows: readonly CertificateRow[]): CsvBody[] {
+  return buildBodies(rows, (row, fail) => {
+    const problem = checkPem("CERTIFICATE")(row.certificate);
+    if (problem) fail("certPem", problem);
+    return `${row.deviceId},${quotePem(row.certificate)}\n`;
+  });
+}
+
+/** Validates RegisterPublicKeys rows (`deviceId,"keyPem"`) and builds one body per ≤ 1000 rows. */
+export function buildRegisterPublicKeysCsv(rows: readonly PublicKeyRow[]): CsvBody[] {
+  return buildBodies(rows, (row, fail) => {
+    const problem = checkPem("PUBLIC KEY")(row.publicKey);
+    if (problem) fail("keyPem", problem);
+    return `${row.deviceId},${quotePem(row.publicKey)}\n`;
+  });
+}

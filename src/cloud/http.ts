@@ -1,0 +1,222 @@
+import { CloudError } from "./errors.js";
+import { ErrorBodySchema } from "./schemas.js";
+
+export interface RetryOptions {
+  /** Attempts in total, the first included (default 5). */
+  maxAttempts?: number;
+  /** Backoff base: attempt n waits random(0, min(max, base·2ⁿ)) (default 500 ms). */
+  baseDelayMs?: number;
+  /** Backoff cap, also the cap on a server's Retry-After (default 30 s). */
+  maxDelayMs?: number;
+  /** Source of jitter in [0, 1) (default Math.random). */
+  random?: () => number;
+  /** How to wait (injected so tests can record the delays). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface HttpOptions {
+  fetch: typeof fetch;
+  timeoutMs: number;
+  retry: Required<RetryOptions>;
+  userAgent: string;
+  now: () => number;
+}
+
+export type Auth =
+  | { kind: "api-key"; apiKey: string | undefined }
+  | { kind: "bearer"; token: string }
+  | { kind: "none" };
+
+export interface HttpRequest {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  url: URL;
+  auth: Auth;
+  body?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+  /** Statuses that mean success for this endpoint. */
+  expect: readonly number[];
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Parses `Retry-After` (delta seconds or an HTTP date) into milliseconds from `now`. */
+export function parseRetryAfter(value: string | null, now: number): number | null {
+  if (value === null) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+/** What the error names: method and path, never query strings (pre-signed URLs) or tokens. */
+function describeTarget(request: HttpRequest): { method: string; path: string } {
+  return { method: request.method, path: request.url.pathname };
+}
+
+function retryable(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+/**
+ * Sends one request, retrying 429/5xx/network errors with exponential backoff and full
+ * jitter (honouring Retry-After); any other non-expected status fails at once.
+ */
+export async function sendRequest(
+  options: HttpOptions,
+  request: HttpRequest,
+): Promise<HttpResponse> {
+  const { retry } = options;
+  const target = describeTarget(request);
+  const headers = buildHeaders(options, request);
+  for (let attempt = 0; ; attempt += 1) {
+    const lastAttempt = attempt + 1 >= retry.maxAttempts;
+    const backoff = () =>
+      retry.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
+    let response: Response;
+    try {
+      response = await options.fetch(request.url, {
+        method: request.method,
+        headers,
+        body: request.body,
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (error) {
+      if (isTimeout(error)) {
+        throw new CloudError(
+          "ERR_CLOUD_TIMEOUT",
+          `nRF Cloud did not answer ${target.method} ${target.path} within ${options.timeoutMs} ms; check the network or raise the timeout.`,
+          { cause: error, details: { ...target, timeoutMs: options.timeoutMs } },
+        );
+      }
+      if (lastAttempt) {
+        throw new CloudError(
+          "ERR_CLOUD_NETWORK",
+          `Could not reach nRF Cloud for ${target.method} ${target.path} (${attempt + 1} attempts): ${errorText(error)}. Check the base URL and the network.`,
+          { cause: error, details: { ...target, attempts: attempt + 1 } },
+        );
+      }
+      await retry.sleep(backoff());
+      continue;
+    }
+    const text = await readText(response, options, target);
+    if (request.expect.includes(response.status)) {
+      return { status: response.status, headers: response.headers, text };
+    }
+    if (retryable(response.status) && !lastAttempt) {
+      const retryAfter = parseRetryAfter(response.headers.get("retry-after"), options.now());
+      await retry.sleep(retryAfter === null ? backoff() : Math.min(retryAfter, retry.maxDelayMs));
+      continue;
+    }
+    throw httpError(response.status, text, target, attempt + 1);
+  }
+}
+
+function buildHeaders(options: HttpOptions, request: HttpRequest): Record<string, string> {
+  const headers: Record<string, string> = {
+    accept: "application/json",
+    "user-agent": options.userAgent,
+    ...request.headers,
+  };
+  if (request.contentType) headers["content-type"] = request.contentType;
+  if (request.auth.kind === "api-key") {
+    if (!request.auth.apiKey) {
+      throw new CloudError(
+        "ERR_CLOUD_CONFIG",
+        `No nRF Cloud API key for ${request.method} ${request.url.pathname}: set NRF_CLOUD_API_KEY or pass --api-key.`,
+        { details: describeTarget(request) },
+      );
+    }
+    headers.authorization = `Bearer ${request.auth.apiKey}`;
+  } else if (request.auth.kind === "bearer") {
+    headers.authorization = `Bearer ${request.auth.token}`;
+  }
+  return headers;
+}
+
+async function readText(
+  response: Response,
+  options: HttpOptions,
+  target: { method: string; path: string },
+): Promise<string> {
+  try {
+    return await response.text();
+  } catch (error) {
+    const code = isTimeout(error) ? "ERR_CLOUD_TIMEOUT" : "ERR_CLOUD_NETWORK";
+    throw new CloudError(
+      code,
+      `The response to ${target.method} ${target.path} broke off: ${errorText(error)} (timeout ${options.timeoutMs} ms).`,
+      { cause: error, details: { ...target, status: response.status } },
+    );
+  }
+}
+
+function httpError(
+  status: number,
+  text: string,
+  target: { method: string; path: string },
+  attempts: number,
+): CloudError {
+  const { nrfErrorCode, message } = parseErrorBody(text);
+  const details = { status, nrfErrorCode, message, ...target, attempts };
+  const said = `HTTP ${status}${nrfErrorCode === null ? "" : ` (nRF Cloud error ${nrfErrorCode})`}: ${message}`;
+  const where = `${target.method} ${target.path}`;
+  if (status === 401 || status === 403) {
+    return new CloudError(
+      "ERR_CLOUD_AUTH",
+      `nRF Cloud refused ${where}, ${said}. Check the API key (NRF_CLOUD_API_KEY / --api-key) or the device JWT and its key.`,
+      { details },
+    );
+  }
+  if (status === 409 || status === 412) {
+    return new CloudError(
+      "ERR_CLOUD_CONFLICT",
+      `nRF Cloud reported a conflict for ${where}, ${said}. Re-read the device (version, certificate) and retry.`,
+      { details },
+    );
+  }
+  const next =
+    status === 429 || status >= 500
+      ? `gave up after ${attempts} attempts; try again later`
+      : "fix the request; it was not retried";
+  return new CloudError("ERR_CLOUD_HTTP", `nRF Cloud answered ${where} with ${said}; ${next}.`, {
+    details,
+  });
+}
+
+/** `{code, message}`, or a JSON array of strings, or raw text (reference §6). */
+export function parseErrorBody(text: string): { nrfErrorCode: number | null; message: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { nrfErrorCode: null, message: text.trim().slice(0, 500) || "(empty body)" };
+  }
+  if (Array.isArray(json)) return { nrfErrorCode: null, message: json.map(String).join("; ") };
+  const parsed = ErrorBodySchema.safeParse(json);
+  if (parsed.success) {
+    return {
+      nrfErrorCode: parsed.data.code ?? null,
+      message: parsed.data.message ?? text.slice(0, 500),
+    };
+  }
+  return { nrfErrorCode: null, message: text.slice(0, 500) };
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+    return `${error.message}${cause}`;
+  }
+  return String(error);
+}

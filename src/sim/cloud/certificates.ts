@@ -1,0 +1,116 @@
+import "reflect-metadata";
+import {
+  createPrivateKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+  webcrypto,
+} from "node:crypto";
+import * as x509 from "@peculiar/x509";
+
+const ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+// AlgorithmIdentifier ecdsa-with-SHA256 (1.2.840.10045.4.3.2), DER.
+const ECDSA_WITH_SHA256 = Buffer.from("300a06082a8648ce3d040302", "hex");
+const OID_COMMON_NAME = Buffer.from("0603550403", "hex");
+
+/** A P-256 CA of the simulator: signs device certificates quickly from a DER template. */
+export interface SimCertificateAuthority {
+  certificatePem: string;
+  /** Issues an X.509 v1 certificate, CN = device ID, for `publicKey` (fresh serial each call). */
+  issue(o: { deviceId: string; publicKey: KeyObject; days?: number }): string;
+}
+
+export interface SimIssuedKeyPair {
+  certificatePem: string;
+  privateKeyPem: string;
+}
+
+/**
+ * Creates a CA for simulated devices. The CA certificate itself is a proper v3 CA made with
+ * @peculiar/x509; device certificates are assembled directly in DER and signed with
+ * node:crypto, which is fast enough to make tens of thousands (bench, tests, rehearsal).
+ */
+export async function createSimCertificateAuthority(
+  o: { commonName?: string; now?: () => number } = {},
+): Promise<SimCertificateAuthority> {
+  const now = o.now ?? Date.now;
+  const crypto = webcrypto as unknown as Crypto;
+  const keys = await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
+  const caCert = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: `01${randomBytes(8).toString("hex")}`,
+      name: `CN=${o.commonName ?? "nrf-provision simulated CA"}`,
+      notBefore: new Date(now() - 3_600_000),
+      notAfter: new Date(now() + 10 * 365 * 86_400_000),
+      signingAlgorithm: ALGORITHM,
+      keys,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(
+          x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+          true,
+        ),
+      ],
+    },
+    crypto,
+  );
+  const signingKey = await keyObjectFrom(keys.privateKey);
+  const issuer = Buffer.from(caCert.subjectName.toArrayBuffer());
+  return {
+    certificatePem: toPem(Buffer.from(caCert.rawData), "CERTIFICATE"),
+    issue({ deviceId, publicKey, days = 365 }) {
+      const serial = Buffer.concat([Buffer.from([0x01]), randomBytes(15)]);
+      const tbs = der(
+        0x30,
+        der(0x02, serial),
+        ECDSA_WITH_SHA256,
+        issuer,
+        der(
+          0x30,
+          utcTime(new Date(now() - 3_600_000)),
+          utcTime(new Date(now() + days * 86_400_000)),
+        ),
+        der(0x30, der(0x31, der(0x30, OID_COMMON_NAME, der(0x0c, Buffer.from(deviceId, "utf8"))))),
+        publicKey.export({ type: "spki", format: "der" }),
+      );
+      const signature = sign("sha256", tbs, signingKey);
+      const certificate = der(0x30, tbs, ECDSA_WITH_SHA256, der(0x03, Buffer.from([0]), signature));
+      return toPem(certificate, "CERTIFICATE");
+    },
+  };
+}
+
+/** A fresh P-256 device key pair with a certificate from `ca` (CreateDeviceCertificate). */
+export function issueKeyPair(ca: SimCertificateAuthority, deviceId: string): SimIssuedKeyPair {
+  const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  return {
+    certificatePem: ca.issue({ deviceId, publicKey }),
+    privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+  };
+}
+
+async function keyObjectFrom(key: CryptoKey): Promise<KeyObject> {
+  const pkcs8 = await webcrypto.subtle.exportKey("pkcs8", key as webcrypto.CryptoKey);
+  return createPrivateKey({ key: Buffer.from(pkcs8), format: "der", type: "pkcs8" });
+}
+
+function der(tag: number, ...parts: Buffer[]): Buffer {
+  const content = Buffer.concat(parts);
+  const length = content.length;
+  let header: Buffer;
+  if (length < 0x80) header = Buffer.from([tag, length]);
+  else if (length < 0x100) header = Buffer.from([tag, 0x81, length]);
+  else header = Buffer.from([tag, 0x82, length >> 8, length & 0xff]);
+  return Buffer.concat([header, content]);
+}
+
+function utcTime(date: Date): Buffer {
+  const text = date.toISOString().replace(/[-:T]/g, "").slice(2, 14);
+  return der(0x17, Buffer.from(`${text}Z`, "ascii"));
+}
+
+function toPem(derBytes: Buffer, label: string): string {
+  const lines = derBytes.toString("base64").match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
