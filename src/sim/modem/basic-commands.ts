@@ -1,0 +1,76 @@
+import { firmwareUuid, hardwareVersionForModel } from "./identity.js";
+import { intParam, stringParam } from "./params.js";
+import { type AtRequest, error, type Handler, type ModemState, ok, type Reply } from "./state.js";
+
+const cfunModes = [0, 1, 2, 4, 20, 21, 30, 31, 40, 41, 44];
+
+export const at: Handler = (_state, request) => (request.op === "exec" ? ok() : error());
+
+export const cmee: Handler = (state, request) => {
+  if (request.op === "read") return ok(`+CMEE: ${state.cmee ? 1 : 0}`);
+  if (request.op === "test") return ok("+CMEE: (0,1)");
+  const mode = intParam(request.params[0]);
+  if (request.op !== "set" || request.params.length !== 1 || (mode !== 0 && mode !== 1))
+    return error();
+  state.cmee = mode === 1;
+  return ok();
+};
+
+export const cfun: Handler = (state, request) => {
+  if (request.op === "read") return ok(`+CFUN: ${state.functionalMode}`);
+  if (request.op === "test") return ok(`+CFUN: (${cfunModes.join(",")})`);
+  const mode = intParam(request.params[0]);
+  if (
+    request.op !== "set" ||
+    request.params.length !== 1 ||
+    mode === undefined ||
+    !cfunModes.includes(mode)
+  ) {
+    return error();
+  }
+  state.functionalMode = mode;
+  return ok();
+};
+
+export const cgsn: Handler = (state, request) => {
+  const form = request.op === "exec" ? 0 : intParam(request.params[0]);
+  if (form === 0) return ok(state.imei);
+  if (form === 1) return ok(`+CGSN: "${state.imei}"`);
+  return error();
+};
+
+/** A command that only answers one fixed line when executed. */
+function fixed(line: (state: ModemState) => string): Handler {
+  return (state: ModemState, request: AtRequest): Reply =>
+    request.op === "exec" ? ok(line(state)) : error();
+}
+
+export const cgmr = fixed((state) => state.firmware);
+export const cgmm = fixed((state) => state.model);
+export const cgmi = fixed(() => "Nordic Semiconductor ASA");
+export const hwversion = fixed((state) => `%HWVERSION: ${hardwareVersionForModel(state.model)}`);
+export const xmodemuuid = fixed((state) => `%XMODEMUUID: ${firmwareUuid(state.firmware)}`);
+
+const two = (n: number) => String(n).padStart(2, "0");
+
+/** `+CCLK: "yy/MM/dd,hh:mm:ss±zz"` (local time, zone in quarter hours); ERROR while unknown. */
+export const cclk: Handler = (state, request) => {
+  if (request.op === "read") {
+    const now = state.now();
+    if (now === null) return error();
+    const local = new Date(now + state.timeZoneQuarters * 15 * 60_000);
+    const zone = state.timeZoneQuarters;
+    const text =
+      `${two(local.getUTCFullYear() % 100)}/${two(local.getUTCMonth() + 1)}/${two(local.getUTCDate())},` +
+      `${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())}` +
+      `${zone < 0 ? "-" : "+"}${two(Math.abs(zone))}`;
+    return ok(`+CCLK: "${text}"`);
+  }
+  const text = stringParam(request.params[0]);
+  const match = text && /^(\d{2})\/(\d{2})\/(\d{2}),(\d{2}):(\d{2}):(\d{2})([+-]\d{2})$/.exec(text);
+  if (request.op !== "set" || request.params.length !== 1 || !match) return error();
+  const [, yy, mo, dd, hh, mi, ss, zz] = match.map(Number) as number[];
+  const local = Date.UTC(2000 + (yy ?? 0), (mo ?? 1) - 1, dd, hh, mi, ss);
+  state.setTime(local - (zz ?? 0) * 15 * 60_000, zz ?? 0);
+  return ok();
+};

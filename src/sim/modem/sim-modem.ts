@@ -1,0 +1,171 @@
+import { createPublicKey } from "node:crypto";
+import { NrfProvisionError } from "../../errors/index.js";
+import type { ByteTransport } from "../../serial/index.js";
+import {
+  at,
+  cclk,
+  cfun,
+  cgmi,
+  cgmm,
+  cgmr,
+  cgsn,
+  cmee,
+  hwversion,
+  xmodemuuid,
+} from "./basic-commands.js";
+import { cmng } from "./cmng.js";
+import { generateIdentityKey, generateImei, generateUuid, identitySource } from "./identity.js";
+import { jwt } from "./jwt.js";
+import { attestToken, keygen } from "./keygen.js";
+import type { SimModemOptions } from "./options.js";
+import { parseParams } from "./params.js";
+import { SimSession } from "./session.js";
+import {
+  type AtRequest,
+  error,
+  type Handler,
+  type ModemState,
+  type Reply,
+  type StoredCredential,
+} from "./state.js";
+
+const handlers: Record<string, Handler> = {
+  "": at,
+  "+CMEE": cmee,
+  "+CFUN": cfun,
+  "+CGSN": cgsn,
+  "+CGMR": cgmr,
+  "+CGMM": cgmm,
+  "+CGMI": cgmi,
+  "+CCLK": cclk,
+  "%HWVERSION": hwversion,
+  "%XMODEMUUID": xmodemuuid,
+  "%KEYGEN": keygen,
+  "%CMNG": cmng,
+  "%ATTESTTOKEN": attestToken,
+  "%JWT": jwt,
+};
+
+/** `AT+CFUN=4` → {name "+CFUN", op "set", params [4]}; null if it is not an AT command. */
+export function parseAtCommand(text: string): AtRequest | null {
+  const match = /^AT([+%][A-Za-z0-9]+)?(.*)$/is.exec(text);
+  if (!match) return null;
+  const name = (match[1] ?? "").toUpperCase();
+  const rest = match[2] ?? "";
+  if (rest === "") return { name, op: "exec", params: [] };
+  if (rest === "?") return { name, op: "read", params: [] };
+  if (rest === "=?") return { name, op: "test", params: [] };
+  if (!rest.startsWith("=")) return null;
+  const params = parseParams(rest.slice(1));
+  return params ? { name, op: "set", params } : null;
+}
+
+/**
+ * A simulated nRF91 modem: the AT command set nrf-provision uses, with real cryptography
+ * (P-256 keys per sec tag, CSRs, COSE attestation signed by a simulated identity key whose
+ * public key is exposed). Serve it on any byte transport with {@link attach}.
+ */
+export class SimModem {
+  readonly imei: string;
+  readonly deviceUuid: string;
+  readonly identityPublicKeyPem: string;
+  private readonly state: ModemState;
+  private readonly sessions = new Set<SimSession>();
+
+  constructor(private readonly options: SimModemOptions = {}) {
+    const source = identitySource(options.seed);
+    this.imei = options.imei ?? generateImei(source);
+    if (!/^\d{15}$/.test(this.imei)) {
+      throw new NrfProvisionError(
+        "ERR_USAGE",
+        `simulated modem: IMEI must be 15 digits, got "${this.imei}"`,
+      );
+    }
+    this.deviceUuid = (options.deviceUuid ?? generateUuid(source, "device-uuid")).toLowerCase();
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(this.deviceUuid)) {
+      throw new NrfProvisionError(
+        "ERR_USAGE",
+        `simulated modem: device UUID must be 8-4-4-4-12 hex, got "${this.deviceUuid}"`,
+      );
+    }
+    const identityKey = generateIdentityKey(options.seed);
+    this.identityPublicKeyPem = createPublicKey(identityKey)
+      .export({ type: "spki", format: "pem" })
+      .toString();
+    const baseClock = options.clock ?? Date.now;
+    // Offset from the base clock; null while the modem does not know the time.
+    let clockOffset: number | null = options.clock ? 0 : null;
+    let timeZoneQuarters = 0;
+    this.state = {
+      imei: this.imei,
+      deviceUuid: this.deviceUuid,
+      model: options.model ?? "nRF9160-SICA",
+      firmware: options.firmware ?? "mfw_nrf9160_1.3.5",
+      identityKey,
+      keygenMs: options.keygenMs ?? 0,
+      corruptKeygenDigest: options.faults?.corruptKeygenDigest ?? false,
+      functionalMode: options.functionalMode ?? 1,
+      cmee: false,
+      credentials: new Map(),
+      now: () => (clockOffset === null ? null : baseClock() + clockOffset),
+      get timeZoneQuarters() {
+        return timeZoneQuarters;
+      },
+      setTime: (epochMs, zone) => {
+        clockOffset = epochMs - baseClock();
+        timeZoneQuarters = zone;
+      },
+    };
+  }
+
+  get functionalMode(): number {
+    return this.state.functionalMode;
+  }
+
+  set functionalMode(mode: number) {
+    this.state.functionalMode = mode;
+  }
+
+  /** Serves AT on `transport` until it closes or the returned function is called. */
+  attach(transport: ByteTransport): () => void {
+    const session = new SimSession(transport, this.options, {
+      execute: (command) => this.execute(command),
+      render: (reply) => this.render(reply),
+      onEnd: () => this.sessions.delete(session),
+    });
+    this.sessions.add(session);
+    session.start();
+    return () => session.stop();
+  }
+
+  /** Writes an unsolicited line (e.g. `+CEREG: 5`) to every attached link. */
+  injectUrc(line: string): void {
+    for (const session of this.sessions) session.writeUnsolicited(line);
+  }
+
+  /** The credential store, for assertions: exact content written and the hash `%CMNG=1` lists. */
+  credentials(): Array<{ secTag: number; type: number; content: string; sha256: string }> {
+    return [...this.state.credentials.values()]
+      .sort((a, b) => a.secTag - b.secTag || a.type - b.type)
+      .map(({ secTag, type, content, sha256 }: StoredCredential) => ({
+        secTag,
+        type,
+        content,
+        sha256,
+      }));
+  }
+
+  private async execute(command: string): Promise<Reply> {
+    const request = parseAtCommand(command);
+    const handler = request ? handlers[request.name] : undefined;
+    if (!request || !handler) return error();
+    return handler(this.state, request);
+  }
+
+  /** Final result line: numeric CME codes only after `AT+CMEE=1`, as on the modem. */
+  private render(reply: Reply): string[] {
+    if (reply.final === "OK") return [...reply.lines, "OK"];
+    if (reply.final === "CME" && this.state.cmee) return [`+CME ERROR: ${reply.code}`];
+    return ["ERROR"];
+  }
+}
