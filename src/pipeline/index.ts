@@ -1,0 +1,58 @@
+// The pipeline: provision one board (bench), many boards with a journal (factory station),
+// and the self-contained demo. Built on modem/, attest/, ca/, cloud/ and jwt/.
+
+export { type DemoOptions, type DemoReport, runDemo } from "./demo.js";
+export {
+  type DeviceIdPolicy,
+  deviceIdFor,
+  formatDeviceIdPolicy,
+  keygenAttributesFor,
+  parseDeviceIdPolicy,
+} from "./device-id.js";
+export { type BoardLabel, describeBoard, ProvisionError } from "./errors.js";
+export {
+  type DeviceHistory,
+  Journal,
+  type JournalFact,
+  type JournalRecord,
+  type ProvisionJournal,
+} from "./journal.js";
+export {
+  appendToOnboardingCsv,
+  type Onboarder,
+  type OnboardingFields,
+  type OnboardingOutcome,
+  onboardEachDevice,
+  skipOnboarding,
+  splitCsvRecords,
+} from "./onboarding.js";
+export {
+  type BoardConnection,
+  type CredentialCheck,
+  defaultSecTag,
+  type ProvisionOptions,
+  type ProvisionResult,
+  provisionBoard,
+} from "./provision.js";
+export { formatProvisionSummary, formatTimings } from "./report.js";
+export { loadRootCaBundle } from "./root-ca.js";
+export {
+  runStation,
+  type StationBoardOptions,
+  type StationEvent,
+  type StationOptions,
+  type StationSummary,
+} from "./station.js";
+export {
+  type OnboardingResult,
+  StationOnboarding,
+  type StationOnboardMode,
+} from "./station-onboarding.js";
+export {
+  formatStationSummary,
+  jsonlEventWriter,
+  LiveView,
+  plainEventWriter,
+} from "./station-output.js";
+export { type StepEvent, type StepName, StepRunner, type StepTiming, stepNames } from "./steps.js";
+export { TaskPool } from "./task-pool.js";

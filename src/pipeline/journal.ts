@@ -1,0 +1,246 @@
+import { type FileHandle, mkdir, open, readFile, truncate } from "node:fs/promises";
+import { dirname } from "node:path";
+import { NrfProvisionError } from "../errors/index.js";
+
+/**
+ * One fact in the station journal. A record is written (and fsynced) before the step it
+ * records counts as done, so after a crash the journal never claims more than happened; it may
+ * claim less (the step ran but its record was not written yet), and the resume logic checks
+ * the modem, the CA ledger and nRF Cloud for exactly those cases.
+ */
+export type JournalFact =
+  | { type: "station-start"; pid: number }
+  | { type: "identity"; port: string; imei: string; deviceUuid: string; deviceId: string }
+  /** About to run KEYGEN: from here until keygen-done the modem's key is unknown. */
+  | { type: "keygen-start"; deviceId: string; secTag: number }
+  /** KEYGEN answered: the CSR (for the key now in the modem) is kept before anything else. */
+  | { type: "keygen-done"; deviceId: string; secTag: number; csrPem: string; publicKeyPem: string }
+  /** The CA issued (and ledgered) this certificate; written before it goes to the modem. */
+  | {
+      type: "issued";
+      deviceId: string;
+      serialNumber: string;
+      sha256Fingerprint: string;
+      certificatePem: string;
+    }
+  /** Root CA, certificate and key are on the modem and their hashes verified. */
+  | { type: "provisioned"; deviceId: string; imei: string; port: string; secTag: number }
+  | {
+      type: "board-failed";
+      port: string;
+      imei?: string;
+      deviceId?: string;
+      step: string;
+      code: string;
+      message: string;
+    }
+  /** About to upload these devices (single or batch): after a crash, check before re-uploading. */
+  | { type: "onboard-start"; deviceIds: string[] }
+  | { type: "bulk-submitted"; bulkOpsRequestId: string; deviceIds: string[] }
+  | { type: "onboarded"; deviceId: string; bulkOpsRequestId?: string }
+  | { type: "onboard-failed"; deviceId: string; code: string; message: string };
+
+export type JournalRecord = JournalFact & { at: string };
+
+/** What the journal knows about one device, folded from its records in order. */
+export interface DeviceHistory {
+  deviceId: string;
+  imei?: string;
+  /** KEYGEN was sent and no answer was recorded: the modem may hold a key nobody has a CSR for. */
+  keygenInFlight: boolean;
+  /** The CSR of the key the modem holds, when the last KEYGEN's answer was recorded. */
+  keygen?: { secTag: number; csrPem: string; publicKeyPem: string };
+  /** The last certificate issued for the device. */
+  certificate?: { pem: string; serialNumber: string; sha256Fingerprint: string };
+  provisioned: boolean;
+  onboarding: {
+    state: "not-started" | "in-flight" | "submitted" | "succeeded" | "failed";
+    bulkOpsRequestId?: string;
+    message?: string;
+  };
+}
+
+/** Where the pipeline records and recalls per-device facts (a Journal, or nothing on a bench). */
+export interface ProvisionJournal {
+  recall(deviceId: string): DeviceHistory | undefined;
+  record(fact: JournalFact): Promise<void>;
+}
+
+/**
+ * The station's append-only JSONL journal.
+ *
+ * Appends from concurrent boards are grouped: whatever is queued while one write + fsync runs
+ * goes out in the next one, so N boards cost about one fsync per round, not N.
+ */
+export class Journal implements ProvisionJournal {
+  private readonly devices = new Map<string, DeviceHistory>();
+  private readonly allRecords: JournalRecord[] = [];
+  private queue: Array<{ line: string; done: (error?: unknown) => void }> = [];
+  private flushing: Promise<void> | undefined;
+
+  private constructor(
+    readonly path: string,
+    private readonly file: FileHandle,
+    private readonly clock: () => number,
+  ) {}
+
+  /**
+   * Opens (or creates) the journal at `path` and replays it. A torn last line (the process was
+   * killed mid-append, before the fsync returned) is cut off: that record never counted.
+   */
+  static async open(path: string, options: { clock?: () => number } = {}): Promise<Journal> {
+    await mkdir(dirname(path), { recursive: true });
+    const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return "";
+      throw error;
+    });
+    const complete = text.slice(0, text.lastIndexOf("\n") + 1);
+    if (complete.length !== text.length) await truncate(path, Buffer.byteLength(complete));
+    const journal = new Journal(path, await open(path, "a"), options.clock ?? Date.now);
+    complete.split("\n").forEach((line, index) => {
+      if (line === "") return;
+      journal.apply(parseRecord(line, path, index + 1));
+    });
+    return journal;
+  }
+
+  /** Every record, oldest first (replayed ones and those appended since). */
+  get records(): readonly JournalRecord[] {
+    return this.allRecords;
+  }
+
+  recall(deviceId: string): DeviceHistory | undefined {
+    return this.devices.get(deviceId);
+  }
+
+  /** Every device the journal has seen, in first-seen order. */
+  histories(): DeviceHistory[] {
+    return [...this.devices.values()];
+  }
+
+  /** Appends a record; resolves once it is on disk (fsync). */
+  record(fact: JournalFact): Promise<void> {
+    const record = { ...fact, at: new Date(this.clock()).toISOString() } as JournalRecord;
+    const written = new Promise<void>((resolve, reject) => {
+      this.queue.push({
+        line: `${JSON.stringify(record)}\n`,
+        done: (error) => (error === undefined ? resolve() : reject(error)),
+      });
+    });
+    this.flushing ??= this.flush();
+    // The in-memory view changes only once the record is durable.
+    return written.then(() => this.apply(record));
+  }
+
+  async close(): Promise<void> {
+    await this.flushing;
+    await this.file.close();
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        await this.file.write(batch.map((entry) => entry.line).join(""));
+        await this.file.sync();
+        for (const entry of batch) entry.done();
+      } catch (error) {
+        const failure = new NrfProvisionError(
+          "ERR_PROVISION_JOURNAL",
+          `cannot write the station journal ${this.path}: ${(error as Error).message}; check the disk and the file's permissions`,
+          { cause: error, details: { path: this.path } },
+        );
+        for (const entry of batch) entry.done(failure);
+      }
+    }
+    this.flushing = undefined;
+  }
+
+  private apply(record: JournalRecord): void {
+    this.allRecords.push(record);
+    for (const deviceId of deviceIdsOf(record)) {
+      const history = this.devices.get(deviceId) ?? emptyHistory(deviceId);
+      this.devices.set(deviceId, foldRecord(history, record));
+    }
+  }
+}
+
+function parseRecord(line: string, path: string, lineNumber: number): JournalRecord {
+  try {
+    const record = JSON.parse(line) as JournalRecord;
+    if (typeof record?.type === "string") return record;
+  } catch {
+    // fall through to the error below
+  }
+  throw new NrfProvisionError(
+    "ERR_PROVISION_JOURNAL_CORRUPT",
+    `the station journal ${path} has an unreadable record on line ${lineNumber}; it was edited or damaged: restore it from a backup or move it aside (the CA ledger still lists every issued certificate)`,
+    { details: { path, line: lineNumber } },
+  );
+}
+
+function deviceIdsOf(record: JournalRecord): string[] {
+  switch (record.type) {
+    case "station-start":
+      return [];
+    case "onboard-start":
+    case "bulk-submitted":
+      return record.deviceIds;
+    case "board-failed":
+      return record.deviceId === undefined ? [] : [record.deviceId];
+    default:
+      return [record.deviceId];
+  }
+}
+
+function emptyHistory(deviceId: string): DeviceHistory {
+  return {
+    deviceId,
+    keygenInFlight: false,
+    provisioned: false,
+    onboarding: { state: "not-started" },
+  };
+}
+
+function foldRecord(history: DeviceHistory, record: JournalRecord): DeviceHistory {
+  switch (record.type) {
+    case "identity":
+      return { ...history, imei: record.imei };
+    case "keygen-start": {
+      // A new key replaces the old one: its CSR, certificate and credentials no longer apply.
+      const { keygen: _old, certificate: _cert, ...rest } = history;
+      return { ...rest, keygenInFlight: true, provisioned: false };
+    }
+    case "keygen-done":
+      return {
+        ...history,
+        keygenInFlight: false,
+        keygen: { secTag: record.secTag, csrPem: record.csrPem, publicKeyPem: record.publicKeyPem },
+      };
+    case "issued":
+      return {
+        ...history,
+        certificate: {
+          pem: record.certificatePem,
+          serialNumber: record.serialNumber,
+          sha256Fingerprint: record.sha256Fingerprint,
+        },
+      };
+    case "provisioned":
+      return { ...history, provisioned: true };
+    case "onboard-start":
+      return { ...history, onboarding: { state: "in-flight" } };
+    case "bulk-submitted":
+      return {
+        ...history,
+        onboarding: { state: "submitted", bulkOpsRequestId: record.bulkOpsRequestId },
+      };
+    case "onboarded":
+      return { ...history, onboarding: { state: "succeeded" } };
+    case "onboard-failed":
+      return { ...history, onboarding: { state: "failed", message: record.message } };
+    default:
+      return history;
+  }
+}

@@ -1,0 +1,117 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { buildOnboardingCsv, type CloudClient, type OnboardingRow } from "../cloud/index.js";
+import { NrfProvisionError } from "../errors/index.js";
+
+export type { OnboardingRow };
+
+/** The parts of an onboarding row that are the same for every board of a run. */
+export type OnboardingFields = Omit<OnboardingRow, "deviceId" | "certificate">;
+
+export type OnboardingOutcome =
+  | { mode: "none" }
+  | { mode: "single"; status: "onboarded" | "already-onboarded" }
+  | { mode: "csv"; file: string; status: "appended" | "replaced" }
+  | { mode: "batch"; status: "queued" | "already-onboarded" };
+
+/** The last step of a board: hand its certificate to nRF Cloud, now or later. */
+export interface Onboarder {
+  onboard(row: OnboardingRow): Promise<OnboardingOutcome>;
+}
+
+/** `--onboard none`: the board is provisioned, nothing is uploaded. */
+export const skipOnboarding: Onboarder = {
+  onboard: async () => ({ mode: "none" }),
+};
+
+/** `--onboard single`: one OnboardDevice call per board. */
+export function onboardEachDevice(cloud: CloudClient): Onboarder {
+  return {
+    async onboard(row) {
+      await cloud.onboardDevice(row);
+      return { mode: "single", status: "onboarded" };
+    },
+  };
+}
+
+/**
+ * `--onboard csv:FILE`: appends the board's row to an OnboardDevices CSV for a later bulk
+ * upload (`nrf-provision cloud onboard --csv FILE`). Earlier rows are never touched, and a
+ * device already in the file is refused, unless `replace`: then its old row is swapped for the
+ * new one (the file is rewritten through a temporary file, so a crash leaves old or new).
+ */
+export function appendToOnboardingCsv(file: string, options: { replace: boolean }): Onboarder {
+  return {
+    async onboard(row) {
+      const line = buildOnboardingCsv([row])[0]!.body; // validated; one row ending in LF
+      const existing = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return "";
+        throw error;
+      });
+      const records = splitCsvRecords(existing);
+      const earlier = records.filter((record) => firstField(record) === row.deviceId);
+      if (earlier.length === 0) {
+        // A file whose last row lacks its line break gets one first, so rows never merge.
+        const separator = existing === "" || existing.endsWith("\n") ? "" : "\n";
+        await appendDurably(file, separator + line);
+        return { mode: "csv", file, status: "appended" };
+      }
+      if (!options.replace) {
+        throw new NrfProvisionError(
+          "ERR_PROVISION_CSV_DUPLICATE",
+          `the onboarding CSV ${file} already has a row for device ${row.deviceId}; run with --replace to swap it for the new certificate`,
+          { details: { file, deviceId: row.deviceId } },
+        );
+      }
+      const kept = records.filter((record) => firstField(record) !== row.deviceId);
+      await replaceDurably(file, kept.join("") + line);
+      return { mode: "csv", file, status: "replaced" };
+    },
+  };
+}
+
+/** Splits CSV text into records (each with its line break), honouring quoted multi-line PEMs. */
+export function splitCsvRecords(text: string): string[] {
+  const records: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === '"') quoted = !quoted;
+    else if (char === "\n" && !quoted) {
+      records.push(text.slice(start, i + 1));
+      start = i + 1;
+    }
+  }
+  if (start < text.length) records.push(`${text.slice(start)}\n`);
+  return records.filter((record) => record.trim() !== "");
+}
+
+function firstField(record: string): string {
+  const comma = record.indexOf(",");
+  return (comma === -1 ? record : record.slice(0, comma)).trim();
+}
+
+async function appendDurably(file: string, text: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const handle = await open(file, "a");
+  try {
+    await handle.write(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function replaceDurably(file: string, text: string): Promise<void> {
+  const temporary = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString("hex")}.tmp`);
+  const handle = await open(temporary, "w");
+  try {
+    await handle.write(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, file);
+}

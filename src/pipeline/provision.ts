@@ -1,0 +1,569 @@
+import { createPublicKey, X509Certificate } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { AtClient } from "../at/index.js";
+import { assertKeygenTrusted, type KeygenOutput } from "../attest/index.js";
+import { type CertificateAuthority, issueDeviceCertificate } from "../ca/index.js";
+import {
+  checkFirmwareSupportsKeygen,
+  credentialSha256,
+  deleteCredential,
+  getFunctionalMode,
+  keygen,
+  listCredentials,
+  type ModemIdentity,
+  OFFLINE_MODES,
+  readIdentity,
+  setFunctionalMode,
+  writeCredential,
+} from "../modem/index.js";
+import { type DeviceIdPolicy, deviceIdFor, keygenAttributesFor } from "./device-id.js";
+import { ProvisionError } from "./errors.js";
+import type { ProvisionJournal } from "./journal.js";
+import {
+  type Onboarder,
+  type OnboardingFields,
+  type OnboardingOutcome,
+  skipOnboarding,
+} from "./onboarding.js";
+import { type StepEvent, StepRunner, type StepTiming } from "./steps.js";
+
+/** nRF Cloud's default sec tag (0x01010001). */
+export const defaultSecTag = 16842753;
+
+/** `%CMNG` credential types of the nRF Cloud set in one sec tag. */
+const credentialType = { rootCa: 0, certificate: 1, privateKey: 2 } as const;
+
+/** A board to provision: its port name (for messages) and how to open an AT client on it. */
+export interface BoardConnection {
+  port: string;
+  open(): Promise<AtClient>;
+}
+
+export interface ProvisionOptions {
+  board: BoardConnection;
+  ca: CertificateAuthority;
+  deviceIdPolicy: DeviceIdPolicy;
+  /** Root CA PEM(s) for type 0 (see loadRootCaBundle). */
+  rootCaPem: string;
+  secTag?: number;
+  /** Delete credentials already in the sec tag instead of stopping. */
+  replace?: boolean;
+  onboarder?: Onboarder;
+  /** subType, tags, fwTypes for the onboarding row. */
+  onboardingFields?: OnboardingFields;
+  certificateDays?: number;
+  /** Keeps `<deviceId>/csr.pem`, `certificate.pem` and `device.json` here. */
+  saveDir?: string;
+  /**
+   * The station's journal. With it, a board left half-done by a crash is finished from where
+   * it stopped instead of refused for its non-empty sec tag.
+   */
+  journal?: ProvisionJournal;
+  clock?: () => number;
+  onEvent?: (event: StepEvent) => void;
+}
+
+export interface ProvisionResult {
+  port: string;
+  deviceId: string;
+  imei: string;
+  deviceUuid: string;
+  model: string;
+  firmware: string;
+  secTag: number;
+  /** `provisioned`: keys made now; `resumed`: finished an interrupted run; `already-provisioned`. */
+  outcome: "provisioned" | "resumed" | "already-provisioned";
+  certificate: { serialNumber: string; sha256Fingerprint: string; pem: string };
+  csrPem?: string;
+  credentials: {
+    rootCa: CredentialCheck;
+    certificate: CredentialCheck;
+    privateKey: { present: boolean };
+  };
+  functionalMode: { before: number; restored: boolean };
+  onboarding: OnboardingOutcome;
+  steps: StepTiming[];
+  totalMs: number;
+}
+
+/** One credential as written and listed back: `verified` when the modem's hash equals ours. */
+export interface CredentialCheck {
+  sha256: string;
+  written: boolean;
+  verified: boolean;
+}
+
+/** The certificate a board ends up with; from the CA now, or from the journal/ledger on resume. */
+interface DeviceCertificate {
+  pem: string;
+  serialNumber: string;
+  sha256Fingerprint: string;
+}
+
+/** Everything the offline steps need, gathered once. */
+interface BoardSession {
+  at: AtClient;
+  steps: StepRunner;
+  options: ProvisionOptions;
+  secTag: number;
+  identity: ModemIdentity;
+  deviceId: string;
+}
+
+/**
+ * Provisions one board for nRF Cloud: identity, fresh key pair in the modem (KEYGEN), a
+ * certificate from the local CA, root CA + certificate written and verified, onboarding.
+ * The board is left in the functional mode it had, whatever happens.
+ */
+export async function provisionBoard(options: ProvisionOptions): Promise<ProvisionResult> {
+  const clock = options.clock ?? Date.now;
+  const started = clock();
+  const secTag = options.secTag ?? defaultSecTag;
+  const steps = new StepRunner({ port: options.board.port }, clock, options.onEvent);
+  try {
+    const at = await steps.run(
+      "connect",
+      () => options.board.open(),
+      (at) => `${at.mode} mode`,
+    );
+    try {
+      const identity = await steps.run("identity", () => readBoardIdentity(at));
+      const deviceId = deviceIdFor(options.deviceIdPolicy, identity);
+      Object.assign(steps.board, { imei: identity.imei, deviceId });
+      await options.journal?.record({
+        type: "identity",
+        port: options.board.port,
+        imei: identity.imei,
+        deviceUuid: identity.deviceUuid,
+        deviceId,
+      });
+      const session: BoardSession = { at, steps, options, secTag, identity, deviceId };
+
+      const modeBefore = await steps.run(
+        "offline",
+        () => goOffline(at),
+        (mode) => `was ${mode}`,
+      );
+      const onModem = await restoringMode(session, modeBefore, () => putCredentials(session));
+
+      const onboarding = await steps.run("onboard", () =>
+        (options.onboarder ?? skipOnboarding).onboard({
+          deviceId,
+          certificate: onModem.certificate.pem,
+          ...options.onboardingFields,
+        }),
+      );
+      const result: ProvisionResult = {
+        port: options.board.port,
+        deviceId,
+        imei: identity.imei,
+        deviceUuid: identity.deviceUuid,
+        model: identity.model,
+        firmware: identity.firmware,
+        secTag,
+        ...onModem,
+        functionalMode: { before: modeBefore, restored: true },
+        onboarding,
+        steps: steps.timings,
+        totalMs: clock() - started,
+      };
+      if (options.saveDir !== undefined) await saveDeviceFiles(options.saveDir, result);
+      return result;
+    } finally {
+      await at.close().catch(() => {}); // an unplugged board's port is already gone
+    }
+  } catch (error) {
+    const failure =
+      error instanceof ProvisionError ? error : ProvisionError.wrap("connect", steps.board, error);
+    failure.timings = steps.timings;
+    throw failure;
+  }
+}
+
+async function readBoardIdentity(at: AtClient): Promise<ModemIdentity> {
+  const identity = await readIdentity(at);
+  checkFirmwareSupportsKeygen(identity.firmware);
+  return identity;
+}
+
+/** Goes offline for key work (unless already in an offline mode); returns the mode to restore. */
+async function goOffline(at: AtClient): Promise<number> {
+  const mode = await getFunctionalMode(at);
+  if (!OFFLINE_MODES.includes(mode)) await setFunctionalMode(at, 4);
+  return mode;
+}
+
+/**
+ * Runs the offline work, then puts the board back in `modeBefore`. When the work failed, the
+ * error says whether the mode could be restored (an unplugged board cannot be).
+ */
+async function restoringMode<T>(
+  session: BoardSession,
+  modeBefore: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  const { at, steps } = session;
+  const restore = () =>
+    steps.run("restore-mode", async () => {
+      if (!OFFLINE_MODES.includes(modeBefore)) await setFunctionalMode(at, modeBefore);
+    });
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    const failure = ProvisionError.wrap(
+      steps.timings.at(-1)?.step ?? "offline",
+      steps.board,
+      error,
+    );
+    const restored = await restore().then(
+      () => true,
+      () => false,
+    );
+    throw failure.withDetails({ functionalModeBefore: modeBefore, modeRestored: restored });
+  }
+  await restore();
+  return result;
+}
+
+/** What the sec tag holds, as listed by `AT%CMNG=1,<tag>`. */
+interface TagContents {
+  /** Lowercase hex; undefined: absent; null: present, but the firmware lists no hash. */
+  rootCaSha256: string | null | undefined;
+  certificateSha256: string | null | undefined;
+  hasPrivateKey: boolean;
+  isEmpty: boolean;
+}
+
+/** What to do with the sec tag, decided from its contents, the journal and the CA ledger. */
+type Plan =
+  | { kind: "fresh"; deleteFirst: boolean }
+  | {
+      kind: "resume";
+      tag: TagContents;
+      csr: { pem: string; publicKeyPem: string };
+      certificate: DeviceCertificate | undefined;
+    }
+  | { kind: "complete"; tag: TagContents; certificate: DeviceCertificate };
+
+/** Steps 4–7: inventory, (delete), KEYGEN, issue, write root CA + certificate, verify. */
+async function putCredentials(
+  session: BoardSession,
+): Promise<Pick<ProvisionResult, "outcome" | "certificate" | "csrPem" | "credentials">> {
+  const { steps, options } = session;
+  const plan = await steps.run(
+    "inventory",
+    () => planFromInventory(session),
+    (plan) => plan.kind,
+  );
+
+  let csrPem: string;
+  let certificate: DeviceCertificate;
+  if (plan.kind === "fresh") {
+    if (plan.deleteFirst) {
+      await steps.run("delete-credentials", () => deleteNrfCloudCredentials(session));
+    }
+    const keygenOutput = await steps.run("keygen", () => generateKey(session));
+    csrPem = keygenOutput.pem;
+    certificate = await steps.run("issue", () => issue(session, keygenOutput));
+  } else if (plan.kind === "resume") {
+    steps.skip("keygen", "key from the interrupted run kept (CSR in the journal)");
+    csrPem = plan.csr.pem;
+    const known = plan.certificate;
+    certificate = known ?? (await steps.run("issue", () => issue(session, plan.csr.pem)));
+    if (known !== undefined) steps.skip("issue", "certificate from the interrupted run kept");
+  } else {
+    steps.skip("keygen", "board already provisioned");
+    steps.skip("issue", "board already provisioned");
+    csrPem = "";
+    certificate = plan.certificate;
+  }
+
+  const rootCaSha256 = credentialSha256(options.rootCaPem);
+  const certificateSha256 = credentialSha256(certificate.pem);
+  const current = plan.kind === "fresh" ? undefined : plan.tag;
+  const rootWritten = await writeUnlessPresent(
+    session,
+    "write-root-ca",
+    credentialType.rootCa,
+    options.rootCaPem,
+    current?.rootCaSha256 === rootCaSha256,
+  );
+  const certificateWritten = await writeUnlessPresent(
+    session,
+    "write-certificate",
+    credentialType.certificate,
+    certificate.pem,
+    current?.certificateSha256 === certificateSha256,
+  );
+  const listed = await steps.run("verify", async () => {
+    const tag = await verifyTag(session, rootCaSha256, certificateSha256);
+    await options.journal?.record({
+      type: "provisioned",
+      deviceId: session.deviceId,
+      imei: session.identity.imei,
+      port: options.board.port,
+      secTag: session.secTag,
+    });
+    return tag;
+  });
+  return {
+    outcome:
+      plan.kind === "fresh"
+        ? "provisioned"
+        : plan.kind === "resume"
+          ? "resumed"
+          : "already-provisioned",
+    certificate,
+    ...(csrPem === "" ? {} : { csrPem }),
+    credentials: {
+      rootCa: {
+        sha256: rootCaSha256,
+        written: rootWritten,
+        verified: listed.rootCaSha256 === rootCaSha256,
+      },
+      certificate: {
+        sha256: certificateSha256,
+        written: certificateWritten,
+        verified: listed.certificateSha256 === certificateSha256,
+      },
+      privateKey: { present: listed.hasPrivateKey },
+    },
+  };
+}
+
+async function listTag(session: BoardSession): Promise<TagContents> {
+  const listed = await listCredentials(session.at, { secTag: session.secTag });
+  const hashOf = (type: number) => {
+    const entry = listed.find((credential) => credential.type === type);
+    return entry === undefined ? undefined : entry.sha256;
+  };
+  return {
+    rootCaSha256: hashOf(credentialType.rootCa),
+    certificateSha256: hashOf(credentialType.certificate),
+    hasPrivateKey: listed.some((credential) => credential.type === credentialType.privateKey),
+    isEmpty: listed.length === 0,
+  };
+}
+
+/**
+ * Step 4. An empty tag gets fresh keys. A tag holding credentials is refused (or cleared with
+ * --replace), except when they are this pipeline's own work: the certificate on the modem is
+ * one the CA issued to this device (nothing left but checks), or the journal holds the CSR
+ * of the key on the modem (finish from there without re-keying).
+ */
+async function planFromInventory(session: BoardSession): Promise<Plan> {
+  const { options, deviceId, secTag } = session;
+  const tag = await listTag(session);
+  if (tag.isEmpty) return { kind: "fresh", deleteFirst: false };
+
+  const history = options.journal?.recall(deviceId);
+  if (options.journal !== undefined && tag.hasPrivateKey) {
+    const known = await knownCertificates(session, history?.certificate);
+    const onModem = known.find((cert) => credentialSha256(cert.pem) === tag.certificateSha256);
+    if (onModem !== undefined) return { kind: "complete", tag, certificate: onModem };
+    const csr = history?.keygen;
+    if (csr !== undefined && csr.secTag === secTag && !history?.keygenInFlight) {
+      const matching = known.find((cert) => samePublicKey(cert.pem, csr.publicKeyPem));
+      return {
+        kind: "resume",
+        tag,
+        csr: { pem: csr.csrPem, publicKeyPem: csr.publicKeyPem },
+        certificate: matching,
+      };
+    }
+  }
+  // The journal shows this station sent KEYGEN to this device and never saw the answer: the
+  // key is its own, no certificate exists for it, so making a new one is safe.
+  if (options.replace === true || history?.keygenInFlight === true) {
+    return { kind: "fresh", deleteFirst: true };
+  }
+  throw new ProvisionError(
+    "inventory",
+    session.steps.board,
+    "ERR_PROVISION_SEC_TAG_IN_USE",
+    `sec tag ${secTag} already holds credentials (${describeTag(tag)})`,
+    {
+      advice: `run again with --replace to delete them and make new keys, or pick another --sec-tag`,
+      details: { secTag },
+    },
+  );
+}
+
+function describeTag(tag: TagContents): string {
+  const held = [
+    tag.rootCaSha256 !== undefined ? "root CA" : undefined,
+    tag.certificateSha256 !== undefined ? "client certificate" : undefined,
+    tag.hasPrivateKey ? "private key" : undefined,
+  ].filter((name) => name !== undefined);
+  return held.length === 0 ? "other types" : held.join(", ");
+}
+
+/** Certificates this CA issued to the device: the journal's last one and the ledger's. */
+async function knownCertificates(
+  session: BoardSession,
+  journaled: DeviceCertificate | undefined,
+): Promise<DeviceCertificate[]> {
+  const entries = await session.options.ca.ledger.find({ deviceId: session.deviceId });
+  const fromLedger = entries.map((entry) => ({
+    pem: entry.pem,
+    serialNumber: entry.serialNumber,
+    sha256Fingerprint: entry.sha256Fingerprint,
+  }));
+  return journaled === undefined ? fromLedger : [journaled, ...fromLedger];
+}
+
+async function deleteNrfCloudCredentials(session: BoardSession): Promise<void> {
+  for (const type of [
+    credentialType.rootCa,
+    credentialType.certificate,
+    credentialType.privateKey,
+  ]) {
+    await deleteCredential(session.at, { secTag: session.secTag, type, ignoreMissing: true });
+  }
+}
+
+/** Step 5: a new key pair in the modem; the CSR must be trusted and carry the expected CN. */
+async function generateKey(session: BoardSession): Promise<KeygenOutput> {
+  const { at, secTag, deviceId, options } = session;
+  await options.journal?.record({ type: "keygen-start", deviceId, secTag });
+  const attributes = keygenAttributesFor(options.deviceIdPolicy, deviceId);
+  const output = await keygen(at, {
+    secTag,
+    content: "csr",
+    ...(attributes === undefined ? {} : { attributes }),
+  });
+  assertKeygenTrusted(output, { secTag });
+  const commonName = output.csr?.commonName ?? null;
+  if (commonName !== deviceId) {
+    throw new ProvisionError(
+      "keygen",
+      session.steps.board,
+      "ERR_PROVISION_DEVICE_ID_MISMATCH",
+      `the CSR's CN is "${commonName}" but --device-id ${describePolicy(options.deviceIdPolicy)} expects "${deviceId}"`,
+      {
+        advice:
+          "check --device-id: `uuid` uses the modem's device UUID, `imei` uses nrf-<IMEI>; the device firmware must use the same ID",
+        details: { commonName, expected: deviceId },
+      },
+    );
+  }
+  await options.journal?.record({
+    type: "keygen-done",
+    deviceId,
+    secTag,
+    csrPem: output.pem,
+    publicKeyPem: output.publicKeyPem,
+  });
+  return output;
+}
+
+function describePolicy(policy: DeviceIdPolicy): string {
+  return policy.kind === "imei" ? `imei (${policy.prefix}<IMEI>)` : policy.kind;
+}
+
+/** Step 6: the CA signs (and ledgers) the certificate; the journal keeps it before any write. */
+async function issue(
+  session: BoardSession,
+  csr: KeygenOutput | string,
+): Promise<DeviceCertificate> {
+  const { options, deviceId } = session;
+  const issued = await issueDeviceCertificate(options.ca, csr, {
+    deviceId,
+    ...(options.certificateDays === undefined ? {} : { days: options.certificateDays }),
+  });
+  const certificate = {
+    pem: issued.pem,
+    serialNumber: issued.serialNumber,
+    sha256Fingerprint: issued.sha256Fingerprint,
+  };
+  await options.journal?.record({ type: "issued", deviceId, ...recordOf(certificate) });
+  return certificate;
+}
+
+function recordOf(certificate: DeviceCertificate) {
+  return {
+    serialNumber: certificate.serialNumber,
+    sha256Fingerprint: certificate.sha256Fingerprint,
+    certificatePem: certificate.pem,
+  };
+}
+
+/** Step 7: writes one credential unless the modem already lists exactly these bytes. */
+async function writeUnlessPresent(
+  session: BoardSession,
+  step: "write-root-ca" | "write-certificate",
+  type: number,
+  content: string,
+  alreadyThere: boolean,
+): Promise<boolean> {
+  if (alreadyThere) {
+    session.steps.skip(step, "already on the modem (same SHA-256)");
+    return false;
+  }
+  await session.steps.run(step, () =>
+    writeCredential(session.at, {
+      secTag: session.secTag,
+      type,
+      content,
+      verify: true,
+      firmware: session.identity.firmware,
+    }),
+  );
+  return true;
+}
+
+/** Lists the tag and requires our root CA and certificate hashes and a private key. */
+async function verifyTag(
+  session: BoardSession,
+  rootCaSha256: string,
+  certificateSha256: string,
+): Promise<TagContents> {
+  const tag = await listTag(session);
+  const problems = [
+    mismatch("root CA", tag.rootCaSha256, rootCaSha256),
+    mismatch("client certificate", tag.certificateSha256, certificateSha256),
+    tag.hasPrivateKey ? undefined : "the private key is missing",
+  ].filter((problem) => problem !== undefined);
+  if (problems.length > 0) {
+    throw new ProvisionError(
+      "verify",
+      session.steps.board,
+      "ERR_PROVISION_VERIFY",
+      `sec tag ${session.secTag} does not hold what was written: ${problems.join("; ")}`,
+      { details: { secTag: session.secTag, problems } },
+    );
+  }
+  return tag;
+}
+
+/** Firmware without list hashes (< 1.3.2) lists `null`: presence is all that can be checked. */
+function mismatch(
+  name: string,
+  listed: string | null | undefined,
+  expected: string,
+): string | undefined {
+  if (listed === undefined) return `the ${name} is missing`;
+  if (listed !== null && listed !== expected) {
+    return `the ${name}'s SHA-256 is ${listed}, expected ${expected}`;
+  }
+  return undefined;
+}
+
+async function saveDeviceFiles(saveDir: string, result: ProvisionResult): Promise<void> {
+  const dir = join(saveDir, result.deviceId);
+  await mkdir(dir, { recursive: true });
+  if (result.csrPem !== undefined) await writeFile(join(dir, "csr.pem"), result.csrPem);
+  await writeFile(join(dir, "certificate.pem"), result.certificate.pem);
+  const { steps: _steps, csrPem: _csr, ...summary } = result;
+  await writeFile(join(dir, "device.json"), `${JSON.stringify(summary, null, 2)}\n`);
+}
+
+function samePublicKey(certificatePem: string, publicKeyPem: string): boolean {
+  const der = (key: ReturnType<typeof createPublicKey>) =>
+    key.export({ type: "spki", format: "der" });
+  return der(new X509Certificate(certificatePem).publicKey).equals(
+    der(createPublicKey(publicKeyPem)),
+  );
+}

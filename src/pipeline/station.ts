@@ -1,0 +1,270 @@
+import type { CertificateAuthority } from "../ca/index.js";
+import type { CloudClient, WaitForBulkOpsOptions } from "../cloud/index.js";
+import { NrfProvisionError } from "../errors/index.js";
+import type { DeviceIdPolicy } from "./device-id.js";
+import { type BoardLabel, ProvisionError } from "./errors.js";
+import type { Journal } from "./journal.js";
+import type { OnboardingFields } from "./onboarding.js";
+import { type BoardConnection, type ProvisionResult, provisionBoard } from "./provision.js";
+import {
+  type OnboardingResult,
+  StationOnboarding,
+  type StationOnboardMode,
+} from "./station-onboarding.js";
+import type { StepEvent } from "./steps.js";
+import { TaskPool } from "./task-pool.js";
+
+/** What happens at a station, as it happens: the live view and `--jsonl` render these. */
+export type StationEvent =
+  | {
+      type: "station-start";
+      concurrency: number;
+      onboard: StationOnboardMode;
+      watch: boolean;
+      journal: string;
+    }
+  | { type: "board-found"; port: string }
+  | StepEvent
+  | {
+      type: "board-done";
+      board: BoardLabel;
+      outcome: ProvisionResult["outcome"];
+      serialNumber: string;
+      onboarding: string;
+      totalMs: number;
+    }
+  | { type: "board-failed"; board: BoardLabel; step: string; code: string; message: string }
+  | { type: "onboarding-upload"; bulkOpsRequestId: string; devices: number }
+  | ({ type: "onboarding-result" } & OnboardingResult)
+  | { type: "station-end"; summary: StationSummary };
+
+/** Options every board gets, as for `provision`. */
+export interface StationBoardOptions {
+  deviceIdPolicy: DeviceIdPolicy;
+  rootCaPem: string;
+  secTag?: number;
+  replace?: boolean;
+  onboardingFields?: OnboardingFields;
+  certificateDays?: number;
+  saveDir?: string;
+}
+
+export interface StationOptions {
+  /** The ports to provision now (and, with `watch`, on every poll: new ones get provisioned). */
+  listPorts: () => Promise<string[]>;
+  /** Opens one AT client per port (the serial port, or a simulator in tests). */
+  connect: (port: string) => BoardConnection;
+  ca: CertificateAuthority;
+  journal: Journal;
+  board: StationBoardOptions;
+  onboard: StationOnboardMode;
+  cloud?: CloudClient;
+  concurrency: number;
+  /** Keep polling `listPorts` every `intervalMs` until `interrupted`. */
+  watch?: { intervalMs: number };
+  interrupted: Promise<void>;
+  onEvent?: (event: StationEvent) => void;
+  clock?: () => number;
+  /** Rows per OnboardDevices request (1000). */
+  batchSize?: number;
+  bulkWait?: WaitForBulkOpsOptions;
+}
+
+export interface StationSummary {
+  boards: number;
+  succeeded: number;
+  failed: number;
+  /** Boards provisioned now / resumed / found already provisioned. */
+  outcomes: Record<ProvisionResult["outcome"], number>;
+  onboarding: { mode: StationOnboardMode; onboarded: number; failed: number };
+  failures: Array<{
+    port?: string;
+    deviceId?: string;
+    imei?: string;
+    step: string;
+    code: string;
+    message: string;
+  }>;
+  interrupted: boolean;
+  wallMs: number;
+}
+
+/**
+ * Provisions many boards at once: each port gets its own AT client, at most `concurrency`
+ * run together, and one board's failure never stops the others. Every step is journaled, so
+ * a station killed at any moment and started again finishes what was left and re-does
+ * nothing (see Journal and StationOnboarding).
+ */
+export async function runStation(options: StationOptions): Promise<StationSummary> {
+  const clock = options.clock ?? Date.now;
+  const started = clock();
+  const emit = options.onEvent ?? (() => {});
+  const { journal } = options;
+  emit({
+    type: "station-start",
+    concurrency: options.concurrency,
+    onboard: options.onboard,
+    watch: options.watch !== undefined,
+    journal: journal.path,
+  });
+
+  const onboardingResults = new Map<string, OnboardingResult>();
+  const onboarding = new StationOnboarding({
+    mode: options.onboard,
+    journal,
+    ...(options.cloud === undefined ? {} : { cloud: options.cloud }),
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    ...(options.bulkWait === undefined ? {} : { bulkWait: options.bulkWait }),
+    ...(options.board.onboardingFields === undefined
+      ? {}
+      : { rowFields: options.board.onboardingFields }),
+    onResult: (result) => {
+      onboardingResults.set(result.deviceId, result);
+      emit({ type: "onboarding-result", ...result });
+    },
+    onUpload: (upload) => emit({ type: "onboarding-upload", ...upload }),
+  });
+  const results: ProvisionResult[] = [];
+  const boardFailures: StationSummary["failures"] = [];
+  const pool = new TaskPool(options.concurrency);
+  let interrupted = false;
+  options.interrupted.then(() => {
+    interrupted = true;
+  });
+
+  const provisionPort = async (port: string) => {
+    if (interrupted) return;
+    emit({ type: "board-found", port });
+    try {
+      const result = await provisionBoard({
+        ...options.board,
+        board: options.connect(port),
+        ca: options.ca,
+        journal,
+        onboarder: onboarding,
+        clock,
+        onEvent: emit,
+      });
+      results.push(result);
+      emit({
+        type: "board-done",
+        board: { port, imei: result.imei, deviceId: result.deviceId },
+        outcome: result.outcome,
+        serialNumber: result.certificate.serialNumber,
+        onboarding: describeOnboarding(result),
+        totalMs: result.totalMs,
+      });
+    } catch (error) {
+      const failure = ProvisionError.wrap("connect", { port }, error);
+      boardFailures.push({
+        ...failure.board,
+        step: failure.step,
+        code: failure.code,
+        message: failure.message,
+      });
+      emit({
+        type: "board-failed",
+        board: failure.board,
+        step: failure.step,
+        code: failure.code,
+        message: failure.message,
+      });
+      await journal
+        .record({
+          type: "board-failed",
+          ...failure.board,
+          step: failure.step,
+          code: failure.code,
+          message: failure.message,
+        })
+        .catch(() => {}); // the failure is reported either way; the journal may be the problem
+    }
+  };
+
+  const recovered = await onboarding.recover();
+  await journal.record({ type: "station-start", pid: process.pid });
+  if (options.watch === undefined) {
+    const ports = [...new Set(await options.listPorts())];
+    if (ports.length === 0 && recovered === 0) {
+      throw new NrfProvisionError(
+        "ERR_PORT_NOT_FOUND",
+        "no board to provision: no port given and none found; plug the boards in, check `nrf-provision ports`, or use --watch",
+      );
+    }
+    for (const port of ports) pool.submit(() => provisionPort(port));
+  } else {
+    await watchPorts(options, pool, provisionPort, () => interrupted);
+  }
+  await pool.idle();
+  await onboarding.finish();
+
+  // A device whose board failed at the onboard step is counted once, as that board.
+  const failedBoards = new Set(boardFailures.map((failure) => failure.deviceId));
+  const onboardingFailures = [...onboardingResults.values()]
+    .filter((result) => !result.ok && !failedBoards.has(result.deviceId))
+    .map((result) => ({
+      deviceId: result.deviceId,
+      step: "onboard",
+      code: result.code ?? "ERR_BULK_FAILED",
+      message: result.message ?? "onboarding failed",
+    }));
+  const notOnboarded = new Set(onboardingFailures.map((failure) => failure.deviceId));
+  const count = (outcome: ProvisionResult["outcome"]) =>
+    results.filter((result) => result.outcome === outcome).length;
+  const summary: StationSummary = {
+    boards: results.length + boardFailures.length,
+    succeeded: results.filter((result) => !notOnboarded.has(result.deviceId)).length,
+    failed: boardFailures.length + onboardingFailures.length,
+    outcomes: {
+      provisioned: count("provisioned"),
+      resumed: count("resumed"),
+      "already-provisioned": count("already-provisioned"),
+    },
+    onboarding: {
+      mode: options.onboard,
+      onboarded: [...onboardingResults.values()].filter((result) => result.ok).length,
+      failed: onboardingFailures.length,
+    },
+    failures: [...boardFailures, ...onboardingFailures],
+    interrupted,
+    wallMs: clock() - started,
+  };
+  emit({ type: "station-end", summary });
+  return summary;
+}
+
+/**
+ * `--watch`: polls the port list; a port that appears (or re-appears after being unplugged) is
+ * provisioned once. Stops when interrupted; boards already running finish.
+ */
+async function watchPorts(
+  options: StationOptions,
+  pool: TaskPool,
+  provisionPort: (port: string) => Promise<void>,
+  isInterrupted: () => boolean,
+): Promise<void> {
+  const seen = new Set<string>();
+  const running = new Set<string>();
+  const intervalMs = options.watch?.intervalMs ?? 1000;
+  while (!isInterrupted()) {
+    const present = new Set(await options.listPorts().catch(() => [...seen]));
+    for (const port of present) {
+      // A board unplugged and plugged back while still running is not started twice.
+      if (seen.has(port) || running.has(port)) continue;
+      running.add(port);
+      pool.submit(() => provisionPort(port).finally(() => running.delete(port)));
+    }
+    seen.clear();
+    for (const port of present) seen.add(port);
+    await Promise.race([options.interrupted, delay(intervalMs)]);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function describeOnboarding(result: ProvisionResult): string {
+  const outcome = result.onboarding;
+  return outcome.mode === "none" ? "none" : `${outcome.mode}: ${outcome.status}`;
+}

@@ -1,0 +1,112 @@
+import { X509Certificate } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CertificateAuthority } from "../../src/ca/index.js";
+import { createCloudClient } from "../../src/cloud/index.js";
+import {
+  loadRootCaBundle,
+  onboardEachDevice,
+  ProvisionError,
+  parseDeviceIdPolicy,
+  provisionBoard,
+} from "../../src/pipeline/index.js";
+import { type SimCloud, startSimCloud } from "../../src/sim/cloud/index.js";
+import {
+  createTestCa,
+  type PtyBoard,
+  removeDir,
+  serialConnection,
+  startPtyBoards,
+  tempDir,
+} from "./fixtures.js";
+
+describe("provisionBoard over a pseudo-terminal", () => {
+  let dir: string;
+  let ca: CertificateAuthority;
+  let cloud: SimCloud;
+  let rootCaPem: string;
+  const boards: PtyBoard[] = [];
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    ({ ca } = await createTestCa(dir));
+    cloud = await startSimCloud({ port: 0 });
+    rootCaPem = await loadRootCaBundle();
+  });
+  afterAll(async () => {
+    await Promise.all(boards.map((board) => board.close()));
+    await cloud.close();
+    await ca.close();
+    await removeDir(dir);
+  });
+
+  it("provisions and onboards a fresh board, leaving it in its original mode", async () => {
+    const [board] = await startPtyBoards(1);
+    boards.push(board!);
+    const client = createCloudClient({ baseUrl: cloud.baseUrl, apiKey: cloud.apiKey });
+    const result = await provisionBoard({
+      board: serialConnection(board!.path),
+      ca,
+      deviceIdPolicy: parseDeviceIdPolicy("imei"),
+      rootCaPem,
+      onboarder: onboardEachDevice(client),
+      saveDir: join(dir, "saved"),
+    });
+    const modem = board!.modem;
+    expect(result.deviceId).toBe(`nrf-${modem.imei}`);
+    expect(result.outcome).toBe("provisioned");
+    expect(result.credentials.rootCa.verified).toBe(true);
+    expect(result.credentials.certificate.verified).toBe(true);
+    expect(modem.functionalMode).toBe(1);
+    const stored = modem.credentials().filter((c) => c.secTag === 16842753);
+    expect(stored.map((c) => c.type).sort()).toEqual([0, 1, 2]);
+    expect(stored.find((c) => c.type === 1)?.content).toBe(result.certificate.pem);
+    expect(new X509Certificate(result.certificate.pem).subject).toBe(`CN=${result.deviceId}`);
+    expect((await ca.ledger.find({ deviceId: result.deviceId })).length).toBe(1);
+    expect(cloud.devices.get(result.deviceId)?.onboardingPem).toBe(result.certificate.pem);
+    expect(result.steps.map((s) => s.step)).toEqual([
+      "connect",
+      "identity",
+      "offline",
+      "inventory",
+      "keygen",
+      "issue",
+      "write-root-ca",
+      "write-certificate",
+      "verify",
+      "restore-mode",
+      "onboard",
+    ]);
+    const saved = JSON.parse(
+      await readFile(join(dir, "saved", result.deviceId, "device.json"), "utf8"),
+    );
+    expect(saved.imei).toBe(modem.imei);
+  });
+
+  it("refuses a sec tag that already holds credentials, naming the board, mode restored", async () => {
+    const [board] = await startPtyBoards(1);
+    boards.push(board!);
+    const options = {
+      board: serialConnection(board!.path),
+      ca,
+      deviceIdPolicy: parseDeviceIdPolicy("uuid"),
+      rootCaPem,
+    };
+    await provisionBoard(options);
+    const error = await provisionBoard(options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProvisionError);
+    const failure = error as ProvisionError;
+    expect(failure.code).toBe("ERR_PROVISION_SEC_TAG_IN_USE");
+    expect(failure.step).toBe("inventory");
+    expect(failure.message).toContain(board!.path);
+    expect(failure.message).toContain(board!.modem.imei);
+    expect(failure.message).toContain("--replace");
+    expect(failure.details.modeRestored).toBe(true);
+    expect(board!.modem.functionalMode).toBe(1);
+
+    const replaced = await provisionBoard({ ...options, replace: true });
+    expect(replaced.outcome).toBe("provisioned");
+    expect((await ca.ledger.find({ deviceId: replaced.deviceId })).length).toBe(2);
+  });
+});
