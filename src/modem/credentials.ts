@@ -112,9 +112,9 @@ export interface WriteCredentialOptions {
 }
 
 export interface WriteCredentialResult {
-  /** Lowercase hex SHA-256 of the exact bytes placed between the quotes. */
+  /** Lowercase hex SHA-256 of the exact bytes stored (those between the quotes). */
   sha256: string;
-  /** Number of bytes written (UTF-8). */
+  /** Number of bytes stored (UTF-8). */
   bytes: number;
   verified: boolean;
   /** How the write was verified: listed hash equal, listed at all, or not checked. */
@@ -159,8 +159,11 @@ export async function writeCredential(
       { details: { port: at.portName, secTag, type, position: bad.index } },
     );
   }
-  const sha256 = credentialSha256(payload);
-  const bytes = Buffer.byteLength(payload, "utf8");
+  // Shell firmware gets the command with CRs removed (see the AT layer's shell encoding), so
+  // the modem stores and hashes the CR-less text.
+  const stored = at.mode === "shell" ? payload.replace(/\r/g, "") : payload;
+  const sha256 = credentialSha256(stored);
+  const bytes = Buffer.byteLength(stored, "utf8");
   const command = `AT%CMNG=0,${secTag},${type},"${payload}"`;
   try {
     await at.send(command);

@@ -11,7 +11,7 @@ export interface KeygenOptions {
   attributes?: string;
   /** 9-character bit string such as `101010000`; needs `attributes` (positional parameter). */
   keyUsage?: string;
-  /** Raised to at least the AT layer's KEYGEN timeout (60 s): generation time is undocumented. */
+  /** Default 60 s (the AT layer's KEYGEN timeout): generation time is undocumented. */
   timeoutMs?: number;
 }
 
@@ -60,7 +60,7 @@ export async function keygen(at: AtClient, options: KeygenOptions): Promise<Mode
   const command = keygenCommand(options);
   const response = await at.send(command, {
     responsePrefix: "%KEYGEN:",
-    timeoutMs: Math.max(options.timeoutMs ?? KEYGEN_TIMEOUT_MS, KEYGEN_TIMEOUT_MS),
+    timeoutMs: options.timeoutMs ?? KEYGEN_TIMEOUT_MS,
   });
   const line = response.lines.find((candidate) => candidate.startsWith("%KEYGEN:"));
   if (line === undefined) {

@@ -1,0 +1,97 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "../src/cli/main.js";
+
+// Runs only with a real board attached: NRF_PROVISION_HW_PORT=/dev/ttyACM0 (see hw/README.md).
+const port = process.env.NRF_PROVISION_HW_PORT;
+const spareSecTag = process.env.NRF_PROVISION_HW_SEC_TAG ?? "16842999";
+const extraArgs = (process.env.NRF_PROVISION_HW_ARGS ?? "").split(/\s+/).filter(Boolean);
+
+async function run(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: string[] = [];
+  const err: string[] = [];
+  stdout.on("data", (chunk) => out.push(String(chunk)));
+  stderr.on("data", (chunk) => err.push(String(chunk)));
+  const exitCode = await runCli([...argv, "--port", port!, ...extraArgs], {
+    stdout,
+    stderr,
+    isTTY: false,
+    interrupted: new Promise<void>(() => {}),
+  });
+  return { exitCode, stdout: out.join(""), stderr: err.join("") };
+}
+
+describe.skipIf(!port)("real modem", () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await run([
+      "modem",
+      "creds",
+      "delete",
+      "--sec-tag",
+      spareSecTag,
+      "--type",
+      "client-key",
+      "--ignore-missing",
+    ]);
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reads the identity", async () => {
+    const result = await run(["modem", "info", "--json"]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const info = JSON.parse(result.stdout);
+    expect(info.imei).toMatch(/^\d{15}$/);
+    expect(info.model).toMatch(/^nRF91/i);
+    expect(info.deviceUuid).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
+    expect(info.firmwareVersion).not.toBeNull();
+    expect(Number.isInteger(info.functionalMode)).toBe(true);
+  });
+
+  it("generates a CSR in the spare sec tag and restores the functional mode", async () => {
+    const before = JSON.parse((await run(["modem", "info", "--json"])).stdout);
+    const deleted = await run([
+      "modem",
+      "creds",
+      "delete",
+      "--sec-tag",
+      spareSecTag,
+      "--type",
+      "client-key",
+      "--ignore-missing",
+    ]);
+    expect(deleted.exitCode, deleted.stderr).toBe(0);
+    const outDir = await mkdtemp(join(tmpdir(), "nrf-provision-hw-"));
+    dirs.push(outDir);
+    const result = await run([
+      "modem",
+      "keygen",
+      "--sec-tag",
+      spareSecTag,
+      "--out-dir",
+      outDir,
+      "--json",
+    ]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const keygen = JSON.parse(result.stdout);
+    expect(keygen.kind).toBe("csr");
+    expect(keygen.secTag).toBe(Number(spareSecTag));
+    expect(keygen.digestStatus).toBe("match");
+    expect(keygen.csr.signatureValid).toBe(true);
+    expect(keygen.deviceUuid).toBe(before.deviceUuid);
+    expect(await readFile(keygen.files[0], "utf8")).toBe(keygen.pem);
+    const listed = JSON.parse(
+      (await run(["modem", "creds", "list", "--sec-tag", spareSecTag, "--json"])).stdout,
+    );
+    expect(listed).toContainEqual(expect.objectContaining({ type: 2, typeName: "client-key" }));
+    const after = JSON.parse((await run(["modem", "info", "--json"])).stdout);
+    expect(after.functionalMode).toBe(before.functionalMode);
+  });
+});
