@@ -1,5 +1,66 @@
 import type { Command } from "commander";
-import type { CliContext } from "../context.js";
+import {
+  type DiscoveredBoard,
+  listBoards,
+  type OtherUsbDevice,
+  portListerFromEnv,
+} from "../../serial/index.js";
+import { type CliContext, writeJson, writeLines } from "../context.js";
 
-/** Registers the `ports` commands. */
-export function register(_program: Command, _ctx: CliContext): void {}
+/** Left-aligned text columns. */
+function table(rows: string[][]): string[] {
+  const widths =
+    rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
+  return rows.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
+function boardRow(board: DiscoveredBoard): string[] {
+  return [board.model, board.serialNumber, board.atPort, board.ports.slice(1).join(" ") || "-"];
+}
+
+function otherRow(device: OtherUsbDevice): string[] {
+  return [`${device.model} (not nRF91)`, device.serialNumber, "-", device.ports.join(" ")];
+}
+
+/** Registers `nrf-provision ports`. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command("ports")
+    .description("List attached nRF91 boards with their serial number and AT port")
+    .option("--all", "also show other Nordic kits and J-Link probes (skipped for provisioning)")
+    .option("--json", "print a JSON array")
+    .action(async (options: { all?: boolean; json?: boolean }) => {
+      const { boards, others } = await listBoards({
+        all: options.all,
+        lister: portListerFromEnv(ctx.io.env),
+      });
+      if (options.json) {
+        writeJson(ctx.io, [
+          ...boards.map((board) => ({ nrf91: true, ...board })),
+          ...others.map((device) => ({ nrf91: false, ...device })),
+        ]);
+        return;
+      }
+      if (boards.length === 0 && others.length === 0) {
+        writeLines(
+          ctx.io,
+          "No nRF91 boards found.",
+          "Connect a board, or run with --all to see other USB serial devices.",
+        );
+        return;
+      }
+      writeLines(
+        ctx.io,
+        ...table([
+          ["MODEL", "SERIAL", "AT PORT", "OTHER PORTS"],
+          ...boards.map(boardRow),
+          ...others.map(otherRow),
+        ]),
+      );
+    });
+}
