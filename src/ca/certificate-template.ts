@@ -45,12 +45,15 @@ function encodeExtension(oid: string, critical: boolean, value: Uint8Array): Uin
  * @peculiar/x509's generator.
  */
 export class DeviceCertificateTemplate {
+  /** The CA facts the template was built from (batch workers rebuild it from these). */
+  readonly ca: Readonly<{ subjectDer: Uint8Array; subjectKeyIdentifier: Uint8Array }>;
   readonly #issuerDer: Uint8Array;
   /** basicConstraints, keyUsage, extendedKeyUsage (before SKI), authorityKeyIdentifier (after). */
   readonly #extensionsBeforeSki: Uint8Array;
   readonly #extensionsAfterSki: Uint8Array;
 
   constructor(ca: { subjectDer: Uint8Array; subjectKeyIdentifier: Uint8Array }) {
+    this.ca = ca;
     this.#issuerDer = ca.subjectDer;
     const basicConstraints = encodeExtension("2.5.29.19", true, encodeSequence()); // CA:FALSE
     // keyUsage digitalSignature: BIT STRING, 7 unused bits, 0x80.

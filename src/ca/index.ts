@@ -13,6 +13,7 @@ export {
   loadCa,
   readCaInfo,
 } from "./authority.js";
+export { type BatchItem, type BatchOptions, type BatchResult, issueBatch } from "./batch.js";
 export type { CertificateProfile } from "./certificate-template.js";
 export {
   DEVICE_ID_MAX_LENGTH,
@@ -21,6 +22,7 @@ export {
   parseCsr,
   verifyCsr,
 } from "./csr.js";
+export { chunkRows, REGISTER_CERTIFICATES_MAX_ROWS, registerCertificatesCsv } from "./csv.js";
 export { CaError } from "./errors.js";
 export { type IssuedCertificate, type IssueOptions, issueDeviceCertificate } from "./issue.js";
 export {

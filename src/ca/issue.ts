@@ -11,7 +11,7 @@ export interface IssuedCertificate {
   /** PEM, LF line ends, trailing LF. */
   pem: string;
   der: Uint8Array;
-  /** Lowercase hex, as `openssl x509 -serial` prints it (without leading zero bytes). */
+  /** Lowercase hex of the serial's magnitude, as `openssl x509 -serial` prints it. */
   serialNumber: string;
   sha256Fingerprint: string;
   deviceId: string;
@@ -25,8 +25,20 @@ export interface IssueOptions {
   /** When given, must equal the CSR's CN. */
   deviceId?: string;
   profile?: CertificateProfile;
-  /** Recorded in the ledger; default `csr-sha256:<digest of the CSR as received>`. */
+  /** Recorded in the ledger; default: what the CSR came from and its SHA-256. */
   source?: string;
+}
+
+/** What building a certificate needs from a CA: no ledger, so batch workers can do it too. */
+export type CertificateBuilder = Pick<
+  CertificateAuthority,
+  "info" | "template" | "signer" | "clock"
+>;
+
+/** A signed certificate not yet in the ledger, with the ledger's `source` for it. */
+export interface PreparedCertificate {
+  certificate: IssuedCertificate;
+  source: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -37,64 +49,68 @@ const SERIAL_ATTEMPTS = 3;
 
 /**
  * Issues an ES256 device certificate from a CSR (DER bytes or PEM text) or from parsed
- * AT%KEYGEN output (whose COSE digest must match: attest's assertKeygenTrusted). The entry is
- * in the CA ledger before the certificate is returned.
+ * AT%KEYGEN output (its COSE digest must match), after checking the CSR's signature, key
+ * type and CN. The certificate is in the CA ledger before this returns.
  */
 export async function issueDeviceCertificate(
   ca: CertificateAuthority,
   csr: Uint8Array | string | KeygenOutput,
   options: IssueOptions = {},
 ): Promise<IssuedCertificate> {
-  if (typeof csr === "string" || csr instanceof Uint8Array) return issueFromCsr(ca, csr, options);
-  assertKeygenTrusted(csr);
-  if (csr.kind !== "csr") {
-    throw new CaError(
-      "ERR_CSR_MALFORMED",
-      `The AT%KEYGEN output of device ${csr.deviceUuid} (sec tag ${csr.secTag}) is a public key, not a CSR; run AT%KEYGEN with response content 0 (CSR) to get a certificate.`,
-    );
-  }
-  return issueFromCsr(ca, csr.der, {
-    ...options,
-    source: options.source ?? `keygen:${csr.deviceUuid}:sec-tag-${csr.secTag}:sha256:${csr.digest}`,
-  });
-}
-
-/**
- * Validates `csr` and issues an ES256 device certificate for its CN, recording it in the
- * ledger before returning. The CSR is already parsed when called with a ParsedCsr (KEYGEN
- * input and batch workers pass one).
- */
-export async function issueFromCsr(
-  ca: CertificateAuthority,
-  input: Uint8Array | string | ParsedCsr,
-  options: IssueOptions = {},
-): Promise<IssuedCertificate> {
-  const csr = typeof input === "string" || input instanceof Uint8Array ? parseCsr(input) : input;
-  const deviceId = deviceIdOf(csr, options.deviceId);
-  verifyCsr(csr, `device ${JSON.stringify(deviceId)}`);
-  const { notBefore, notAfter } = validity(ca, options.days);
-  const source = options.source ?? `csr-sha256:${csrDigest(csr)}`;
   for (let attempt = 1; ; attempt++) {
-    const certificate = await signCertificate(ca, csr, {
-      deviceId,
-      notBefore,
-      notAfter,
-      profile: options.profile ?? "default",
-    });
+    const { certificate, source } = await prepareCertificate(ca, csr, options);
     try {
       await ca.ledger.append(ledgerEntry(certificate, ca.clock(), source));
       return certificate;
     } catch (error) {
-      // 128-bit random serials do not collide in practice; if one ever does, pick another.
+      // 126 random bits do not collide in practice; if they ever do, sign again with a new serial.
       const duplicate = error instanceof CaError && error.code === "ERR_LEDGER_DUPLICATE_SERIAL";
       if (!duplicate || attempt >= SERIAL_ATTEMPTS) throw error;
     }
   }
 }
 
-/** Builds and signs the certificate (no validation, no ledger): the fast path's core. */
+/** Validates the input and signs a certificate for it, without recording it. */
+export async function prepareCertificate(
+  ca: CertificateBuilder,
+  input: Uint8Array | string | KeygenOutput,
+  options: IssueOptions = {},
+): Promise<PreparedCertificate> {
+  const { csr, source } = csrFromInput(input);
+  const deviceId = deviceIdOf(csr, options.deviceId);
+  verifyCsr(csr, `device ${JSON.stringify(deviceId)}`);
+  const certificate = await signCertificate(ca, csr, {
+    deviceId,
+    ...validity(ca, options.days),
+    profile: options.profile ?? "default",
+  });
+  return { certificate, source: options.source ?? source };
+}
+
+function csrFromInput(input: Uint8Array | string | KeygenOutput): {
+  csr: ParsedCsr;
+  source: string;
+} {
+  if (typeof input === "string" || input instanceof Uint8Array) {
+    const csr = parseCsr(input);
+    return { csr, source: `csr-sha256:${csrDigest(csr)}` };
+  }
+  assertKeygenTrusted(input);
+  if (input.kind !== "csr") {
+    throw new CaError(
+      "ERR_CSR_MALFORMED",
+      `The AT%KEYGEN output of device ${input.deviceUuid} (sec tag ${input.secTag}) is a public key, not a CSR; run AT%KEYGEN with response content 0 (CSR) to get a certificate.`,
+    );
+  }
+  return {
+    csr: parseCsr(input.der),
+    source: `keygen:${input.deviceUuid}:sec-tag-${input.secTag}:sha256:${input.digest}`,
+  };
+}
+
+/** Builds and signs the certificate from a checked CSR: the fast path's core. */
 export async function signCertificate(
-  ca: CertificateAuthority,
+  ca: CertificateBuilder,
   csr: ParsedCsr,
   fields: {
     deviceId: string;
@@ -128,7 +144,7 @@ export async function signCertificate(
 
 /** notBefore backdated for clock skew; notAfter `days` later but never past the CA's expiry. */
 export function validity(
-  ca: CertificateAuthority,
+  ca: Pick<CertificateBuilder, "info" | "clock">,
   days = 3650,
 ): { notBefore: Date; notAfter: Date } {
   if (!Number.isInteger(days) || days < 1) {
@@ -141,7 +157,8 @@ export function validity(
   if (now > ca.info.notAfter.getTime()) {
     throw new CaError(
       "ERR_CA_EXPIRED",
-      `The CA in ${ca.info.dir} expired on ${ca.info.notAfter.toISOString()}; create a new CA and re-issue.`,
+      `The CA in ${ca.info.dir} expired on ${ca.info.notAfter.toISOString()}; create a new CA (ca init) and re-issue device certificates.`,
+      { details: { notAfter: ca.info.notAfter.toISOString() } },
     );
   }
   // Whole seconds: X.509 times have no fractions, and the ledger should say exactly what was signed.
@@ -151,13 +168,17 @@ export function validity(
 }
 
 /** 16 random bytes, top bit clear (positive) and second-highest set (no leading zero byte). */
-function randomSerial(): Uint8Array {
+export function randomSerial(): Uint8Array {
   const serial = randomBytes(SERIAL_BYTES);
   serial[0] = (serial[0]! & 0x7f) | 0x40;
   return serial;
 }
 
-function ledgerEntry(certificate: IssuedCertificate, issuedAt: Date, source: string): LedgerEntry {
+export function ledgerEntry(
+  certificate: IssuedCertificate,
+  issuedAt: Date,
+  source: string,
+): LedgerEntry {
   return {
     serialNumber: certificate.serialNumber,
     deviceId: certificate.deviceId,

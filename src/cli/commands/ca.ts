@@ -1,5 +1,424 @@
-import type { Command } from "commander";
-import type { CliContext } from "../context.js";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { type Command, Option } from "commander";
+import { parseKeygenOutput } from "../../attest/index.js";
+import {
+  type BatchItem,
+  CA_PASSPHRASE_ENV,
+  CaError,
+  type CaInfo,
+  type CertificateAuthority,
+  type CertificateProfile,
+  chunkRows,
+  countIssued,
+  type IssuedCertificate,
+  initCa,
+  issueBatch,
+  issueDeviceCertificate,
+  loadCa,
+  readCaInfo,
+  readLedger,
+  registerCertificatesCsv,
+} from "../../ca/index.js";
+import { isNrfProvisionError } from "../../errors/index.js";
+import {
+  type CliContext,
+  parseIntegerOption,
+  usageError,
+  writeJson,
+  writeLines,
+} from "../context.js";
+import { ExitCode } from "../exit-codes.js";
+import type { CliIo } from "../io.js";
 
-/** Registers the `ca` commands. */
-export function register(_program: Command, _ctx: CliContext): void {}
+/** Registers the `ca` commands: init, show, issue, ledger. */
+export function register(program: Command, ctx: CliContext): void {
+  const ca = program
+    .command("ca")
+    .description(
+      "Local certificate authority: create it, issue device certificates, query its ledger.",
+    );
+
+  ca.command("init")
+    .description(
+      `Create a P-256 CA in --dir (key encrypted with ${CA_PASSPHRASE_ENV} or a prompt).`,
+    )
+    .requiredOption("--dir <dir>", "CA directory (created; must not already hold a CA)")
+    .option("--cn <name>", "CA common name", "nrf-provision device CA")
+    .option("--org <organization>", "CA organization (O)")
+    .option("--country <code>", "CA country (C), two letters")
+    .option("--days <n>", "CA validity in days", "3650")
+    .option("--insecure-no-passphrase", "store the CA key UNENCRYPTED (test set-ups only)")
+    .option("--json", "print one JSON document")
+    .action(async (o: InitFlags) => {
+      const days = parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
+      const passphrase = o.insecureNoPassphrase ? null : await newPassphrase(ctx.io);
+      if (passphrase === null) {
+        ctx.io.stderr.write(
+          "WARNING: --insecure-no-passphrase: the CA private key is stored UNENCRYPTED. Anyone who can read it can issue certificates your devices and nRF Cloud will trust. Use this for tests only.\n",
+        );
+      }
+      const info = await initCa({
+        dir: resolve(ctx.io.cwd, o.dir),
+        passphrase,
+        commonName: o.cn,
+        ...(o.org === undefined ? {} : { organization: o.org }),
+        ...(o.country === undefined ? {} : { country: o.country }),
+        days,
+      });
+      if (o.json) return writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
+      writeLines(
+        ctx.io,
+        `Created CA "${info.subject}" in ${info.dir}`,
+        `  certificate  ${info.files.certificate}`,
+        `  private key  ${info.files.privateKey} (${passphrase === null ? "UNENCRYPTED" : "encrypted PKCS#8"}, mode 0600)`,
+        `  valid until  ${info.notAfter.toISOString()}`,
+        `  SHA-256      ${info.sha256Fingerprint}`,
+        "Back up the whole directory (and the passphrase, separately): without the key no certificate can be issued or re-issued under this CA.",
+      );
+    });
+
+  ca.command("show")
+    .description("Show the CA's subject, serial, validity, fingerprint and issued count.")
+    .requiredOption("--dir <dir>", "CA directory")
+    .option("--json", "print one JSON document")
+    .action(async (o: { dir: string; json?: boolean }) => {
+      const info = await readCaInfo(resolve(ctx.io.cwd, o.dir));
+      const issued = await countIssued(info);
+      if (o.json) return writeJson(ctx.io, { ok: true, ca: caJson(info, issued) });
+      writeLines(
+        ctx.io,
+        `subject      ${info.subject}`,
+        `serial       ${info.serialNumber}`,
+        `not before   ${info.notBefore.toISOString()}`,
+        `not after    ${info.notAfter.toISOString()}`,
+        `SHA-256      ${info.sha256Fingerprint}`,
+        `issued       ${issued} certificate${issued === 1 ? "" : "s"}`,
+        `directory    ${info.dir}`,
+      );
+    });
+
+  ca.command("issue")
+    .description(
+      "Issue device certificates from CSRs or AT%KEYGEN output. One input: PEM to stdout or --out. Many: --out-dir with one PEM per device and RegisterCertificates CSV files.",
+    )
+    .requiredOption("--dir <dir>", "CA directory")
+    .option("--csr <files...>", "CSR files (PEM, possibly several per file, or DER)")
+    .option("--keygen <blob>", "AT%KEYGEN output (<base64url>.<base64url> or the %KEYGEN: line)")
+    .option("--keygen-file <file>", "file with AT%KEYGEN outputs, one per line")
+    .option("--days <n>", "certificate validity in days", "3650")
+    .option("--device-id <id>", "expected device ID (must equal the CSR's CN; single input only)")
+    .addOption(
+      new Option("--profile <profile>", "certificate profile")
+        .choices(["default", "minimal"])
+        .default("default"),
+    )
+    .option("--out <file>", "write the certificate PEM here (single input)")
+    .option("--out-dir <dir>", "batch output directory")
+    .option("--workers <n>", "worker threads for batches (default: all cores)")
+    .option("--json", "print one JSON document")
+    .action(async (o: IssueFlags) => issueCommand(ctx, o));
+
+  ca.command("ledger")
+    .description("List certificates the CA issued; --csv exports RegisterCertificates rows.")
+    .requiredOption("--dir <dir>", "CA directory")
+    .option("--device <id>", "only this device ID")
+    .option("--json", "print one JSON document")
+    .option("--csv", 'print RegisterCertificates CSV (deviceId,"PEM")')
+    .action(async (o: { dir: string; device?: string; json?: boolean; csv?: boolean }) => {
+      if (o.json && o.csv) throw usageError("--json and --csv cannot be combined");
+      const info = await readCaInfo(resolve(ctx.io.cwd, o.dir));
+      const { entries, damagedLines } = await readLedger(info.files.ledger);
+      const matching = entries.filter((e) => o.device === undefined || e.deviceId === o.device);
+      if (damagedLines > 0) {
+        ctx.io.stderr.write(
+          `warning: ${damagedLines} damaged ledger line(s) skipped (torn writes of an interrupted process); they are not counted.\n`,
+        );
+      }
+      if (o.csv) return void ctx.io.stdout.write(registerCertificatesCsv(matching));
+      if (o.json) return writeJson(ctx.io, { ok: true, count: matching.length, entries: matching });
+      if (matching.length === 0) return writeLines(ctx.io, "no certificates");
+      writeLines(
+        ctx.io,
+        ...matching.map(
+          (e) => `${e.issuedAt}  ${e.serialNumber}  ${e.deviceId}  until ${e.notAfter}`,
+        ),
+      );
+    });
+}
+
+interface InitFlags {
+  dir: string;
+  cn: string;
+  org?: string;
+  country?: string;
+  days: string;
+  insecureNoPassphrase?: boolean;
+  json?: boolean;
+}
+
+interface IssueFlags {
+  dir: string;
+  csr?: string[];
+  keygen?: string;
+  keygenFile?: string;
+  days: string;
+  deviceId?: string;
+  profile: CertificateProfile;
+  out?: string;
+  outDir?: string;
+  workers?: string;
+  json?: boolean;
+}
+
+async function issueCommand(ctx: CliContext, o: IssueFlags): Promise<void> {
+  const days = parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
+  const items = await readInputs(ctx.io, o);
+  if (items.length === 0)
+    throw usageError("no input: give --csr FILE, --keygen BLOB or --keygen-file FILE");
+  const batch = o.outDir !== undefined;
+  if (!batch && items.length > 1) {
+    throw usageError(`${items.length} inputs given: use --out-dir DIR to issue a batch`);
+  }
+  if (batch && (o.out !== undefined || o.deviceId !== undefined)) {
+    throw usageError("--out and --device-id apply to a single input, not to --out-dir batches");
+  }
+  const workers =
+    o.workers === undefined
+      ? undefined
+      : parseIntegerOption("--workers", o.workers, { min: 1, max: 256 });
+  const ca = await openCa(ctx.io, resolve(ctx.io.cwd, o.dir));
+  try {
+    if (batch) {
+      await issueBatchCommand(ctx, ca, items, {
+        days,
+        profile: o.profile,
+        outDir: resolve(ctx.io.cwd, o.outDir!),
+        workers,
+        json: o.json === true,
+      });
+      return;
+    }
+    const item = items[0]!;
+    const input = item.input.kind === "csr" ? item.input.der : parseKeygenOutput(item.input.text);
+    const certificate = await issueDeviceCertificate(ca, input, {
+      days,
+      profile: o.profile,
+      ...(o.deviceId === undefined ? {} : { deviceId: o.deviceId }),
+    });
+    if (o.out !== undefined) await writeFile(resolve(ctx.io.cwd, o.out), certificate.pem);
+    if (o.json) return writeJson(ctx.io, { ok: true, certificate: certificateJson(certificate) });
+    if (o.out === undefined) ctx.io.stdout.write(certificate.pem);
+    ctx.io.stderr.write(
+      `Issued certificate ${certificate.serialNumber} for device ${certificate.deviceId}, valid until ${certificate.notAfter.toISOString()}${o.out === undefined ? "" : ` → ${o.out}`}\n`,
+    );
+  } finally {
+    await ca.close();
+  }
+}
+
+async function issueBatchCommand(
+  ctx: CliContext,
+  ca: CertificateAuthority,
+  items: BatchItem[],
+  o: {
+    days: number;
+    profile: CertificateProfile;
+    outDir: string;
+    workers: number | undefined;
+    json: boolean;
+  },
+): Promise<void> {
+  await mkdir(o.outDir, { recursive: true });
+  const started = Date.now();
+  const results = await issueBatch(ca, items, {
+    days: o.days,
+    profile: o.profile,
+    ...(o.workers === undefined ? {} : { workers: o.workers }),
+  });
+  const issued = results.flatMap((r) => (r.ok ? [r.certificate] : []));
+  const failures = results.flatMap((r) => (r.ok ? [] : [{ input: r.label, ...r.error }]));
+  // The ledger has every certificate; these files are the convenient copies for upload.
+  for (const certificate of issued) {
+    await writeFile(join(o.outDir, `${certificate.deviceId}.pem`), certificate.pem);
+  }
+  const chunks = chunkRows(issued);
+  const csvFiles = chunks.map((_, i) =>
+    join(
+      o.outDir,
+      chunks.length === 1
+        ? "register-certificates.csv"
+        : `register-certificates-${String(i + 1).padStart(3, "0")}.csv`,
+    ),
+  );
+  for (const [i, chunk] of chunks.entries())
+    await writeFile(csvFiles[i]!, registerCertificatesCsv(chunk));
+  if (failures.length > 0) ctx.exitCode = ExitCode.CA;
+  const seconds = (Date.now() - started) / 1000;
+  if (o.json) {
+    return writeJson(ctx.io, {
+      ok: failures.length === 0,
+      issued: issued.length,
+      failed: failures.length,
+      outDir: o.outDir,
+      csvFiles,
+      failures,
+    });
+  }
+  for (const failure of failures)
+    ctx.io.stderr.write(`${failure.input}: ${failure.message} [${failure.code}]\n`);
+  writeLines(
+    ctx.io,
+    `Issued ${issued.length} of ${items.length} certificates in ${seconds.toFixed(1)} s into ${o.outDir}${failures.length > 0 ? ` (${failures.length} failed, listed above)` : ""}`,
+    ...csvFiles.map((file) => `  RegisterCertificates CSV: ${file}`),
+  );
+}
+
+/** Reads every input: CSR files (one or several PEM blocks, or DER) and KEYGEN lines. */
+async function readInputs(io: CliIo, o: IssueFlags): Promise<BatchItem[]> {
+  const items: BatchItem[] = [];
+  for (const file of o.csr ?? []) {
+    const bytes = await readInputFile(io, file);
+    const text = bytes.toString("latin1");
+    if (!text.includes("-----BEGIN")) {
+      items.push({ label: file, input: { kind: "csr", der: new Uint8Array(bytes) } });
+      continue;
+    }
+    const blocks = [
+      ...text.matchAll(
+        /-----BEGIN (NEW )?CERTIFICATE REQUEST-----[\s\S]*?-----END (NEW )?CERTIFICATE REQUEST-----/g,
+      ),
+    ];
+    if (blocks.length === 0)
+      throw new CaError("ERR_CSR_MALFORMED", `${file} holds no PEM certificate request.`);
+    blocks.forEach((block, i) => {
+      const der = Buffer.from(block[0].replace(/-----[A-Z ]+-----|\s/g, ""), "base64");
+      items.push({
+        label: blocks.length === 1 ? file : `${file}#${i + 1}`,
+        input: { kind: "csr", der: new Uint8Array(der) },
+      });
+    });
+  }
+  if (o.keygen !== undefined)
+    items.push({ label: "--keygen", input: { kind: "keygen", text: o.keygen } });
+  if (o.keygenFile !== undefined) {
+    const lines = (await readInputFile(io, o.keygenFile)).toString("utf8").split(/\r?\n/);
+    lines.forEach((line, i) => {
+      // Blank lines, comments and the modem's final "OK" (pasted transcripts) are not inputs.
+      const text = line.trim();
+      if (text !== "" && text !== "OK" && !text.startsWith("#")) {
+        items.push({
+          label: `${o.keygenFile}:${i + 1}`,
+          input: { kind: "keygen", text: line.trim() },
+        });
+      }
+    });
+  }
+  return items;
+}
+
+async function readInputFile(io: CliIo, file: string): Promise<Buffer> {
+  try {
+    return await readFile(resolve(io.cwd, file));
+  } catch (error) {
+    throw new CaError("ERR_CA_INPUT", `Cannot read ${file}: ${(error as Error).message}.`, {
+      cause: error,
+    });
+  }
+}
+
+/** Loads the CA, asking for the passphrase only when the key is encrypted and none was given. */
+async function openCa(io: CliIo, dir: string): Promise<CertificateAuthority> {
+  const fromEnv = io.env[CA_PASSPHRASE_ENV];
+  if (fromEnv !== undefined && fromEnv !== "") return loadCa({ dir, passphrase: fromEnv });
+  try {
+    return await loadCa({ dir, passphrase: null });
+  } catch (error) {
+    if (!isNrfProvisionError(error, "ERR_CA_PASSPHRASE_REQUIRED") || !canPrompt(io)) throw error;
+  }
+  return loadCa({ dir, passphrase: await promptHidden(io, "CA passphrase: ") });
+}
+
+/** The passphrase for a new CA: environment, or prompted twice on a terminal; never empty. */
+async function newPassphrase(io: CliIo): Promise<string> {
+  const fromEnv = io.env[CA_PASSPHRASE_ENV];
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  if (fromEnv === "" || !canPrompt(io)) {
+    throw new CaError(
+      "ERR_CA_PASSPHRASE_REQUIRED",
+      `${fromEnv === "" ? `${CA_PASSPHRASE_ENV} is empty` : `No passphrase: ${CA_PASSPHRASE_ENV} is not set and there is no terminal to prompt on`}. Set ${CA_PASSPHRASE_ENV} to a non-empty passphrase (or pass --insecure-no-passphrase for a throw-away test CA).`,
+    );
+  }
+  const first = await promptHidden(io, "New CA passphrase: ");
+  if (first === "")
+    throw new CaError(
+      "ERR_CA_PASSPHRASE_REQUIRED",
+      "An empty passphrase is refused; the CA key must be encrypted.",
+    );
+  if ((await promptHidden(io, "Repeat the passphrase: ")) !== first) {
+    throw new CaError(
+      "ERR_CA_PASSPHRASE_MISMATCH",
+      "The two passphrases differ; nothing was created. Run ca init again.",
+    );
+  }
+  return first;
+}
+
+function canPrompt(io: CliIo): boolean {
+  return io.isTTY && (io.stdin as { isTTY?: boolean }).isTTY === true;
+}
+
+/** Reads one line from the terminal without echoing it. */
+function promptHidden(io: CliIo, question: string): Promise<string> {
+  const stdin = io.stdin as NodeJS.ReadStream;
+  io.stderr.write(question);
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((resolvePrompt, reject) => {
+    let value = "";
+    const finish = () => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      io.stderr.write("\n");
+    };
+    const onData = (chunk: Buffer) => {
+      for (const char of chunk.toString("utf8")) {
+        if (char === "\r" || char === "\n") {
+          finish();
+          return resolvePrompt(value);
+        }
+        if (char === "\u0003") {
+          finish();
+          return reject(usageError("passphrase prompt interrupted"));
+        }
+        value = char === "\u007f" || char === "\b" ? value.slice(0, -1) : value + char;
+      }
+    };
+    stdin.on("data", onData);
+  });
+}
+
+function caJson(info: CaInfo, issued: number) {
+  return {
+    dir: info.dir,
+    subject: info.subject,
+    serialNumber: info.serialNumber,
+    notBefore: info.notBefore.toISOString(),
+    notAfter: info.notAfter.toISOString(),
+    sha256Fingerprint: info.sha256Fingerprint,
+    issued,
+    files: info.files,
+  };
+}
+
+function certificateJson(certificate: IssuedCertificate) {
+  return {
+    deviceId: certificate.deviceId,
+    serialNumber: certificate.serialNumber,
+    sha256Fingerprint: certificate.sha256Fingerprint,
+    notBefore: certificate.notBefore.toISOString(),
+    notAfter: certificate.notAfter.toISOString(),
+    pem: certificate.pem,
+  };
+}

@@ -1,0 +1,24 @@
+// Worker thread of issueBatch: the first message sets up the CA's certificate builder; each
+// later message is a job answered with one outcome per item. No ledger access here.
+import { parentPort } from "node:worker_threads";
+import type { WorkerJob, WorkerReply, WorkerSetup } from "./batch.js";
+import { prepareBatchItem } from "./batch.js";
+import { DeviceCertificateTemplate } from "./certificate-template.js";
+import { nodeKeySigner } from "./signer.js";
+
+const port = parentPort!;
+port.once("message", (setup: WorkerSetup) => {
+  const builder = {
+    info: setup.info,
+    template: new DeviceCertificateTemplate(setup.ca),
+    signer: nodeKeySigner(setup.privateKey),
+    clock: () => new Date(),
+  };
+  port.on("message", async (job: WorkerJob) => {
+    const outcomes = [];
+    for (const item of job.items)
+      outcomes.push(await prepareBatchItem(builder, item, setup.options));
+    const reply: WorkerReply = { indexes: job.indexes, outcomes };
+    port.postMessage(reply);
+  });
+});
