@@ -52,7 +52,10 @@ export class SimCommandFramer {
     if (this.shell && byte === LF && this.previous === CR) return null;
     if (!this.inQuotes && this.ends(byte)) return this.finish();
     if (byte === QUOTE && !this.shell) this.inQuotes = !this.inQuotes;
-    if (this.buffer.length < MAX_COMMAND_BYTES) this.buffer.push(byte);
+    // In CRLF mode a CR may be the first half of the terminator: it does not count.
+    const pendingTerminator =
+      byte === CR && !this.shell && this.terminator === "\r\n" && !this.inQuotes;
+    if (this.buffer.length < MAX_COMMAND_BYTES || pendingTerminator) this.buffer.push(byte);
     else this.overflowed = true;
     return null;
   }

@@ -1,6 +1,7 @@
 import type { ByteTransport } from "../../../src/serial/index.js";
 
-const finalLine = /(?:^|\r\n)(OK|ERROR|\+CME ERROR: \d+)\r\n$/;
+// A final result line, possibly followed by the shell prompt.
+const finalLine = /(?:^|\r\n)(OK|ERROR|\+CME ERROR: \d+)\r\n(uart:~\$ )?$/;
 
 /** Splits on CR LF outside double quotes (a PEM inside `"…"` stays one line). */
 function splitLines(text: string): string[] {
@@ -28,18 +29,24 @@ function splitLines(text: string): string[] {
  */
 export class LineReader {
   private buffer = "";
-  private waiter: (() => void) | undefined;
+  private readonly waiters = new Set<() => void>();
   closedWith: Error | undefined | null = null;
 
   constructor(private readonly transport: ByteTransport) {
     transport.onData((chunk) => {
       this.buffer += Buffer.from(chunk).toString("utf8");
-      this.waiter?.();
+      this.wake();
     });
     transport.onClose((error) => {
       this.closedWith = error;
-      this.waiter?.();
+      this.wake();
     });
+  }
+
+  private wake(): void {
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const wake of waiters) wake();
   }
 
   /** Everything received and not consumed yet. */
@@ -62,10 +69,9 @@ export class LineReader {
   /** Waits until `condition` holds on received data, or the link closes (then throws). */
   async until(condition: () => boolean): Promise<void> {
     while (!condition()) {
-      if (this.closedWith !== null) throw new Error(`link closed: ${this.closedWith?.message ?? "normally"}`);
-      await new Promise<void>((resolve) => {
-        this.waiter = resolve;
-      });
+      if (this.closedWith !== null)
+        throw new Error(`link closed: ${this.closedWith?.message ?? "normally"}`);
+      await new Promise<void>((resolve) => this.waiters.add(resolve));
     }
   }
 }

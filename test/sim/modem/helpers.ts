@@ -1,0 +1,25 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createMemoryTransportPair } from "../../../src/serial/index.js";
+import { SimModem, type SimModemOptions } from "../../../src/sim/modem/index.js";
+import { LineReader } from "./line-reader.js";
+
+/** A simulated modem on an in-memory link, driven by the minimal test line reader. */
+export function connectSim(options: SimModemOptions = {}) {
+  const [host, device] = createMemoryTransportPair();
+  const modem = new SimModem(options);
+  modem.attach(device);
+  return { modem, host, device, reader: new LineReader(host) };
+}
+
+/** `openssl req -verify` on a CSR PEM (OpenSSL 3 prints the verdict on stderr). */
+export function opensslVerifiesCsr(pem: string): boolean {
+  const file = join(mkdtempSync(join(tmpdir(), "nrfp-sim-csr-")), "csr.pem");
+  writeFileSync(file, pem);
+  const result = spawnSync("openssl", ["req", "-in", file, "-verify", "-noout"], {
+    encoding: "utf8",
+  });
+  return result.status === 0 && /verify OK/i.test(result.stdout + result.stderr);
+}
