@@ -1,5 +1,137 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Command } from "commander";
-import type { CliContext } from "../context.js";
+import {
+  formatStationSummary,
+  Journal,
+  jsonlEventWriter,
+  LiveView,
+  plainEventWriter,
+  runStation,
+  type StationEvent,
+  type StationOnboardMode,
+} from "../../pipeline/index.js";
+import { listBoards, portListerFromEnv } from "../../serial/index.js";
+import { type CliContext, parseIntegerOption, usageError, writeLines } from "../context.js";
+import { ExitCode } from "../exit-codes.js";
+import type { CliIo } from "../io.js";
+import {
+  addBoardOptions,
+  type BoardCliOptions,
+  boardOptionsFrom,
+  cloudClientFrom,
+  openCa,
+  serialBoard,
+} from "./provision.js";
 
-/** Registers the `station` commands. */
-export function register(_program: Command, _ctx: CliContext): void {}
+interface StationCliOptions extends BoardCliOptions {
+  ports: string;
+  journal: string;
+  concurrency: string;
+  onboard: string;
+  watch?: boolean;
+  watchInterval: string;
+  jsonl?: boolean;
+}
+
+const onboardModes: readonly StationOnboardMode[] = ["batch", "single", "none"];
+
+/** Registers `station`: many boards in parallel, journaled and resumable (the factory). */
+export function register(program: Command, ctx: CliContext): void {
+  const command = program
+    .command("station")
+    .description(
+      "Provision many boards in parallel with a crash-safe journal: a station killed at any moment and restarted finishes what was left and never re-keys or re-uploads.",
+    )
+    .requiredOption(
+      "--ports <auto|P1,P2,…>",
+      "boards' AT ports, or auto (every attached nRF91 board)",
+    )
+    .requiredOption(
+      "--journal <file>",
+      "append-only JSONL journal (resume state); keep it per station",
+    )
+    .option("--concurrency <n>", "boards provisioned at the same time", "8");
+  addBoardOptions(command)
+    .option(
+      "--onboard <batch|single|none>",
+      "OnboardDevices in chunks of ≤ 1000 at the end, OnboardDevice per board, or skip",
+      "batch",
+    )
+    .option("--watch", "keep running: provision each board as it is plugged in, until Ctrl-C")
+    .option("--watch-interval <ms>", "how often --watch looks for new boards", "1000")
+    .option("--jsonl", "one JSON event per line instead of the live view")
+    .action((options: StationCliOptions) => stationCommand(options, ctx));
+}
+
+async function stationCommand(options: StationCliOptions, ctx: CliContext): Promise<void> {
+  const { io } = ctx;
+  const onboard = options.onboard as StationOnboardMode;
+  if (!onboardModes.includes(onboard)) {
+    throw usageError(
+      `--onboard must be batch, single or none for a station, got "${options.onboard}"`,
+    );
+  }
+  const concurrency = parseIntegerOption("--concurrency", options.concurrency, {
+    min: 1,
+    max: 256,
+  });
+  const intervalMs = parseIntegerOption("--watch-interval", options.watchInterval, { min: 50 });
+  const board = await boardOptionsFrom(options, io);
+  const cloud =
+    onboard === "none" ? undefined : cloudClientFrom(options, io, `--onboard ${onboard}`);
+  const listPorts = portLister(options.ports, io);
+
+  const journal = await Journal.open(resolve(io.cwd, options.journal));
+  const ca = await openCa(options.caDir, io).catch(async (error: unknown) => {
+    await journal.close();
+    throw error;
+  });
+  const liveView = !options.jsonl && io.isTTY ? new LiveView(io.stdout) : undefined;
+  const onEvent: (event: StationEvent) => void = options.jsonl
+    ? jsonlEventWriter(io.stdout)
+    : (liveView?.handle ?? plainEventWriter(io.stdout));
+  try {
+    const summary = await runStation({
+      listPorts,
+      connect: serialBoard,
+      ca,
+      journal,
+      board,
+      onboard,
+      ...(cloud === undefined ? {} : { cloud }),
+      concurrency,
+      ...(options.watch ? { watch: { intervalMs } } : {}),
+      interrupted: io.interrupted,
+      onEvent,
+    });
+    if (!options.jsonl) writeLines(io, ...formatStationSummary(summary));
+    ctx.exitCode =
+      summary.interrupted && !options.watch
+        ? ExitCode.INTERRUPTED
+        : summary.failed > 0
+          ? ExitCode.PARTIAL
+          : ExitCode.OK;
+  } finally {
+    await ca.close();
+    await journal.close();
+  }
+}
+
+/**
+ * `auto`: every attached nRF91 board's AT port, looked up again on each call (for --watch).
+ * A list: those ports; with --watch, the ones whose device node exists right now.
+ */
+function portLister(ports: string, io: CliIo): () => Promise<string[]> {
+  if (ports === "auto") {
+    const lister = portListerFromEnv(io.env);
+    return async () => (await listBoards({ lister })).boards.map((board) => board.atPort);
+  }
+  const listed = ports
+    .split(",")
+    .map((port) => port.trim())
+    .filter(Boolean)
+    .map((port) => (/^COM\d+$/i.test(port) ? port : resolve(io.cwd, port)));
+  if (listed.length === 0) throw usageError("--ports needs auto or at least one port");
+  return async () => listed.filter((port) => /^COM\d+$/i.test(port) || existsSync(port));
+}

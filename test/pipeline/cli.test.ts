@@ -1,0 +1,111 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../src/cli/main.js";
+import { splitCsvRecords } from "../../src/pipeline/index.js";
+import { type SimCloud, startSimCloud } from "../../src/sim/cloud/index.js";
+import {
+  captureIo,
+  createTestCa,
+  type PtyBoard,
+  passphrase,
+  removeDir,
+  startPtyBoards,
+  tempDir,
+} from "./fixtures.js";
+
+describe("nrf-provision provision / demo (in-process CLI)", () => {
+  let dir: string;
+  let caDir: string;
+  let cloud: SimCloud;
+  let boards: PtyBoard[];
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    const created = await createTestCa(dir);
+    await created.ca.close();
+    caDir = created.caDir;
+    cloud = await startSimCloud({ port: 0 });
+    boards = await startPtyBoards(2);
+    env = {
+      NRF_PROVISION_CA_PASSPHRASE: passphrase,
+      NRF_CLOUD_API_KEY: cloud.apiKey,
+      NRF_CLOUD_BASE_URL: cloud.baseUrl,
+    };
+  });
+  afterAll(async () => {
+    await Promise.all(boards.map((board) => board.close()));
+    await cloud.close();
+    await removeDir(dir);
+  });
+
+  it("provision --json onboards one board and reports every step", async () => {
+    const board = boards[0]!;
+    const { io, out } = captureIo(env, dir);
+    const code = await runCli(
+      ["provision", "--port", board.path, "--ca-dir", caDir, "--device-id", "imei", "--json"],
+      io,
+    );
+    expect(code).toBe(0);
+    const report = JSON.parse(out());
+    expect(report.ok).toBe(true);
+    expect(report.deviceId).toBe(`nrf-${board.modem.imei}`);
+    expect(report.onboarding).toEqual({ mode: "single", status: "onboarded" });
+    expect(cloud.devices.has(report.deviceId)).toBe(true);
+    expect(report.steps.filter((s: { status: string }) => s.status === "done")).toHaveLength(11);
+  });
+
+  it("provision --json on a used sec tag: exit 3, the failed step and the timings", async () => {
+    const board = boards[0]!;
+    const { io, out, err } = captureIo(env, dir);
+    const code = await runCli(
+      ["provision", "--port", board.path, "--ca-dir", caDir, "--onboard", "none", "--json"],
+      io,
+    );
+    expect(code).toBe(3);
+    const report = JSON.parse(out());
+    expect(report.error.code).toBe("ERR_PROVISION_SEC_TAG_IN_USE");
+    expect(report.error.details.step).toBe("inventory");
+    expect(report.steps.map((s: { step: string }) => s.step)).toContain("restore-mode");
+    expect(err()).toContain(board.path);
+  });
+
+  it("provision --onboard csv:FILE appends a row and refuses a duplicate unless --replace", async () => {
+    const board = boards[1]!;
+    const csv = join(dir, "onboard.csv");
+    const args = ["provision", "--port", board.path, "--ca-dir", caDir, "--onboard", `csv:${csv}`];
+    const first = captureIo(env, dir);
+    expect(await runCli(args, first.io)).toBe(0);
+    expect(first.out()).toContain(`row appended in ${csv}`);
+    const again = captureIo(env, dir);
+    expect(await runCli([...args, "--replace"], again.io)).toBe(0);
+    const rows = splitCsvRecords(await readFile(csv, "utf8"));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(
+      new RegExp(`^${board.modem.deviceUuid},,,,"-----BEGIN CERTIFICATE-----\\n`),
+    );
+    const certificate = board.modem.credentials().find((c) => c.type === 1)?.content;
+    expect(rows[0]).toContain(certificate);
+  });
+
+  it("demo runs the pipeline against the simulators and tells each step", async () => {
+    const { io, out } = captureIo({}, dir);
+    expect(await runCli(["demo"], io)).toBe(0);
+    const text = out();
+    for (const step of [
+      "connect",
+      "identity",
+      "keygen",
+      "issue",
+      "write-certificate",
+      "verify",
+      "onboard",
+    ]) {
+      expect(text).toContain(step);
+    }
+    expect(text).toMatch(/simulated nRF91 on pseudo-terminal/);
+    expect(text).toMatch(/RegisterPublicKeys/);
+    expect(text).toMatch(/updated the device state with the JWT \(shadow version 1\)/);
+  });
+});
