@@ -10,6 +10,7 @@ export {
   DeviceRegistry,
   type DeviceShadow,
   DUPLICATE_CERTIFICATE,
+  type RowProblem,
   type SimDevice,
 } from "./registry.js";
 export { type SimBulkOp, type SimCloud, type SimCloudOptions, startSimCloud } from "./server.js";

@@ -23,6 +23,12 @@ export interface SimDevice {
   updatedAt: string;
 }
 
+/** Why a row was refused; `conflict` when it clashes with existing devices (409 for OnboardDevice). */
+export interface RowProblem {
+  message: string;
+  conflict: boolean;
+}
+
 export const DUPLICATE_CERTIFICATE =
   "The device certificate is already registered and attached to a different device.";
 
@@ -36,12 +42,12 @@ export class DeviceRegistry {
 
   constructor(private readonly now: () => number) {}
 
-  /** Onboards one device (OnboardDevice or a CSV row); returns the row error or null. */
-  onboard(row: UploadedRow): string | null {
+  /** Onboards one device (OnboardDevice or a CSV row); returns the problem or null. */
+  onboard(row: UploadedRow): RowProblem | null {
     const credential = readCredential(row.pem);
-    if (typeof credential === "string") return credential;
+    if (typeof credential === "string") return { message: credential, conflict: false };
     const owner = credential.fingerprint && this.certificateOwners.get(credential.fingerprint);
-    if (owner && owner !== row.deviceId) return DUPLICATE_CERTIFICATE;
+    if (owner && owner !== row.deviceId) return { message: DUPLICATE_CERTIFICATE, conflict: true };
     const existing = this.devices.get(row.deviceId);
     if (existing) {
       const same =
@@ -49,9 +55,11 @@ export class DeviceRegistry {
         existing.subType === row.subType &&
         existing.tags.join("|") === row.tags.join("|") &&
         existing.firmwareTypes.join("|") === row.firmwareTypes.join("|");
-      return same
-        ? null
-        : `Thing ${row.deviceId} already exists in account with different attributes`;
+      if (same) return null;
+      return {
+        message: `Thing ${row.deviceId} already exists in account with different attributes`,
+        conflict: true,
+      };
     }
     const timestamp = new Date(this.now()).toISOString();
     this.devices.set(row.deviceId, {

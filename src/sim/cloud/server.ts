@@ -224,7 +224,7 @@ export async function startSimCloud(options: SimCloudOptions = {}): Promise<SimC
         const error = rowFails(row.deviceId, index, endpoint)
           ? "Simulated failure of this row (failRows)"
           : endpoint === "ONBOARD_DEVICES"
-            ? registry.onboard(row)
+            ? registry.onboard(row)?.message
             : endpoint === "REGISTER_CERTIFICATES"
               ? registry.replaceCertificate(row.deviceId, row.pem)
               : registry.registerPublicKey(row.deviceId, row.pem);
@@ -335,8 +335,9 @@ export async function startSimCloud(options: SimCloudOptions = {}): Promise<SimC
         requireApiKey(request);
         const input = parseJson(body);
         const row = onboardingArgs(id, input);
-        const error = registry.onboard(row);
-        if (error) throw new SimHttpError(409, 40900, error);
+        const problem = registry.onboard(row);
+        if (problem?.conflict) throw new SimHttpError(409, 40900, problem.message);
+        if (problem) throw new SimHttpError(400, 40000, problem.message);
         return { status: 202 };
       },
     ],
