@@ -64,9 +64,17 @@ async function usbAttributes(deviceDir: string, sysRoot: string): Promise<Partia
  * a fake tree in tests. Paths are reported as `/dev/<name>`.
  */
 export async function listPortsFromSysfs(root = "/"): Promise<PortRecord[]> {
-  const sysRoot = await realpath(join(root, "sys"));
+  const sysRoot = await realpath(join(root, "sys")).catch(() => join(root, "sys"));
   const classDir = join(sysRoot, "class/tty");
-  const names = (await readdir(classDir)).filter((name) => SERIAL_TTY.test(name));
+  const names = (
+    await readdir(classDir).catch((error: Error) => {
+      throw new NrfProvisionError(
+        "ERR_PORT_LIST",
+        `cannot enumerate serial ports: ${error.message}; pass the port explicitly with --port`,
+        { cause: error },
+      );
+    })
+  ).filter((name) => SERIAL_TTY.test(name));
   const pnpIds = await byIdNames(root);
   const records: PortRecord[] = [];
   for (const name of names.sort()) {
@@ -96,8 +104,8 @@ export function systemPortLister(
       } catch (fallbackError) {
         throw new NrfProvisionError(
           "ERR_PORT_LIST",
-          `cannot enumerate serial ports (${(listError as Error).message}; sysfs: ` +
-            `${(fallbackError as Error).message}): pass the port explicitly with --port`,
+          `cannot enumerate serial ports (${(listError as Error).message}; sysfs fallback: ` +
+            `${(fallbackError as Error).message})`,
           { cause: listError },
         );
       }
