@@ -42,7 +42,8 @@ export function decodeDeviceJwt(token: string): DecodedDeviceJwt {
 }
 
 /**
- * Verifies an ES256 device JWT the way nRF Cloud does, and returns its header and claims.
+ * Verifies an ES256 device JWT by the rules of nRF Cloud device JWTs, and returns its header
+ * and claims.
  * Checks, in order: structure, `alg` = ES256 (never `none` or HMAC), the raw r||s signature,
  * `sub`, and the times (`exp` required and not passed, `iat` not in the future, lifetime ≤ 7 days).
  */

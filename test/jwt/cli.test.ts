@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/main.js";
@@ -11,8 +11,12 @@ import { decodeDeviceJwt, mintDeviceJwt, readDevicePublicKeyFile } from "../../s
 const publicKeyPemPattern =
   /^-{5}BEGIN PUBLIC KEY-{5}(\r\n|\r|\n)([^-]+)(\r\n|\r|\n)-{5}END PUBLIC KEY-{5}(\r\n|\r|\n)$/;
 
-/** Runs the CLI in-process with `cwd` and returns exit code and output. */
+/** Runs the CLI in-process with `cwd` (and `stdin` text) and returns exit code and output. */
 async function cli(cwd: string, ...argv: string[]) {
+  return cliWithStdin(cwd, "", ...argv);
+}
+
+async function cliWithStdin(cwd: string, stdinText: string, ...argv: string[]) {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: string[] = [];
@@ -22,6 +26,7 @@ async function cli(cwd: string, ...argv: string[]) {
   const code = await runCli(argv, {
     stdout,
     stderr,
+    stdin: Readable.from([stdinText]),
     cwd,
     env: {},
     isTTY: false,
@@ -276,6 +281,15 @@ describe("jwt verify", () => {
     }
     const json = await cli(cwd, "jwt", "verify", "--token", expired, "--key", pub, "--json");
     expect(JSON.parse(json.out)).toMatchObject({ ok: false, error: { code: "ERR_JWT_EXPIRED" } });
+  });
+
+  it("reads the token from stdin with --token -", async () => {
+    const cwd = workDir();
+    const { key, pub } = await keygen(cwd, "dev-8");
+    const minted = (await cli(cwd, "jwt", "mint", "--key", key, "--device", "dev-8")).out;
+    const result = await cliWithStdin(cwd, minted, "jwt", "verify", "--token", "-", "--key", pub);
+    expect(result.code).toBe(0);
+    expect(result.out).toContain("valid: ES256 token for device dev-8");
   });
 
   it("needs exactly one of --key and --cert", async () => {

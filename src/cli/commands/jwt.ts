@@ -139,7 +139,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description(
       "Verify a device JWT as nRF Cloud would; exits non-zero with the reason if invalid.",
     )
-    .requiredOption("--token <jwt>", "the token")
+    .requiredOption("--token <jwt>", "the token, or - to read it from stdin")
     .addOption(new Option("--key <file>", "device public key PEM (SPKI)").conflicts("cert"))
     .option("--cert <file>", "device certificate PEM (its public key is used)")
     .option("--device <id>", "require sub = this device ID")
@@ -148,7 +148,8 @@ export function register(program: Command, ctx: CliContext): void {
       const keyFile = options.key ?? options.cert;
       if (keyFile === undefined) throw usageError("jwt verify needs --key FILE or --cert FILE");
       const publicKey = await readDevicePublicKeyFile(resolve(ctx.io.cwd, keyFile));
-      const { header, claims } = verifyDeviceJwt(options.token.trim(), {
+      const token = await readTokenOption(options.token, ctx);
+      const { header, claims } = verifyDeviceJwt(token, {
         publicKey,
         ...(options.device === undefined ? {} : { deviceId: options.device }),
       });
@@ -165,10 +166,10 @@ export function register(program: Command, ctx: CliContext): void {
   jwt
     .command("decode")
     .description("Print a JWT's header and claims without verifying it.")
-    .requiredOption("--token <jwt>", "the token")
+    .requiredOption("--token <jwt>", "the token, or - to read it from stdin")
     .option("--json", "same output (always JSON)")
-    .action((options: { token: string }) => {
-      writeJson(ctx.io, decodeDeviceJwt(options.token.trim()));
+    .action(async (options: { token: string }) => {
+      writeJson(ctx.io, decodeDeviceJwt(await readTokenOption(options.token, ctx)));
     });
 }
 
@@ -180,4 +181,12 @@ function keygenDeviceIds(options: KeygenOptions): string[] {
   const count = parseIntegerOption("--count", options.count, { min: 1, max: 100_000 });
   const start = parseIntegerOption("--start", options.start, { min: 0 });
   return numberedDeviceIds(options.prefix, count, start);
+}
+
+/** `--token -` reads the token from stdin, so it can be piped and stays out of process lists. */
+async function readTokenOption(value: string, ctx: CliContext): Promise<string> {
+  if (value !== "-") return value.trim();
+  let text = "";
+  for await (const chunk of ctx.io.stdin) text += String(chunk);
+  return text.trim();
 }
