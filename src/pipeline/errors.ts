@@ -22,19 +22,19 @@ const adviceByStep: Record<StepName, string> = {
   connect:
     "check the cable and the port (`nrf-provision ports`), and that no other program holds it open",
   identity: "check that the port carries AT (not the trace port) and the modem firmware version",
-  offline: "power-cycle the board and try again",
-  inventory: "power-cycle the board and try again",
-  "delete-credentials": "power-cycle the board and try again",
+  offline: "power-cycle the board and run again",
+  inventory: "power-cycle the board and run again",
+  "delete-credentials": "power-cycle the board and run again",
   keygen:
-    "try again; if it repeats, check the modem firmware (>= 1.3.0) and that the sec tag is writable",
+    "run again (with --replace if the sec tag now holds a key); if it repeats, check the modem firmware (>= 1.3.0)",
   issue: "check the CA directory and its passphrase (NRF_PROVISION_CA_PASSPHRASE)",
   "write-root-ca":
-    "reconnect the board and run again; the issued certificate is kept in the CA ledger (`nrf-provision ca ledger`)",
+    "run again with --replace, or let the station resume it from its journal; the issued certificate is kept in the CA ledger (`nrf-provision ca ledger`)",
   "write-certificate":
-    "reconnect the board and run again; the issued certificate is kept in the CA ledger (`nrf-provision ca ledger`)",
-  verify: "run again with --replace; if it repeats, write the credentials with LF line endings",
+    "run again with --replace, or let the station resume it from its journal; the issued certificate is kept in the CA ledger (`nrf-provision ca ledger`)",
+  verify: "run again with --replace; if it repeats, check the line endings of the root CA files",
   onboard:
-    "the board itself is provisioned: onboard it later with `nrf-provision cloud onboard` (certificate in the CA ledger)",
+    "the board itself is provisioned: onboard it later with `nrf-provision cloud onboard` (its certificate is in the CA ledger)",
   "restore-mode": "power-cycle the board to bring it back to its normal mode",
 };
 
@@ -64,17 +64,22 @@ export class ProvisionError extends NrfProvisionError {
     } = {},
   ) {
     const advice = options.advice ?? adviceByStep[step];
-    super(code, `${step} failed on ${describeBoard(board)}: ${reason}; ${advice}`, {
-      cause: options.cause,
-      details: { ...options.details, step, ...board },
-    });
+    super(
+      code,
+      `${step} failed on ${describeBoard(board)}: ${reason.replace(/\.$/, "")}. Next: ${advice}.`,
+      {
+        cause: options.cause,
+        details: { ...options.details, step, ...board },
+      },
+    );
     this.step = step;
     this.board = { ...board };
   }
 
   /** The same failure with more facts (e.g. whether the functional mode was restored). */
-  withDetails(extra: Record<string, unknown>): ProvisionError {
-    const copy = new ProvisionError(this.step, this.board, this.code, this.reason, {
+  withDetails(extra: Record<string, unknown>, note?: string): ProvisionError {
+    const reason = note === undefined ? this.reason : `${this.reason.replace(/\.$/, "")}; ${note}`;
+    const copy = new ProvisionError(this.step, this.board, this.code, reason, {
       ...this.options,
       details: { ...this.options.details, ...extra },
     });

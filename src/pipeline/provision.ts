@@ -221,7 +221,12 @@ async function restoringMode<T>(
       () => true,
       () => false,
     );
-    throw failure.withDetails({ functionalModeBefore: modeBefore, modeRestored: restored });
+    throw failure.withDetails(
+      { functionalModeBefore: modeBefore, modeRestored: restored },
+      restored || OFFLINE_MODES.includes(modeBefore)
+        ? undefined
+        : `its functional mode could not be set back to ${modeBefore}`,
+    );
   }
   await restore();
   return result;
@@ -385,7 +390,8 @@ async function planFromInventory(session: BoardSession): Promise<Plan> {
     "ERR_PROVISION_SEC_TAG_IN_USE",
     `sec tag ${secTag} already holds credentials (${describeTag(tag)})`,
     {
-      advice: `run again with --replace to delete them and make new keys, or pick another --sec-tag`,
+      advice:
+        "run again with --replace to delete them and make new keys, or pick another --sec-tag",
       details: { secTag },
     },
   );
