@@ -53,7 +53,8 @@ describe("CSR parsing and checks", () => {
     expect(codeOf(() => verifyCsr(csr))).toBe("ERR_CSR_SIGNATURE");
     // A flipped byte in the signed part fails the same way.
     const der = Buffer.from(modemLikeCsr("dev-1").der);
-    der[der.indexOf(Buffer.from("dev-1"))] ^= 0x20;
+    const at = der.indexOf(Buffer.from("dev-1"));
+    der[at] = der[at]! ^ 0x20;
     expect(codeOf(() => verifyCsr(parseCsr(der)))).toBe("ERR_CSR_SIGNATURE");
   });
 
