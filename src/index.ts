@@ -3,3 +3,5 @@ export * from "./errors/index.js";
 export * from "./jwt/index.js";
 export * from "./attest/index.js";
 export * from "./modem/index.js";
+export * from "./serial/index.js";
+export * from "./at/index.js";
