@@ -1,5 +1,101 @@
 import type { Command } from "commander";
-import type { CliContext } from "../context.js";
+import { type SimTerminator, startSimModemOnPty } from "../../sim/modem/index.js";
+import {
+  type CliContext,
+  parseIntegerOption,
+  usageError,
+  writeJson,
+  writeLines,
+} from "../context.js";
 
-/** Registers the `sim` commands. */
-export function register(_program: Command, _ctx: CliContext): void {}
+interface SimModemCliOptions {
+  link?: string;
+  imei?: string;
+  uuid?: string;
+  seed?: string;
+  model?: string;
+  firmware?: string;
+  keygenMs: string;
+  latencyMs: string;
+  functionalMode: string;
+  terminator: string;
+  shell?: boolean;
+  networkTime?: boolean;
+  json?: boolean;
+}
+
+const terminators: Record<string, SimTerminator> = { cr: "\r", lf: "\n", crlf: "\r\n" };
+
+/** `sim modem`: a simulated nRF91 on a socat pseudo-terminal pair until Ctrl-C. */
+function registerSimModem(sim: Command, ctx: CliContext): void {
+  sim
+    .command("modem")
+    .description(
+      "Run a simulated nRF91 board on a pseudo-terminal; pass the printed path to --port. Ctrl-C stops it.",
+    )
+    .option("--link <path>", "create the port at this path (default: a temporary path)")
+    .option("--imei <imei>", "15-digit IMEI (default: random, with a valid check digit)")
+    .option("--uuid <uuid>", "device UUID (default: random)")
+    .option(
+      "--seed <seed>",
+      "derive IMEI, UUID and identity key from this seed (reproducible boards)",
+    )
+    .option("--model <model>", "AT+CGMM model", "nRF9160-SICA")
+    .option("--firmware <version>", "AT+CGMR modem firmware", "mfw_nrf9160_1.3.5")
+    .option("--keygen-ms <ms>", "how long AT%KEYGEN takes", "0")
+    .option("--latency-ms <ms>", "delay before every response", "0")
+    .option("--functional-mode <n>", "initial AT+CFUN mode", "1")
+    .option("--terminator <cr|lf|crlf>", "command terminator the simulated AT host expects", "crlf")
+    .option("--shell", "behave like Zephyr shell firmware (uart:~$ prompt, `at <cmd>`)")
+    .option("--network-time", "the modem knows the time from the start (AT+CCLK?, %JWT iat/exp)")
+    .option("--json", "print {port, imei, deviceUuid, identityPublicKeyPem} as JSON")
+    .action(async (options: SimModemCliOptions) => {
+      const terminator = terminators[options.terminator.toLowerCase()];
+      if (!terminator)
+        throw usageError(`--terminator must be cr, lf or crlf, got "${options.terminator}"`);
+      const sim = await startSimModemOnPty({
+        ...(options.link ? { linkPath: options.link } : {}),
+        ...(options.imei ? { imei: options.imei } : {}),
+        ...(options.uuid ? { deviceUuid: options.uuid } : {}),
+        ...(options.seed ? { seed: options.seed } : {}),
+        ...(options.networkTime ? { clock: Date.now } : {}),
+        model: options.model,
+        firmware: options.firmware,
+        keygenMs: parseIntegerOption("--keygen-ms", options.keygenMs, { min: 0 }),
+        latencyMs: parseIntegerOption("--latency-ms", options.latencyMs, { min: 0 }),
+        functionalMode: parseIntegerOption("--functional-mode", options.functionalMode, { min: 0 }),
+        terminator,
+        shellMode: options.shell ?? false,
+      });
+      const { modem } = sim;
+      if (options.json) {
+        writeJson(ctx.io, {
+          port: sim.path,
+          imei: modem.imei,
+          deviceUuid: modem.deviceUuid,
+          identityPublicKeyPem: modem.identityPublicKeyPem,
+        });
+      } else {
+        writeLines(
+          ctx.io,
+          `Simulated ${options.model} on ${sim.path}`,
+          `  IMEI ${modem.imei}, device UUID ${modem.deviceUuid}`,
+          `  use: --port ${sim.path}`,
+          "Press Ctrl-C to stop.",
+        );
+      }
+      try {
+        await ctx.io.interrupted;
+      } finally {
+        await sim.close();
+      }
+    });
+}
+
+/** Registers `sim …`: simulators that stand in for hardware and nRF Cloud. */
+export function register(program: Command, ctx: CliContext): void {
+  const sim = program
+    .command("sim")
+    .description("Run simulators (an nRF91 board, nRF Cloud) for rehearsals and tests.");
+  registerSimModem(sim, ctx);
+}

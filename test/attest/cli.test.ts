@@ -1,0 +1,100 @@
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../../src/cli/main.js";
+import { readVector } from "../vectors.js";
+
+async function run(argv: string[], stdinText?: string) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const stdin = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (chunk) => {
+    out += String(chunk);
+  });
+  stderr.on("data", (chunk) => {
+    err += String(chunk);
+  });
+  stdin.end(stdinText ?? "");
+  const code = await runCli(argv, {
+    stdout,
+    stderr,
+    stdin,
+    isTTY: false,
+    interrupted: new Promise(() => {}),
+  });
+  return { code, out, err };
+}
+
+describe("nrf-provision parse", () => {
+  it("parse keygen prints the fields, the CSR and the public key", async () => {
+    const { code, out } = await run([
+      "parse",
+      "keygen",
+      readVector("keygen_csr_sectag17_uuid50363154.txt").trim(),
+    ]);
+    expect(code).toBe(0);
+    expect(out).toContain("Device UUID:    50363154-3931-44f0-8022-121b6401627d");
+    expect(out).toContain("Sec tag:        17");
+    expect(out).toContain("(matches the body)");
+    expect(out).toContain("COSE key id:    -2 (device identity key)");
+    expect(out).toContain("CSR signature:  valid");
+    expect(out).toContain(readVector("keygen_csr_sectag17_expected_csr_original.pem"));
+    expect(out).toContain(readVector("keygen_csr_sectag17_expected_pubkey.pem"));
+  });
+
+  it("parse keygen - --json reads the wire form from stdin", async () => {
+    const { code, out } = await run(
+      ["parse", "keygen", "-", "--json"],
+      readVector("serial_keygen_response_sectag52_uuid50363953.txt"),
+    );
+    expect(code).toBe(0);
+    const parsed = JSON.parse(out);
+    expect(parsed).toMatchObject({
+      kind: "csr",
+      secTag: 52,
+      deviceUuid: "50363953-3234-4723-80b9-1503d88271bf",
+    });
+    expect(Buffer.from(parsed.der, "base64").length).toBe(271);
+    expect(parsed.csr.signatureValid).toBe(true);
+  });
+
+  it("parse keygen reports the re-encoded body and exits 3", async () => {
+    const { code, out, err } = await run([
+      "parse",
+      "keygen",
+      readVector("keygen_csr_sectag1235_body_normalized.txt"),
+    ]);
+    expect(code).toBe(3);
+    expect(out).toContain("matches only with the NULL parameter re-inserted");
+    expect(err).toContain("[ERR_KEYGEN_DIGEST_NORMALIZED]");
+  });
+
+  it("parse keygen of garbage fails with ERR_KEYGEN_MALFORMED (exit 3, JSON error)", async () => {
+    const { code, out, err } = await run(["parse", "keygen", "not-a-blob", "--json"]);
+    expect(code).toBe(3);
+    expect(JSON.parse(out).error.code).toBe("ERR_KEYGEN_MALFORMED");
+    expect(err).toContain("ERR_KEYGEN_MALFORMED");
+  });
+
+  it("parse attesttoken prints human output and JSON", async () => {
+    const human = await run([
+      "parse",
+      "attesttoken",
+      readVector("attesttoken_uuid50363154.txt").trim(),
+    ]);
+    expect(human.code).toBe(0);
+    expect(human.out).toContain("Device type:         3 (nRF9160 SICA)");
+    expect(human.out).toContain("Modem firmware UUID: 1aff3acb-f1a6-4764-a263-4c2646c1c654");
+    const json = await run(
+      ["parse", "attesttoken", "-", "--json"],
+      readVector("serial_attesttoken_response.txt"),
+    );
+    expect(JSON.parse(json.out)).toMatchObject({
+      deviceUuid: "50363154-3931-44f0-8022-121b6401627d",
+      deviceType: 3,
+      nonce: "d3efdd7f04f1fc60e5858b2087343d6a",
+      messageType: 1,
+    });
+  });
+});
