@@ -96,14 +96,15 @@ describe("faults: a board unplugged mid-way, nRF Cloud down", () => {
         apiKey: cloud.apiKey,
         retry: { maxAttempts: 2, baseDelayMs: 5 },
       });
-      const error = await provisionBoard({
+      const outcome = await provisionBoard({
         board: serialConnection(board!.path),
         ca,
         rootCaPem,
         deviceIdPolicy: parseDeviceIdPolicy("uuid"),
         onboarder: onboardEachDevice(client),
-      }).catch((e: unknown) => e as ProvisionError);
-      expect(error).toBeInstanceOf(ProvisionError);
+      }).catch((e: unknown) => e);
+      expect(outcome).toBeInstanceOf(ProvisionError);
+      const error = outcome as ProvisionError;
       expect(error.step).toBe("onboard");
       expect(error.code).toBe("ERR_CLOUD_HTTP");
       expect(error.details.status).toBe(500);
