@@ -1,0 +1,203 @@
+import { Crypto as PeculiarCrypto } from "@peculiar/webcrypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseKeygenOutput } from "../../src/attest/index.js";
+import {
+  type CaError,
+  type CertificateAuthority,
+  issueDeviceCertificate,
+  loadCa,
+} from "../../src/ca/index.js";
+import { readVector } from "../vectors.js";
+import { modemLikeCsr } from "./csr-factory.js";
+import { createTestCa, opensslText, opensslVerify, PASSPHRASE, tempDir } from "./helpers.js";
+
+async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeDefined();
+  return error as CaError;
+}
+
+describe("issueDeviceCertificate", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let ca: CertificateAuthority;
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    ca = await createTestCa(dir);
+  });
+  afterAll(async () => {
+    await ca.close();
+    await cleanup();
+  });
+
+  const csrVectors = [
+    ["keygen_csr_sectag17_expected_csr_original.pem", "50363154-3931-44f0-8022-121b6401627d"],
+    ["keygen_csr_sectag17_expected_csr_reencoded.pem", "50363154-3931-44f0-8022-121b6401627d"],
+    ["keygen_csr_sectag1235_expected_csr.pem", "50343956-3037-4738-800d-1f29e0a0f7bf"],
+    ["fixture_host_csr_cn_example-id.pem", "example-id"],
+  ] as const;
+
+  for (const [vector, deviceId] of csrVectors) {
+    it(`issues a certificate openssl verifies for ${vector}`, async () => {
+      const certificate = await issueDeviceCertificate(ca, readVector(vector));
+      expect(certificate.deviceId).toBe(deviceId);
+      expect(certificate.pem).toMatch(
+        /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----\n$/,
+      );
+      expect(await opensslVerify(ca.info.files.certificate, certificate.pem, dir)).toContain(
+        ": OK",
+      );
+      const text = await opensslText(certificate.pem, dir);
+      expect(text).toContain("Version: 3 (0x2)");
+      expect(text).toContain(`CN = ${deviceId}`);
+      expect(text).toContain("Signature Algorithm: ecdsa-with-SHA256");
+      expect(text).toContain("NIST CURVE: P-256");
+      expect(text).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
+      expect(text).toMatch(/Key Usage: critical\s+Digital Signature\n/);
+      expect(text).toMatch(/Extended Key Usage: \s*\n\s+TLS Web Client Authentication/);
+      expect(text).toContain("X509v3 Subject Key Identifier");
+      expect(text).toContain("X509v3 Authority Key Identifier");
+      expect(text.replace(/\s+/g, " ")).toContain(
+        `Serial Number: ${certificate.serialNumber.match(/../g)!.join(":")}`,
+      );
+      const [entry] = await ca.ledger.find({ serialNumber: certificate.serialNumber });
+      expect(entry).toMatchObject({
+        deviceId,
+        sha256Fingerprint: certificate.sha256Fingerprint,
+        notAfter: certificate.notAfter.toISOString(),
+        pem: certificate.pem,
+      });
+      expect(entry!.source).toMatch(/^csr-sha256:[0-9a-f]{64}$/);
+    });
+  }
+
+  it("copies the subject byte for byte (the modem's UTF8String CN)", async () => {
+    const certificate = await issueDeviceCertificate(
+      ca,
+      readVector("keygen_csr_sectag17_expected_csr_original.pem"),
+    );
+    const cn = Buffer.from("50363154-3931-44f0-8022-121b6401627d");
+    // 0x0c = UTF8String, as in the CSR; a re-encoding library might pick PrintableString.
+    expect(
+      Buffer.from(certificate.der).includes(Buffer.concat([Buffer.of(0x0c, cn.length), cn])),
+    ).toBe(true);
+  });
+
+  it("issues from AT%KEYGEN output of every CSR vector and refuses the others precisely", async () => {
+    const good = [
+      ["keygen_csr_sectag17_uuid50363154.txt", "50363154-3931-44f0-8022-121b6401627d"],
+      ["keygen_csr_sectag42_uuid50363154-3932_2021_thingy91.txt", undefined],
+      ["serial_keygen_response_sectag52_uuid50363953.txt", "50363953-3234-4723-80b9-1503d88271bf"],
+    ] as const;
+    for (const [vector, deviceId] of good) {
+      const output = parseKeygenOutput(readVector(vector));
+      const certificate = await issueDeviceCertificate(ca, output);
+      if (deviceId) expect(certificate.deviceId).toBe(deviceId);
+      expect(await opensslVerify(ca.info.files.certificate, certificate.pem, dir)).toContain(
+        ": OK",
+      );
+      const [entry] = await ca.ledger.find({ serialNumber: certificate.serialNumber });
+      expect(entry!.source).toBe(
+        `keygen:${output.deviceUuid}:sec-tag-${output.secTag}:sha256:${output.digest}`,
+      );
+    }
+    const normalized = parseKeygenOutput(readVector("keygen_csr_sectag1235_body_normalized.txt"));
+    expect((await failure(issueDeviceCertificate(ca, normalized))).code).toBe(
+      "ERR_KEYGEN_DIGEST_NORMALIZED",
+    );
+    const publicKey = parseKeygenOutput(readVector("keygen_pubkey_sectag16_uuid50363154.txt"));
+    const notCsr = await failure(issueDeviceCertificate(ca, publicKey));
+    expect(notCsr.code).toBe("ERR_CSR_MALFORMED");
+    expect(notCsr.message).toContain("public key, not a CSR");
+  });
+
+  it("refuses KEYGEN output whose body does not match its COSE digest (ERR_KEYGEN_DIGEST)", async () => {
+    const blob = readVector("keygen_csr_sectag17_uuid50363154.txt").trim();
+    const [body, cose] = blob.split(".") as [string, string];
+    // Change one base64url character inside the CSR's signature (the CSR still parses).
+    const at = body.length - 10;
+    const tampered = `${body.slice(0, at)}${body[at] === "A" ? "B" : "A"}${body.slice(at + 1)}.${cose}`;
+    expect((await failure(issueDeviceCertificate(ca, parseKeygenOutput(tampered)))).code).toBe(
+      "ERR_KEYGEN_DIGEST",
+    );
+  });
+
+  it("refuses bad CSRs before signing, and records nothing for them", async () => {
+    const before = ca.ledger.knownCount;
+    expect(
+      (await failure(issueDeviceCertificate(ca, modemLikeCsr("x", { breakSignature: true }).der)))
+        .code,
+    ).toBe("ERR_CSR_SIGNATURE");
+    expect((await failure(issueDeviceCertificate(ca, modemLikeCsr("has space").pem))).code).toBe(
+      "ERR_CSR_DEVICE_ID",
+    );
+    expect((await failure(issueDeviceCertificate(ca, modemLikeCsr("b".repeat(65)).pem))).code).toBe(
+      "ERR_CSR_DEVICE_ID",
+    );
+    const mismatch = await failure(
+      issueDeviceCertificate(ca, modemLikeCsr("nrf-1").pem, { deviceId: "nrf-2" }),
+    );
+    expect(mismatch.code).toBe("ERR_CSR_DEVICE_ID_MISMATCH");
+    expect((await failure(issueDeviceCertificate(ca, "not a csr"))).code).toBe("ERR_CSR_MALFORMED");
+    expect(ca.ledger.knownCount).toBe(before);
+  });
+
+  it("honours --days, backdates notBefore and never outlives the CA", async () => {
+    const start = Date.now();
+    const short = await issueDeviceCertificate(ca, modemLikeCsr("days-30").der, { days: 30 });
+    expect(short.notAfter.getTime() - short.notBefore.getTime()).toBe(30 * 86_400_000 + 5 * 60_000);
+    expect(short.notBefore.getTime()).toBeLessThanOrEqual(start - 5 * 60_000 + 1000);
+    const long = await issueDeviceCertificate(ca, modemLikeCsr("days-max").der, { days: 36_500 });
+    expect(long.notAfter).toEqual(ca.info.notAfter);
+  });
+
+  it("issues a v1 certificate without extensions with --profile minimal", async () => {
+    const certificate = await issueDeviceCertificate(ca, modemLikeCsr("minimal-1").der, {
+      profile: "minimal",
+    });
+    expect(await opensslVerify(ca.info.files.certificate, certificate.pem, dir)).toContain(": OK");
+    const text = await opensslText(certificate.pem, dir);
+    expect(text).toContain("Version: 1 (0x0)");
+    expect(text).not.toContain("X509v3");
+  });
+
+  it("refuses to issue once the CA has expired", async () => {
+    let now = Date.now();
+    const clocked = await loadCa({
+      dir: ca.info.dir,
+      passphrase: PASSPHRASE,
+      clock: () => new Date(now),
+    });
+    try {
+      now = ca.info.notAfter.getTime() + 1000;
+      expect((await failure(issueDeviceCertificate(clocked, modemLikeCsr("late").der))).code).toBe(
+        "ERR_CA_EXPIRED",
+      );
+    } finally {
+      await clocked.close();
+    }
+  });
+
+  it("signs through a plugged-in WebCrypto provider (@peculiar/webcrypto)", async () => {
+    const provider = new PeculiarCrypto() as unknown as Crypto;
+    const viaProvider = await loadCa({
+      dir: ca.info.dir,
+      passphrase: PASSPHRASE,
+      crypto: provider,
+    });
+    try {
+      expect(viaProvider.usesNodeCrypto).toBe(false);
+      for (const id of ["webcrypto-1", "webcrypto-2", "webcrypto-3"]) {
+        const certificate = await issueDeviceCertificate(viaProvider, modemLikeCsr(id).der);
+        expect(await opensslVerify(ca.info.files.certificate, certificate.pem, dir)).toContain(
+          ": OK",
+        );
+      }
+    } finally {
+      await viaProvider.close();
+    }
+  });
+});
