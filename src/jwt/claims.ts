@@ -7,7 +7,7 @@ export const MAX_JWT_LIFETIME_SECONDS = 7 * 24 * 60 * 60;
 export const DEFAULT_JWT_LIFETIME_SECONDS = 300;
 
 /** Firmware limit on client IDs (`NRF_CLOUD_CLIENT_ID_MAX_LEN`); the API itself allows 128. */
-export const MAX_DEVICE_ID_LENGTH = 64;
+const MAX_DEVICE_ID_LENGTH = 64;
 
 const deviceIdPattern = /^[a-z0-9:_-]{1,128}$/i;
 

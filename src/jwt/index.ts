@@ -10,7 +10,6 @@ export {
   DEFAULT_JWT_LIFETIME_SECONDS,
   type DeviceJwtClaims,
   type DeviceJwtHeader,
-  MAX_DEVICE_ID_LENGTH,
   MAX_JWT_LIFETIME_SECONDS,
 } from "./claims.js";
 export { JwtError, type JwtErrorCode } from "./errors.js";
@@ -38,7 +37,7 @@ export {
   mintDeviceJwt,
 } from "./sign.js";
 export {
-  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_JWT_CLOCK_TOLERANCE_SECONDS,
   type DecodedDeviceJwt,
   decodeDeviceJwt,
   type VerifiedDeviceJwt,

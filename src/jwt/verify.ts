@@ -26,7 +26,7 @@ export interface VerifyDeviceJwtOptions {
 }
 
 /** Default skew allowance: device clocks (set from the network) may be off by tens of seconds. */
-export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
+export const DEFAULT_JWT_CLOCK_TOLERANCE_SECONDS = 60;
 
 const base64urlPart = /^[A-Za-z0-9_-]*$/;
 
@@ -50,7 +50,7 @@ export function decodeDeviceJwt(token: string): DecodedDeviceJwt {
 export function verifyDeviceJwt(token: string, options: VerifyDeviceJwtOptions): VerifiedDeviceJwt {
   const publicKey = toDevicePublicKey(options.publicKey);
   const now = options.now ?? Date.now() / 1000;
-  const tolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  const tolerance = options.clockToleranceSeconds ?? DEFAULT_JWT_CLOCK_TOLERANCE_SECONDS;
   // NaN here would silently disable the time checks.
   if (!Number.isFinite(now) || !Number.isFinite(tolerance) || tolerance < 0) {
     throw new JwtError(
