@@ -7,7 +7,6 @@ import { promisify } from "node:util";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/main.js";
 import {
-  type SimModem,
   type SimModemOptions,
   socatAvailable,
   startSimModemOnPty,
@@ -28,7 +27,7 @@ beforeAll(async () => {
   if (!(await socatAvailable())) throw new Error("socat is required (apt-get install socat)");
 });
 
-async function startSim(options: SimModemOptions = {}): Promise<{ path: string; modem: SimModem }> {
+async function startSim(options: SimModemOptions = {}) {
   const sim = await startSimModemOnPty({ seed: "cli-pty", ...options });
   cleanups.push(() => sim.close());
   return sim;
@@ -40,26 +39,41 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-async function cli(argv: string[], cwd = process.cwd()) {
+/** Command line from a template: literal parts split on spaces, interpolations kept whole. */
+function args(strings: TemplateStringsArray, ...values: unknown[]): string[] {
+  const words: string[] = [];
+  strings.forEach((literal, index) => {
+    words.push(...literal.split(/\s+/).filter(Boolean));
+    if (index < values.length) words.push(String(values[index]));
+  });
+  return words;
+}
+
+function captureIo(cwd: string, onStderr?: (text: string) => void) {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: string[] = [];
   const err: string[] = [];
   stdout.on("data", (chunk) => out.push(String(chunk)));
-  stderr.on("data", (chunk) => err.push(String(chunk)));
-  const exitCode = await runCli(argv, {
-    stdout,
-    stderr,
-    isTTY: false,
-    cwd,
-    env: {},
-    interrupted: new Promise<void>(() => {}),
+  stderr.on("data", (chunk) => {
+    err.push(String(chunk));
+    onStderr?.(String(chunk));
   });
-  return { exitCode, stdout: out.join(""), stderr: err.join("") };
+  return {
+    io: { stdout, stderr, isTTY: false, cwd, env: {}, interrupted: new Promise<void>(() => {}) },
+    stdout: () => out.join(""),
+    stderr: () => err.join(""),
+  };
 }
 
-async function cliJson(argv: string[], cwd?: string) {
-  const result = await cli([...argv, "--json"], cwd);
+async function cli(argv: string[], cwd = process.cwd(), onStderr?: (text: string) => void) {
+  const capture = captureIo(cwd, onStderr);
+  const exitCode = await runCli(argv, capture.io);
+  return { exitCode, stdout: capture.stdout(), stderr: capture.stderr() };
+}
+
+async function cliJson(argv: string[], cwd?: string, onStderr?: (text: string) => void) {
+  const result = await cli([...argv, "--json"], cwd, onStderr);
   return { ...result, json: JSON.parse(result.stdout) };
 }
 
@@ -69,7 +83,7 @@ describe("nrf-provision modem over a pseudo-terminal", () => {
       model: "nRF9151-LACA",
       firmware: "mfw_nrf91x1_2.0.2",
     });
-    const { exitCode, json, stderr } = await cliJson(["modem", "info", "--port", path]);
+    const { exitCode, json, stderr } = await cliJson(args`modem info --port ${path}`);
     expect(exitCode, stderr).toBe(0);
     expect(json).toEqual({
       imei: modem.imei,
@@ -80,7 +94,7 @@ describe("nrf-provision modem over a pseudo-terminal", () => {
       functionalMode: 1,
     });
     // The port was closed: a second command can lock and open it again.
-    const human = await cli(["modem", "info", "--port", path, "--mode", "at"]);
+    const human = await cli(args`modem info --port ${path} --mode at`);
     expect(human.exitCode).toBe(0);
     expect(human.stdout).toContain(`IMEI:            ${modem.imei}`);
     expect(human.stdout).toContain(`device UUID:     ${modem.deviceUuid}`);
@@ -90,7 +104,7 @@ describe("nrf-provision modem over a pseudo-terminal", () => {
     const { path, modem } = await startSim();
     const dir = await tempDir();
     const { exitCode, json, stderr } = await cliJson(
-      ["modem", "keygen", "--port", path, "--sec-tag", "16842753", "--out-dir", "out"],
+      args`modem keygen --port ${path} --sec-tag 16842753 --out-dir out`,
       dir,
     );
     expect(exitCode, stderr).toBe(0);
@@ -105,68 +119,38 @@ describe("nrf-provision modem over a pseudo-terminal", () => {
     expect(json.files).toEqual([csrPath, join(dir, "out", `${modem.deviceUuid}.keygen.txt`)]);
     const pem = await readFile(csrPath, "utf8");
     expect(pem).toBe(json.pem);
-    expect(Buffer.from(json.der, "base64").toString("base64")).toBe(
-      pem.replace(/-----[^-]+-----|\n/g, ""),
-    );
+    expect(json.der).toBe(pem.replace(/-----[^-]+-----|\n/g, ""));
     expect(await readFile(json.files[1], "utf8")).toMatch(/^%KEYGEN: "[\w-]+\.[\w-]+"\n$/);
-    // OpenSSL agrees the CSR's self-signature verifies.
-    const { stderr: opensslOut } = await promisify(execFile)("openssl", [
-      "req",
-      "-in",
-      csrPath,
-      "-noout",
-      "-verify",
+    // OpenSSL agrees that the CSR's self-signature verifies.
+    const openssl = await promisify(execFile)("openssl", [
+      ...args`req -noout -verify -in ${csrPath}`,
     ]);
-    expect(opensslOut).toMatch(/verify OK/i);
+    expect(openssl.stdout + openssl.stderr).toMatch(/verify OK/i);
     expect(modem.functionalMode).toBe(1);
     expect(modem.credentials().map((c) => [c.secTag, c.type])).toEqual([[16842753, 2]]);
   });
 
-  it("modem keygen --public-key with attributes writes <id>.pub.pem", async () => {
+  it("modem keygen --public-key writes <id>.pub.pem; --replace deletes the old key first", async () => {
     const { path, modem } = await startSim({ functionalMode: 4 });
     const dir = await tempDir();
-    const { exitCode, json } = await cliJson([
-      "modem",
-      "keygen",
-      "--port",
-      path,
-      "--sec-tag",
-      "16",
-      "--public-key",
-      "--out-dir",
-      dir,
-    ]);
+    const { exitCode, json } = await cliJson(
+      args`modem keygen --port ${path} --sec-tag 16 --public-key --out-dir ${dir}`,
+    );
     expect(exitCode).toBe(0);
     expect(json.kind).toBe("public-key");
     expect(await readFile(join(dir, `${modem.deviceUuid}.pub.pem`), "utf8")).toBe(json.pem);
-    const cn = await cliJson([
-      "modem",
-      "keygen",
-      "--port",
-      path,
-      "--sec-tag",
-      "17",
-      "--attributes",
-      `CN=nrf-${modem.imei}`,
-    ]);
+    const cn = await cliJson(
+      args`modem keygen --port ${path} --sec-tag 16 --replace --verbose --attributes ${`CN=nrf-${modem.imei}`}`,
+    );
     expect(cn.json.csr.commonName).toBe(`nrf-${modem.imei}`);
+    expect(cn.stderr).toMatch(/^>> AT%CMNG=3,16,2\n(.*\n)*>> AT%KEYGEN=16,2,0,"CN=nrf-/m);
   });
 
   it("modem creds write, list and delete", async () => {
     const { path, modem } = await startSim();
-    const write = await cli([
-      "modem",
-      "creds",
-      "write",
-      "--port",
-      path,
-      "--sec-tag",
-      "42",
-      "--type",
-      "root-ca",
-      "--file",
-      amazonRootCaPath,
-    ]);
+    const write = await cli(
+      args`modem creds write --port ${path} --sec-tag 42 --type root-ca --file ${amazonRootCaPath}`,
+    );
     expect(write.exitCode, write.stderr).toBe(0);
     expect(write.stdout).toContain(`SHA-256 ${AMAZON_SHA256}, verified by hash`);
     expect(modem.credentials()).toEqual([
@@ -174,66 +158,32 @@ describe("nrf-provision modem over a pseudo-terminal", () => {
     ]);
     expect(modem.functionalMode).toBe(1);
 
-    const list = await cliJson(["modem", "creds", "list", "--port", path, "--sec-tag", "42"]);
+    const list = await cliJson(args`modem creds list --port ${path} --sec-tag 42`);
     expect(list.json).toEqual([
       { secTag: 42, type: 0, typeName: "root-ca", sha256: AMAZON_SHA256 },
     ]);
-    const human = await cli(["modem", "creds", "list", "--port", path]);
+    const human = await cli(args`modem creds list --port ${path}`);
     expect(human.stdout).toMatch(new RegExp(`^42\\s+root-ca\\s+${AMAZON_SHA256}$`, "m"));
 
-    const del = await cli([
-      "modem",
-      "creds",
-      "delete",
-      "--port",
-      path,
-      "--sec-tag",
-      "42",
-      "--type",
-      "0",
-    ]);
+    const del = await cli(args`modem creds delete --port ${path} --sec-tag 42 --type 0`);
     expect(del.exitCode, del.stderr).toBe(0);
     expect(modem.credentials()).toEqual([]);
-    const again = await cliJson([
-      "modem",
-      "creds",
-      "delete",
-      "--port",
-      path,
-      "--sec-tag",
-      "42",
-      "--type",
-      "root-ca",
-    ]);
+    const again = await cliJson(
+      args`modem creds delete --port ${path} --sec-tag 42 --type root-ca`,
+    );
     expect(again.exitCode).toBe(3);
     expect(again.json.error).toMatchObject({ code: "ERR_AT_CME", details: { cme: 513 } });
-    const ignored = await cliJson([
-      "modem",
-      "creds",
-      "delete",
-      "--port",
-      path,
-      "--sec-tag",
-      "42",
-      "--type",
-      "root-ca",
-      "--ignore-missing",
-    ]);
+    const ignored = await cliJson(
+      args`modem creds delete --port ${path} --sec-tag 42 --type root-ca --ignore-missing`,
+    );
     expect(ignored.json).toEqual({ secTag: 42, type: 0, typeName: "root-ca", deleted: false });
   });
 
   it("modem jwt prints a modem-signed token", async () => {
     const { path, modem } = await startSim({ clock: () => Date.UTC(2026, 5, 1) });
-    const { exitCode, json } = await cliJson([
-      "modem",
-      "jwt",
-      "--port",
-      path,
-      "--subject",
-      "bench",
-      "--lifetime",
-      "300",
-    ]);
+    const { exitCode, json } = await cliJson(
+      args`modem jwt --port ${path} --subject bench --lifetime 300`,
+    );
     expect(exitCode).toBe(0);
     expect(json.claims).toMatchObject({ sub: "bench" });
     expect(String(json.claims.iss)).toContain(modem.deviceUuid);
@@ -242,17 +192,17 @@ describe("nrf-provision modem over a pseudo-terminal", () => {
 
   it("--verbose logs the AT traffic to stderr", async () => {
     const { path } = await startSim();
-    const { stderr } = await cli(["modem", "info", "--port", path, "--mode", "at", "--verbose"]);
+    const { stderr } = await cli(args`modem info --port ${path} --mode at --verbose`);
     expect(stderr).toMatch(/^>> AT\+CGSN$/m);
     expect(stderr).toMatch(/^<< OK$/m);
   });
 
   it("works with shell firmware and with URCs on the line", async () => {
     const shell = await startSim({ shellMode: true });
-    const info = await cliJson(["modem", "info", "--port", shell.path]);
+    const info = await cliJson(args`modem info --port ${shell.path}`);
     expect(info.json.imei).toBe(shell.modem.imei);
     const noisy = await startSim({ noise: { intervalMs: 2 } });
-    const keygen = await cliJson(["modem", "keygen", "--port", noisy.path, "--sec-tag", "7"]);
+    const keygen = await cliJson(args`modem keygen --port ${noisy.path} --sec-tag 7`);
     expect(keygen.exitCode, keygen.stderr).toBe(0);
     expect(keygen.json.deviceUuid).toBe(noisy.modem.deviceUuid);
   });
@@ -261,14 +211,7 @@ describe("nrf-provision modem over a pseudo-terminal", () => {
 describe("nrf-provision modem failures over a pseudo-terminal", () => {
   it("refuses keygen on firmware older than 1.3.0 without touching the modem", async () => {
     const { path, modem } = await startSim({ firmware: "mfw_nrf9160_1.2.3" });
-    const { exitCode, json, stderr } = await cliJson([
-      "modem",
-      "keygen",
-      "--port",
-      path,
-      "--sec-tag",
-      "7",
-    ]);
+    const { exitCode, json, stderr } = await cliJson(args`modem keygen --port ${path} --sec-tag 7`);
     expect(exitCode).toBe(3);
     expect(json.error.code).toBe("ERR_MODEM_FIRMWARE_TOO_OLD");
     expect(stderr).toMatch(/flash modem firmware 1\.3\.0 or newer/);
@@ -279,16 +222,9 @@ describe("nrf-provision modem failures over a pseudo-terminal", () => {
   it("reports +CME ERROR from the keygen, restores the mode, writes no files", async () => {
     const { path, modem } = await startSim({ faults: { cmeOn: { "AT%KEYGEN": 523 } } });
     const dir = await tempDir();
-    const { exitCode, json } = await cliJson([
-      "modem",
-      "keygen",
-      "--port",
-      path,
-      "--sec-tag",
-      "7",
-      "--out-dir",
-      dir,
-    ]);
+    const { exitCode, json } = await cliJson(
+      args`modem keygen --port ${path} --sec-tag 7 --out-dir ${dir}`,
+    );
     expect(exitCode).toBe(3);
     expect(json.error).toMatchObject({ code: "ERR_AT_CME", details: { cme: 523 } });
     expect(json.error.message).toMatch(/key generation failed/);
@@ -299,16 +235,9 @@ describe("nrf-provision modem failures over a pseudo-terminal", () => {
 
   it("reports a stalled modem as a timeout naming the command", async () => {
     const { path } = await startSim({ faults: { stallCommand: "AT+CGMR" } });
-    const { exitCode, json } = await cliJson([
-      "modem",
-      "info",
-      "--port",
-      path,
-      "--mode",
-      "at",
-      "--timeout-ms",
-      "300",
-    ]);
+    const { exitCode, json } = await cliJson(
+      args`modem info --port ${path} --mode at --timeout-ms 300`,
+    );
     expect(exitCode).toBe(3);
     expect(json.error).toMatchObject({ code: "ERR_AT_TIMEOUT", details: { command: "AT+CGMR" } });
   });
@@ -316,60 +245,30 @@ describe("nrf-provision modem failures over a pseudo-terminal", () => {
   it("reports a board unplugged during a credential write, storing nothing", async () => {
     // The modem hangs on the write (nothing stored) and the link then goes away, as when the
     // cable is pulled mid-command: stopping socat makes the host's port report a disconnect.
-    const sim = await startSimModemOnPty({
-      functionalMode: 4,
-      faults: { stallCommand: "AT%CMNG=0" },
-    });
-    cleanups.push(() => sim.close());
-    const stderr = new PassThrough();
-    stderr.on("data", (chunk) => {
-      if (String(chunk).startsWith(">> AT%CMNG=0")) void sim.close();
-    });
-    const stdout = new PassThrough();
-    const out: string[] = [];
-    stdout.on("data", (chunk) => out.push(String(chunk)));
-    const exitCode = await runCli(
-      [
-        "modem",
-        "creds",
-        "write",
-        "--port",
-        sim.path,
-        "--mode",
-        "at",
-        "--verbose",
-        "--json",
-        "--sec-tag",
-        "42",
-        "--type",
-        "root-ca",
-        "--file",
-        amazonRootCaPath,
-      ],
-      { stdout, stderr, isTTY: false, env: {}, interrupted: new Promise<void>(() => {}) },
+    const sim = await startSim({ functionalMode: 4, faults: { stallCommand: "AT%CMNG=0" } });
+    const { exitCode, json } = await cliJson(
+      args`modem creds write --port ${sim.path} --mode at --verbose --sec-tag 42 --type root-ca --file ${amazonRootCaPath}`,
+      undefined,
+      (text) => {
+        if (text.startsWith(">> AT%CMNG=0")) void sim.close();
+      },
     );
     expect(exitCode).toBe(3);
-    const { error } = JSON.parse(out.join(""));
-    expect(error.code).toBe("ERR_AT_DISCONNECTED");
-    expect(error.message).toMatch(/closed while AT%CMNG=0,42,0.*reconnect the board/);
+    expect(json.error.code).toBe("ERR_AT_DISCONNECTED");
+    expect(json.error.message).toMatch(/closed while AT%CMNG=0,42,0.*reconnect the board/);
     expect(sim.modem.credentials()).toEqual([]);
   });
 
   it("refuses a reserved sec tag as a usage error", async () => {
-    const { exitCode, stderr } = await cli([
-      "modem",
-      "keygen",
-      "--port",
-      "/nonexistent",
-      "--sec-tag",
-      "2147483648",
-    ]);
+    const { exitCode, stderr } = await cli(
+      args`modem keygen --port /nonexistent --sec-tag 2147483648`,
+    );
     expect(exitCode).toBe(2);
     expect(stderr).toMatch(/--sec-tag must be at most 2147483647/);
   });
 
   it("reports a missing port as a device error", async () => {
-    const { exitCode, json } = await cliJson(["modem", "info", "--port", "/dev/nonexistent-nrf91"]);
+    const { exitCode, json } = await cliJson(args`modem info --port /dev/nonexistent-nrf91`);
     expect(exitCode).toBe(3);
     expect(json.error.code).toMatch(/^ERR_(PORT|SERIAL|TRANSPORT)_/);
   });

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { type AtClient, type AtTerminator, openAtClient } from "../../at/index.js";
 import {
+  CREDENTIAL_TYPES,
   checkFirmwareSupportsKeygen,
   credentialTypeName,
   deleteCredential,
@@ -156,6 +157,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--attributes <subject>", 'CSR subject attributes, e.g. "CN=nrf-352656100367872"')
     .option("--key-usage <bits>", '9-character key usage bit string, e.g. "101010000"')
     .option("--out-dir <dir>", "write <device id>.csr.pem (or .pub.pem) and the raw output here")
+    .option(
+      "--replace",
+      "delete the client key already in the sec tag first (some firmware refuses to overwrite it)",
+    )
     .action(
       async (
         options: ConnectionOptions & {
@@ -164,19 +169,27 @@ export function register(program: Command, ctx: CliContext): void {
           attributes?: string;
           keyUsage?: string;
           outDir?: string;
+          replace?: boolean;
         },
       ) => {
         const secTag = parseSecTag(options.secTag);
         const result = await withModem(ctx, options, async (at) => {
           checkFirmwareSupportsKeygen(await readFirmware(at));
-          return withOfflineMode(at, () =>
-            keygen(at, {
+          return withOfflineMode(at, async () => {
+            if (options.replace) {
+              await deleteCredential(at, {
+                secTag,
+                type: CREDENTIAL_TYPES["client-key"],
+                ignoreMissing: true,
+              });
+            }
+            return keygen(at, {
               secTag,
               content: options.publicKey ? "public-key" : "csr",
               ...(options.attributes === undefined ? {} : { attributes: options.attributes }),
               ...(options.keyUsage === undefined ? {} : { keyUsage: options.keyUsage }),
-            }),
-          );
+            });
+          });
         });
         const files =
           options.outDir === undefined
