@@ -1,0 +1,144 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { appendFile, readFile, stat, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type CaError, Ledger, type LedgerEntry, readLedger } from "../../src/ca/index.js";
+import { createTestCa, PASSPHRASE, tempDir } from "./helpers.js";
+
+function entry(serialNumber: string, deviceId = `dev-${serialNumber}`): LedgerEntry {
+  return {
+    serialNumber,
+    deviceId,
+    sha256Fingerprint: "00".repeat(32),
+    notBefore: "2026-01-01T00:00:00.000Z",
+    notAfter: "2036-01-01T00:00:00.000Z",
+    issuedAt: "2026-01-01T00:05:00.000Z",
+    source: "test",
+    pem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+  };
+}
+
+const childScript = new URL("./fixtures/issuer-child.ts", import.meta.url).pathname;
+
+function spawnIssuer(caDir: string, count: string, label: string): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", childScript, caDir, count, label], {
+    env: { ...process.env, NRF_PROVISION_CA_PASSPHRASE: PASSPHRASE },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+}
+
+function exitOf(
+  child: ChildProcess,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  let stderr = "";
+  child.stderr?.on("data", (chunk) => {
+    stderr += String(chunk);
+  });
+  return new Promise((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal, stderr })),
+  );
+}
+
+describe("ledger", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(() => cleanup());
+
+  it("skips a torn last line, never counts it, and keeps it isolated from the next append", async () => {
+    const path = join(dir, "ledger.jsonl");
+    const ledger = await Ledger.open(path);
+    await ledger.append(entry("01"));
+    await ledger.append(entry("02"));
+    const whole = await readFile(path, "utf8");
+    await appendFile(path, whole.slice(0, whole.indexOf("\n") - 7)); // a record cut mid-way
+    expect(await readLedger(path)).toMatchObject({ damagedLines: 1 });
+    expect((await readLedger(path)).entries.map((e) => e.serialNumber)).toEqual(["01", "02"]);
+    await ledger.append(entry("03"));
+    await ledger.close();
+    const after = await readLedger(path);
+    expect(after.entries.map((e) => e.serialNumber)).toEqual(["01", "02", "03"]);
+    expect(after.damagedLines).toBe(1);
+  });
+
+  it("rejects a reused serial, also one another process appended after this one opened", async () => {
+    const path = join(dir, "ledger.jsonl");
+    const first = await Ledger.open(path);
+    const second = await Ledger.open(path);
+    await first.append(entry("aa"));
+    const error = await second.append(entry("aa", "other")).catch((e: CaError) => e);
+    expect((error as CaError).code).toBe("ERR_LEDGER_DUPLICATE_SERIAL");
+    await second.append(entry("bb"));
+    await Promise.all([first.close(), second.close()]);
+    expect((await readLedger(path)).entries.map((e) => e.serialNumber)).toEqual(["aa", "bb"]);
+  });
+
+  it("group-commits concurrent appends and resolves each only once written", async () => {
+    const path = join(dir, "ledger.jsonl");
+    const ledger = await Ledger.open(path);
+    const serials = Array.from({ length: 500 }, (_, i) => i.toString(16).padStart(4, "0"));
+    await Promise.all(serials.map((s) => ledger.append(entry(s))));
+    expect((await readLedger(path)).entries.length).toBe(500);
+    expect(await ledger.find({ deviceId: "dev-0007" })).toHaveLength(1);
+    await ledger.close();
+  });
+
+  it("breaks a lock left by a dead process, but waits for a live holder", async () => {
+    const path = join(dir, "ledger.jsonl");
+    const dead = spawn(process.execPath, ["-e", ""]);
+    await exitOf(dead);
+    await writeFile(`${path}.lock`, `${dead.pid} ${hostname()}\n`);
+    const ledger = await Ledger.open(path, { lockTimeoutMs: 300 });
+    await ledger.append(entry("01"));
+    await writeFile(`${path}.lock`, `${process.pid} ${hostname()}\n`); // held by a live process
+    const error = await ledger.append(entry("02")).catch((e: CaError) => e);
+    expect((error as CaError).code).toBe("ERR_LEDGER_LOCKED");
+    expect((error as CaError).message).toContain(`process ${process.pid}`);
+    await ledger.close();
+  });
+
+  it("two processes issuing at once from one CA: no duplicate serials, every record readable", async () => {
+    const ca = await createTestCa(dir);
+    await ca.close();
+    const perChild = 100;
+    const results = await Promise.all(
+      ["a", "b"].map((label) => exitOf(spawnIssuer(ca.info.dir, String(perChild), label))),
+    );
+    for (const result of results) expect(result).toMatchObject({ code: 0, stderr: "" });
+    const { entries, damagedLines } = await readLedger(ca.info.files.ledger);
+    expect(damagedLines).toBe(0);
+    expect(entries).toHaveLength(2 * perChild);
+    expect(new Set(entries.map((e) => e.serialNumber)).size).toBe(2 * perChild);
+    expect(new Set(entries.map((e) => e.deviceId)).size).toBe(2 * perChild);
+  }, 60_000);
+
+  it("a process killed (SIGKILL) mid-append loop leaves a readable ledger and a breakable lock", async () => {
+    const ca = await createTestCa(dir);
+    await ca.close();
+    const child = spawnIssuer(ca.info.dir, "forever", "k");
+    const exited = exitOf(child);
+    // Wait until it is appending steadily, then kill it without warning.
+    for (let size = 0; size < 60_000; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      size = await stat(ca.info.files.ledger).then(
+        (s) => s.size,
+        () => 0,
+      );
+    }
+    child.kill("SIGKILL");
+    expect((await exited).signal).toBe("SIGKILL");
+    const { entries, damagedLines } = await readLedger(ca.info.files.ledger);
+    expect(entries.length).toBeGreaterThan(0);
+    expect(damagedLines).toBeLessThanOrEqual(1);
+    for (const e of entries)
+      expect(e.pem).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n$/);
+    // The next issuer appends normally (breaking the dead child's lock if it held one).
+    const ledger = await Ledger.open(ca.info.files.ledger, { lockTimeoutMs: 5_000 });
+    await ledger.append(entry("ff00"));
+    await ledger.close();
+    const after = await readLedger(ca.info.files.ledger);
+    expect(after.entries).toHaveLength(entries.length + 1);
+    expect(after.damagedLines).toBe(damagedLines);
+  }, 60_000);
+});
