@@ -137,7 +137,7 @@ export function register(program: Command, ctx: CliContext): void {
   jwt
     .command("verify")
     .description(
-      "Verify a device JWT as nRF Cloud would; exits non-zero with the reason if invalid.",
+      "Verify a device JWT by nRF Cloud's device-JWT rules; exits 1 with the reason if invalid.",
     )
     .requiredOption("--token <jwt>", "the token, or - to read it from stdin")
     .addOption(new Option("--key <file>", "device public key PEM (SPKI)").conflicts("cert"))
