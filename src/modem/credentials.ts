@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { AtClient } from "../at/index.js";
+import { type AtClient, MAX_COMMAND_BYTES } from "../at/index.js";
 import { isNrfProvisionError } from "../errors/index.js";
 import { isCmeError, ModemError } from "./errors.js";
 import { firmwareListsCredentialHashes } from "./identity.js";
@@ -133,9 +133,6 @@ export function credentialSha256(payload: string): string {
   return createHash("sha256").update(payload, "utf8").digest("hex");
 }
 
-/** Largest command the modem's AT host accepts (4096-byte buffer minus the NUL). */
-const MAX_COMMAND_BYTES = 4095;
-
 /**
  * Stores a credential (`AT%CMNG=0,<tag>,<type>,"<content>"`) and verifies it by listing
  * (`AT%CMNG=1,<tag>,<type>`). The modem must be offline (see `withOfflineMode`).
@@ -210,7 +207,7 @@ function verifyError(
 ): ModemError {
   return new ModemError(
     "ERR_MODEM_CREDENTIAL_VERIFY",
-    `after writing ${where} to ${at.portName}, the credential ${what}. The modem did not store what was sent (line endings? see --line-endings); write it again or check the file.`,
+    `after writing ${where} to ${at.portName}, the credential ${what}. The modem did not store what was sent (LF vs CRLF line endings?); write it again or check the content.`,
     { details: { port: at.portName, ...facts } },
   );
 }
