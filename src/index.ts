@@ -5,3 +5,4 @@ export * from "./attest/index.js";
 export * from "./modem/index.js";
 export * from "./serial/index.js";
 export * from "./at/index.js";
+export * from "./sim/index.js";

@@ -14,7 +14,7 @@ import { AttestError } from "./errors.js";
 import type { KeygenOutput } from "./keygen.js";
 
 /** `%ATTESTTOKEN` message type 1: device identity message v1. */
-export const deviceIdentityMessageV1 = 1;
+const deviceIdentityMessageV1 = 1;
 
 /** A parsed `%ATTESTTOKEN` response. */
 export interface AttestationToken {

@@ -11,7 +11,6 @@ export interface DerNode {
 export const DerTag = {
   integer: 0x02,
   bitString: 0x03,
-  octetString: 0x04,
   null: 0x05,
   oid: 0x06,
   utf8String: 0x0c,

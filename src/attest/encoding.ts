@@ -38,12 +38,6 @@ export function formatUuid(bytes: Uint8Array): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** Parses an 8-4-4-4-12 UUID (any case) into 16 bytes, or returns null. */
-export function parseUuid(text: string): Uint8Array | null {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)) return null;
-  return new Uint8Array(Buffer.from(text.replaceAll("-", ""), "hex"));
-}
-
 /**
  * Extracts the `<part>.<part>` blob from what a user pastes: the bare blob, a quoted blob, or the
  * modem's response line (`%KEYGEN: "…"`), optionally followed by the final `OK` line.

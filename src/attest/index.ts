@@ -10,7 +10,6 @@ export {
   verifyAttestation,
 } from "./attesttoken.js";
 export { CoseKeyId, encodeCoseSign1 } from "./cose.js";
-export { toPem } from "./encoding.js";
 export { AttestError, type AttestErrorCode } from "./errors.js";
 export {
   assertKeygenTrusted,

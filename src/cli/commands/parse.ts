@@ -4,6 +4,7 @@ import {
   type AttestationToken,
   AttestError,
   assertKeygenTrusted,
+  CoseKeyId,
   type KeygenOutput,
   parseAttestationToken,
   parseKeygenOutput,
@@ -37,9 +38,9 @@ function tokenJson(token: AttestationToken) {
 }
 
 const keyIdNames: Record<number, string> = {
-  [-2]: "device identity key",
-  [-4]: "Nordic base production key",
-  [-5]: "Nordic base R&D key",
+  [CoseKeyId.identityKey]: "device identity key",
+  [CoseKeyId.nordicBaseProductionKey]: "Nordic base production key",
+  [CoseKeyId.nordicBaseRdKey]: "Nordic base R&D key",
 };
 
 function describeDigest(out: KeygenOutput): string {

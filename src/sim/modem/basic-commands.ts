@@ -69,8 +69,20 @@ export const cclk: Handler = (state, request) => {
   const text = stringParam(request.params[0]);
   const match = text && /^(\d{2})\/(\d{2})\/(\d{2}),(\d{2}):(\d{2}):(\d{2})([+-]\d{2})$/.exec(text);
   if (request.op !== "set" || request.params.length !== 1 || !match) return error();
-  const [, yy, mo, dd, hh, mi, ss, zz] = match.map(Number) as number[];
-  const local = Date.UTC(2000 + (yy ?? 0), (mo ?? 1) - 1, dd, hh, mi, ss);
-  state.setTime(local - (zz ?? 0) * 15 * 60_000, zz ?? 0);
+  const [yy, mo, dd, hh, mi, ss, zz] = match.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const local = Date.UTC(2000 + yy, mo - 1, dd, hh, mi, ss);
+  // Reject dates Date.UTC would roll over (31 February) and out-of-range fields.
+  const valid =
+    new Date(local).getUTCDate() === dd && mo >= 1 && mo <= 12 && hh < 24 && mi < 60 && ss < 60;
+  if (!valid || Math.abs(zz) > 96) return error();
+  state.setTime(local - zz * 15 * 60_000, zz);
   return ok();
 };

@@ -1,9 +1,8 @@
 // A simulated nRF91 modem: the AT command set nrf-provision uses, with real cryptography,
 // over any byte transport or a socat pseudo-terminal pair.
 
-export { MAX_COMMAND_BYTES, type SimTerminator } from "./framer.js";
+export type { SimTerminator } from "./framer.js";
 export { isValidImei, luhnCheckDigit } from "./identity.js";
 export type { SimModemFaults, SimModemOptions } from "./options.js";
 export { socatAvailable, startSimModemOnPty } from "./pty.js";
-export { SHELL_PROMPT } from "./session.js";
 export { SimModem } from "./sim-modem.js";

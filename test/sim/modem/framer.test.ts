@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { SimCommandFramer } from "../../../src/sim/modem/framer.js";
-import { MAX_COMMAND_BYTES } from "../../../src/sim/modem/index.js";
+import { MAX_COMMAND_BYTES, SimCommandFramer } from "../../../src/sim/modem/framer.js";
 
 const bytes = (text: string) => Buffer.from(text, "utf8");
 const texts = (framer: SimCommandFramer, input: string) =>

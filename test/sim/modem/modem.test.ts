@@ -1,12 +1,8 @@
 import { importSPKI, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { parseKeygenOutput } from "../../../src/attest/index.js";
-import {
-  isValidImei,
-  luhnCheckDigit,
-  SHELL_PROMPT,
-  SimModem,
-} from "../../../src/sim/modem/index.js";
+import { isValidImei, luhnCheckDigit, SimModem } from "../../../src/sim/modem/index.js";
+import { SHELL_PROMPT } from "../../../src/sim/modem/session.js";
 import { connectSim } from "./helpers.js";
 
 describe("simulated modem identity", () => {
@@ -90,6 +86,8 @@ describe("simulated clock and %JWT", () => {
     now += 61_000;
     expect(await known.reader.send("AT+CCLK?")).toEqual(['+CCLK: "26/01/01,00:01:01+00"', "OK"]);
     expect(await known.reader.send('AT+CCLK="bad"')).toEqual(["ERROR"]);
+    expect(await known.reader.send('AT+CCLK="24/02/30,00:00:00+00"')).toEqual(["ERROR"]);
+    expect(await known.reader.send('AT+CCLK="24/13/01,00:00:00+00"')).toEqual(["ERROR"]);
   });
 
   it("signs a JWT with the identity key (iss = chip.uuid) and with a sec tag key", async () => {
