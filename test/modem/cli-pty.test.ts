@@ -259,6 +259,14 @@ describe("nrf-provision modem failures over a pseudo-terminal", () => {
     expect(sim.modem.credentials()).toEqual([]);
   });
 
+  it("refuses attributes with a quote before opening the port", async () => {
+    const { exitCode, json } = await cliJson(
+      args`modem keygen --port /dev/nonexistent-nrf91 --sec-tag 7 --attributes ${'CN=a"b'}`,
+    );
+    expect(exitCode).toBe(3);
+    expect(json.error.code).toBe("ERR_MODEM_ATTRIBUTES");
+  });
+
   it("refuses a reserved sec tag as a usage error", async () => {
     const { exitCode, stderr } = await cli(
       args`modem keygen --port /nonexistent --sec-tag 2147483648`,

@@ -221,6 +221,16 @@ describe("failures leave the credential store untouched", () => {
     await expect(readIdentity(at)).rejects.toMatchObject({ code: "ERR_AT_DISCONNECTED" });
   });
 
+  it("a credential too long for one AT command is refused with the reason", async () => {
+    const { at, modem } = await connect({ functionalMode: 4 });
+    const bundle = amazonRootCa.repeat(4);
+    const error = await rejectionOf(writeCredential(at, { secTag: 5, type: 0, content: bundle }));
+    expect(error.code).toBe("ERR_MODEM_CREDENTIAL_TOO_LONG");
+    expect(error.message).toMatch(/credential is 4752 bytes.*up to 4095 bytes/);
+    expect(error.cause).toMatchObject({ code: "ERR_AT_COMMAND_TOO_LONG" });
+    expect(modem.credentials()).toEqual([]);
+  });
+
   it("a corrupted keygen digest is refused and the mode restored", async () => {
     const { at, modem } = await connect({ faults: { corruptKeygenDigest: true } });
     await expect(provisionSequence(at)).rejects.toMatchObject({ code: "ERR_KEYGEN_DIGEST" });

@@ -8,7 +8,9 @@ import {
   credentialTypeName,
   deleteCredential,
   getFunctionalMode,
+  type KeygenOptions,
   keygen,
+  keygenCommand,
   type LineEndings,
   listCredentials,
   MAX_USER_SEC_TAG,
@@ -172,23 +174,24 @@ export function register(program: Command, ctx: CliContext): void {
           replace?: boolean;
         },
       ) => {
-        const secTag = parseSecTag(options.secTag);
+        const request: KeygenOptions = {
+          secTag: parseSecTag(options.secTag),
+          content: options.publicKey ? "public-key" : "csr",
+          ...(options.attributes === undefined ? {} : { attributes: options.attributes }),
+          ...(options.keyUsage === undefined ? {} : { keyUsage: options.keyUsage }),
+        };
+        keygenCommand(request); // refuses bad attributes before the port is even opened
         const result = await withModem(ctx, options, async (at) => {
           checkFirmwareSupportsKeygen(await readFirmware(at));
           return withOfflineMode(at, async () => {
             if (options.replace) {
               await deleteCredential(at, {
-                secTag,
+                secTag: request.secTag,
                 type: CREDENTIAL_TYPES["client-key"],
                 ignoreMissing: true,
               });
             }
-            return keygen(at, {
-              secTag,
-              content: options.publicKey ? "public-key" : "csr",
-              ...(options.attributes === undefined ? {} : { attributes: options.attributes }),
-              ...(options.keyUsage === undefined ? {} : { keyUsage: options.keyUsage }),
-            });
+            return keygen(at, request);
           });
         });
         const files =
