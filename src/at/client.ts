@@ -1,6 +1,7 @@
 import type { ByteTransport } from "../serial/index.js";
 import {
   belongsTo,
+  commandProblem,
   defaultTimeoutFor,
   MAX_COMMAND_BYTES,
   type ResponseMatcher,
@@ -136,6 +137,12 @@ class AtSession implements AtClient {
             "per command and silently drops the rest, so it was not sent",
           { details: { ...details, length, limit: MAX_COMMAND_BYTES } },
         ),
+      );
+    }
+    const problem = commandProblem(command);
+    if (problem) {
+      return Promise.reject(
+        new AtError("ERR_AT_COMMAND_INVALID", `${described} was not sent: ${problem}`, { details }),
       );
     }
     return new Promise<AtResponse>((resolve, reject) => {

@@ -11,6 +11,26 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 export const KEYGEN_TIMEOUT_MS = 60_000;
 export const CMNG_WRITE_TIMEOUT_MS = 20_000;
 
+/**
+ * Why the modem's AT host could not take `command` as one command, or undefined. It ends a
+ * command at a terminator outside quotes, waits forever on an unbalanced quote, and treats
+ * backspace/DEL as editing keys (nrf91-at.md §2.1).
+ */
+export function commandProblem(command: string): string | undefined {
+  if (/[\x08\x7f]/.test(command))
+    return "it contains a backspace or DEL byte, which the modem treats as editing";
+  let inQuotes = false;
+  for (const char of command) {
+    if (char === '"') inQuotes = !inQuotes;
+    else if ((char === "\r" || char === "\n") && !inQuotes) {
+      return "it contains a line break outside quotes, which would end it early";
+    }
+  }
+  return inQuotes
+    ? "its quotes are unbalanced, so the modem would wait for the rest forever"
+    : undefined;
+}
+
 /** Shapes of the answers that carry no prefix. */
 const prefixlessAnswers: ReadonlyArray<[RegExp, RegExp]> = [
   [/^AT\+CGSN(=0)?$/i, /^\d{15}$/],

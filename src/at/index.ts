@@ -12,6 +12,7 @@ export {
 export {
   belongsTo,
   CMNG_WRITE_TIMEOUT_MS,
+  commandProblem,
   DEFAULT_TIMEOUT_MS,
   defaultTimeoutFor,
   KEYGEN_TIMEOUT_MS,

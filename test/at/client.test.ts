@@ -287,6 +287,22 @@ describe("AT client: failures", () => {
     expect(modem.received.filter((c) => c.startsWith("AT%CMNG"))).toEqual([fits]);
   });
 
+  it("refuses commands the modem would split, hang on or edit, before sending them", async () => {
+    const { at, modem } = await connect(basicModem());
+    const invalid = {
+      'AT%CMNG=0,42,0,"-----BEGIN': /unbalanced/,
+      "AT+CFUN=4\r\nAT+CFUN=1": /line break outside quotes/,
+      "AT+CGSN\x08": /backspace/,
+    };
+    for (const [command, reason] of Object.entries(invalid)) {
+      await expect(at.send(command)).rejects.toMatchObject({
+        code: "ERR_AT_COMMAND_INVALID",
+        message: expect.stringMatching(reason),
+      });
+    }
+    expect(modem.received).toEqual(["AT+CMEE=1"]);
+  });
+
   it("fails the in-flight and all queued commands at once when the link drops", async () => {
     const { at, device } = await connect(
       basicModem((c) => (c.startsWith("AT+CFUN") ? [] : undefined)),
@@ -294,7 +310,7 @@ describe("AT client: failures", () => {
     const pending = [
       "AT+CFUN=4",
       "AT+CFUN?",
-      'AT%CMNG=0,42,1,"-----BEGIN CERTIFICATE-----\nsecret',
+      'AT%CMNG=0,42,1,"-----BEGIN CERTIFICATE-----\nsecret"',
     ].map((c) =>
       at.send(c).then(
         () => "resolved",

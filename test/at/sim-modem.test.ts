@@ -122,6 +122,15 @@ describe.each(Object.keys(links))("AT client against the simulated nRF91 (%s)", 
     expect((await at.send("AT%CMNG=1,7,0")).lines).toEqual([`%CMNG: 7,0,"${expected}"`]);
   });
 
+  it("skips the echo of firmware that echoes commands", async () => {
+    const { at, modem } = await connect({ echo: true });
+    const urcs: string[] = [];
+    at.onUrc((line) => urcs.push(line));
+    expect((await at.send("AT+CGSN")).lines).toEqual([modem.imei]);
+    expect((await at.send("AT+CFUN?")).lines).toEqual(["+CFUN: 1"]);
+    expect(urcs).toEqual([]);
+  });
+
   it("talks to CR-terminated firmware with a CR terminator", async () => {
     const { at, modem } = await connect({ terminator: "\r" }, { terminator: "\r", mode: "at" });
     expect((await at.send("AT+CGSN")).lines).toEqual([modem.imei]);
