@@ -61,7 +61,10 @@ function withConnectionOptions(command: Command): Command {
         .choices(["auto", "at", "shell"])
         .default("auto"),
     )
-    .option("--timeout-ms <ms>", "timeout of ordinary AT commands (key generation gets ≥ 60 s)")
+    .option(
+      "--timeout-ms <ms>",
+      "timeout of ordinary AT commands (key generation keeps 60 s, credential writes 20 s)",
+    )
     .option("--verbose", "log the AT traffic to stderr")
     .option("--json", "print one JSON document");
 }
