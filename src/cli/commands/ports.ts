@@ -34,6 +34,11 @@ export function register(program: Command, ctx: CliContext): void {
     .description("List attached nRF91 boards with their serial number and AT port")
     .option("--all", "also show other Nordic kits and J-Link probes (skipped for provisioning)")
     .option("--json", "print a JSON array")
+    .addHelpText(
+      "after",
+      "\nPorts come from the OS (udev on Linux). Without udevadm, sysfs and /dev/serial/by-id are\n" +
+        "read instead; NRF_PROVISION_SYSFS_ROOT=<dir> reads a sysfs tree under <dir> only.",
+    )
     .action(async (options: { all?: boolean; json?: boolean }) => {
       const { boards, others } = await listBoards({
         all: options.all,
@@ -49,8 +54,10 @@ export function register(program: Command, ctx: CliContext): void {
       if (boards.length === 0 && others.length === 0) {
         writeLines(
           ctx.io,
-          "No nRF91 boards found.",
-          "Connect a board, or run with --all to see other USB serial devices.",
+          options.all
+            ? "No nRF91 boards, Nordic kits or J-Link probes found."
+            : "No nRF91 boards found.",
+          "Connect a board (check the cable and `dmesg`), or pass --port <path> to other commands.",
         );
         return;
       }
