@@ -11,6 +11,9 @@ import { NrfProvisionError } from "../errors/index.js";
 export type JournalFact =
   | { type: "station-start"; pid: number }
   | { type: "identity"; port: string; imei: string; deviceUuid: string; deviceId: string }
+  /** About to take the board offline; `modeBefore` is what to restore (kept across crashes). */
+  | { type: "offline"; deviceId: string; modeBefore: number }
+  | { type: "mode-restored"; deviceId: string }
   /** About to run KEYGEN: from here until keygen-done the modem's key is unknown. */
   | { type: "keygen-start"; deviceId: string; secTag: number }
   /** KEYGEN answered: the CSR (for the key now in the modem) is kept before anything else. */
@@ -46,6 +49,8 @@ export type JournalRecord = JournalFact & { at: string };
 export interface DeviceHistory {
   deviceId: string;
   imei?: string;
+  /** The board was taken offline and not put back yet: its mode before the first attempt. */
+  modeToRestore?: number;
   /** KEYGEN was sent and no answer was recorded: the modem may hold a key nobody has a CSR for. */
   keygenInFlight: boolean;
   /** The CSR of the key the modem holds, when the last KEYGEN's answer was recorded. */
@@ -207,6 +212,12 @@ function foldRecord(history: DeviceHistory, record: JournalRecord): DeviceHistor
   switch (record.type) {
     case "identity":
       return { ...history, imei: record.imei };
+    case "offline":
+      return { ...history, modeToRestore: history.modeToRestore ?? record.modeBefore };
+    case "mode-restored": {
+      const { modeToRestore: _restored, ...rest } = history;
+      return rest;
+    }
     case "keygen-start": {
       // A new key replaces the old one: its CSR, certificate and credentials no longer apply.
       const { keygen: _old, certificate: _cert, ...rest } = history;

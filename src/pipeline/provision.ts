@@ -142,7 +142,7 @@ export async function provisionBoard(options: ProvisionOptions): Promise<Provisi
 
       const modeBefore = await steps.run(
         "offline",
-        () => goOffline(at),
+        () => goOffline(session),
         (mode) => `was ${mode}`,
       );
       const onModem = await restoringMode(session, modeBefore, () => putCredentials(session));
@@ -187,11 +187,17 @@ async function readBoardIdentity(at: AtClient): Promise<ModemIdentity> {
   return identity;
 }
 
-/** Goes offline for key work (unless already in an offline mode); returns the mode to restore. */
-async function goOffline(at: AtClient): Promise<number> {
-  const mode = await getFunctionalMode(at);
-  if (!OFFLINE_MODES.includes(mode)) await setFunctionalMode(at, 4);
-  return mode;
+/**
+ * Goes offline for key work (unless already in an offline mode); returns the mode to restore.
+ * A board a crashed station left offline gets back the mode the journal saw before that.
+ */
+async function goOffline(session: BoardSession): Promise<number> {
+  const { at, options, deviceId } = session;
+  const current = await getFunctionalMode(at);
+  const modeBefore = options.journal?.recall(deviceId)?.modeToRestore ?? current;
+  await options.journal?.record({ type: "offline", deviceId, modeBefore });
+  if (!OFFLINE_MODES.includes(current)) await setFunctionalMode(at, 4);
+  return modeBefore;
 }
 
 /**
@@ -207,6 +213,7 @@ async function restoringMode<T>(
   const restore = () =>
     steps.run("restore-mode", async () => {
       if (!OFFLINE_MODES.includes(modeBefore)) await setFunctionalMode(at, modeBefore);
+      await session.options.journal?.record({ type: "mode-restored", deviceId: session.deviceId });
     });
   let result: T;
   try {

@@ -44,6 +44,8 @@ export interface StationOnboardingOptions {
  */
 export class StationOnboarding implements Onboarder {
   private readonly pending: OnboardingRow[] = [];
+  /** Devices queued or uploaded in this run: each goes out at most once per run. */
+  private readonly claimed = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
   private readonly batchSize: number;
 
@@ -104,7 +106,8 @@ export class StationOnboarding implements Onboarder {
   }
 
   private enqueue(row: OnboardingRow): void {
-    if (this.pending.some((queued) => queued.deviceId === row.deviceId)) return;
+    if (this.claimed.has(row.deviceId)) return;
+    this.claimed.add(row.deviceId);
     this.pending.push(row);
     if (this.pending.length >= this.batchSize) {
       this.startUpload(this.pending.splice(0, this.batchSize));

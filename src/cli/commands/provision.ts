@@ -1,5 +1,4 @@
 import { resolve } from "node:path";
-import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { openAtClient } from "../../at/index.js";
 import { CA_PASSPHRASE_ENV, type CertificateAuthority, loadCa } from "../../ca/index.js";
@@ -192,25 +191,44 @@ export function cloudClientFrom(options: BoardCliOptions, io: CliIo, purpose: st
   return createCloudClient({ apiKey, ...(baseUrl ? { baseUrl } : {}) });
 }
 
-/** Opens the CA: passphrase from NRF_PROVISION_CA_PASSPHRASE, else a prompt on a TTY. */
+/** Opens the CA: passphrase from NRF_PROVISION_CA_PASSPHRASE, else a hidden prompt on a TTY. */
 export async function openCa(dir: string, io: CliIo): Promise<CertificateAuthority> {
+  const stdin = io.stdin as NodeJS.ReadStream;
+  const canPrompt = io.isTTY && stdin.isTTY === true;
   const passphrase =
-    io.env[CA_PASSPHRASE_ENV] ?? (io.isTTY ? await promptHidden(io, "CA passphrase: ") : null);
+    io.env[CA_PASSPHRASE_ENV] ??
+    (canPrompt ? await promptHidden(stdin, io, "CA passphrase: ") : null);
   return loadCa({ dir: resolve(io.cwd, dir), passphrase });
 }
 
-async function promptHidden(io: CliIo, question: string): Promise<string> {
+/** Reads one line from the terminal without echoing it (the same behaviour as `ca init`). */
+function promptHidden(stdin: NodeJS.ReadStream, io: CliIo, question: string): Promise<string> {
   io.stderr.write(question);
-  const reader = createInterface({ input: io.stdin, terminal: false });
-  try {
-    const [line] = await reader[Symbol.asyncIterator]()
-      .next()
-      .then((r) => [r.value as string]);
-    return line ?? "";
-  } finally {
-    reader.close();
-    io.stderr.write("\n");
-  }
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((resolveLine, reject) => {
+    let value = "";
+    const finish = () => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      io.stderr.write("\n");
+    };
+    const onData = (chunk: Buffer) => {
+      for (const char of chunk.toString("utf8")) {
+        if (char === "\r" || char === "\n") {
+          finish();
+          return resolveLine(value);
+        }
+        if (char === "\u0003") {
+          finish();
+          return reject(usageError("passphrase prompt interrupted"));
+        }
+        value = char === "\u007f" || char === "\b" ? value.slice(0, -1) : value + char;
+      }
+    };
+    stdin.on("data", onData);
+  });
 }
 
 /** A real board on a serial port: a fresh AT client (mode detection, numeric errors) per open. */
