@@ -112,7 +112,7 @@ class AtSession implements AtClient {
     return this.currentMode;
   }
 
-  set mode(mode: AtMode) {
+  useMode(mode: AtMode): void {
     this.currentMode = mode;
   }
 
@@ -239,6 +239,10 @@ class AtSession implements AtClient {
     });
   }
 
+  /**
+   * AT has no request IDs: if the modem answers after all, that late final result code is
+   * taken for the next command's. Callers should treat a timeout as fatal for the session.
+   */
   private timeOut(pending: PendingCommand): void {
     if (this.active !== pending) return;
     const described = describeCommand(pending.command);
@@ -365,7 +369,9 @@ export async function openAtClient(
   try {
     await session.flush(options.flushMs ?? 100);
     const mode = options.mode ?? "auto";
-    session.mode = mode === "auto" ? await session.detectMode(options.probeTimeoutMs ?? 500) : mode;
+    session.useMode(
+      mode === "auto" ? await session.detectMode(options.probeTimeoutMs ?? 500) : mode,
+    );
     if (options.enableCmee ?? true) await session.send("AT+CMEE=1");
     return session;
   } catch (error) {
