@@ -57,6 +57,16 @@ export async function createSimCertificateAuthority(
   );
   const signingKey = await keyObjectFrom(keys.privateKey);
   const issuer = Buffer.from(caCert.subjectName.toArrayBuffer());
+  // Many certificates share one device key in benches: export its SPKI once.
+  const spkiCache = new WeakMap<KeyObject, Buffer>();
+  const spkiOf = (key: KeyObject) => {
+    let spki = spkiCache.get(key);
+    if (!spki) {
+      spki = key.export({ type: "spki", format: "der" });
+      spkiCache.set(key, spki);
+    }
+    return spki;
+  };
   return {
     certificatePem: toPem(Buffer.from(caCert.rawData), "CERTIFICATE"),
     issue({ deviceId, publicKey, days = 365 }) {
@@ -72,7 +82,7 @@ export async function createSimCertificateAuthority(
           utcTime(new Date(now() + days * 86_400_000)),
         ),
         der(0x30, der(0x31, der(0x30, OID_COMMON_NAME, der(0x0c, Buffer.from(deviceId, "utf8"))))),
-        publicKey.export({ type: "spki", format: "der" }),
+        spkiOf(publicKey),
       );
       const signature = sign("sha256", tbs, signingKey);
       const certificate = der(0x30, tbs, ECDSA_WITH_SHA256, der(0x03, Buffer.from([0]), signature));

@@ -1,4 +1,5 @@
-import { createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { pemToDer, readCertificate } from "./der.js";
 import type { UploadedRow } from "./validate.js";
 
 export interface DeviceShadow {
@@ -6,6 +7,9 @@ export interface DeviceShadow {
   desired: Record<string, unknown>;
   version: number;
 }
+
+/** A public key built when first needed. */
+export type LazyKey = () => KeyObject;
 
 export interface SimDevice {
   id: string;
@@ -17,7 +21,7 @@ export interface SimDevice {
   onboardingPem: string | null;
   certificateFingerprint: string | null;
   /** Key taken from the onboarded certificate or onboarding public key, for device JWTs. */
-  onboardingKey: KeyObject | null;
+  onboardingKey: LazyKey | null;
   shadow: DeviceShadow;
   createdAt: string;
   updatedAt: string;
@@ -141,7 +145,7 @@ export class DeviceRegistry {
     const registered = this.publicKeys.get(deviceId);
     if (registered) keys.push(registered);
     const onboarding = this.devices.get(deviceId)?.onboardingKey;
-    if (onboarding) keys.push(onboarding);
+    if (onboarding) keys.push(onboarding());
     return keys;
   }
 
@@ -154,21 +158,30 @@ export class DeviceRegistry {
   }
 }
 
-function readCredential(pem: string): { key: KeyObject; fingerprint: string | null } | string {
+function readCredential(pem: string): { key: LazyKey; fingerprint: string | null } | string {
   if (pem.includes("BEGIN PUBLIC KEY")) {
     const key = readPublicKey(pem);
-    return typeof key === "string" ? key : { key, fingerprint: null };
+    return typeof key === "string" ? key : { key: () => key, fingerprint: null };
   }
-  let certificate: X509Certificate;
+  let facts: ReturnType<typeof readCertificate>;
   try {
-    certificate = new X509Certificate(pem);
+    facts = readCertificate(pemToDer(pem));
   } catch {
     return "The device certificate could not be parsed as X.509";
   }
-  if (certificate.publicKey.asymmetricKeyDetails?.namedCurve !== "prime256v1") {
+  if (!facts.isP256) {
     return "The device certificate is not an ES256 X.509 certificate (P-256 key required)";
   }
-  return { key: certificate.publicKey, fingerprint: certificate.fingerprint256 };
+  // The KeyObject is made on first use (a device JWT), not for each of thousands of rows.
+  let key: KeyObject | undefined;
+  const spki = facts.spki;
+  return {
+    key: () => {
+      key ??= createPublicKey({ key: spki, format: "der", type: "spki" });
+      return key;
+    },
+    fingerprint: facts.fingerprint,
+  };
 }
 
 function readPublicKey(pem: string): KeyObject | string {

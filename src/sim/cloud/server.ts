@@ -20,6 +20,7 @@ import {
   isValidDeviceId,
   isValidSubType,
   isValidTag,
+  type UploadedRow,
   validateUpload,
 } from "./validate.js";
 
@@ -216,25 +217,34 @@ export async function startSimCloud(options: SimCloudOptions = {}): Promise<SimC
       errors: [],
     };
     bulkOps.set(id, op);
+    // Chained, not two timers: under load two due timers may run in either order.
     later(bulkDelayMs / 2, () => {
       op.details.status = "IN_PROGRESS";
-    });
-    later(bulkDelayMs, () => {
-      rows.forEach((row, index) => {
-        const error = rowFails(row.deviceId, index, endpoint)
-          ? "Simulated failure of this row (failRows)"
-          : endpoint === "ONBOARD_DEVICES"
-            ? registry.onboard(row)?.message
-            : endpoint === "REGISTER_CERTIFICATES"
-              ? registry.replaceCertificate(row.deviceId, row.pem)
-              : registry.registerPublicKey(row.deviceId, row.pem);
-        if (error) op.errors.push({ row: index, message: error });
-      });
-      op.details.status = op.errors.length === 0 ? "SUCCEEDED" : "FAILED";
-      op.details.completedAt = new Date(now()).toISOString();
-      if (op.errors.length > 0) op.details.errorSummaryUrl = `${dataPath}.json`;
+      later(bulkDelayMs / 2, () => finishBulkOp(op, rows, endpoint, dataPath));
     });
     return id;
+  }
+
+  /** Applies every row, then sets the final status and the error summary URL. */
+  function finishBulkOp(
+    op: SimBulkOp,
+    rows: UploadedRow[],
+    endpoint: BulkEndpoint,
+    dataPath: string,
+  ): void {
+    rows.forEach((row, index) => {
+      const error = rowFails(row.deviceId, index, endpoint)
+        ? "Simulated failure of this row (failRows)"
+        : endpoint === "ONBOARD_DEVICES"
+          ? registry.onboard(row)?.message
+          : endpoint === "REGISTER_CERTIFICATES"
+            ? registry.replaceCertificate(row.deviceId, row.pem)
+            : registry.registerPublicKey(row.deviceId, row.pem);
+      if (error) op.errors.push({ row: index, message: error });
+    });
+    op.details.status = op.errors.length === 0 ? "SUCCEEDED" : "FAILED";
+    op.details.completedAt = new Date(now()).toISOString();
+    if (op.errors.length > 0) op.details.errorSummaryUrl = `${dataPath}.json`;
   }
 
   type Route = (

@@ -1,0 +1,134 @@
+import { generateKeyPairSync } from "node:crypto";
+import { base64url, SignJWT } from "jose";
+import { describe, expect, it } from "vitest";
+import { CloudError } from "../../src/cloud/index.js";
+import { generateDeviceKeyPair, mintDeviceJwt } from "../../src/jwt/index.js";
+import { clientFor, fastWait, useSimCloud } from "./helpers.js";
+
+async function refusal(promise: Promise<unknown>): Promise<CloudError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(CloudError);
+    return error as CloudError;
+  }
+  throw new Error("expected a refusal");
+}
+
+describe("device JWTs against the simulated nRF Cloud", () => {
+  const startSim = useSimCloud();
+
+  it("10 software devices: register public keys, mint JWTs, update state; bad tokens get 401", async () => {
+    const sim = await startSim();
+    const client = clientFor(sim);
+    const devices = Array.from({ length: 10 }, (_, i) => ({
+      deviceId: `sw-device-${i}`,
+      onboarding: generateDeviceKeyPair(),
+      jwtKey: generateDeviceKeyPair(),
+    }));
+    // Onboard with the public-key modality, then register a dedicated JWT-signing key.
+    const onboarded = await client.waitForBulkUpload(
+      await client.onboardDevices(
+        devices.map((d) => ({ deviceId: d.deviceId, certificate: d.onboarding.publicKeyPem })),
+      ),
+      fastWait,
+    );
+    expect(onboarded.status).toBe("SUCCEEDED");
+    const registered = await client.waitForBulkUpload(
+      await client.registerPublicKeys(
+        devices.map((d) => ({ deviceId: d.deviceId, publicKey: d.jwtKey.publicKeyPem })),
+      ),
+      fastWait,
+    );
+    expect(registered.status).toBe("SUCCEEDED");
+
+    for (const [i, device] of devices.entries()) {
+      const jwt = mintDeviceJwt({
+        privateKey: device.jwtKey.privateKeyPem,
+        deviceId: device.deviceId,
+      });
+      await client.updateDeviceState({
+        deviceId: device.deviceId,
+        jwt,
+        state: { reported: { index: i } },
+      });
+      const fetched = await client.fetchDevice({ deviceId: device.deviceId, jwt });
+      expect(fetched.state).toMatchObject({ reported: { index: i }, version: 1 });
+    }
+
+    const target = devices[0];
+    if (!target) throw new Error("no device");
+    const now = Math.floor(Date.now() / 1000);
+    const state = { reported: { bad: true } };
+    const tokens: Record<string, string> = {
+      expired: mintDeviceJwt({
+        privateKey: target.jwtKey.privateKeyPem,
+        deviceId: target.deviceId,
+        issuedAt: now - 3600,
+        lifetimeSeconds: 600,
+      }),
+      "wrong key": mintDeviceJwt({
+        privateKey: generateDeviceKeyPair().privateKeyPem,
+        deviceId: target.deviceId,
+      }),
+      "wrong sub": mintDeviceJwt({
+        privateKey: target.jwtKey.privateKeyPem,
+        deviceId: "sw-device-1",
+      }),
+      "alg none": `${base64url.encode(JSON.stringify({ alg: "none", typ: "JWT" }))}.${base64url.encode(
+        JSON.stringify({ sub: target.deviceId, iat: now, exp: now + 300 }),
+      )}.`,
+      "HS256 with the public key as secret": await new SignJWT({ sub: target.deviceId })
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .sign(new TextEncoder().encode(target.jwtKey.publicKeyPem)),
+      "iat in the future": mintDeviceJwt({
+        privateKey: target.jwtKey.privateKeyPem,
+        deviceId: target.deviceId,
+        issuedAt: now + 3600,
+      }),
+    };
+    for (const [name, jwt] of Object.entries(tokens)) {
+      const error = await refusal(
+        client.updateDeviceState({ deviceId: target.deviceId, jwt, state }),
+      );
+      expect(error.code, name).toBe("ERR_CLOUD_AUTH");
+      expect(error.details, name).toMatchObject({ status: 401, nrfErrorCode: 40100 });
+      expect(JSON.stringify(error.toJSON()), name).not.toContain(jwt);
+    }
+    expect(sim.devices.get(target.deviceId)?.shadow.reported).toEqual({ index: 0 });
+  });
+
+  it("accepts tokens signed with the onboarded certificate's key, and a minimal sub+iat token made by jose", async () => {
+    const sim = await startSim();
+    const client = clientFor(sim);
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const { createSimCertificateAuthority } = await import("../../src/sim/cloud/index.js");
+    const ca = await createSimCertificateAuthority();
+    await client.onboardDevice({
+      deviceId: "cert-dev",
+      certificate: ca.issue({ deviceId: "cert-dev", publicKey }),
+    });
+    const minimal = await new SignJWT({ sub: "cert-dev" })
+      .setProtectedHeader({ alg: "ES256", typ: "JWT" })
+      .setIssuedAt()
+      .sign(privateKey);
+    await client.updateDeviceState({
+      deviceId: "cert-dev",
+      jwt: minimal,
+      state: { reported: { ok: 1 } },
+    });
+    // A JWT for a device nRF Cloud knows no key for is refused.
+    const stranger = mintDeviceJwt({ privateKey, deviceId: "no-such-device" });
+    const error = await refusal(client.fetchDevice({ deviceId: "no-such-device", jwt: stranger }));
+    expect(error.details).toMatchObject({ status: 401 });
+    // A device JWT is not an API key.
+    const asAccount = await refusal(
+      clientFor(sim, {
+        apiKey: mintDeviceJwt({ privateKey, deviceId: "cert-dev" }),
+      }).listBulkOpsRequests(),
+    );
+    expect(asAccount.code).toBe("ERR_CLOUD_AUTH");
+  });
+});
