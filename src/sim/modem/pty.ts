@@ -12,6 +12,15 @@ import { SimModem } from "./sim-modem.js";
 
 const LINK_WAIT_MS = 5_000;
 
+/**
+ * Runs socat under a small shell watchdog: when our end of the shell's stdin closes (close(), or
+ * this process dying, even by SIGKILL) it stops socat, so no orphaned PTY pairs stay behind.
+ * The shell itself exits as soon as socat does.
+ */
+// (Background jobs of a non-interactive shell get /dev/null as stdin, hence the copy on fd 3.)
+const socatUnderWatchdog =
+  'exec 3<&0; socat "$@" & pid=$!; (read -r _ <&3; kill "$pid" 2>/dev/null) & wait "$pid"';
+
 /** Whether `socat` can be run (needed for the pseudo-terminal pair). */
 export function socatAvailable(): Promise<boolean> {
   return new Promise((resolve) => {
@@ -96,9 +105,17 @@ export async function startSimModemOnPty(
   const userPath = linkPath ?? join(dir, "user");
   const modemPath = join(dir, "modem");
   const socat = spawn(
-    "socat",
-    ["-d", "-d", `pty,raw,echo=0,link=${userPath}`, `pty,raw,echo=0,link=${modemPath}`],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    "sh",
+    [
+      "-c",
+      socatUnderWatchdog,
+      "sh",
+      "-d",
+      "-d",
+      `pty,raw,echo=0,link=${userPath}`,
+      `pty,raw,echo=0,link=${modemPath}`,
+    ],
+    { stdio: ["pipe", "ignore", "pipe"] },
   );
   let socatOutput = "";
   socat.stderr?.on("data", (chunk) => {
@@ -109,18 +126,19 @@ export async function startSimModemOnPty(
       reject(
         new NrfProvisionError(
           "ERR_SIM_PTY",
-          `cannot run socat: ${error.message}; install it (apt-get install socat)`,
+          `cannot run socat via sh: ${error.message}; install socat (apt-get install socat)`,
           { cause: error },
         ),
       ),
     ),
   );
   const stopSocat = async () => {
-    if (socat.exitCode === null && socat.signalCode === null) {
-      const exited = new Promise((resolve) => socat.once("exit", resolve));
-      socat.kill("SIGTERM");
-      await exited;
-    }
+    const exited =
+      socat.exitCode === null && socat.signalCode === null
+        ? new Promise((resolve) => socat.once("exit", resolve))
+        : Promise.resolve();
+    socat.stdin?.end(); // the watchdog stops socat
+    await exited;
     await rm(dir, { recursive: true, force: true });
   };
   try {
