@@ -67,6 +67,35 @@ describe("AT client: responses", () => {
     expect(urcs).toEqual(noise);
   });
 
+  it("keeps the result exact with unsolicited lines inserted anywhere (property)", async () => {
+    const unsolicited = fc.oneof(
+      fc.constantFrom("+CSCON: 1", "Ready", "+CGEV: ME PDN ACT 0", "%CESQ: 54,2,17,2"),
+      fc.integer({ min: 0, max: 5 }).map((n) => `+CEREG: ${n}`),
+      fc
+        .stringMatching(/^[a-z]([a-z ]{0,28}[a-z])?$/)
+        .map((text) => `[00:00:28.460,540] <inf> asset_tracker: ${text}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(unsolicited, { maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        async (noise, positions) => {
+          const reply = [IMEI, "OK"];
+          noise.forEach((line, i) => {
+            reply.splice((positions[i] ?? 0) % reply.length, 0, line);
+          });
+          const { at, urcs } = await connect(
+            basicModem((c) => (c === "AT+CGSN" ? reply : undefined)),
+          );
+          expect((await at.send("AT+CGSN")).lines).toEqual([IMEI]);
+          expect(urcs).toEqual(reply.filter((line) => line !== IMEI && line !== "OK"));
+          await at.close();
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it("attributes prefixed lines to their command only", async () => {
     const { at, urcs } = await connect(
       basicModem((command) =>
