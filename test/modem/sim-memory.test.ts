@@ -1,3 +1,4 @@
+import { verify } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AtClient, AtClientOptions } from "../../src/at/index.js";
@@ -9,6 +10,7 @@ import {
   keygen,
   listCredentials,
   modemJwt,
+  readCredential,
   readIdentity,
   withOfflineMode,
   writeCredential,
@@ -151,6 +153,28 @@ describe("modem operations against the simulated modem (in memory)", () => {
     expect(jwt.claims.sub).toBe("test");
     expect(String(jwt.claims.iss)).toContain(modem.deviceUuid);
     expect(Number(jwt.claims.exp) - Number(jwt.claims.iat)).toBe(600);
+  });
+
+  it("signs a JWT with a generated client key that verifies with the CSR's public key", async () => {
+    const { at } = await connect({ functionalMode: 4, clock: () => Date.UTC(2026, 0, 1) });
+    const csr = await keygen(at, { secTag: 9, content: "csr" });
+    const jwt = await modemJwt(at, { secTag: 9, lifetimeSeconds: 60 });
+    const [header, payload, signature] = jwt.token.split(".") as [string, string, string];
+    const valid = verify(
+      "sha256",
+      Buffer.from(`${header}.${payload}`),
+      { key: csr.publicKeyPem, dsaEncoding: "ieee-p1363" },
+      Buffer.from(signature, "base64url"),
+    );
+    expect(valid).toBe(true);
+  });
+
+  it("reads back a root CA exactly as written", async () => {
+    const { at } = await connect({ functionalMode: 4 });
+    await writeCredential(at, { secTag: 5, type: 0, content: amazonRootCa });
+    const stored = await readCredential(at, { secTag: 5, type: 0 });
+    expect(stored.content).toBe(amazonRootCa);
+    expect(stored.typeName).toBe("root-ca");
   });
 
   it("reports a modem without time", async () => {
