@@ -6,3 +6,4 @@ export * from "./modem/index.js";
 export * from "./serial/index.js";
 export * from "./at/index.js";
 export * from "./sim/index.js";
+export * from "./ca/index.js";

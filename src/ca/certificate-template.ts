@@ -29,6 +29,7 @@ export interface DeviceCertificateFields {
 
 const ECDSA_WITH_SHA256 = encodeSequence(encodeOid("1.2.840.10045.4.3.2"));
 const VERSION_3 = encodeTlv(Tag.CONTEXT_0, encodeTlv(Tag.INTEGER, Uint8Array.of(2)));
+const SHA1_LENGTH = 20;
 const CRITICAL = encodeTlv(Tag.BOOLEAN, Uint8Array.of(0xff));
 
 function encodeExtension(oid: string, critical: boolean, value: Uint8Array): Uint8Array {
@@ -48,9 +49,12 @@ export class DeviceCertificateTemplate {
   /** The CA facts the template was built from (batch workers rebuild it from these). */
   readonly ca: Readonly<{ subjectDer: Uint8Array; subjectKeyIdentifier: Uint8Array }>;
   readonly #issuerDer: Uint8Array;
-  /** basicConstraints, keyUsage, extendedKeyUsage (before SKI), authorityKeyIdentifier (after). */
-  readonly #extensionsBeforeSki: Uint8Array;
-  readonly #extensionsAfterSki: Uint8Array;
+  /**
+   * The [3] extensions block is constant except the 20-byte SHA-1 subject key identifier, so
+   * it is kept as the bytes before those 20 and the bytes after them.
+   */
+  readonly #extensionsBeforeKeyId: Uint8Array;
+  readonly #extensionsAfterKeyId: Uint8Array;
 
   constructor(ca: { subjectDer: Uint8Array; subjectKeyIdentifier: Uint8Array }) {
     this.ca = ca;
@@ -67,43 +71,58 @@ export class DeviceCertificateTemplate {
       false,
       encodeSequence(encodeOid("1.3.6.1.5.5.7.3.2")),
     );
+    const placeholderKeyId = new Uint8Array(SHA1_LENGTH);
+    const subjectKeyId = encodeExtension(
+      "2.5.29.14",
+      false,
+      encodeTlv(Tag.OCTET_STRING, placeholderKeyId),
+    );
     const authorityKeyId = encodeExtension(
       "2.5.29.35",
       false,
       encodeSequence(encodeTlv(0x80, ca.subjectKeyIdentifier)),
     );
-    this.#extensionsBeforeSki = concat(basicConstraints, keyUsage, clientAuth);
-    this.#extensionsAfterSki = authorityKeyId;
+    const extensions = encodeTlv(
+      Tag.CONTEXT_3,
+      encodeSequence(basicConstraints, keyUsage, clientAuth, subjectKeyId, authorityKeyId),
+    );
+    const keyIdEnd = extensions.length - authorityKeyId.length;
+    this.#extensionsBeforeKeyId = extensions.subarray(0, keyIdEnd - SHA1_LENGTH);
+    this.#extensionsAfterKeyId = extensions.subarray(keyIdEnd);
   }
 
   /** The DER TBSCertificate to sign. */
   buildTbs(fields: DeviceCertificateFields): Uint8Array {
-    const head = [
-      encodeUnsignedInteger(fields.serial),
-      ECDSA_WITH_SHA256,
-      this.#issuerDer,
-      encodeSequence(encodeTime(fields.notBefore), encodeTime(fields.notAfter)),
-      fields.subjectDer,
-      fields.spkiDer,
-    ];
+    const serial = encodeUnsignedInteger(fields.serial);
+    const validity = encodeSequence(encodeTime(fields.notBefore), encodeTime(fields.notAfter));
     // Minimal = X.509 v1 like Nordic's Python tool: a v3 certificate without extensions lacks
     // the authority key identifier that `openssl verify -x509_strict` demands.
-    if (fields.profile === "minimal") return encodeSequence(...head);
-    const subjectKeyId = createHash("sha1").update(fields.publicKeyBits).digest();
-    const ski = encodeExtension("2.5.29.14", false, encodeTlv(Tag.OCTET_STRING, subjectKeyId));
-    const extensions = encodeTlv(
-      Tag.CONTEXT_3,
-      encodeSequence(this.#extensionsBeforeSki, ski, this.#extensionsAfterSki),
+    if (fields.profile === "minimal") {
+      return encodeSequence(
+        serial,
+        ECDSA_WITH_SHA256,
+        this.#issuerDer,
+        validity,
+        fields.subjectDer,
+        fields.spkiDer,
+      );
+    }
+    return encodeSequence(
+      VERSION_3,
+      serial,
+      ECDSA_WITH_SHA256,
+      this.#issuerDer,
+      validity,
+      fields.subjectDer,
+      fields.spkiDer,
+      this.#extensionsBeforeKeyId,
+      createHash("sha1").update(fields.publicKeyBits).digest(),
+      this.#extensionsAfterKeyId,
     );
-    return encodeSequence(VERSION_3, ...head, extensions);
   }
 
   /** The final Certificate from a TBSCertificate and a DER ECDSA-Sig-Value. */
   assemble(tbs: Uint8Array, signatureDer: Uint8Array): Uint8Array {
     return encodeSequence(tbs, ECDSA_WITH_SHA256, encodeBitString(signatureDer));
   }
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  return Buffer.concat(parts);
 }

@@ -9,7 +9,7 @@ export interface CaSigner {
 /** Node's own crypto: a KeyObject signs synchronously, without WebCrypto's per-call overhead. */
 export function nodeKeySigner(privateKey: KeyObject): CaSigner {
   return {
-    sign: async (data) => sign("sha256", data, { key: privateKey, dsaEncoding: "der" }),
+    sign: async (data) => sign("sha256", data, privateKey), // DER ECDSA-Sig-Value by default
   };
 }
 
