@@ -30,9 +30,21 @@ export function socatAvailable(): Promise<boolean> {
   });
 }
 
-/** The modem end of the PTY pair as a ByteTransport (the sim's own: no dependency on src/serial's). */
-function serialPortTransport(port: SerialPort, name: string): ByteTransport {
+/**
+ * The modem end of the PTY pair as a ByteTransport (the sim's own: no dependency on src/serial's).
+ * `disconnect` (the drop-link fault) also removes the pair, so the host's end sees the hang-up.
+ */
+function serialPortTransport(
+  port: SerialPort,
+  name: string,
+  removePair: () => Promise<void>,
+): ByteTransport & { disconnect(): void } {
   let open = true;
+  const close = () =>
+    new Promise<void>((resolve) => {
+      if (!port.isOpen) return resolve();
+      port.close(() => resolve());
+    });
   const closeListeners = new Set<(error?: Error) => void>();
   port.once("close", (error?: Error) => {
     open = false;
@@ -59,11 +71,8 @@ function serialPortTransport(port: SerialPort, name: string): ByteTransport {
       closeListeners.add(listener);
       return () => closeListeners.delete(listener);
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (!port.isOpen) return resolve();
-        port.close(() => resolve());
-      }),
+    close,
+    disconnect: () => void close().then(removePair),
   };
 }
 
@@ -144,7 +153,7 @@ export async function startSimModemOnPty(
   try {
     await Promise.race([waitForLinks([userPath, modemPath], socat, () => socatOutput), spawnError]);
     const port = await openPort(modemPath);
-    const transport = serialPortTransport(port, modemPath);
+    const transport = serialPortTransport(port, modemPath, stopSocat);
     const detach = modem.attach(transport);
     let closing: Promise<void> | undefined;
     return {

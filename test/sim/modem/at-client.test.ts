@@ -91,6 +91,20 @@ describe("the project's AT client against the simulated modem", () => {
 });
 
 describe.skipIf(!hasSocat)("startSimModemOnPty", () => {
+  it("a dropped link (fault) reaches the host as a disconnect, like an unplugged board", async () => {
+    const sim = await startSimModemOnPty({ faults: { dropAfterBytes: 120 } });
+    try {
+      const at = await openAtClient(await openSerialTransport(sim.path, { rtscts: false }), {
+        mode: "at",
+      });
+      await expect(at.send(`AT%CMNG=0,1,0,"${"A".repeat(200)}"`)).rejects.toMatchObject({
+        code: "ERR_AT_DISCONNECTED",
+      });
+    } finally {
+      await sim.close();
+    }
+  });
+
   it("serves AT on the user end with the real serialport package; two sims side by side differ", async () => {
     const [a, b] = await Promise.all([startSimModemOnPty(), startSimModemOnPty()]);
     try {
