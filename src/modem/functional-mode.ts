@@ -1,5 +1,5 @@
 import type { AtClient } from "../at/index.js";
-import { describeError, NrfProvisionError } from "../errors/index.js";
+import { describeError, isNrfProvisionError, NrfProvisionError } from "../errors/index.js";
 import { ModemError } from "./errors.js";
 
 /** `+CFUN` modes in which credentials may be written and keys generated (ATREF `cmng_set`). */
@@ -36,7 +36,9 @@ export async function setFunctionalMode(at: AtClient, mode: number): Promise<voi
 /**
  * Runs `fn` with the modem in a non-active mode (default 4, flight mode), as credential writes
  * and key generation require, then restores the mode it found — also when `fn` fails. Already
- * offline (0, 4, 44): runs `fn` without touching the mode.
+ * offline (0, 4, 44): runs `fn` without touching the mode. A failed restore is reported with
+ * `fn`'s failure (ERR_MODEM_CFUN_RESTORE), except when the board was unplugged: then the
+ * disconnect (ERR_AT_DISCONNECTED) is thrown as it is.
  */
 export async function withOfflineMode<T>(at: AtClient, fn: () => Promise<T>, mode = 4): Promise<T> {
   const previous = await getFunctionalMode(at);
@@ -57,6 +59,10 @@ async function restoreMode(at: AtClient, previous: number, operationError: unkno
   try {
     await setFunctionalMode(at, previous);
   } catch (restoreError) {
+    // The link is gone (board unplugged): the restore failing says nothing new, and the
+    // disconnect is what the caller must see and act on.
+    const unplugged = (error: unknown) => isNrfProvisionError(error, "ERR_AT_DISCONNECTED");
+    if (unplugged(operationError) && unplugged(restoreError)) return;
     const failed =
       operationError === undefined
         ? "the operation succeeded but"

@@ -57,6 +57,18 @@ describe("functional mode", () => {
     expect(error.details.restoreError).toMatchObject({ code: "ERR_AT_CME" });
   });
 
+  it("lets a disconnect through as it is when the restore fails for the same reason", async () => {
+    const { at } = modem(1);
+    const gone = () => new NrfProvisionError("ERR_AT_DISCONNECTED", "closed");
+    at.on("AT+CFUN=1", { fail: gone() });
+    const unplugged = gone();
+    await expect(
+      withOfflineMode(at, async () => {
+        throw unplugged;
+      }),
+    ).rejects.toBe(unplugged);
+  });
+
   it("reports a failed restore after successful work", async () => {
     const { at } = modem(1);
     at.on("AT+CFUN=1", { cme: 50 });

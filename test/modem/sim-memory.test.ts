@@ -245,6 +245,19 @@ describe("failures leave the credential store untouched", () => {
     await expect(readIdentity(at)).rejects.toMatchObject({ code: "ERR_AT_DISCONNECTED" });
   });
 
+  it("an unplugged board during offline work reports the disconnect, not the restore", async () => {
+    const { at, modem, host } = await connect({ faults: { stallCommand: "AT%KEYGEN" } });
+    const pending = rejectionOf(
+      withOfflineMode(at, () => keygen(at, { secTag: 7, content: "csr" })),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    host.disconnect("cable pulled");
+    const error = await pending;
+    expect(error.code).toBe("ERR_AT_DISCONNECTED");
+    expect(error.details.command).toBe("AT%KEYGEN=7,2,0");
+    expect(modem.credentials()).toEqual([]);
+  });
+
   it("a credential too long for one AT command is refused with the reason", async () => {
     const { at, modem } = await connect({ functionalMode: 4 });
     const bundle = amazonRootCa.repeat(4);
