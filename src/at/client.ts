@@ -56,6 +56,8 @@ export interface AtClientOptions {
   flushMs?: number;
   /** Timeout of each mode probe in `auto` mode. Default 500 ms. */
   probeTimeoutMs?: number;
+  /** After a timeout, how long to wait for the late answer before sending more. Default 250 ms. */
+  resyncMs?: number;
   log?: (direction: "tx" | "rx", text: string) => void;
 }
 
@@ -88,6 +90,8 @@ class AtSession implements AtClient {
   private active: PendingCommand | undefined;
   private closed = false;
   private discarding = false;
+  /** Set after a timeout until the late final result arrives or `resyncMs` pass. */
+  private resyncTimer: NodeJS.Timeout | undefined;
   private currentMode: AtMode = "at";
   private readonly unsubscribe: Array<() => void>;
 
@@ -183,7 +187,7 @@ class AtSession implements AtClient {
   }
 
   private pump(): void {
-    if (this.active || this.closed) return;
+    if (this.active || this.closed || this.resyncTimer) return;
     const next = this.queue.shift();
     if (!next) return;
     this.active = next;
@@ -208,6 +212,10 @@ class AtSession implements AtClient {
     if (line === "") return;
     this.options.log?.("rx", line);
     const active = this.active;
+    if (!active && this.resyncTimer && parseFinalResult(line)) {
+      this.endResync(); // the timed-out command's late answer: not the next command's
+      return;
+    }
     if (!active) {
       this.emitUrc(line);
       return;
@@ -240,11 +248,12 @@ class AtSession implements AtClient {
   }
 
   /**
-   * AT has no request IDs: if the modem answers after all, that late final result code is
-   * taken for the next command's. Callers should treat a timeout as fatal for the session.
+   * AT has no request IDs: a late answer would be taken for the next command's. So after a
+   * timeout the queue waits briefly for that final result code and swallows it.
    */
   private timeOut(pending: PendingCommand): void {
     if (this.active !== pending) return;
+    this.resyncTimer = setTimeout(() => this.endResync(), this.options.resyncMs ?? 250);
     const described = describeCommand(pending.command);
     this.finish(pending, () =>
       pending.reject(
@@ -259,6 +268,12 @@ class AtSession implements AtClient {
         ),
       ),
     );
+  }
+
+  private endResync(): void {
+    clearTimeout(this.resyncTimer);
+    this.resyncTimer = undefined;
+    this.pump();
   }
 
   /** Settles the active command and starts the next one. */
@@ -319,6 +334,7 @@ class AtSession implements AtClient {
   private shutDown(error?: Error, reason?: string): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.resyncTimer);
     for (const stop of this.unsubscribe) stop();
     const cause = error ?? (reason ? new Error(reason) : undefined);
     const active = this.active;

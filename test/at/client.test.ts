@@ -280,6 +280,32 @@ describe("AT client: failures", () => {
     expect((await next).lines).toEqual([IMEI]);
   });
 
+  it("swallows the late answer of a timed-out command instead of giving it to the next one", async () => {
+    const [host, device] = createMemoryTransportPair();
+    // Like the AT host: one command at a time, the next read only after the previous answer.
+    let busy = Promise.resolve();
+    serveScript(device, (command) => {
+      const delayMs = command === "AT+CFUN?" ? 60 : 0;
+      const reply = command === "AT+CFUN?" ? "+CFUN: 1\r\nOK\r\n" : `${IMEI}\r\nOK\r\n`;
+      busy = busy
+        .then(() => new Promise((resolve) => setTimeout(resolve, delayMs)))
+        .then(() => device.write(reply));
+      return undefined;
+    });
+    const at = await openAtClient(host, {
+      mode: "at",
+      flushMs: 0,
+      enableCmee: false,
+      resyncMs: 2000,
+    });
+    const urcs: string[] = [];
+    at.onUrc((line) => urcs.push(line));
+    const slow = at.send("AT+CFUN?", { timeoutMs: 20 }).catch((error: unknown) => error);
+    expect((await at.send("AT+CGSN")).lines).toEqual([IMEI]);
+    expect(await slow).toMatchObject({ code: "ERR_AT_TIMEOUT" });
+    expect(urcs).toEqual(["+CFUN: 1"]);
+  });
+
   it("keeps exactly one command in flight, in FIFO order", async () => {
     const [host, device] = createMemoryTransportPair();
     let inFlight = 0;
