@@ -83,9 +83,9 @@ describe("station killed with SIGKILL at random points and restarted", () => {
     boards = await startPtyBoards(4, { keygenMs: 300 });
   });
   afterAll(async () => {
-    await Promise.all(boards.map((board) => board.close()));
-    await cloud.close();
-    await ca.close();
+    await Promise.all((boards ?? []).map((board) => board.close()));
+    await cloud?.close();
+    await ca?.close();
     await removeDir(dir);
   });
 

@@ -40,8 +40,8 @@ describe("scripts/station-example.sh against the simulators", () => {
     [bad] = (await startPtyBoards(1, { firmware: "mfw_nrf9160_1.2.3" })) as [PtyBoard];
   });
   afterAll(async () => {
-    await Promise.all([...good, bad].map((board) => board.close()));
-    await cloud.close();
+    await Promise.all([...(good ?? []), ...(bad ? [bad] : [])].map((board) => board.close()));
+    await cloud?.close();
     await removeDir(dir);
   });
 
