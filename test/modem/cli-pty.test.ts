@@ -259,6 +259,16 @@ describe("nrf-provision modem failures over a pseudo-terminal", () => {
     expect(sim.modem.credentials()).toEqual([]);
   });
 
+  it("reports the simulator's link-drop fault mid-write as a disconnect, storing nothing", async () => {
+    const { path, modem } = await startSim({ functionalMode: 4, faults: { dropAfterBytes: 600 } });
+    const { exitCode, json } = await cliJson(
+      args`modem creds write --port ${path} --mode at --sec-tag 42 --type root-ca --file ${amazonRootCaPath}`,
+    );
+    expect(exitCode).toBe(3);
+    expect(json.error.code).toBe("ERR_AT_DISCONNECTED");
+    expect(modem.credentials()).toEqual([]);
+  });
+
   it("refuses attributes with a quote before opening the port", async () => {
     const { exitCode, json } = await cliJson(
       args`modem keygen --port /dev/nonexistent-nrf91 --sec-tag 7 --attributes ${'CN=a"b'}`,
