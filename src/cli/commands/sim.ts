@@ -7,6 +7,7 @@ import {
   writeJson,
   writeLines,
 } from "../context.js";
+import { registerSimCloud } from "./sim-cloud.js";
 
 interface SimModemCliOptions {
   link?: string;
@@ -98,4 +99,5 @@ export function register(program: Command, ctx: CliContext): void {
     .command("sim")
     .description("Run simulators (an nRF91 board, nRF Cloud) for rehearsals and tests.");
   registerSimModem(sim, ctx);
+  registerSimCloud(sim, ctx);
 }

@@ -1,0 +1,53 @@
+import type { Command } from "commander";
+import { startSimCloud } from "../../sim/cloud/index.js";
+import { type CliContext, parseIntegerOption, writeJson, writeLines } from "../context.js";
+
+interface SimCloudCliOptions {
+  port: string;
+  host: string;
+  apiKey?: string;
+  bulkDelayMs: string;
+  latencyMs: string;
+  json?: boolean;
+}
+
+/** `sim cloud`: a simulated nRF Cloud REST API on 127.0.0.1 until Ctrl-C. */
+export function registerSimCloud(sim: Command, ctx: CliContext): void {
+  sim
+    .command("cloud")
+    .description(
+      "Run a simulated nRF Cloud REST API; point NRF_CLOUD_BASE_URL at the printed URL. Ctrl-C stops it.",
+    )
+    .option("--port <n>", "TCP port (0 picks a free one)", "0")
+    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .option("--api-key <key>", "API key the simulator accepts (default: random, printed)")
+    .option("--bulk-delay-ms <n>", "time a bulk operation takes from upload to result", "1000")
+    .option("--latency-ms <n>", "delay added to every response", "0")
+    .option("--json", "print {baseUrl, apiKey} as JSON")
+    .action(async (o: SimCloudCliOptions) => {
+      const cloud = await startSimCloud({
+        port: parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
+        host: o.host,
+        bulkDelayMs: parseIntegerOption("--bulk-delay-ms", o.bulkDelayMs, { min: 0 }),
+        latencyMs: parseIntegerOption("--latency-ms", o.latencyMs, { min: 0 }),
+        ...(o.apiKey ? { apiKey: o.apiKey } : {}),
+        seed: Date.now(),
+      });
+      // The simulator's key is not a real credential: printing it is how clients learn it.
+      if (o.json) writeJson(ctx.io, { baseUrl: cloud.baseUrl, apiKey: cloud.apiKey });
+      else {
+        writeLines(
+          ctx.io,
+          `Simulated nRF Cloud on ${cloud.baseUrl}`,
+          `  export NRF_CLOUD_BASE_URL=${cloud.baseUrl}`,
+          `  export NRF_CLOUD_API_KEY=${cloud.apiKey}`,
+          "Press Ctrl-C to stop.",
+        );
+      }
+      try {
+        await ctx.io.interrupted;
+      } finally {
+        await cloud.close();
+      }
+    });
+}
