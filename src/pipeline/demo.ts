@@ -49,11 +49,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     if (!options.keep) cleanup.push(() => rm(workDir, { recursive: true, force: true }));
 
     const { board, transport } = await startSimulatedBoard(options.transport ?? "auto", cleanup);
-    log(
-      transport === "pty"
-        ? `simulated nRF91 on pseudo-terminal ${board.port}`
-        : "socat not found: simulated nRF91 on an in-memory link (install socat for a real pseudo-terminal)",
-    );
+    if (transport === "pty") log(`simulated nRF91 on pseudo-terminal ${board.port}`);
+    else if (options.transport === "memory") log("simulated nRF91 on an in-memory link");
+    else {
+      log(
+        "socat not found: simulated nRF91 on an in-memory link (install socat for a real pseudo-terminal)",
+      );
+    }
 
     const sim = await startSimCloud({ port: 0, bulkDelayMs: 100 });
     cleanup.push(() => sim.close());

@@ -71,13 +71,20 @@ export interface ProvisionJournal {
   record(fact: JournalFact): Promise<void>;
 }
 
+/** What the station needs of a journal beyond the pipeline's recall/record. */
+export interface StationJournal extends ProvisionJournal {
+  readonly path: string;
+  readonly records: readonly JournalRecord[];
+  histories(): DeviceHistory[];
+}
+
 /**
  * The station's append-only JSONL journal.
  *
  * Appends from concurrent boards are grouped: whatever is queued while one write + fsync runs
  * goes out in the next one, so N boards cost about one fsync per round, not N.
  */
-export class Journal implements ProvisionJournal {
+export class Journal implements StationJournal {
   private readonly devices = new Map<string, DeviceHistory>();
   private readonly allRecords: JournalRecord[] = [];
   private queue: Array<{ line: string; done: (error?: unknown) => void }> = [];

@@ -5,7 +5,7 @@ import type {
   WaitForBulkOpsOptions,
 } from "../cloud/index.js";
 import { describeError, isNrfProvisionError, NrfProvisionError } from "../errors/index.js";
-import type { DeviceHistory, Journal } from "./journal.js";
+import type { DeviceHistory, StationJournal } from "./journal.js";
 import type { Onboarder, OnboardingFields, OnboardingOutcome } from "./onboarding.js";
 
 /** How the station onboards: every board now, in bulk at the end, or not at all. */
@@ -22,7 +22,7 @@ export interface OnboardingResult {
 
 export interface StationOnboardingOptions {
   mode: StationOnboardMode;
-  journal: Journal;
+  journal: StationJournal;
   cloud?: CloudClient;
   /** Rows per OnboardDevices request (nRF Cloud's limit, 1000, by default). */
   batchSize?: number;

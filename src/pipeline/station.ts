@@ -3,7 +3,7 @@ import type { CloudClient, WaitForBulkOpsOptions } from "../cloud/index.js";
 import { NrfProvisionError } from "../errors/index.js";
 import type { DeviceIdPolicy } from "./device-id.js";
 import { type BoardLabel, ProvisionError } from "./errors.js";
-import type { Journal } from "./journal.js";
+import type { StationJournal } from "./journal.js";
 import type { OnboardingFields } from "./onboarding.js";
 import { type BoardConnection, type ProvisionResult, provisionBoard } from "./provision.js";
 import {
@@ -55,7 +55,7 @@ export interface StationOptions {
   /** Opens one AT client per port (the serial port, or a simulator in tests). */
   connect: (port: string) => BoardConnection;
   ca: CertificateAuthority;
-  journal: Journal;
+  journal: StationJournal;
   board: StationBoardOptions;
   onboard: StationOnboardMode;
   cloud?: CloudClient;

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/main.js";
-import { splitCsvRecords } from "../../src/pipeline/index.js";
+import { runDemo, splitCsvRecords } from "../../src/pipeline/index.js";
 import { type SimCloud, startSimCloud } from "../../src/sim/cloud/index.js";
 import {
   captureIo,
@@ -107,5 +107,20 @@ describe("nrf-provision provision / demo (in-process CLI)", () => {
     expect(text).toMatch(/simulated nRF91 on pseudo-terminal/);
     expect(text).toMatch(/RegisterPublicKeys/);
     expect(text).toMatch(/updated the device state with the JWT \(shadow version 1\)/);
+  });
+
+  it("demo --json reports the pipeline and the JWT; the in-memory fallback says so", async () => {
+    const { io, out } = captureIo({}, dir);
+    expect(await runCli(["demo", "--json"], io)).toBe(0);
+    const report = JSON.parse(out());
+    expect(report).toMatchObject({ ok: true, transport: "pty", kept: false });
+    expect(report.provision.onboarding).toEqual({ mode: "single", status: "onboarded" });
+    expect(report.jwt.shadowVersion).toBe(1);
+
+    const lines: string[] = [];
+    const memory = await runDemo({ transport: "memory", log: (line) => lines.push(line) });
+    expect(memory.transport).toBe("memory");
+    expect(lines[0]).toMatch(/in-memory link/);
+    expect(memory.provision.credentials.certificate.verified).toBe(true);
   });
 });

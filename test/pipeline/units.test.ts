@@ -1,0 +1,214 @@
+import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  appendToOnboardingCsv,
+  deviceIdFor,
+  Journal,
+  keygenAttributesFor,
+  LiveView,
+  parseDeviceIdPolicy,
+  splitCsvRecords,
+  TaskPool,
+} from "../../src/pipeline/index.js";
+import { removeDir, tempDir } from "./fixtures.js";
+
+let dir: string;
+beforeAll(async () => {
+  dir = await tempDir();
+});
+afterAll(async () => {
+  await removeDir(dir);
+});
+
+const certificatePem = (body: string) =>
+  `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+
+describe("device ID policy", () => {
+  const identity = { imei: "352656100367872", deviceUuid: "50363154-3932-4b2c-80cf-1b2c3d4e5f60" };
+  it("maps uuid, imei, imei:PREFIX and a literal ID", () => {
+    expect(deviceIdFor(parseDeviceIdPolicy("uuid"), identity)).toBe(identity.deviceUuid);
+    expect(deviceIdFor(parseDeviceIdPolicy("imei"), identity)).toBe("nrf-352656100367872");
+    expect(deviceIdFor(parseDeviceIdPolicy("imei:acme-"), identity)).toBe("acme-352656100367872");
+    expect(deviceIdFor(parseDeviceIdPolicy("bench-7"), identity)).toBe("bench-7");
+  });
+  it("passes CN only when the ID is not the modem's default (its UUID)", () => {
+    expect(keygenAttributesFor(parseDeviceIdPolicy("uuid"), identity.deviceUuid)).toBeUndefined();
+    expect(keygenAttributesFor(parseDeviceIdPolicy("imei"), "nrf-1")).toBe("CN=nrf-1");
+  });
+  it("refuses IDs nRF Cloud would refuse, as usage errors", () => {
+    for (const bad of ["has space", "x".repeat(65), "imei:bad/prefix"]) {
+      expect(() => parseDeviceIdPolicy(bad)).toThrow(
+        expect.objectContaining({ code: "ERR_USAGE" }),
+      );
+    }
+  });
+});
+
+describe("Journal", () => {
+  it("replays records into per-device histories and cuts a torn last line", async () => {
+    const path = join(dir, "journal-replay.jsonl");
+    const journal = await Journal.open(path);
+    await journal.record({ type: "keygen-start", deviceId: "d1", secTag: 7 });
+    await journal.record({
+      type: "keygen-done",
+      deviceId: "d1",
+      secTag: 7,
+      csrPem: "CSR",
+      publicKeyPem: "KEY",
+    });
+    await journal.record({ type: "offline", deviceId: "d1", modeBefore: 1 });
+    await journal.record({ type: "offline", deviceId: "d1", modeBefore: 4 });
+    await journal.close();
+    await appendFile(path, '{"type":"issued","deviceId":"d1","certifi'); // killed mid-append
+
+    const reopened = await Journal.open(path);
+    const history = reopened.recall("d1");
+    expect(history).toMatchObject({
+      keygenInFlight: false,
+      keygen: { secTag: 7, csrPem: "CSR" },
+      modeToRestore: 1, // the first mode seen, not the one a crashed run left behind
+      provisioned: false,
+    });
+    expect(history?.certificate).toBeUndefined();
+    await reopened.record({ type: "mode-restored", deviceId: "d1" });
+    await reopened.record({ type: "keygen-start", deviceId: "d1", secTag: 7 });
+    expect(reopened.recall("d1")).toMatchObject({ keygenInFlight: true });
+    expect(reopened.recall("d1")?.keygen).toBeUndefined();
+    expect(reopened.recall("d1")?.modeToRestore).toBeUndefined();
+    await reopened.close();
+    const lines = (await readFile(path, "utf8")).trim().split("\n");
+    expect(lines).toHaveLength(6);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it("groups concurrent appends and keeps their order; onboarding states fold per device", async () => {
+    const journal = await Journal.open(join(dir, "journal-group.jsonl"));
+    await Promise.all([
+      journal.record({ type: "onboard-start", deviceIds: ["a", "b"] }),
+      journal.record({ type: "bulk-submitted", bulkOpsRequestId: "01J", deviceIds: ["a", "b"] }),
+      journal.record({ type: "onboarded", deviceId: "a", bulkOpsRequestId: "01J" }),
+    ]);
+    expect(journal.records.map((r) => r.type)).toEqual([
+      "onboard-start",
+      "bulk-submitted",
+      "onboarded",
+    ]);
+    expect(journal.recall("a")?.onboarding.state).toBe("succeeded");
+    expect(journal.recall("b")?.onboarding).toEqual({
+      state: "submitted",
+      bulkOpsRequestId: "01J",
+    });
+    await journal.close();
+  });
+
+  it("refuses a journal with a damaged record in the middle, naming the line", async () => {
+    const path = join(dir, "journal-damaged.jsonl");
+    await writeFile(
+      path,
+      '{"type":"station-start","pid":1}\nnot json\n{"type":"station-start","pid":2}\n',
+    );
+    await expect(Journal.open(path)).rejects.toMatchObject({
+      code: "ERR_PROVISION_JOURNAL_CORRUPT",
+      details: { line: 2 },
+    });
+  });
+});
+
+describe("TaskPool", () => {
+  it("never runs more than its limit, keeps going after a failure, and reports idle", async () => {
+    const pool = new TaskPool(2);
+    let running = 0;
+    let peak = 0;
+    const finished: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      pool.submit(async () => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((resolve) => setImmediate(resolve));
+        running--;
+        if (i === 1) throw new Error("board 1 failed");
+        finished.push(i);
+      });
+    }
+    await pool.idle();
+    expect(peak).toBe(2);
+    expect(finished).toEqual([0, 2, 3, 4, 5]);
+  });
+});
+
+describe("onboarding CSV (--onboard csv:FILE)", () => {
+  it("appends rows, refuses a duplicate, and with replace swaps only that row", async () => {
+    const file = join(dir, "onboard.csv");
+    const append = appendToOnboardingCsv(file, { replace: false });
+    await append.onboard({ deviceId: "dev-1", certificate: certificatePem("AAAA") });
+    await append.onboard({
+      deviceId: "dev-2",
+      certificate: certificatePem("BBBB"),
+      tags: ["a", "b"],
+    });
+    await expect(
+      append.onboard({ deviceId: "dev-1", certificate: certificatePem("CCCC") }),
+    ).rejects.toMatchObject({ code: "ERR_PROVISION_CSV_DUPLICATE" });
+    const before = await readFile(file, "utf8");
+    expect(splitCsvRecords(before)).toEqual([
+      `dev-1,,,,"${certificatePem("AAAA")}"\n`,
+      `dev-2,,a|b,,"${certificatePem("BBBB")}"\n`,
+    ]);
+
+    const replace = appendToOnboardingCsv(file, { replace: true });
+    expect(
+      await replace.onboard({ deviceId: "dev-1", certificate: certificatePem("CCCC") }),
+    ).toMatchObject({ status: "replaced" });
+    expect(splitCsvRecords(await readFile(file, "utf8"))).toEqual([
+      `dev-2,,a|b,,"${certificatePem("BBBB")}"\n`,
+      `dev-1,,,,"${certificatePem("CCCC")}"\n`,
+    ]);
+  });
+});
+
+describe("LiveView", () => {
+  it("draws one row per board and a totals line, redrawing in place", () => {
+    const out = new PassThrough();
+    let text = "";
+    out.on("data", (chunk) => {
+      text += String(chunk);
+    });
+    let now = 0;
+    const view = new LiveView(out, () => now, 0);
+    view.handle({ type: "board-found", port: "/dev/ttyACM0" });
+    now = 1500;
+    view.handle({
+      type: "step-start",
+      board: { port: "/dev/ttyACM0", deviceId: "nrf-1" },
+      step: "keygen",
+    });
+    now = 3000;
+    view.handle({
+      type: "board-failed",
+      board: { port: "/dev/ttyACM0", deviceId: "nrf-1" },
+      step: "keygen",
+      code: "ERR_AT_TIMEOUT",
+      message: "…",
+    });
+    view.handle({
+      type: "station-end",
+      summary: {
+        boards: 1,
+        succeeded: 0,
+        failed: 1,
+        outcomes: { provisioned: 0, resumed: 0, "already-provisioned": 0 },
+        onboarding: { mode: "none", onboarded: 0, failed: 0 },
+        failures: [],
+        interrupted: false,
+        wallMs: 3000,
+      },
+    });
+    const frames = text.split("\x1b[2F");
+    expect(frames.length).toBeGreaterThan(2); // later frames move up over the earlier ones
+    const last = frames.at(-1)!;
+    expect(last).toMatch(/\/dev\/ttyACM0\s+nrf-1\s+keygen\s+3\.0s\s+FAILED ERR_AT_TIMEOUT/);
+    expect(last).toContain("boards 1  ok 0  failed 1  running 0");
+  });
+});
