@@ -56,6 +56,11 @@ export interface AtClientOptions {
   flushMs?: number;
   /** Timeout of each mode probe in `auto` mode. Default 500 ms. */
   probeTimeoutMs?: number;
+  /**
+   * Longest logical line accepted (default 4096, nrf91-at.md §2.3). A `%CMNG` read of a
+   * credential near the 4095-byte write limit can exceed it; raise it for such reads.
+   */
+  maxLineBytes?: number;
   /** After a timeout, how long to wait for the late answer before sending more. Default 250 ms. */
   resyncMs?: number;
   log?: (direction: "tx" | "rx", text: string) => void;
@@ -84,7 +89,7 @@ function describeCommand(command: string): string {
 
 /** One command in flight, FIFO queue, lines attributed to the pending command or to URCs. */
 class AtSession implements AtClient {
-  private readonly framer = new AtLineFramer();
+  private readonly framer: AtLineFramer;
   private readonly urcListeners = new Set<(line: string) => void>();
   private readonly queue: PendingCommand[] = [];
   private active: PendingCommand | undefined;
@@ -100,6 +105,7 @@ class AtSession implements AtClient {
     private readonly options: AtClientOptions,
     private readonly terminator: AtTerminator,
   ) {
+    this.framer = new AtLineFramer({ maxLineBytes: options.maxLineBytes });
     this.unsubscribe = [
       transport.onData((chunk) => {
         for (const frame of this.framer.push(chunk)) this.handleFrame(frame);
@@ -205,7 +211,7 @@ class AtSession implements AtClient {
     if (this.discarding) return;
     if (frame.kind === "framing-error") {
       this.options.log?.("rx", `(framing error: ${frame.reason}, ${frame.discarded.length} chars)`);
-      if (this.active) this.active.framingError = frame;
+      if (this.active) this.active.framingError ??= frame; // the first cause; later ones follow from it
       return;
     }
     const line = (this.currentMode === "shell" ? stripShellPrompt(frame.text) : frame.text).trim();

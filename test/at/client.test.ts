@@ -401,6 +401,18 @@ describe("AT client: failures", () => {
     expect((await at.send("AT+CGSN")).lines).toEqual([IMEI]);
   });
 
+  it("rejects a response line over the cap as garbled, and accepts it with a larger cap", async () => {
+    const long = `%CMNG: 42,0,"${"A".repeat(64)}","${"B".repeat(4100)}"`;
+    const modem = basicModem((c) => (c === "AT%CMNG=2,42,0" ? [long, "OK"] : undefined));
+    const capped = await connect(modem);
+    await expect(capped.at.send("AT%CMNG=2,42,0")).rejects.toMatchObject({
+      code: "ERR_AT_FRAMING",
+      details: { reason: "line-too-long" },
+    });
+    const roomy = await connect(modem, { maxLineBytes: 8192 });
+    expect((await roomy.at.send("AT%CMNG=2,42,0")).lines).toEqual([long]);
+  });
+
   it("closes the transport and fails pending work on close()", async () => {
     const { at, host } = await connect(basicModem((c) => (c === "AT+CFUN?" ? [] : undefined)));
     const pending = at.send("AT+CFUN?");
