@@ -7,3 +7,5 @@ export * from "./serial/index.js";
 export * from "./at/index.js";
 export * from "./sim/index.js";
 export * from "./ca/index.js";
+export * from "./cloud/index.js";
+export * from "./sim/cloud/index.js";
