@@ -128,15 +128,18 @@ export async function provisionBoard(options: ProvisionOptions): Promise<Provisi
       (at) => `${at.mode} mode`,
     );
     try {
-      const identity = await steps.run("identity", () => readBoardIdentity(at));
-      const deviceId = deviceIdFor(options.deviceIdPolicy, identity);
-      Object.assign(steps.board, { imei: identity.imei, deviceId });
-      await options.journal?.record({
-        type: "identity",
-        port: options.board.port,
-        imei: identity.imei,
-        deviceUuid: identity.deviceUuid,
-        deviceId,
+      const { identity, deviceId } = await steps.run("identity", async () => {
+        const identity = await readBoardIdentity(at);
+        const deviceId = deviceIdFor(options.deviceIdPolicy, identity);
+        Object.assign(steps.board, { imei: identity.imei, deviceId });
+        await options.journal?.record({
+          type: "identity",
+          port: options.board.port,
+          imei: identity.imei,
+          deviceUuid: identity.deviceUuid,
+          deviceId,
+        });
+        return { identity, deviceId };
       });
       const session: BoardSession = { at, steps, options, secTag, identity, deviceId };
 
@@ -174,8 +177,12 @@ export async function provisionBoard(options: ProvisionOptions): Promise<Provisi
       await at.close().catch(() => {}); // an unplugged board's port is already gone
     }
   } catch (error) {
-    const failure =
-      error instanceof ProvisionError ? error : ProvisionError.wrap("connect", steps.board, error);
+    // Only saving --save-dir files runs outside a step: it counts as the last step's failure.
+    const failure = ProvisionError.wrap(
+      steps.timings.at(-1)?.step ?? "connect",
+      steps.board,
+      error,
+    );
     failure.timings = steps.timings;
     throw failure;
   }
@@ -270,7 +277,7 @@ async function putCredentials(
     (plan) => plan.kind,
   );
 
-  let csrPem: string;
+  let csrPem: string | undefined; // unknown when the board was found already provisioned
   let certificate: DeviceCertificate;
   if (plan.kind === "fresh") {
     if (plan.deleteFirst) {
@@ -288,7 +295,6 @@ async function putCredentials(
   } else {
     steps.skip("keygen", "board already provisioned");
     steps.skip("issue", "board already provisioned");
-    csrPem = "";
     certificate = plan.certificate;
   }
 
@@ -328,7 +334,7 @@ async function putCredentials(
           ? "resumed"
           : "already-provisioned",
     certificate,
-    ...(csrPem === "" ? {} : { csrPem }),
+    ...(csrPem === undefined ? {} : { csrPem }),
     credentials: {
       rootCa: {
         sha256: rootCaSha256,
