@@ -33,6 +33,8 @@ export interface BatchOptions extends Omit<IssueOptions, "deviceId" | "source"> 
 
 /** Items per message to a worker: large enough to amortise messaging, small enough to balance. */
 const CHUNK_SIZE = 64;
+/** Signed certificates allowed to wait for the ledger at once. */
+const MAX_UNRECORDED = 1024;
 
 /**
  * Issues certificates for many inputs, one failure not stopping the rest. Parsing, checking
@@ -104,14 +106,19 @@ async function issueInProcess(
   options: BatchOptions,
   record: (index: number, outcome: Outcome) => Promise<void>,
 ): Promise<void> {
-  // Several in flight at once so ledger appends group-commit.
-  let next = 0;
-  const lane = async () => {
-    for (let index = next++; index < items.length; index = next++) {
-      await record(index, await prepareBatchItem(ca, items[index]!, issueOptions(options)));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CHUNK_SIZE, items.length) }, lane));
+  // Signing does not wait for the ledger: while one group commit is on its way to disk, the
+  // next certificates are being built (bounded, so a slow disk cannot pile up memory).
+  const unrecorded = new Set<Promise<void>>();
+  for (const [index, item] of items.entries()) {
+    const recorded: Promise<void> = record(
+      index,
+      await prepareBatchItem(ca, item, issueOptions(options)),
+    );
+    unrecorded.add(recorded);
+    void recorded.finally(() => unrecorded.delete(recorded));
+    if (unrecorded.size >= MAX_UNRECORDED) await Promise.race(unrecorded);
+  }
+  await Promise.all(unrecorded);
 }
 
 /** The message protocol with batch-worker.ts. */

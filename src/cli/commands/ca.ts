@@ -44,7 +44,7 @@ export function register(program: Command, ctx: CliContext): void {
       `Create a P-256 CA in --dir (key encrypted with ${CA_PASSPHRASE_ENV} or a prompt).`,
     )
     .requiredOption("--dir <dir>", "CA directory (created; must not already hold a CA)")
-    .option("--cn <name>", "CA common name", "nrf-provision device CA")
+    .option("--cn <name>", 'CA common name (default "nrf-provision device CA")')
     .option("--org <organization>", "CA organization (O)")
     .option("--country <code>", "CA country (C), two letters")
     .option("--days <n>", "CA validity in days", "3650")
@@ -61,7 +61,7 @@ export function register(program: Command, ctx: CliContext): void {
       const info = await initCa({
         dir: resolve(ctx.io.cwd, o.dir),
         passphrase,
-        commonName: o.cn,
+        ...(o.cn === undefined ? {} : { commonName: o.cn }),
         ...(o.org === undefined ? {} : { organization: o.org }),
         ...(o.country === undefined ? {} : { country: o.country }),
         days,
@@ -149,7 +149,7 @@ export function register(program: Command, ctx: CliContext): void {
 
 interface InitFlags {
   dir: string;
-  cn: string;
+  cn?: string;
   org?: string;
   country?: string;
   days: string;
@@ -231,11 +231,20 @@ async function issueBatchCommand(
 ): Promise<void> {
   await mkdir(o.outDir, { recursive: true });
   const started = Date.now();
+  let done = 0;
+  const showProgress = ctx.io.isTTY && !o.json;
   const results = await issueBatch(ca, items, {
     days: o.days,
     profile: o.profile,
     ...(o.workers === undefined ? {} : { workers: o.workers }),
+    onResult: () => {
+      done++;
+      if (showProgress && (done % 100 === 0 || done === items.length)) {
+        ctx.io.stderr.write(`\r${done}/${items.length} processed`);
+      }
+    },
   });
+  if (showProgress) ctx.io.stderr.write("\n");
   const issued = results.flatMap((r) => (r.ok ? [r.certificate] : []));
   const failures = results.flatMap((r) => (r.ok ? [] : [{ input: r.label, ...r.error }]));
   // The ledger has every certificate; these files are the convenient copies for upload.

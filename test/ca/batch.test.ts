@@ -1,0 +1,84 @@
+import { Crypto as PeculiarCrypto } from "@peculiar/webcrypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type BatchItem,
+  type CertificateAuthority,
+  issueBatch,
+  loadCa,
+  readLedger,
+} from "../../src/ca/index.js";
+import { readVector } from "../vectors.js";
+import { modemLikeCsr } from "./csr-factory.js";
+import { createTestCa, opensslVerify, PASSPHRASE, tempDir } from "./helpers.js";
+
+describe("issueBatch", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let ca: CertificateAuthority;
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    ca = await createTestCa(dir);
+  });
+  afterAll(async () => {
+    await ca.close();
+    await cleanup();
+  });
+
+  function items(prefix: string, count: number): BatchItem[] {
+    return Array.from({ length: count }, (_, i) => ({
+      label: `${prefix}-${i}`,
+      input: { kind: "csr", der: modemLikeCsr(`${prefix}-${i}`).der },
+    }));
+  }
+
+  it("returns one result per input, in input order, failures included, all in the ledger", async () => {
+    const batch: BatchItem[] = [
+      ...items("inproc", 20),
+      {
+        label: "broken",
+        input: { kind: "csr", der: modemLikeCsr("x", { breakSignature: true }).der },
+      },
+      {
+        label: "keygen",
+        input: { kind: "keygen", text: readVector("keygen_csr_sectag17_uuid50363154.txt") },
+      },
+      { label: "garbage", input: { kind: "keygen", text: "not.keygen" } },
+    ];
+    const seen: number[] = [];
+    const results = await issueBatch(ca, batch, { workers: 1, onResult: (_, i) => seen.push(i) });
+    expect(results.map((r) => r.label)).toEqual(batch.map((b) => b.label));
+    expect(seen.sort((a, b) => a - b)).toEqual(batch.map((_, i) => i));
+    expect(results.filter((r) => r.ok)).toHaveLength(21);
+    expect(results.find((r) => r.label === "broken")).toMatchObject({
+      ok: false,
+      error: { code: "ERR_CSR_SIGNATURE" },
+    });
+    expect(results.find((r) => r.label === "garbage")).toMatchObject({
+      ok: false,
+      error: { code: "ERR_KEYGEN_MALFORMED" },
+    });
+    const serials = new Set(
+      (await readLedger(ca.info.files.ledger)).entries.map((e) => e.serialNumber),
+    );
+    for (const r of results) if (r.ok) expect(serials.has(r.certificate.serialNumber)).toBe(true);
+  });
+
+  it("runs in-process through a non-Node WebCrypto provider and still issues valid certificates", async () => {
+    const viaProvider = await loadCa({
+      dir: ca.info.dir,
+      passphrase: PASSPHRASE,
+      crypto: new PeculiarCrypto() as unknown as Crypto,
+    });
+    try {
+      const results = await issueBatch(viaProvider, items("peculiar", 10), { workers: 4 });
+      expect(results.every((r) => r.ok)).toBe(true);
+      const first = results[0]!;
+      if (first.ok)
+        expect(
+          await opensslVerify(ca.info.files.certificate, first.certificate.pem, dir),
+        ).toContain(": OK");
+    } finally {
+      await viaProvider.close();
+    }
+  });
+});
