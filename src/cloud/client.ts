@@ -483,7 +483,10 @@ function validateOnboardDeviceInput(o: OnboardDeviceInput): void {
   try {
     buildRegisterCertificatesCsv([{ deviceId: o.deviceId, certificate: o.certificate }]);
   } catch (error) {
-    if (error instanceof CsvError) fail(String(error.details.field), String(error.details.reason));
+    if (error instanceof CsvError) {
+      const field = error.details.field === "certPem" ? "certificate" : String(error.details.field);
+      fail(field, String(error.details.reason));
+    }
     throw error;
   }
   if (o.subType !== undefined && !JSON_SUBTYPE_PATTERN.test(o.subType)) {

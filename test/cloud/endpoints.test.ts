@@ -61,7 +61,7 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
     if (!row) throw new Error("no row");
     for (const [change, field] of [
       [{ deviceId: "a b" }, "deviceId"],
-      [{ certificate: row.certificate.trimEnd() }, "certPem"],
+      [{ certificate: row.certificate.trimEnd() }, "certificate"],
       [{ subType: "a b" }, "subType"],
       [{ supportedFirmwareTypes: ["FOO"] }, "supportedFirmwareTypes"],
     ] as const) {
