@@ -77,7 +77,7 @@ export class LiveView {
           if (event.board.deviceId !== undefined) row.deviceId = event.board.deviceId;
           row.result =
             event.type === "board-done" ? `ok (${event.outcome})` : `FAILED ${event.code}`;
-          if (event.type === "board-failed") row.step = event.step;
+          row.step = event.type === "board-failed" ? event.step : "done";
         }
         break;
       }
@@ -101,12 +101,16 @@ export class LiveView {
     const rows = [...this.rows.values()];
     const done = rows.filter((row) => row.result?.startsWith("ok")).length;
     const failed = rows.filter((row) => row.result?.startsWith("FAILED")).length;
+    if (rows.length === 0 && !force) return;
+    // Columns as wide as their longest value (ports can be long /dev/serial/by-id paths).
+    const portWidth = Math.max(...rows.map((row) => row.port.length), 4) + 2;
+    const idWidth = Math.max(...rows.map((row) => row.deviceId?.length ?? 0), 6) + 2;
     const lines = rows.map((row) => {
       const elapsed = ((row.endedAt ?? now) - row.startedAt) / 1000;
       return [
-        row.port.padEnd(22),
-        (row.deviceId ?? "").padEnd(40),
-        row.step.padEnd(18),
+        row.port.padEnd(portWidth),
+        (row.deviceId ?? "").padEnd(idWidth),
+        row.step.padEnd(19),
         `${elapsed.toFixed(1)}s`.padStart(7),
         "  ",
         row.result ?? "…",
