@@ -178,4 +178,26 @@ describe("station", () => {
     expect(events.find((e) => e.type === "board-done").board.port).toBe(good!.path);
     expect(cloud.devices.has(good!.modem.deviceUuid)).toBe(true);
   });
+
+  it("interrupted before any board started: exit 130 and no board touched", async () => {
+    const [board] = await startPtyBoards(1);
+    boards.push(board!);
+    const { io } = captureIo({ NRF_PROVISION_CA_PASSPHRASE: passphrase }, dir);
+    const code = await runCli(
+      [
+        "station",
+        "--ports",
+        board!.path,
+        "--ca-dir",
+        caDir,
+        "--journal",
+        join(dir, "station-interrupted.jsonl"),
+        "--onboard",
+        "none",
+      ],
+      { ...io, interrupted: Promise.resolve() },
+    );
+    expect(code).toBe(130);
+    expect(board!.modem.credentials()).toEqual([]);
+  });
 });

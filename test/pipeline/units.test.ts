@@ -8,6 +8,7 @@ import {
   Journal,
   keygenAttributesFor,
   LiveView,
+  loadRootCaBundle,
   parseDeviceIdPolicy,
   splitCsvRecords,
   TaskPool,
@@ -210,5 +211,22 @@ describe("LiveView", () => {
     const last = frames.at(-1)!;
     expect(last).toMatch(/\/dev\/ttyACM0 +nrf-1 +keygen +3\.0s {2}FAILED ERR_AT_TIMEOUT/);
     expect(last).toContain("boards 1  ok 0  failed 1  running 0");
+  });
+});
+
+describe("root CA bundle (--root-ca FILE…)", () => {
+  it("is Amazon Root CA 1 as bundled, or the given files concatenated with LF endings", async () => {
+    const amazon = await loadRootCaBundle();
+    expect(Buffer.byteLength(amazon)).toBe(1188);
+    const first = join(dir, "first.pem");
+    const second = join(dir, "second.pem");
+    await writeFile(first, certificatePem("AAAA").replaceAll("\n", "\r\n"));
+    await writeFile(second, certificatePem("BBBB").trimEnd());
+    expect(await loadRootCaBundle([first, second])).toBe(
+      certificatePem("AAAA") + certificatePem("BBBB"),
+    );
+    const notPem = join(dir, "not.pem");
+    await writeFile(notPem, "hello");
+    await expect(loadRootCaBundle([notPem])).rejects.toMatchObject({ code: "ERR_USAGE" });
   });
 });
