@@ -99,10 +99,11 @@ const median = (values: number[]) => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
 const [own, baseline] = paths.map((p) => median(rates.get(p.label) ?? []));
+console.log(
+  `# devices onboarded per second, median of ${rounds} rounds (${deviceCount} devices; baseline ${baselineCount})`,
+);
 for (const path of paths) {
-  console.log(
-    `${path.label}: ${Math.round(median(rates.get(path.label) ?? []))}/s (${path.count} devices)`,
-  );
+  console.log(`${path.label}: ${Math.round(median(rates.get(path.label) ?? []))}/s`);
 }
 console.log(`ratio: ${((own ?? 0) / (baseline ?? 1)).toFixed(2)}`);
 console.log(`peak RSS: ${Math.round(peakRss / 1024 / 1024)} MB`);
