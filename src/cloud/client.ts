@@ -114,10 +114,42 @@ export interface ListBulkOpsOptions {
   pageNextToken?: string;
 }
 
-export type CloudClient = ReturnType<typeof createCloudClient>;
+/** The nRF Cloud REST client: one function per endpoint. */
+export interface CloudClient {
+  /** The base URL in use, without a trailing slash. */
+  readonly baseUrl: string;
+  associateDevice(o: { deviceId: string; ownershipCode: string; subType?: string }): Promise<void>;
+  createDeviceCertificate(o: {
+    deviceId: string;
+    ownershipCode: string;
+  }): Promise<DeviceCertificate>;
+  dissociateDevice(o: { deviceId: string }): Promise<void>;
+  onboardDevice(o: OnboardDeviceInput): Promise<void>;
+  onboardDevices(rows: readonly OnboardingRow[]): Promise<BulkUpload>;
+  registerCertificates(rows: readonly CertificateRow[]): Promise<BulkUpload>;
+  registerPublicKeys(rows: readonly PublicKeyRow[]): Promise<BulkUpload>;
+  updateDeviceState(o: UpdateDeviceStateInput): Promise<void>;
+  fetchDevice(o: { deviceId: string; jwt?: string }): Promise<Device>;
+  deleteDevice(o: { deviceId: string; ownershipCode?: string }): Promise<void>;
+  getBulkOpsRequest(bulkOpsRequestId: string): Promise<BulkOpsRequestDetails>;
+  listBulkOpsRequests(query?: ListBulkOpsOptions): Promise<BulkOpsRequestList>;
+  /** Polls one job; with a chunk (not a bare ID) failures carry device IDs. */
+  waitForBulkOps(
+    job: string | BulkUploadChunk,
+    options?: WaitForBulkOpsOptions,
+  ): Promise<BulkOpsResult>;
+  /** Waits for every request of an upload (concurrently) and merges the failures. */
+  waitForBulkUpload(upload: BulkUpload, options?: WaitForBulkOpsOptions): Promise<BulkUploadResult>;
+}
+
+export interface BulkUploadResult {
+  status: "SUCCEEDED" | "FAILED";
+  results: BulkOpsResult[];
+  failures: BulkRowFailure[];
+}
 
 /** A typed nRF Cloud REST client: one function per endpoint, responses validated at runtime. */
-export function createCloudClient(options: CloudClientOptions = {}) {
+export function createCloudClient(options: CloudClientOptions = {}): CloudClient {
   const base = new URL(options.baseUrl ?? DEFAULT_BASE_URL);
   const basePath = base.pathname.replace(/\/+$/, "");
   const http = {
@@ -286,11 +318,7 @@ export function createCloudClient(options: CloudClientOptions = {}) {
   async function waitForBulkUpload(
     upload: BulkUpload,
     waitOptions: WaitForBulkOpsOptions = {},
-  ): Promise<{
-    status: "SUCCEEDED" | "FAILED";
-    results: BulkOpsResult[];
-    failures: BulkRowFailure[];
-  }> {
+  ): Promise<BulkUploadResult> {
     const results = await Promise.all(
       upload.chunks.map((chunk) =>
         waitForBulkOps(chunk, { ...waitOptions, throwOnFailure: false }),

@@ -4,6 +4,7 @@ export {
   type BulkRowFailure,
   type BulkUpload,
   type BulkUploadChunk,
+  type BulkUploadResult,
   bulkFailedError,
   type CloudClient,
   type CloudClientOptions,
