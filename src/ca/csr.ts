@@ -30,7 +30,7 @@ const KNOWN_KEY_TYPES: Record<string, string> = {
   "1.3.132.0.10": "EC secp256k1",
 };
 
-export const CSR_PEM_LABELS = ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"] as const;
+const CSR_PEM_LABELS = ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"] as const;
 
 /** A PKCS#10 request taken apart without re-encoding anything. */
 export interface ParsedCsr {

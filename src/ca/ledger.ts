@@ -196,7 +196,7 @@ function duplicateSerial(entry: LedgerEntry): CaError {
   );
 }
 
-export function formatRecord(entry: LedgerEntry): string {
+function formatRecord(entry: LedgerEntry): string {
   const json = JSON.stringify(entry);
   return `${json}\t${checksum(json)}\n`;
 }
@@ -206,7 +206,7 @@ function checksum(json: string): string {
 }
 
 /** Parses ledger text; lines that are torn or fail their checksum are counted, not returned. */
-export function parseRecords(text: string): LedgerContents {
+function parseRecords(text: string): LedgerContents {
   const entries: LedgerEntry[] = [];
   let damagedLines = 0;
   const lines = text.split("\n");
