@@ -1,4 +1,6 @@
+import { read } from "node:fs";
 import { realpath } from "node:fs/promises";
+import { promisify } from "node:util";
 import { SerialPort } from "serialport";
 import { NrfProvisionError } from "../errors/index.js";
 import { StreamTransport } from "./stream-transport.js";
@@ -49,6 +51,74 @@ export function portOpenError(path: string, error: unknown): NrfProvisionError {
   );
 }
 
+const readAsync = promisify(read);
+
+/** What serialport's Linux and macOS port bindings expose (public fields of `LinuxPortBinding`). */
+interface UnixPortBinding {
+  fd: number | null;
+  readonly poller: { once(event: "readable", callback: (error: Error | null) => void): unknown };
+  read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+  ): Promise<{ bytesRead: number; buffer: Buffer }>;
+}
+
+function isUnixPortBinding(port: unknown): port is UnixPortBinding {
+  const candidate = port as Partial<UnixPortBinding> | null;
+  return typeof candidate?.fd === "number" && typeof candidate.poller?.once === "function";
+}
+
+/** Like bindings-cpp's `BindingsError` with `canceled`: serialport ignores it (closed on purpose). */
+const canceled = () => Object.assign(new Error("Port is not open"), { canceled: true });
+
+/**
+ * serialport's Unix read loop retries a zero-byte read forever. A tty opened with VMIN=1 and
+ * O_NONBLOCK reads 0 bytes only once it is hung up (USB device unplugged, or the PTY master
+ * closed: the kernel swaps in `hung_up_tty_fops`, whose read returns 0). A read issued after
+ * the hang-up (the poll woke on POLLHUP a moment before the kernel finished it, or the stream
+ * was not reading yet) then spins on the thread pool and the disconnect is never reported:
+ * an unplugged board would hang its client. This read does the same EAGAIN/poll dance but
+ * turns 0 bytes into an error, which serialport reports as a disconnect (`close` with a
+ * DisconnectedError).
+ */
+async function readReportingHangUp(
+  port: UnixPortBinding,
+  buffer: Buffer,
+  offset: number,
+  length: number,
+): Promise<{ bytesRead: number; buffer: Buffer }> {
+  for (;;) {
+    if (port.fd === null) throw canceled();
+    try {
+      const { bytesRead } = await readAsync(port.fd, buffer, offset, length, null);
+      if (bytesRead > 0) return { bytesRead, buffer };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "EAGAIN" && code !== "EWOULDBLOCK" && code !== "EINTR") throw error;
+      if (port.fd === null) throw canceled();
+      await new Promise<void>((resolve, reject) =>
+        port.poller.once("readable", (pollError) => (pollError ? reject(pollError) : resolve())),
+      );
+      continue;
+    }
+    throw Object.assign(new Error("the device hung up (read end of file)"), { code: "EIO" });
+  }
+}
+
+/** The platform binding, with hang-up detection on Unix ports (exported for its test only). */
+export const hangUpAwareBinding: typeof SerialPort.binding = {
+  ...SerialPort.binding,
+  list: () => SerialPort.binding.list(),
+  open: async (options: Parameters<typeof SerialPort.binding.open>[0]) => {
+    const port = await SerialPort.binding.open(options as never);
+    if (isUnixPortBinding(port)) {
+      port.read = (buffer, offset, length) => readReportingHangUp(port, buffer, offset, length);
+    }
+    return port;
+  },
+} as typeof SerialPort.binding;
+
 /**
  * Opens a real serial port (or pseudo-terminal) as a ByteTransport: 8N1, exclusive lock,
  * DTR asserted (J-Link OB VCOMs pass data only while DTR is set, boards.md §5).
@@ -73,6 +143,8 @@ export async function openSerialTransport(
     rtscts: options.rtscts ?? true,
     lock: true,
     autoOpen: false,
+    // Not in SerialPort's option type, but it passes `binding` on to SerialPortStream.
+    ...({ binding: hangUpAwareBinding } as object),
   });
   await new Promise<void>((resolve, reject) =>
     port.open((error) => (error ? reject(error) : resolve())),

@@ -1,8 +1,9 @@
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
+import { SerialPort } from "serialport";
 import { afterEach, describe, expect, it } from "vitest";
 import { openAtClient } from "../../src/at/index.js";
 import { type ByteTransport, fromDuplex, openSerialTransport } from "../../src/serial/index.js";
-import { portOpenError } from "../../src/serial/serialport-transport.js";
+import { hangUpAwareBinding, portOpenError } from "../../src/serial/serialport-transport.js";
 import { basicModem, serveScript } from "../at/scripted-modem.js";
 import { type PtyPair, startPtyPair } from "./socat.js";
 
@@ -80,6 +81,30 @@ describe("openSerialTransport on a socat pseudo-terminal pair", () => {
     expect(await closed).toMatchObject({
       code: "ERR_TRANSPORT_DISCONNECTED",
       details: { port: pair.a },
+    });
+  });
+
+  it("reports a hang-up that came before the read started (serialport alone retries 0-byte reads forever)", async () => {
+    const pair = await ptyPair();
+    const port = new SerialPort({
+      path: pair.a,
+      baudRate: 115200,
+      autoOpen: false,
+      ...({ binding: hangUpAwareBinding } as object),
+    });
+    await new Promise<void>((resolve, reject) =>
+      port.open((error) => (error ? reject(error) : resolve())),
+    );
+    cleanups.push(async () => {
+      if (port.isOpen) await new Promise((resolve) => port.close(resolve));
+    });
+    const closed = new Promise<unknown>((resolve) => port.once("close", resolve));
+    await pair.kill();
+    // Nothing has read the port yet: the first read meets a tty that is already hung up.
+    port.on("data", () => {});
+    expect(await closed).toMatchObject({
+      disconnected: true,
+      message: expect.stringMatching(/hung up/),
     });
   });
 
