@@ -1,32 +1,57 @@
 import { createPublicKey, type KeyObject, verify } from "node:crypto";
 import {
-  childrenOf,
-  type DerNode,
-  DerTag,
-  decodeOid,
-  encodeDer,
+  bitStringBytes,
+  type DerElement,
+  DerError,
+  encodeSequence,
   expectTag,
+  readChildren,
+  readOid,
   readSingle,
-} from "./der.js";
+  Tag,
+  wholeOf,
+} from "../der/index.js";
 import { AttestError } from "./errors.js";
 
-/** What the attestation layer reads out of a PKCS#10 CSR. */
-export interface ParsedCsr {
-  subject: string;
-  commonName: string | null;
-  /** The SubjectPublicKeyInfo TLV exactly as encoded in the CSR. */
-  spki: Uint8Array;
-  signatureValid: boolean;
+/**
+ * A PKCS#10 CertificationRequest (RFC 2986) taken apart without re-encoding anything: every
+ * `…Der` field is a view of the exact bytes received, so the CA copies subject and key into
+ * certificates byte for byte and signatures are checked over the bytes that were signed.
+ */
+export interface CertificationRequest {
+  /** The request exactly as received (with or without the modem's NULL parameter). */
+  der: Uint8Array;
+  /** CertificationRequestInfo: what the self-signature covers. */
+  infoDer: Uint8Array;
+  /** Subject Name. */
+  subjectDer: Uint8Array;
+  /** Subject attributes in order, values decoded from their directory string type. */
+  subject: Array<{ type: string; value: string }>;
+  /** Every CN in the subject, in order. */
+  commonNames: string[];
+  /** SubjectPublicKeyInfo. */
+  spkiDer: Uint8Array;
+  /** The key's BIT STRING bytes (for EC keys the point; the subject key identifier hashes it). */
+  publicKeyBits: Uint8Array;
+  /** Key algorithm OID and, when its parameter is an OID (EC keys), the curve. */
+  keyAlgorithm: string;
+  keyCurve: string | null;
+  /** The outer signatureAlgorithm AlgorithmIdentifier, its OID, and its parameters. */
+  signatureAlgorithmDer: Uint8Array;
+  signatureAlgorithm: string;
+  /** The parameters' DER, null when absent (RFC 5758); `05 00` in the modem's form. */
+  signatureParametersDer: Uint8Array | null;
+  /** Whether signatureAlgorithm carries an explicit NULL (modem firmware quirk, nrf91-at §4.2). */
+  signatureAlgorithmHasNull: boolean;
+  /** The signature BIT STRING element and its bytes (for ECDSA, a DER ECDSA-Sig-Value). */
+  signatureValueDer: Uint8Array;
+  signature: Uint8Array;
 }
 
-const ecdsaHashByOid: Record<string, string> = {
-  "1.2.840.10045.4.3.2": "sha256",
-  "1.2.840.10045.4.3.3": "sha384",
-  "1.2.840.10045.4.3.4": "sha512",
-};
+export const OID_COMMON_NAME = "2.5.4.3";
 
 const attributeNameByOid: Record<string, string> = {
-  "2.5.4.3": "CN",
+  [OID_COMMON_NAME]: "CN",
   "2.5.4.5": "serialNumber",
   "2.5.4.6": "C",
   "2.5.4.7": "L",
@@ -36,96 +61,172 @@ const attributeNameByOid: Record<string, string> = {
   "1.2.840.113549.1.9.1": "E",
 };
 
-/** The outer signatureAlgorithm RFC 5758 wants (no parameters) and the modem's form (NULL). */
-const ecdsaSha256WithoutNull = Uint8Array.of(
-  0x30,
-  0x0a,
-  0x06,
-  0x08,
-  0x2a,
-  0x86,
-  0x48,
-  0xce,
-  0x3d,
-  0x04,
-  0x03,
-  0x02,
-);
-const ecdsaSha256WithNull = Uint8Array.of(
-  0x30,
-  0x0c,
-  0x06,
-  0x08,
-  0x2a,
-  0x86,
-  0x48,
-  0xce,
-  0x3d,
-  0x04,
-  0x03,
-  0x02,
-  0x05,
-  0x00,
-);
+/**
+ * Reads a DER PKCS#10 request. Throws DerError (naming the bad field) for anything that is not
+ * one; callers map it to their own code. Checks structure only: key type policy and the
+ * signature are left to the caller ({@link verifyRequestSignature}).
+ */
+export function readCertificationRequest(der: Uint8Array): CertificationRequest {
+  const request = readSingle(der, Tag.SEQUENCE, "CertificationRequest");
+  const [info, algorithm, signature, ...rest] = readChildren(der, request);
+  if (!info || !algorithm || !signature || rest.length > 0) {
+    throw new DerError(
+      "CertificationRequest is not {certificationRequestInfo, signatureAlgorithm, signature}",
+    );
+  }
+  expectTag(info, Tag.SEQUENCE, "certificationRequestInfo");
+  expectTag(algorithm, Tag.SEQUENCE, "signatureAlgorithm");
+  const signatureBytes = bitStringBytes(der, signature, "signature");
+
+  const [version, subject, spki, attributes, ...extra] = readChildren(der, info);
+  if (!version || !subject || !spki || extra.length > 0) {
+    throw new DerError(
+      "certificationRequestInfo is not {version, subject, subjectPKInfo, attributes}",
+    );
+  }
+  expectTag(version, Tag.INTEGER, "certificationRequestInfo version");
+  expectTag(subject, Tag.SEQUENCE, "subject");
+  expectTag(spki, Tag.SEQUENCE, "subjectPKInfo");
+  if (attributes) expectTag(attributes, Tag.CONTEXT_0, "attributes");
+
+  const [keyAlgorithmId, keyBits, ...keyRest] = readChildren(der, spki);
+  if (!keyAlgorithmId || !keyBits || keyRest.length > 0) {
+    throw new DerError("subjectPKInfo is not {algorithm, subjectPublicKey}");
+  }
+  expectTag(keyAlgorithmId, Tag.SEQUENCE, "subjectPKInfo algorithm");
+  const [keyOid, keyParameter] = readChildren(der, keyAlgorithmId);
+  if (!keyOid) throw new DerError("subjectPKInfo algorithm has no OID");
+
+  const [signatureOid, parameters, ...more] = readChildren(der, algorithm);
+  if (!signatureOid || more.length > 0) {
+    throw new DerError("signatureAlgorithm is not {algorithm, parameters}");
+  }
+  const { attributes: subjectAttributes, commonNames } = readSubject(der, subject);
+  return {
+    der,
+    infoDer: wholeOf(der, info),
+    subjectDer: wholeOf(der, subject),
+    subject: subjectAttributes,
+    commonNames,
+    spkiDer: wholeOf(der, spki),
+    publicKeyBits: bitStringBytes(der, keyBits, "subjectPublicKey"),
+    keyAlgorithm: readOid(der, keyOid, "subjectPKInfo algorithm"),
+    keyCurve: keyParameter?.tag === Tag.OID ? readOid(der, keyParameter, "EC curve") : null,
+    signatureAlgorithmDer: wholeOf(der, algorithm),
+    signatureAlgorithm: readOid(der, signatureOid, "signatureAlgorithm"),
+    signatureParametersDer: parameters ? wholeOf(der, parameters) : null,
+    signatureAlgorithmHasNull:
+      parameters?.tag === Tag.NULL && parameters.end === parameters.contentStart,
+    signatureValueDer: wholeOf(der, signature),
+    signature: signatureBytes,
+  };
+}
+
+function readSubject(
+  der: Uint8Array,
+  subject: DerElement,
+): { attributes: Array<{ type: string; value: string }>; commonNames: string[] } {
+  const attributes: Array<{ type: string; value: string }> = [];
+  const commonNames: string[] = [];
+  for (const rdn of readChildren(der, subject)) {
+    expectTag(rdn, Tag.SET, "subject RDN");
+    for (const attribute of readChildren(der, rdn)) {
+      expectTag(attribute, Tag.SEQUENCE, "subject attribute");
+      const [type, value, ...rest] = readChildren(der, attribute);
+      if (!type || !value || rest.length > 0) {
+        throw new DerError("a subject attribute is not {type, value}");
+      }
+      const oid = readOid(der, type, "subject attribute type");
+      const text = decodeDirectoryString(der, value);
+      if (oid === OID_COMMON_NAME) commonNames.push(text);
+      attributes.push({ type: oid, value: text });
+    }
+  }
+  return { attributes, commonNames };
+}
+
+/** The text of a DirectoryString-like attribute value. */
+function decodeDirectoryString(der: Uint8Array, element: DerElement): string {
+  const content = Buffer.from(
+    der.buffer,
+    der.byteOffset + element.contentStart,
+    element.end - element.contentStart,
+  );
+  switch (element.tag) {
+    case Tag.UTF8_STRING:
+    case Tag.PRINTABLE_STRING:
+    case Tag.IA5_STRING:
+      return content.toString("utf8");
+    case Tag.T61_STRING:
+      return content.toString("latin1");
+    case Tag.BMP_STRING:
+      if (content.length % 2 !== 0) throw new DerError("odd-length BMPString in the subject");
+      return Buffer.from(content).swap16().toString("utf16le");
+    default:
+      throw new DerError(`unsupported string type 0x${element.tag.toString(16)} in the subject`);
+  }
+}
+
+/** `A=v, B=w` in the order of the request, RFC 4514 escaping the separators. */
+export function formatSubject(request: Pick<CertificationRequest, "subject">): string {
+  return request.subject
+    .map(
+      ({ type, value }) =>
+        `${attributeNameByOid[type] ?? type}=${value.replace(/[,+"\\<>;]/g, (c) => `\\${c}`)}`,
+    )
+    .join(", ");
+}
+
+const ecdsaHashByOid: Record<string, string> = {
+  "1.2.840.10045.4.3.2": "sha256",
+  "1.2.840.10045.4.3.3": "sha384",
+  "1.2.840.10045.4.3.4": "sha512",
+};
+
+/**
+ * Whether the request's self-signature (ECDSA with SHA-2) verifies with `publicKey` over the
+ * CertificationRequestInfo bytes exactly as encoded, so both the modem's NULL-parameter form
+ * and the re-encoded form verify. Other signature algorithms do not verify.
+ */
+export function verifyRequestSignature(
+  request: CertificationRequest,
+  publicKey: KeyObject,
+): boolean {
+  const hash = ecdsaHashByOid[request.signatureAlgorithm];
+  if (hash === undefined) return false;
+  try {
+    return verify(hash, request.infoDer, publicKey, request.signature);
+  } catch {
+    return false; // An undecodable ECDSA-Sig-Value is simply not a valid signature.
+  }
+}
+
+// --- the %KEYGEN body -----------------------------------------------------------------------
+
+/** What the attestation layer reads out of a %KEYGEN CSR body. */
+export interface ParsedCsr {
+  request: CertificationRequest;
+  subject: string;
+  commonName: string | null;
+  signatureValid: boolean;
+}
 
 const what = "keygen body (PKCS#10 CSR)";
 
-function malformed(problem: string, cause?: unknown): AttestError {
-  return new AttestError("ERR_KEYGEN_MALFORMED", `${what}: ${problem}`, { cause });
-}
-
-function decodeString(node: DerNode): string {
-  switch (node.tag) {
-    case DerTag.utf8String:
-    case DerTag.printableString:
-    case DerTag.ia5String:
-      return Buffer.from(node.content).toString("utf8");
-    case DerTag.teletexString:
-      return Buffer.from(node.content).toString("latin1");
-    case DerTag.bmpString:
-      if (node.content.length % 2 !== 0) throw malformed("odd-length BMPString in the subject");
-      return Buffer.from(node.content).swap16().toString("utf16le");
-    default:
-      throw malformed(`unsupported string type 0x${node.tag.toString(16)} in the subject`);
-  }
-}
-
-/** RFC 4514 escaping of the characters that would break `A=v, B=w` apart. */
-function escapeAttributeValue(value: string): string {
-  return value.replace(/[,+"\\<>;]/g, (c) => `\\${c}`);
-}
-
-function parseSubject(node: DerNode): { subject: string; commonName: string | null } {
-  expectTag(node, DerTag.sequence, `${what} subject`);
-  const parts: string[] = [];
-  let commonName: string | null = null;
-  for (const rdn of childrenOf(node, `${what} subject`)) {
-    expectTag(rdn, DerTag.set, `${what} subject RDN`);
-    for (const attribute of childrenOf(rdn, `${what} subject attribute`)) {
-      expectTag(attribute, DerTag.sequence, `${what} subject attribute`);
-      const [type, value, ...rest] = childrenOf(attribute, `${what} subject attribute`);
-      if (!type || !value || rest.length > 0)
-        throw malformed("a subject attribute is not {type, value}");
-      const oid = decodeOid(type, `${what} subject attribute type`);
-      const text = decodeString(value);
-      if (oid === "2.5.4.3" && commonName === null) commonName = text;
-      parts.push(`${attributeNameByOid[oid] ?? oid}=${escapeAttributeValue(text)}`);
-    }
-  }
-  return { subject: parts.join(", "), commonName };
+function malformed(label: string, error: unknown): AttestError {
+  if (!(error instanceof DerError)) throw error;
+  return new AttestError("ERR_KEYGEN_MALFORMED", `${label}: ${error.message}`, { cause: error });
 }
 
 /** Imports a SubjectPublicKeyInfo; a key node:crypto rejects makes the body malformed. */
-export function importSpki(spki: Uint8Array, label: string): KeyObject {
+function importSpki(spki: Uint8Array, label: string): KeyObject {
   try {
     return createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
   } catch (error) {
     throw new AttestError(
       "ERR_KEYGEN_MALFORMED",
       `${label}: the public key is not a valid SubjectPublicKeyInfo`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
 }
@@ -133,86 +234,56 @@ export function importSpki(spki: Uint8Array, label: string): KeyObject {
 /** Checks that `der` is exactly one SubjectPublicKeyInfo (the `%KEYGEN=…,1` body). */
 export function parseSpki(der: Uint8Array): KeyObject {
   const label = "keygen body (SubjectPublicKeyInfo)";
-  const node = readSingle(der, DerTag.sequence, label);
-  const [algorithm, key, ...rest] = childrenOf(node, label);
-  if (!algorithm || !key || rest.length > 0) {
-    throw new AttestError(
-      "ERR_KEYGEN_MALFORMED",
-      `${label}: expected {algorithm, subjectPublicKey}`,
-    );
+  try {
+    const node = readSingle(der, Tag.SEQUENCE, "SubjectPublicKeyInfo");
+    const [algorithm, key, ...rest] = readChildren(der, node);
+    if (!algorithm || !key || rest.length > 0) {
+      throw new DerError("expected {algorithm, subjectPublicKey}");
+    }
+    expectTag(algorithm, Tag.SEQUENCE, "algorithm");
+    expectTag(key, Tag.BIT_STRING, "subjectPublicKey");
+  } catch (error) {
+    throw malformed(label, error);
   }
-  expectTag(algorithm, DerTag.sequence, label);
-  expectTag(key, DerTag.bitString, label);
   return importSpki(der, label);
 }
 
 /**
- * Parses a PKCS#10 CSR and verifies its self-signature over the CertificationRequestInfo bytes
- * exactly as encoded, so both the modem's NULL-parameter form and the re-encoded form verify.
+ * Parses a %KEYGEN CSR body and verifies its self-signature. Throws AttestError
+ * ERR_KEYGEN_MALFORMED; an invalid signature is reported in `signatureValid`.
  */
 export function parseCsr(der: Uint8Array): ParsedCsr {
-  const request = readSingle(der, DerTag.sequence, what);
-  const [info, algorithm, signature, ...rest] = childrenOf(request, what);
-  if (!info || !algorithm || !signature || rest.length > 0) {
-    throw malformed("expected {certificationRequestInfo, signatureAlgorithm, signature}");
-  }
-  expectTag(info, DerTag.sequence, `${what} certificationRequestInfo`);
-  expectTag(algorithm, DerTag.sequence, `${what} signatureAlgorithm`);
-  expectTag(signature, DerTag.bitString, `${what} signature`);
-
-  const [version, subject, spki, attributes, ...extra] = childrenOf(
-    info,
-    `${what} certificationRequestInfo`,
-  );
-  if (!version || !subject || !spki || extra.length > 0) {
-    throw malformed(
-      "certificationRequestInfo is not {version, subject, subjectPKInfo, attributes}",
-    );
-  }
-  expectTag(version, DerTag.integer, `${what} version`);
-  expectTag(spki, DerTag.sequence, `${what} subjectPKInfo`);
-  if (attributes) expectTag(attributes, DerTag.contextConstructed0, `${what} attributes`);
-  const { subject: subjectText, commonName } = parseSubject(subject);
-  const publicKey = importSpki(spki.tlv, what);
-
-  const [algorithmOid, parameters, ...more] = childrenOf(algorithm, `${what} signatureAlgorithm`);
-  if (!algorithmOid || more.length > 0)
-    throw malformed("signatureAlgorithm is not {algorithm, parameters}");
-  // The modem adds an explicit NULL parameter (RFC 5758 says absent); both are accepted.
-  if (parameters && (parameters.tag !== DerTag.null || parameters.content.length !== 0)) {
-    throw malformed("unexpected signatureAlgorithm parameters (only absent or NULL are valid)");
-  }
-  const hash = ecdsaHashByOid[decodeOid(algorithmOid, `${what} signatureAlgorithm`)];
-  if (signature.content.length < 1 || signature.content[0] !== 0) {
-    throw malformed("the signature BIT STRING has unused bits");
-  }
-  const signatureValid =
-    hash !== undefined && verifySignature(hash, info.tlv, publicKey, signature.content.subarray(1));
-  return { subject: subjectText, commonName, spki: spki.tlv, signatureValid };
-}
-
-function verifySignature(
-  hash: string,
-  data: Uint8Array,
-  key: KeyObject,
-  signature: Uint8Array,
-): boolean {
+  let request: CertificationRequest;
   try {
-    return verify(hash, data, key, signature);
-  } catch {
-    return false; // An undecodable ECDSA signature is simply not a valid one.
+    request = readCertificationRequest(der);
+    // The modem adds an explicit NULL parameter (RFC 5758 says absent); both are accepted.
+    if (request.signatureParametersDer !== null && !request.signatureAlgorithmHasNull) {
+      throw new DerError(
+        "unexpected signatureAlgorithm parameters (only absent or NULL are valid)",
+      );
+    }
+  } catch (error) {
+    throw malformed(what, error);
   }
+  const publicKey = importSpki(request.spkiDer, what);
+  return {
+    request,
+    subject: formatSubject(request),
+    commonName: request.commonNames[0] ?? null,
+    signatureValid: verifyRequestSignature(request, publicKey),
+  };
 }
+
+/** ecdsa-with-SHA256 as RFC 5758 wants it (no parameters) and as the modem sends it (NULL). */
+const ecdsaSha256WithoutNull = Buffer.from("300a06082a8648ce3d040302", "hex");
+const ecdsaSha256WithNull = Buffer.from("300c06082a8648ce3d0403020500", "hex");
 
 /**
- * If the CSR's outer signatureAlgorithm is the RFC 5758 form (no parameters), returns the CSR
- * with the modem's NULL parameter put back (outer SEQUENCE and AlgorithmIdentifier lengths
- * fixed); otherwise null. Used to recognise a body that was re-encoded after leaving the modem.
+ * If the request's outer signatureAlgorithm is the RFC 5758 form (no parameters), the request
+ * with the modem's NULL parameter put back; otherwise null. Used to recognise a body that was
+ * re-encoded after leaving the modem.
  */
-export function reinsertNullParameter(der: Uint8Array): Uint8Array | null {
-  const request = readSingle(der, DerTag.sequence, what);
-  const [info, algorithm, signature] = childrenOf(request, what);
-  if (!info || !algorithm || !signature) return null;
-  if (!Buffer.from(algorithm.tlv).equals(ecdsaSha256WithoutNull)) return null;
-  return encodeDer(DerTag.sequence, info.tlv, ecdsaSha256WithNull, signature.tlv);
+export function reinsertNullParameter(request: CertificationRequest): Uint8Array | null {
+  if (!ecdsaSha256WithoutNull.equals(request.signatureAlgorithmDer)) return null;
+  return encodeSequence(request.infoDer, ecdsaSha256WithNull, request.signatureValueDer);
 }

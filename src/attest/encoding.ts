@@ -21,13 +21,6 @@ export function decodeBase64Url(text: string, what: string, code: AttestErrorCod
   return new Uint8Array(Buffer.from(unpadded, "base64url"));
 }
 
-/** PEM armour: standard base64 in 64-column lines, LF line ends, trailing LF. */
-export function toPem(label: string, der: Uint8Array): string {
-  const base64 = Buffer.from(der).toString("base64");
-  const lines = base64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
-}
-
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString("hex");
 }

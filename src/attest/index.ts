@@ -10,6 +10,12 @@ export {
   verifyAttestation,
 } from "./attesttoken.js";
 export { CoseKeyId, encodeCoseSign1 } from "./cose.js";
+export {
+  type CertificationRequest,
+  formatSubject,
+  readCertificationRequest,
+  verifyRequestSignature,
+} from "./csr.js";
 export { AttestError, type AttestErrorCode } from "./errors.js";
 export {
   assertKeygenTrusted,

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { encode, Tagged } from "cborg";
+import { toPem } from "../der/index.js";
 import {
   CborTag,
   decodeCbor,
@@ -8,15 +9,8 @@ import {
   expectTagged,
   parseCoseSign1,
 } from "./cose.js";
-import { parseCsr, parseSpki, reinsertNullParameter } from "./csr.js";
-import {
-  decodeBase64Url,
-  extractBlob,
-  formatUuid,
-  splitTwoParts,
-  toHex,
-  toPem,
-} from "./encoding.js";
+import { type CertificationRequest, parseCsr, parseSpki, reinsertNullParameter } from "./csr.js";
+import { decodeBase64Url, extractBlob, formatUuid, splitTwoParts, toHex } from "./encoding.js";
 import { AttestError } from "./errors.js";
 
 /** COSE payload message types of `%KEYGEN`. */
@@ -120,13 +114,14 @@ function parseKeygenPayload(payload: Uint8Array): KeygenPayloadFields {
   };
 }
 
+/** How the attested digest relates to the body; `request` is the parsed body when it is a CSR. */
 function digestStatusOf(
   der: Uint8Array,
   digest: Uint8Array,
-  kind: KeygenOutput["kind"],
+  request: CertificationRequest | null,
 ): DigestStatus {
   if (sha256(der).equals(digest)) return "match";
-  const withNull = kind === "csr" ? reinsertNullParameter(der) : null;
+  const withNull = request ? reinsertNullParameter(request) : null;
   return withNull && sha256(withNull).equals(digest) ? "match-after-null-reinsertion" : "mismatch";
 }
 
@@ -145,7 +140,9 @@ export function parseKeygenOutput(text: string): KeygenOutput {
   const payload = parseKeygenPayload(sign1.payload);
 
   const kind = payload.messageType === KeygenMessageType.csr ? "csr" : "public-key";
-  const digestStatus = digestStatusOf(der, payload.digest, kind);
+  const csr = kind === "csr" ? parseCsr(der) : null;
+  if (!csr) parseSpki(der);
+  const digestStatus = digestStatusOf(der, payload.digest, csr?.request ?? null);
   const common = {
     der,
     deviceUuid: formatUuid(payload.deviceUuid),
@@ -158,13 +155,11 @@ export function parseKeygenOutput(text: string): KeygenOutput {
     keyId: sign1.keyId,
     cose,
   };
-  if (kind === "public-key") {
-    parseSpki(der);
+  if (!csr) {
     const pem = toPem("PUBLIC KEY", der);
     return { kind, pem, publicKeyPem: pem, ...common };
   }
-  const csr = parseCsr(der);
-  const publicKeyPem = toPem("PUBLIC KEY", csr.spki);
+  const publicKeyPem = toPem("PUBLIC KEY", csr.request.spkiDer);
   return {
     kind,
     pem: toPem("CERTIFICATE REQUEST", der),

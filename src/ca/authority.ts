@@ -10,11 +10,10 @@ import {
 import { mkdir, open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
+import { fromPemAll, readCertificateElements, spkiPublicKeyBits, wholeOf } from "../der/index.js";
 import { DeviceCertificateTemplate } from "./certificate-template.js";
-import { contentOf, readChildren, readElement, Tag, wholeOf } from "./der.js";
 import { CaError } from "./errors.js";
 import { Ledger, type LedgerOptions, readLedger } from "./ledger.js";
-import { fromPemAll } from "./pem.js";
 import { type CaSigner, isNodeWebCrypto, nodeKeySigner, webCryptoSigner } from "./signer.js";
 
 /** File names inside a CA directory. */
@@ -213,7 +212,7 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
   const ledger = await Ledger.open(info.files.ledger, options.ledger);
   const template = new DeviceCertificateTemplate({
     subjectDer,
-    subjectKeyIdentifier: createHash("sha1").update(publicKeyBits(spkiDer)).digest(),
+    subjectKeyIdentifier: createHash("sha1").update(spkiPublicKeyBits(spkiDer)).digest(),
   });
   return {
     info,
@@ -290,20 +289,10 @@ function decryptKey(pem: string, passphrase: string | null, path: string): KeyOb
   }
 }
 
-/** Issuer Name and SubjectPublicKeyInfo of a certificate, as exact DER slices. */
+/** Subject Name and SubjectPublicKeyInfo of a certificate, as exact DER slices. */
 function tbsPieces(certificateDer: Uint8Array): { subjectDer: Uint8Array; spkiDer: Uint8Array } {
-  const [tbs] = readChildren(certificateDer, readElement(certificateDer, 0));
-  const fields = readChildren(certificateDer, tbs!);
-  const offset = fields[0]?.tag === Tag.CONTEXT_0 ? 1 : 0; // explicit version present
-  return {
-    subjectDer: wholeOf(certificateDer, fields[offset + 4]!),
-    spkiDer: wholeOf(certificateDer, fields[offset + 5]!),
-  };
-}
-
-function publicKeyBits(spkiDer: Uint8Array): Uint8Array {
-  const [, bits] = readChildren(spkiDer, readElement(spkiDer, 0));
-  return contentOf(spkiDer, bits!).subarray(1);
+  const { subject, spki } = readCertificateElements(certificateDer);
+  return { subjectDer: wholeOf(certificateDer, subject), spkiDer: wholeOf(certificateDer, spki) };
 }
 
 function caPaths(dir: string): CaInfo["files"] {

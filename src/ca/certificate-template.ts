@@ -7,7 +7,7 @@ import {
   encodeTlv,
   encodeUnsignedInteger,
   Tag,
-} from "./der.js";
+} from "../der/index.js";
 
 /** "default": v3 with the extensions nRF Cloud clients expect; "minimal": v1, no extensions. */
 export type CertificateProfile = "default" | "minimal";

@@ -1,21 +1,15 @@
-import { createHash, createPublicKey, type KeyObject, verify } from "node:crypto";
+import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import {
-  contentOf,
-  DerError,
-  decodeOid,
-  expectElement,
-  readChildren,
-  readElement,
-  Tag,
-  wholeOf,
-} from "./der.js";
+  type CertificationRequest,
+  readCertificationRequest,
+  verifyRequestSignature,
+} from "../attest/index.js";
+import { DerError, fromPemAll } from "../der/index.js";
 import { CaError } from "./errors.js";
-import { fromPemAll } from "./pem.js";
 
 const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
 const OID_P256 = "1.2.840.10045.3.1.7";
 const OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2";
-const OID_COMMON_NAME = "2.5.4.3";
 
 /** Human names for keys people actually try to use, for the ERR_CSR_KEY_TYPE message. */
 const KNOWN_KEY_TYPES: Record<string, string> = {
@@ -32,42 +26,20 @@ const KNOWN_KEY_TYPES: Record<string, string> = {
 
 const CSR_PEM_LABELS = ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"] as const;
 
-/** A PKCS#10 request taken apart without re-encoding anything. */
-export interface ParsedCsr {
-  /** The request exactly as received (with or without the modem's NULL parameter). */
-  der: Uint8Array;
-  /** CertificationRequestInfo: what the self-signature covers. */
-  infoDer: Uint8Array;
-  /** Subject Name, byte for byte; copied into the certificate. */
-  subjectDer: Uint8Array;
-  /** SubjectPublicKeyInfo, byte for byte; copied into the certificate. */
-  spkiDer: Uint8Array;
-  /** The key's BIT STRING content (EC point); the subject key identifier hashes it. */
-  publicKeyBits: Uint8Array;
-  /** Key algorithm OID and, for EC keys, the curve OID. */
-  keyAlgorithm: string;
-  keyCurve: string | null;
-  signatureAlgorithm: string;
-  /** Whether signatureAlgorithm carries an explicit NULL (modem firmware quirk, nrf91-at §4.2). */
-  signatureAlgorithmHasNull: boolean;
-  signature: Uint8Array;
-  /** Every CN in the subject, in order. */
-  commonNames: string[];
-}
+/** A PKCS#10 request as the CA sees it: attest's parser output, nothing re-encoded. */
+export type ParsedCsr = CertificationRequest;
 
 /** Parses a CSR given as DER bytes or PEM text. Throws ERR_CSR_MALFORMED. */
 export function parseCsr(input: Uint8Array | string): ParsedCsr {
   const der = typeof input === "string" ? singlePemCsr(input) : input;
   try {
-    return parseCsrDer(der);
+    return readCertificationRequest(der);
   } catch (error) {
     if (!(error instanceof DerError)) throw error;
     throw new CaError(
       "ERR_CSR_MALFORMED",
       `The CSR is not a valid PKCS#10 request: ${error.message}.`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
 }
@@ -85,94 +57,11 @@ function singlePemCsr(text: string): Uint8Array {
   return blocks[0]!;
 }
 
-function parseCsrDer(der: Uint8Array): ParsedCsr {
-  const outer = expectElement(der, 0, Tag.SEQUENCE, "CertificationRequest");
-  if (outer.end !== der.length) throw new DerError("trailing bytes after the request");
-  const [info, algorithm, signature] = readChildren(der, outer);
-  if (!info || !algorithm || !signature) throw new DerError("request has fewer than 3 fields");
-  if (info.tag !== Tag.SEQUENCE || algorithm.tag !== Tag.SEQUENCE) {
-    throw new DerError("request fields have the wrong types");
-  }
-  if (signature.tag !== Tag.BIT_STRING || der[signature.contentStart] !== 0) {
-    throw new DerError("signature is not a whole-byte BIT STRING");
-  }
-  const [version, subject, spki] = readChildren(der, info);
-  if (version?.tag !== Tag.INTEGER || subject?.tag !== Tag.SEQUENCE || spki?.tag !== Tag.SEQUENCE) {
-    throw new DerError("CertificationRequestInfo has the wrong shape");
-  }
-  const [keyAlgorithmId, keyBits] = readChildren(der, spki);
-  if (keyAlgorithmId?.tag !== Tag.SEQUENCE || keyBits?.tag !== Tag.BIT_STRING) {
-    throw new DerError("SubjectPublicKeyInfo has the wrong shape");
-  }
-  const [keyOid, keyParameter] = readChildren(der, keyAlgorithmId);
-  if (keyOid?.tag !== Tag.OID) throw new DerError("public key algorithm has no OID");
-  const [signatureOid, signatureParameter] = readChildren(der, algorithm);
-  if (signatureOid?.tag !== Tag.OID) throw new DerError("signature algorithm has no OID");
-  return {
-    der,
-    infoDer: wholeOf(der, info),
-    subjectDer: wholeOf(der, subject),
-    spkiDer: wholeOf(der, spki),
-    publicKeyBits: der.subarray(keyBits.contentStart + 1, keyBits.end),
-    keyAlgorithm: decodeOid(contentOf(der, keyOid)),
-    keyCurve: keyParameter?.tag === Tag.OID ? decodeOid(contentOf(der, keyParameter)) : null,
-    signatureAlgorithm: decodeOid(contentOf(der, signatureOid)),
-    signatureAlgorithmHasNull: signatureParameter?.tag === Tag.NULL,
-    signature: der.subarray(signature.contentStart + 1, signature.end),
-    commonNames: readCommonNames(der, subject.start),
-  };
-}
-
-function readCommonNames(der: Uint8Array, subjectStart: number): string[] {
-  const names: string[] = [];
-  for (const rdn of readChildren(der, readElement(der, subjectStart))) {
-    for (const attribute of readChildren(der, rdn)) {
-      const [type, value] = readChildren(der, attribute);
-      if (type?.tag === Tag.OID && value && decodeOid(contentOf(der, type)) === OID_COMMON_NAME) {
-        names.push(decodeDirectoryString(value.tag, contentOf(der, value)));
-      }
-    }
-  }
-  return names;
-}
-
-function decodeDirectoryString(tag: number, content: Uint8Array): string {
-  const bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
-  if (tag === Tag.UTF8_STRING) return bytes.toString("utf8");
-  if (tag === Tag.BMP_STRING) return Buffer.from(bytes).swap16().toString("utf16le");
-  return bytes.toString("latin1");
-}
-
 /**
- * Checks that the key is EC P-256 and the self-signature verifies; returns the public key.
- * The signature covers only CertificationRequestInfo, so both encodings of
- * ecdsa-with-SHA256 (with and without the modem's NULL) verify the same way.
+ * The CA's algorithm policy: an EC P-256 key (what nRF Cloud takes) and an ecdsa-with-SHA256
+ * self-signature (with or without the modem's NULL parameter).
  */
-export function verifyCsr(csr: ParsedCsr, deviceLabel = describeCsr(csr)): KeyObject {
-  const publicKey = importP256Key(csr, deviceLabel);
-  if (csr.signatureAlgorithm !== OID_ECDSA_SHA256) {
-    throw new CaError(
-      "ERR_CSR_SIGNATURE",
-      `The CSR for ${deviceLabel} is signed with ${csr.signatureAlgorithm}, not ecdsa-with-SHA256; generate it again on the modem.`,
-      { details: { signatureAlgorithm: csr.signatureAlgorithm } },
-    );
-  }
-  let valid = false;
-  try {
-    valid = verify("sha256", csr.infoDer, publicKey, csr.signature);
-  } catch {
-    valid = false; // a malformed ECDSA-Sig-Value is just an invalid signature
-  }
-  if (!valid) {
-    throw new CaError(
-      "ERR_CSR_SIGNATURE",
-      `The CSR for ${deviceLabel} has an invalid self-signature (corrupted or altered); generate a new CSR with AT%KEYGEN.`,
-    );
-  }
-  return publicKey;
-}
-
-function importP256Key(csr: ParsedCsr, deviceLabel: string): KeyObject {
+export function checkCsrAlgorithms(csr: ParsedCsr, deviceLabel = describeCsr(csr)): void {
   const isP256 = csr.keyAlgorithm === OID_EC_PUBLIC_KEY && csr.keyCurve === OID_P256;
   if (!isP256) {
     const name =
@@ -187,17 +76,44 @@ function importP256Key(csr: ParsedCsr, deviceLabel: string): KeyObject {
       { details: { keyAlgorithm: csr.keyAlgorithm, curve: csr.keyCurve } },
     );
   }
+  if (csr.signatureAlgorithm !== OID_ECDSA_SHA256) {
+    throw new CaError(
+      "ERR_CSR_SIGNATURE",
+      `The CSR for ${deviceLabel} is signed with ${csr.signatureAlgorithm}, not ecdsa-with-SHA256; generate it again on the modem.`,
+      { details: { signatureAlgorithm: csr.signatureAlgorithm } },
+    );
+  }
+}
+
+/**
+ * Checks the algorithm policy and that the self-signature verifies; returns the public key.
+ * The signature covers only CertificationRequestInfo, so both encodings of
+ * ecdsa-with-SHA256 (with and without the modem's NULL) verify the same way.
+ */
+export function verifyCsr(csr: ParsedCsr, deviceLabel = describeCsr(csr)): KeyObject {
+  checkCsrAlgorithms(csr, deviceLabel);
+  const publicKey = importP256Key(csr, deviceLabel);
+  if (!verifyRequestSignature(csr, publicKey)) {
+    throw new CaError(
+      "ERR_CSR_SIGNATURE",
+      `The CSR for ${deviceLabel} has an invalid self-signature (corrupted or altered); generate a new CSR with AT%KEYGEN.`,
+    );
+  }
+  return publicKey;
+}
+
+function importP256Key(csr: ParsedCsr, deviceLabel: string): KeyObject {
   try {
     const point = csr.publicKeyBits;
-    // A JWK import is about 2.5× cheaper than OpenSSL's DER decoder and checks the point is on the curve.
+    // A JWK import is about 2x cheaper than OpenSSL's DER decoder and checks the point is on the curve.
     if (point.length === 65 && point[0] === 0x04) {
       const coordinates = Buffer.from(point.buffer, point.byteOffset, point.byteLength);
       return createPublicKey({
         key: {
           kty: "EC",
           crv: "P-256",
-          x: coordinates.subarray(1, 33).toString("base64url"),
-          y: coordinates.subarray(33, 65).toString("base64url"),
+          x: coordinates.toString("base64url", 1, 33),
+          y: coordinates.toString("base64url", 33, 65),
         },
         format: "jwk",
       });

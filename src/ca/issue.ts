@@ -1,11 +1,18 @@
 import { createHash, randomBytes } from "node:crypto";
 import { assertKeygenTrusted, type KeygenOutput } from "../attest/index.js";
+import { toPem } from "../der/index.js";
 import type { CertificateAuthority } from "./authority.js";
 import type { CertificateProfile } from "./certificate-template.js";
-import { csrDigest, deviceIdOf, type ParsedCsr, parseCsr, verifyCsr } from "./csr.js";
+import {
+  checkCsrAlgorithms,
+  csrDigest,
+  deviceIdOf,
+  type ParsedCsr,
+  parseCsr,
+  verifyCsr,
+} from "./csr.js";
 import { CaError } from "./errors.js";
 import type { LedgerEntry } from "./ledger.js";
-import { toPem } from "./pem.js";
 
 export interface IssuedCertificate {
   /** PEM, LF line ends, trailing LF. */
@@ -76,9 +83,13 @@ export async function prepareCertificate(
   input: Uint8Array | string | KeygenOutput,
   options: IssueOptions = {},
 ): Promise<PreparedCertificate> {
-  const { csr, source } = csrFromInput(input);
+  const { csr, source, signatureVerified } = csrFromInput(input);
   const deviceId = deviceIdOf(csr, options.deviceId);
-  verifyCsr(csr, `device ${JSON.stringify(deviceId)}`);
+  const deviceLabel = `device ${JSON.stringify(deviceId)}`;
+  // One signature verification per certificate: parseKeygenOutput already verified a KEYGEN
+  // CSR's self-signature (and assertKeygenTrusted refused it if invalid).
+  if (signatureVerified) checkCsrAlgorithms(csr, deviceLabel);
+  else verifyCsr(csr, deviceLabel);
   const certificate = await signCertificate(ca, csr, {
     deviceId,
     ...validity(ca, options.days),
@@ -90,10 +101,11 @@ export async function prepareCertificate(
 function csrFromInput(input: Uint8Array | string | KeygenOutput): {
   csr: ParsedCsr;
   source: string;
+  signatureVerified: boolean;
 } {
   if (typeof input === "string" || input instanceof Uint8Array) {
     const csr = parseCsr(input);
-    return { csr, source: `csr-sha256:${csrDigest(csr)}` };
+    return { csr, source: `csr-sha256:${csrDigest(csr)}`, signatureVerified: false };
   }
   assertKeygenTrusted(input);
   if (input.kind !== "csr") {
@@ -105,6 +117,7 @@ function csrFromInput(input: Uint8Array | string | KeygenOutput): {
   return {
     csr: parseCsr(input.der),
     source: `keygen:${input.deviceUuid}:sec-tag-${input.secTag}:sha256:${input.digest}`,
+    signatureVerified: input.csr?.signatureValid === true,
   };
 }
 

@@ -1,5 +1,5 @@
 import { type KeyObject, sign, webcrypto } from "node:crypto";
-import { encodeSequence, encodeUnsignedInteger } from "./der.js";
+import { encodeSequence, encodeUnsignedInteger } from "../der/index.js";
 
 /** Signs TBSCertificates with the CA key; returns a DER ECDSA-Sig-Value (ecdsa-with-SHA256). */
 export interface CaSigner {

@@ -2,8 +2,14 @@
 // the CA must handle: modem-like subjects, multi-RDN subjects, other string types, the
 // modem's NULL-parameter signature algorithm, and wrong keys.
 import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
-import { encodeBitString, encodeOid, encodeSequence, encodeTlv, Tag } from "../../src/ca/der.js";
-import { toPem } from "../../src/ca/pem.js";
+import {
+  encodeBitString,
+  encodeOid,
+  encodeSequence,
+  encodeTlv,
+  Tag,
+  toPem,
+} from "../../src/der/index.js";
 
 export interface CsrSpec {
   /** Subject attributes in order; value string type defaults to UTF8String. */

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { deviceIdOf } from "../../src/ca/csr.js";
-import { Tag } from "../../src/ca/der.js";
 import { CaError, parseCsr, verifyCsr } from "../../src/ca/index.js";
+import { Tag } from "../../src/der/index.js";
 import { readVector } from "../vectors.js";
 import { buildCsr, modemLikeCsr, OID } from "./csr-factory.js";
 

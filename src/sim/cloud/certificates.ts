@@ -8,11 +8,20 @@ import {
   webcrypto,
 } from "node:crypto";
 import * as x509 from "@peculiar/x509";
+import {
+  encodeBitString,
+  encodeSequence,
+  encodeTime,
+  encodeTlv,
+  Tag,
+  toPem,
+} from "../../der/index.js";
 
 const ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 // AlgorithmIdentifier ecdsa-with-SHA256 (1.2.840.10045.4.3.2), DER.
 const ECDSA_WITH_SHA256 = Buffer.from("300a06082a8648ce3d040302", "hex");
 const OID_COMMON_NAME = Buffer.from("0603550403", "hex");
+const SERIAL_PREFIX = Uint8Array.of(0x01);
 
 /** A P-256 CA of the simulator: signs device certificates quickly from a DER template. */
 export interface SimCertificateAuthority {
@@ -68,25 +77,32 @@ export async function createSimCertificateAuthority(
     return spki;
   };
   return {
-    certificatePem: toPem(Buffer.from(caCert.rawData), "CERTIFICATE"),
+    certificatePem: toPem("CERTIFICATE", new Uint8Array(caCert.rawData)),
     issue({ deviceId, publicKey, days = 365 }) {
-      const serial = Buffer.concat([Buffer.from([0x01]), randomBytes(15)]);
-      const tbs = der(
-        0x30,
-        der(0x02, serial),
+      const serial = encodeTlv(Tag.INTEGER, SERIAL_PREFIX, randomBytes(15));
+      const subject = encodeSequence(
+        encodeTlv(
+          Tag.SET,
+          encodeSequence(
+            OID_COMMON_NAME,
+            encodeTlv(Tag.UTF8_STRING, Buffer.from(deviceId, "utf8")),
+          ),
+        ),
+      );
+      const tbs = encodeSequence(
+        serial,
         ECDSA_WITH_SHA256,
         issuer,
-        der(
-          0x30,
-          utcTime(new Date(now() - 3_600_000)),
-          utcTime(new Date(now() + days * 86_400_000)),
+        encodeSequence(
+          encodeTime(new Date(now() - 3_600_000)),
+          encodeTime(new Date(now() + days * 86_400_000)),
         ),
-        der(0x30, der(0x31, der(0x30, OID_COMMON_NAME, der(0x0c, Buffer.from(deviceId, "utf8"))))),
+        subject,
         spkiOf(publicKey),
       );
       const signature = sign("sha256", tbs, signingKey);
-      const certificate = der(0x30, tbs, ECDSA_WITH_SHA256, der(0x03, Buffer.from([0]), signature));
-      return toPem(certificate, "CERTIFICATE");
+      const certificate = encodeSequence(tbs, ECDSA_WITH_SHA256, encodeBitString(signature));
+      return toPem("CERTIFICATE", certificate);
     },
   };
 }
@@ -103,24 +119,4 @@ export function issueKeyPair(ca: SimCertificateAuthority, deviceId: string): Sim
 async function keyObjectFrom(key: CryptoKey): Promise<KeyObject> {
   const pkcs8 = await webcrypto.subtle.exportKey("pkcs8", key as webcrypto.CryptoKey);
   return createPrivateKey({ key: Buffer.from(pkcs8), format: "der", type: "pkcs8" });
-}
-
-function der(tag: number, ...parts: Buffer[]): Buffer {
-  const content = Buffer.concat(parts);
-  const length = content.length;
-  let header: Buffer;
-  if (length < 0x80) header = Buffer.from([tag, length]);
-  else if (length < 0x100) header = Buffer.from([tag, 0x81, length]);
-  else header = Buffer.from([tag, 0x82, length >> 8, length & 0xff]);
-  return Buffer.concat([header, content]);
-}
-
-function utcTime(date: Date): Buffer {
-  const text = date.toISOString().replace(/[-:T]/g, "").slice(2, 14);
-  return der(0x17, Buffer.from(`${text}Z`, "ascii"));
-}
-
-function toPem(derBytes: Buffer, label: string): string {
-  const lines = derBytes.toString("base64").match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }

@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { pemToDer, readCertificate } from "./der.js";
+import { fromPemAll } from "../../der/index.js";
+import { readCertificate } from "./certificate-facts.js";
 import type { UploadedRow } from "./validate.js";
 
 export interface DeviceShadow {
@@ -165,7 +166,9 @@ function readCredential(pem: string): { key: LazyKey; fingerprint: string | null
   }
   let facts: ReturnType<typeof readCertificate>;
   try {
-    facts = readCertificate(pemToDer(pem));
+    const [der] = fromPemAll(pem, ["CERTIFICATE"]);
+    if (!der) throw new Error("no certificate PEM block");
+    facts = readCertificate(der);
   } catch {
     return "The device certificate could not be parsed as X.509";
   }

@@ -1,27 +1,5 @@
 import { type KeyObject, sign } from "node:crypto";
-
-/** Minimal DER writer: just what a modem-style PKCS#10 CSR needs. */
-function der(tag: number, ...content: Uint8Array[]): Buffer {
-  const body = Buffer.concat(content);
-  const length =
-    body.length < 0x80
-      ? Buffer.of(body.length)
-      : body.length < 0x100
-        ? Buffer.of(0x81, body.length)
-        : Buffer.of(0x82, body.length >> 8, body.length & 0xff);
-  return Buffer.concat([Buffer.of(tag), length, body]);
-}
-
-function oid(dotted: string): Buffer {
-  const [first = 0, second = 0, ...rest] = dotted.split(".").map(Number);
-  const bytes = [first * 40 + second];
-  for (const arc of rest) {
-    const chunk = [arc & 0x7f];
-    for (let value = arc >>> 7; value > 0; value >>>= 7) chunk.unshift(0x80 | (value & 0x7f));
-    bytes.push(...chunk);
-  }
-  return der(0x06, Buffer.from(bytes));
-}
+import { encodeBitString, encodeOid, encodeSequence, encodeTlv, Tag } from "../../der/index.js";
 
 /** Subject attribute keys the simulator accepts in `%KEYGEN` attributes (nrf91-at.md §4). */
 const attributeOids: Record<string, string> = {
@@ -51,13 +29,13 @@ export function parseSubjectAttributes(text: string): SubjectAttribute[] | null 
  * The keyUsage BIT STRING for a 9-character `<key_usage>` (X.509 bits 0–8, presumed order;
  * nrf91-at.md §4). DER drops trailing zero bits. Default `03 02 03 e8`, as in real modem CSRs.
  */
-export function keyUsageBitString(bits = "111010000"): Buffer {
+export function keyUsageBitString(bits = "111010000"): Uint8Array {
   const used = bits.replace(/0+$/, "");
   const bytes = Buffer.alloc(Math.ceil(used.length / 8));
   for (const [index, bit] of [...used].entries()) {
     if (bit === "1") bytes[index >> 3] = (bytes[index >> 3] ?? 0) | (0x80 >> (index & 7));
   }
-  return der(0x03, Buffer.of(bytes.length * 8 - used.length), bytes);
+  return encodeTlv(Tag.BIT_STRING, Uint8Array.of(bytes.length * 8 - used.length), bytes);
 }
 
 const ecdsaWithSha256 = "1.2.840.10045.4.3.2";
@@ -72,35 +50,31 @@ export function buildModemCsr(options: {
   spki: Uint8Array;
   privateKey: KeyObject;
   keyUsage?: string;
-}): Buffer {
+}): Uint8Array {
   const rdns = options.subject.map(([key, value]) =>
-    der(
-      0x31,
-      der(
-        0x30,
-        oid(attributeOids[key] ?? ""),
-        der(key === "C" ? 0x13 : 0x0c, Buffer.from(value, "utf8")),
+    encodeTlv(
+      Tag.SET,
+      encodeSequence(
+        encodeOid(attributeOids[key] ?? ""),
+        encodeTlv(key === "C" ? Tag.PRINTABLE_STRING : Tag.UTF8_STRING, Buffer.from(value, "utf8")),
       ),
     ),
   );
-  const keyUsageExtension = der(
-    0x30,
-    oid("2.5.29.15"),
-    der(0x04, keyUsageBitString(options.keyUsage)),
+  const keyUsageExtension = encodeSequence(
+    encodeOid("2.5.29.15"),
+    encodeTlv(Tag.OCTET_STRING, keyUsageBitString(options.keyUsage)),
   );
-  const extensionRequest = der(
-    0x30,
-    oid("1.2.840.113549.1.9.14"),
-    der(0x31, der(0x30, keyUsageExtension)),
+  const extensionRequest = encodeSequence(
+    encodeOid("1.2.840.113549.1.9.14"),
+    encodeTlv(Tag.SET, encodeSequence(keyUsageExtension)),
   );
-  const info = der(
-    0x30,
-    der(0x02, Buffer.of(0)),
-    der(0x30, ...rdns),
+  const info = encodeSequence(
+    encodeTlv(Tag.INTEGER, Uint8Array.of(0)),
+    encodeSequence(...rdns),
     options.spki,
-    der(0xa0, extensionRequest),
+    encodeTlv(Tag.CONTEXT_0, extensionRequest),
   );
   const signature = sign("sha256", info, options.privateKey);
-  const algorithm = der(0x30, oid(ecdsaWithSha256), der(0x05));
-  return der(0x30, info, algorithm, der(0x03, Buffer.of(0), signature));
+  const algorithm = encodeSequence(encodeOid(ecdsaWithSha256), encodeTlv(Tag.NULL));
+  return encodeSequence(info, algorithm, encodeBitString(signature));
 }

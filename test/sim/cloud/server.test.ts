@@ -1,6 +1,7 @@
 import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { pemToDer, readCertificate } from "../../../src/sim/cloud/der.js";
+import { fromPemAll } from "../../../src/der/index.js";
+import { readCertificate } from "../../../src/sim/cloud/certificate-facts.js";
 import {
   createSimCertificateAuthority,
   type SimCloud,
@@ -143,7 +144,7 @@ describe("simulated nRF Cloud: DER certificate reader", () => {
     ];
     for (const pem of pems) {
       const node = new X509Certificate(pem);
-      const facts = readCertificate(pemToDer(pem));
+      const facts = readCertificate(fromPemAll(pem, ["CERTIFICATE"])[0]!);
       expect(facts.fingerprint).toBe(node.fingerprint256);
       expect(facts.spki.equals(node.publicKey.export({ type: "spki", format: "der" }))).toBe(true);
       expect(facts.isP256).toBe(node.publicKey.asymmetricKeyDetails?.namedCurve === "prime256v1");
@@ -151,7 +152,9 @@ describe("simulated nRF Cloud: DER certificate reader", () => {
   });
 
   it("refuses truncated DER instead of reading past it", () => {
-    const der = pemToDer(readVector("device_cert_2021_from_modem_csr_uuid50363154-3932.pem"));
+    const der = fromPemAll(readVector("device_cert_2021_from_modem_csr_uuid50363154-3932.pem"), [
+      "CERTIFICATE",
+    ])[0]!;
     for (const cut of [1, 10, 100, der.length - 1]) {
       expect(() => readCertificate(der.subarray(0, cut))).toThrow();
     }

@@ -1,4 +1,7 @@
-/** PEM armour: 64-column base64 lines, LF, trailing LF (what nRF Cloud's CSV regex expects). */
+/**
+ * PEM armour (RFC 7468) as nRF Cloud and the modem expect it: standard base64 in 64-column
+ * lines, LF line ends, a trailing LF.
+ */
 export function toPem(label: string, der: Uint8Array): string {
   const base64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString("base64");
   let body = "";
@@ -6,13 +9,15 @@ export function toPem(label: string, der: Uint8Array): string {
   return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;
 }
 
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+
 /** The DER of every PEM block with one of `labels`, in order of appearance. */
 export function fromPemAll(text: string, labels: readonly string[]): Uint8Array[] {
   const blocks: Uint8Array[] = [];
-  const pattern = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
-  for (const match of text.matchAll(pattern)) {
+  for (const match of text.matchAll(PEM_BLOCK)) {
     if (labels.includes(match[1]!)) {
-      blocks.push(new Uint8Array(Buffer.from(match[2]!.replace(/\s+/g, ""), "base64")));
+      const der = Buffer.from(match[2]!.replace(/\s+/g, ""), "base64");
+      blocks.push(new Uint8Array(der.buffer, der.byteOffset, der.byteLength));
     }
   }
   return blocks;
