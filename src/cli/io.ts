@@ -13,19 +13,65 @@ export interface CliIo {
   interrupted: Promise<void>;
 }
 
-export function processIo(): CliIo {
-  const interrupted = new Promise<void>((resolve) => {
-    const onSignal = () => resolve();
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-  });
+/** SIGINT/SIGTERM as a promise, with a way to stop listening. */
+export interface InterruptSignal {
+  /** Resolves on the first SIGINT or SIGTERM after it was first read. */
+  readonly promise: Promise<void>;
+  /** Removes the signal listeners, if any were installed. Idempotent. */
+  dispose(): void;
+}
+
+const signals = ["SIGINT", "SIGTERM"] as const;
+
+/**
+ * Listens for SIGINT/SIGTERM only once `promise` is first read: a listener replaces Node's
+ * default "exit on Ctrl-C", so commands that never race `interrupted` keep that default.
+ * After the first signal the listeners are gone (a second Ctrl-C exits the process).
+ */
+export function interruptSignal(target: NodeJS.EventEmitter = process): InterruptSignal {
+  let promise: Promise<void> | undefined;
+  let onSignal: (() => void) | undefined;
+  const dispose = () => {
+    if (onSignal === undefined) return;
+    for (const signal of signals) target.off(signal, onSignal);
+    onSignal = undefined;
+  };
   return {
+    get promise() {
+      promise ??= new Promise<void>((resolve) => {
+        onSignal = () => {
+          dispose();
+          resolve();
+        };
+        for (const signal of signals) target.on(signal, onSignal);
+      });
+      return promise;
+    },
+    dispose,
+  };
+}
+
+/**
+ * The real process's I/O with `overrides` on top. Unless `interrupted` is overridden it is
+ * backed by signal listeners, installed when a command first reads it; `dispose` removes them
+ * (call it when the run ends, so repeated in-process runs do not pile up listeners).
+ */
+export function processIo(overrides: Partial<CliIo> = {}): { io: CliIo; dispose(): void } {
+  const base = {
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,
     env: process.env,
     isTTY: Boolean(process.stdout.isTTY),
     cwd: process.cwd(),
-    interrupted,
   };
+  if (overrides.interrupted !== undefined) {
+    return { io: { ...base, ...overrides, interrupted: overrides.interrupted }, dispose: () => {} };
+  }
+  const signal = interruptSignal();
+  const io = Object.defineProperty({ ...base, ...overrides }, "interrupted", {
+    get: () => signal.promise,
+    enumerable: true,
+  }) as CliIo;
+  return { io, dispose: signal.dispose };
 }

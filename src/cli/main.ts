@@ -47,10 +47,12 @@ export function buildProgram(ctx: CliContext): Command {
 
 /**
  * Runs the CLI with `argv` (without `node` and the script path) and returns the exit code.
- * Never calls `process.exit`, so tests run it in-process.
+ * Never calls `process.exit`, so tests run it in-process. Without an injected `interrupted`,
+ * SIGINT/SIGTERM listeners are installed only if a command waits for an interruption, and are
+ * removed when the run ends.
  */
 export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): Promise<number> {
-  const io: CliIo = { ...processIo(), ...ioOverrides };
+  const { io, dispose } = processIo(ioOverrides);
   const ctx: CliContext = { io, exitCode: ExitCode.OK };
   const program = buildProgram(ctx);
   const wantsJson = argv.includes("--json") || argv.includes("--jsonl");
@@ -66,6 +68,8 @@ export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): 
       return ExitCode.USAGE;
     }
     return reportError(io, error, wantsJson);
+  } finally {
+    dispose();
   }
 }
 
