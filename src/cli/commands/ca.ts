@@ -15,12 +15,10 @@ import {
   initCa,
   issueBatch,
   issueDeviceCertificate,
-  loadCa,
   readCaInfo,
   readLedger,
   registerCertificatesCsv,
 } from "../../ca/index.js";
-import { isNrfProvisionError } from "../../errors/index.js";
 import {
   type CliContext,
   parseIntegerOption,
@@ -30,6 +28,7 @@ import {
 } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
+import { newCaPassphrase, openCaWithPassphrase } from "../passphrase.js";
 
 /** Registers the `ca` commands: init, show, issue, ledger. */
 export function register(program: Command, ctx: CliContext): void {
@@ -52,7 +51,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--json", "print one JSON document")
     .action(async (o: InitFlags) => {
       const days = parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
-      const passphrase = o.insecureNoPassphrase ? null : await newPassphrase(ctx.io);
+      const passphrase = o.insecureNoPassphrase ? null : await newCaPassphrase(ctx.io);
       if (passphrase === null) {
         ctx.io.stderr.write(
           "WARNING: --insecure-no-passphrase: the CA private key is stored UNENCRYPTED. Anyone who can read it can issue certificates your devices and nRF Cloud will trust. Use this for tests only.\n",
@@ -187,7 +186,7 @@ async function issueCommand(ctx: CliContext, o: IssueFlags): Promise<void> {
     o.workers === undefined
       ? undefined
       : parseIntegerOption("--workers", o.workers, { min: 1, max: 256 });
-  const ca = await openCa(ctx.io, resolve(ctx.io.cwd, o.dir));
+  const ca = await openCaWithPassphrase(ctx.io, o.dir);
   try {
     if (batch) {
       await issueBatchCommand(ctx, ca, items, {
@@ -334,78 +333,6 @@ async function readInputFile(io: CliIo, file: string): Promise<Buffer> {
       cause: error,
     });
   }
-}
-
-/** Loads the CA, asking for the passphrase only when the key is encrypted and none was given. */
-async function openCa(io: CliIo, dir: string): Promise<CertificateAuthority> {
-  const fromEnv = io.env[CA_PASSPHRASE_ENV];
-  if (fromEnv !== undefined && fromEnv !== "") return loadCa({ dir, passphrase: fromEnv });
-  try {
-    return await loadCa({ dir, passphrase: null });
-  } catch (error) {
-    if (!isNrfProvisionError(error, "ERR_CA_PASSPHRASE_REQUIRED") || !canPrompt(io)) throw error;
-  }
-  return loadCa({ dir, passphrase: await promptHidden(io, "CA passphrase: ") });
-}
-
-/** The passphrase for a new CA: environment, or prompted twice on a terminal; never empty. */
-async function newPassphrase(io: CliIo): Promise<string> {
-  const fromEnv = io.env[CA_PASSPHRASE_ENV];
-  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
-  if (fromEnv === "" || !canPrompt(io)) {
-    throw new CaError(
-      "ERR_CA_PASSPHRASE_REQUIRED",
-      `${fromEnv === "" ? `${CA_PASSPHRASE_ENV} is empty` : `No passphrase: ${CA_PASSPHRASE_ENV} is not set and there is no terminal to prompt on`}. Set ${CA_PASSPHRASE_ENV} to a non-empty passphrase (or pass --insecure-no-passphrase for a throw-away test CA).`,
-    );
-  }
-  const first = await promptHidden(io, "New CA passphrase: ");
-  if (first === "")
-    throw new CaError(
-      "ERR_CA_PASSPHRASE_REQUIRED",
-      "An empty passphrase is refused; the CA key must be encrypted.",
-    );
-  if ((await promptHidden(io, "Repeat the passphrase: ")) !== first) {
-    throw new CaError(
-      "ERR_CA_PASSPHRASE_MISMATCH",
-      "The two passphrases differ; nothing was created. Run ca init again.",
-    );
-  }
-  return first;
-}
-
-function canPrompt(io: CliIo): boolean {
-  return io.isTTY && (io.stdin as { isTTY?: boolean }).isTTY === true;
-}
-
-/** Reads one line from the terminal without echoing it. */
-function promptHidden(io: CliIo, question: string): Promise<string> {
-  const stdin = io.stdin as NodeJS.ReadStream;
-  io.stderr.write(question);
-  stdin.setRawMode(true);
-  stdin.resume();
-  return new Promise((resolvePrompt, reject) => {
-    let value = "";
-    const finish = () => {
-      stdin.off("data", onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      io.stderr.write("\n");
-    };
-    const onData = (chunk: Buffer) => {
-      for (const char of chunk.toString("utf8")) {
-        if (char === "\r" || char === "\n") {
-          finish();
-          return resolvePrompt(value);
-        }
-        if (char === "\u0003") {
-          finish();
-          return reject(usageError("passphrase prompt interrupted"));
-        }
-        value = char === "\u007f" || char === "\b" ? value.slice(0, -1) : value + char;
-      }
-    };
-    stdin.on("data", onData);
-  });
 }
 
 function caJson(info: CaInfo, issued: number) {

@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { openAtClient } from "../../at/index.js";
-import { CA_PASSPHRASE_ENV, type CertificateAuthority, loadCa } from "../../ca/index.js";
 import { type CloudClient, createCloudClient } from "../../cloud/index.js";
 import {
   appendToOnboardingCsv,
@@ -28,6 +27,7 @@ import {
 } from "../context.js";
 import { ExitCode, exitCodeForErrorCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
+import { openCaWithPassphrase } from "../passphrase.js";
 
 /** Options `provision` and `station` share: what every board gets. */
 export interface BoardCliOptions {
@@ -95,7 +95,7 @@ async function provisionCommand(options: ProvisionCliOptions, ctx: CliContext): 
   const { io } = ctx;
   const boardOptions = await boardOptionsFrom(options, io);
   const onboarder = onboarderFor(options, io);
-  const ca = await openCa(options.caDir, io);
+  const ca = await openCaWithPassphrase(io, options.caDir);
   try {
     const port = await resolvePort(options.port, { lister: portListerFromEnv(io.env) });
     const result = await provisionBoard({
@@ -189,46 +189,6 @@ export function cloudClientFrom(options: BoardCliOptions, io: CliIo, purpose: st
   }
   const baseUrl = options.baseUrl ?? io.env.NRF_CLOUD_BASE_URL;
   return createCloudClient({ apiKey, ...(baseUrl ? { baseUrl } : {}) });
-}
-
-/** Opens the CA: passphrase from NRF_PROVISION_CA_PASSPHRASE, else a hidden prompt on a TTY. */
-export async function openCa(dir: string, io: CliIo): Promise<CertificateAuthority> {
-  const stdin = io.stdin as NodeJS.ReadStream;
-  const canPrompt = io.isTTY && stdin.isTTY === true;
-  const passphrase =
-    io.env[CA_PASSPHRASE_ENV] ??
-    (canPrompt ? await promptHidden(stdin, io, "CA passphrase: ") : null);
-  return loadCa({ dir: resolve(io.cwd, dir), passphrase });
-}
-
-/** Reads one line from the terminal without echoing it (the same behaviour as `ca init`). */
-function promptHidden(stdin: NodeJS.ReadStream, io: CliIo, question: string): Promise<string> {
-  io.stderr.write(question);
-  stdin.setRawMode(true);
-  stdin.resume();
-  return new Promise((resolveLine, reject) => {
-    let value = "";
-    const finish = () => {
-      stdin.off("data", onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      io.stderr.write("\n");
-    };
-    const onData = (chunk: Buffer) => {
-      for (const char of chunk.toString("utf8")) {
-        if (char === "\r" || char === "\n") {
-          finish();
-          return resolveLine(value);
-        }
-        if (char === "\u0003") {
-          finish();
-          return reject(usageError("passphrase prompt interrupted"));
-        }
-        value = char === "\u007f" || char === "\b" ? value.slice(0, -1) : value + char;
-      }
-    };
-    stdin.on("data", onData);
-  });
 }
 
 /** A real board on a serial port: a fresh AT client (mode detection, numeric errors) per open. */

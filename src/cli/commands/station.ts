@@ -15,12 +15,12 @@ import { listBoards, portListerFromEnv } from "../../serial/index.js";
 import { type CliContext, parseIntegerOption, usageError, writeLines } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
+import { openCaWithPassphrase } from "../passphrase.js";
 import {
   addBoardOptions,
   type BoardCliOptions,
   boardOptionsFrom,
   cloudClientFrom,
-  openCa,
   serialBoard,
 } from "./provision.js";
 
@@ -83,7 +83,7 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
   const listPorts = portLister(options.ports, io);
 
   const journal = await Journal.open(resolve(io.cwd, options.journal));
-  const ca = await openCa(options.caDir, io).catch(async (error: unknown) => {
+  const ca = await openCaWithPassphrase(io, options.caDir).catch(async (error: unknown) => {
     await journal.close();
     throw error;
   });
