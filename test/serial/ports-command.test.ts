@@ -1,24 +1,10 @@
-import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/main.js";
+import { jsonOutput, runCliCaptured } from "../cli/harness.js";
 import { makeFakeSysfs, twoBoards } from "./fake-sysfs.js";
 
 /** Runs the CLI in-process against a fake sysfs tree (NRF_PROVISION_SYSFS_ROOT). */
-async function ports(args: string[], root: string) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on("data", (chunk) => out.push(String(chunk)));
-  stderr.on("data", (chunk) => err.push(String(chunk)));
-  const code = await runCli(["ports", ...args], {
-    stdout,
-    stderr,
-    isTTY: false,
-    env: { NRF_PROVISION_SYSFS_ROOT: root },
-    interrupted: new Promise<void>(() => {}),
-  });
-  return { code, out: out.join(""), err: err.join("") };
+function ports(args: string[], root: string) {
+  return runCliCaptured(["ports", ...args], { env: { NRF_PROVISION_SYSFS_ROOT: root } });
 }
 
 const jlink = {
@@ -79,5 +65,62 @@ describe("nrf-provision ports", () => {
     const { code, err } = await ports([], "/nonexistent-sysfs-root");
     expect(code).toBe(3);
     expect(err).toMatch(/error: .*ENOENT/);
+  });
+});
+
+// `--port auto` in the commands that open a board resolves through the same lister, so
+// NRF_PROVISION_SYSFS_ROOT applies. The lister reports /dev/<tty> names, which cannot point at a
+// pseudo-terminal: a board whose node does not exist shows the resolution reached the open.
+describe("modem … --port auto", () => {
+  const board = (tty: string, busPath: string, serial: string) => ({
+    tty,
+    busPath,
+    interfaceNumber: 0,
+    vendorId: "1915",
+    productId: "910a",
+    serial,
+    manufacturer: "Nordic Semiconductor",
+  });
+
+  function modemInfo(root: string) {
+    return runCliCaptured(["modem", "info", "--port", "auto", "--json"], {
+      env: { NRF_PROVISION_SYSFS_ROOT: root },
+    });
+  }
+
+  it("opens the AT port of the only board in the sysfs tree", async () => {
+    const root = await makeFakeSysfs([board("ttyACM97", "3-9", "THINGY91X_0000AUTO01")]);
+    const result = await modemInfo(root);
+    expect(result.code).toBe(3);
+    expect(jsonOutput(result)).toMatchObject({
+      ok: false,
+      error: { code: "ERR_PORT_OPEN", details: { port: "/dev/ttyACM97", reason: "not-found" } },
+    });
+  });
+
+  it("refuses to guess between two boards and names both", async () => {
+    const root = await makeFakeSysfs(twoBoards);
+    const result = await modemInfo(root);
+    expect(result.code).toBe(3);
+    expect(jsonOutput(result)).toMatchObject({
+      ok: false,
+      error: {
+        code: "ERR_PORT_AMBIGUOUS",
+        details: {
+          candidates: [
+            "nRF9160 DK 000960035658 (AT port /dev/ttyACM1)",
+            "Thingy:91 X THINGY91X_F39CC1B120C (AT port /dev/ttyACM3)",
+          ],
+        },
+      },
+    });
+    expect(result.err).toMatch(/2 nRF91 boards attached: .*pick one with --port/);
+  });
+
+  it("says no board is attached when the tree has none", async () => {
+    const result = await modemInfo(await makeFakeSysfs([]));
+    expect(result.code).toBe(3);
+    expect(jsonOutput(result)).toMatchObject({ error: { code: "ERR_PORT_NOT_FOUND" } });
+    expect(result.err).toMatch(/no nRF91 board found: connect the board, or pass --port <path>/);
   });
 });

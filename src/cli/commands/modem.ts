@@ -22,7 +22,7 @@ import {
   withOfflineMode,
   writeCredential,
 } from "../../modem/index.js";
-import { openSerialTransport, resolvePort } from "../../serial/index.js";
+import { openSerialTransport, portListerFromEnv, resolvePort } from "../../serial/index.js";
 import { type CliContext, parseIntegerOption, writeJson, writeLines } from "../context.js";
 
 /** Options every `modem` command takes to reach the board. */
@@ -80,7 +80,7 @@ async function withModem<T>(
     options.timeoutMs === undefined
       ? undefined
       : parseIntegerOption("--timeout-ms", options.timeoutMs, { min: 1 });
-  const path = await resolvePort(options.port);
+  const path = await resolvePort(options.port, { lister: portListerFromEnv(ctx.io.env) });
   const transport = await openSerialTransport(path, { baudRate, rtscts: options.rtscts });
   const log = options.verbose
     ? (direction: "tx" | "rx", text: string) =>
