@@ -1,9 +1,8 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli } from "../src/cli/main.js";
+import { runCliCaptured } from "../test/cli/harness.js";
 
 // Runs only with a real board attached: NRF_PROVISION_HW_PORT=/dev/ttyACM0 (see hw/README.md).
 const port = process.env.NRF_PROVISION_HW_PORT;
@@ -11,19 +10,8 @@ const spareSecTag = process.env.NRF_PROVISION_HW_SEC_TAG ?? "16842999";
 const extraArgs = (process.env.NRF_PROVISION_HW_ARGS ?? "").split(/\s+/).filter(Boolean);
 
 async function run(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on("data", (chunk) => out.push(String(chunk)));
-  stderr.on("data", (chunk) => err.push(String(chunk)));
-  const exitCode = await runCli([...argv, "--port", port!, ...extraArgs], {
-    stdout,
-    stderr,
-    isTTY: false,
-    interrupted: new Promise<void>(() => {}),
-  });
-  return { exitCode, stdout: out.join(""), stderr: err.join("") };
+  const { code, out, err } = await runCliCaptured([...argv, "--port", port!, ...extraArgs]);
+  return { exitCode: code, stdout: out, stderr: err };
 }
 
 describe.skipIf(!port)("real modem", () => {

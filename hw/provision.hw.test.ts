@@ -1,10 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initCa } from "../src/ca/index.js";
-import { runCli } from "../src/cli/main.js";
+import { runCliCaptured } from "../test/cli/harness.js";
 
 // A full `provision` against a real board (see hw/README.md), on a spare sec tag so the
 // board's nRF Cloud credentials stay as they are. Runs only with NRF_PROVISION_HW_PORT set.
@@ -16,20 +15,10 @@ const apiKey = process.env.NRF_CLOUD_API_KEY;
 const passphrase = "hw-provision-test";
 
 async function run(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on("data", (chunk) => out.push(String(chunk)));
-  stderr.on("data", (chunk) => err.push(String(chunk)));
-  const exitCode = await runCli(argv, {
-    stdout,
-    stderr,
-    isTTY: false,
+  const { code, out, err } = await runCliCaptured(argv, {
     env: { ...process.env, NRF_PROVISION_CA_PASSPHRASE: passphrase },
-    interrupted: new Promise<void>(() => {}),
   });
-  return { exitCode, stdout: out.join(""), stderr: err.join("") };
+  return { exitCode: code, stdout: out, stderr: err };
 }
 
 describe.skipIf(!port)("provision a real board", () => {

@@ -1,29 +1,9 @@
-import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/main.js";
+import { runCliCaptured } from "../cli/harness.js";
 import { readVector } from "../vectors.js";
 
-async function run(argv: string[], stdinText?: string) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const stdin = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk) => {
-    out += String(chunk);
-  });
-  stderr.on("data", (chunk) => {
-    err += String(chunk);
-  });
-  stdin.end(stdinText ?? "");
-  const code = await runCli(argv, {
-    stdout,
-    stderr,
-    stdin,
-    isTTY: false,
-    interrupted: new Promise(() => {}),
-  });
-  return { code, out, err };
+function run(argv: string[], stdinText?: string) {
+  return runCliCaptured(argv, { input: stdinText ?? "" });
 }
 
 describe("nrf-provision parse", () => {

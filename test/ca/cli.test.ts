@@ -1,9 +1,8 @@
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readLedger } from "../../src/ca/index.js";
-import { runCli } from "../../src/cli/main.js";
+import { runCliCaptured } from "../cli/harness.js";
 import { readVector, vectorPath } from "../vectors.js";
 import { modemLikeCsr } from "./csr-factory.js";
 import { openssl, PASSPHRASE, tempDir } from "./helpers.js";
@@ -30,25 +29,7 @@ describe("nrf-provision ca", () => {
     argv: string[],
     env: Record<string, string> = { NRF_PROVISION_CA_PASSPHRASE: PASSPHRASE },
   ) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = "";
-    let err = "";
-    stdout.on("data", (c) => {
-      out += String(c);
-    });
-    stderr.on("data", (c) => {
-      err += String(c);
-    });
-    const code = await runCli(argv, {
-      stdout,
-      stderr,
-      isTTY: false,
-      env,
-      cwd: dir,
-      interrupted: new Promise(() => {}),
-    });
-    return { code, out, err };
+    return runCliCaptured(argv, { env, cwd: dir });
   }
 
   it("init, show, issue, ledger: the whole round trip", async () => {

@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { PassThrough, Readable } from "node:stream";
 import type { CliIo } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/main.js";
@@ -60,6 +61,31 @@ export async function runCliCaptured(
 export function cliRunner(defaults: CliRunOptions) {
   return (argv: string[], options: CliRunOptions = {}) =>
     runCliCaptured(argv, { ...defaults, ...options });
+}
+
+/**
+ * Starts a long-running command (`sim cloud`, `sim modem`, `station --watch`) in-process;
+ * `interrupt()` is its Ctrl-C, `exit` its exit code. Unless `options.interrupted` is given.
+ */
+export function startCli(argv: string[], options: CliRunOptions = {}) {
+  let interrupt = () => {};
+  const interrupted = new Promise<void>((resolve) => {
+    interrupt = resolve;
+  });
+  const capture = captureIo({ interrupted, ...options });
+  const exit = runCli(argv, capture.io);
+  /** Waits until stdout satisfies `done` (fails if the command exits first); returns stdout. */
+  const untilOutput = async (done: (out: string) => boolean): Promise<string> => {
+    const exited = exit.then((code) => {
+      throw new Error(
+        `exited (${code}) before the expected output: ${capture.out()}${capture.err()}`,
+      );
+    });
+    exited.catch(() => {});
+    while (!done(capture.out())) await Promise.race([once(capture.io.stdout, "data"), exited]);
+    return capture.out();
+  };
+  return { ...capture, exit, interrupt, untilOutput };
 }
 
 /** stdout parsed as the one JSON document `--json` prints; the output is in the failure. */

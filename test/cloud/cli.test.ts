@@ -1,31 +1,15 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/main.js";
 import { buildOnboardingCsv, buildRegisterPublicKeysCsv } from "../../src/cloud/index.js";
 import { generateDeviceKeyPair } from "../../src/jwt/index.js";
+import { cliRunner, startCli } from "../cli/harness.js";
 import { onboardingRows, useSimCloud } from "./helpers.js";
 
 function cli(env: Record<string, string>, cwd: string) {
-  return async (...argv: string[]) => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const out: string[] = [];
-    const err: string[] = [];
-    stdout.on("data", (c) => out.push(String(c)));
-    stderr.on("data", (c) => err.push(String(c)));
-    const code = await runCli(argv, {
-      stdout,
-      stderr,
-      env,
-      cwd,
-      isTTY: false,
-      interrupted: new Promise<void>(() => {}),
-    });
-    return { code, out: out.join(""), err: err.join("") };
-  };
+  const run = cliRunner({ env, cwd });
+  return (...argv: string[]) => run(argv);
 }
 
 describe("nrf-provision cloud …", () => {
@@ -268,33 +252,19 @@ function writeCert(dir: string, pem: string): string {
 
 describe("nrf-provision sim cloud", () => {
   it("prints its base URL and API key, serves requests, and stops when interrupted", async () => {
-    const stdout = new PassThrough();
-    const chunks: string[] = [];
-    stdout.on("data", (c) => chunks.push(String(c)));
-    let interrupt = () => {};
-    const interrupted = new Promise<void>((resolve) => {
-      interrupt = resolve;
-    });
-    const running = runCli(
+    const sim = startCli(
       ["sim", "cloud", "--port", "0", "--api-key", "k1", "--bulk-delay-ms", "5", "--json"],
-      {
-        stdout,
-        stderr: new PassThrough(),
-        env: {},
-        isTTY: false,
-        interrupted,
-      },
+      { env: {} },
     );
-    while (!chunks.join("").includes("}")) await new Promise((r) => setTimeout(r, 10));
-    const { baseUrl, apiKey } = JSON.parse(chunks.join(""));
+    const { baseUrl, apiKey } = JSON.parse(await sim.untilOutput((out) => out.includes("}")));
     expect(apiKey).toBe("k1");
     expect(baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
     const list = await fetch(`${baseUrl}/bulk-ops-requests`, {
       headers: { authorization: "Bearer k1" },
     });
     expect(await list.json()).toEqual({ items: [], total: 0 });
-    interrupt();
-    expect(await running).toBe(0);
+    sim.interrupt();
+    expect(await sim.exit).toBe(0);
     await expect(fetch(`${baseUrl}/bulk-ops-requests`)).rejects.toThrow();
   });
 });

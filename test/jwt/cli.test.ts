@@ -2,11 +2,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough, Readable } from "node:stream";
 import { jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/main.js";
 import { decodeDeviceJwt, mintDeviceJwt, readDevicePublicKeyFile } from "../../src/jwt/index.js";
+import { runCliCaptured } from "../cli/harness.js";
 
 const publicKeyPemPattern =
   /^-{5}BEGIN PUBLIC KEY-{5}(\r\n|\r|\n)([^-]+)(\r\n|\r|\n)-{5}END PUBLIC KEY-{5}(\r\n|\r|\n)$/;
@@ -17,22 +16,7 @@ async function cli(cwd: string, ...argv: string[]) {
 }
 
 async function cliWithStdin(cwd: string, stdinText: string, ...argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on("data", (c) => out.push(String(c)));
-  stderr.on("data", (c) => err.push(String(c)));
-  const code = await runCli(argv, {
-    stdout,
-    stderr,
-    stdin: Readable.from([stdinText]),
-    cwd,
-    env: {},
-    isTTY: false,
-    interrupted: new Promise<void>(() => {}),
-  });
-  return { code, out: out.join(""), err: err.join("") };
+  return runCliCaptured(argv, { cwd, env: {}, input: stdinText });
 }
 
 function workDir(): string {

@@ -1,12 +1,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { openAtClient } from "../../src/at/index.js";
 import { type CertificateAuthority, initCa, loadCa } from "../../src/ca/index.js";
 import type { BoardConnection } from "../../src/pipeline/index.js";
 import { openSerialTransport } from "../../src/serial/index.js";
 import { type SimModemOptions, startSimModemOnPty } from "../../src/sim/modem/index.js";
+import { captureIo as captureCliIo } from "../cli/harness.js";
 
 export const passphrase = "pipeline-test-passphrase";
 
@@ -43,24 +43,7 @@ export function serialConnection(path: string): BoardConnection {
   return { port: path, open: async () => openAtClient(await openSerialTransport(path)) };
 }
 
-/** In-process CLI I/O that records what was written. */
+/** In-process CLI I/O that records what was written (`env` empty unless given). */
 export function captureIo(env: NodeJS.ProcessEnv = {}, cwd = process.cwd()) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on("data", (chunk) => out.push(String(chunk)));
-  stderr.on("data", (chunk) => err.push(String(chunk)));
-  return {
-    io: {
-      stdout,
-      stderr,
-      isTTY: false,
-      env,
-      cwd,
-      interrupted: new Promise<void>(() => {}),
-    },
-    out: () => out.join(""),
-    err: () => err.join(""),
-  };
+  return captureCliIo({ env, cwd });
 }

@@ -1,37 +1,26 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { openAtClient } from "../../../src/at/index.js";
-import { runCli } from "../../../src/cli/main.js";
 import { openSerialTransport } from "../../../src/serial/index.js";
 import { socatAvailable } from "../../../src/sim/modem/index.js";
+import { runCliCaptured, startCli } from "../../cli/harness.js";
 
 const hasSocat = await socatAvailable();
 
 describe.skipIf(!hasSocat)("nrf-provision sim modem", () => {
   it("prints the port as JSON, serves AT on it, and stops cleanly on interrupt", async () => {
-    const stdout = new PassThrough();
-    let out = "";
-    stdout.on("data", (chunk) => {
-      out += String(chunk);
-    });
-    let interrupt = () => {};
-    const interrupted = new Promise<void>((resolve) => {
-      interrupt = resolve;
-    });
-    const exit = runCli(
-      ["sim", "modem", "--json", "--seed", "cli-test", "--imei", "352656100367872"],
-      {
-        stdout,
-        stderr: new PassThrough(),
-        isTTY: false,
-        interrupted,
-      },
-    );
-    while (!out.trim().endsWith("}")) await new Promise((resolve) => setTimeout(resolve, 10));
-    const info = JSON.parse(out);
+    const sim = startCli([
+      "sim",
+      "modem",
+      "--json",
+      "--seed",
+      "cli-test",
+      "--imei",
+      "352656100367872",
+    ]);
+    const info = JSON.parse(await sim.untilOutput((out) => out.trim().endsWith("}")));
     expect(info).toMatchObject({
       imei: "352656100367872",
       deviceUuid: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -40,20 +29,14 @@ describe.skipIf(!hasSocat)("nrf-provision sim modem", () => {
     const at = await openAtClient(await openSerialTransport(info.port, { rtscts: false }));
     expect((await at.send("AT+CGSN")).lines).toEqual(["352656100367872"]);
     await at.close();
-    interrupt();
-    expect(await exit).toBe(0);
+    sim.interrupt();
+    expect(await sim.exit).toBe(0);
     expect(existsSync(info.port)).toBe(false);
   });
 
   it("rejects a bad terminator and IMEI as usage errors", async () => {
-    const io = {
-      stdout: new PassThrough(),
-      stderr: new PassThrough(),
-      isTTY: false,
-      interrupted: new Promise<void>(() => {}),
-    };
-    expect(await runCli(["sim", "modem", "--terminator", "xx"], io)).toBe(2);
-    expect(await runCli(["sim", "modem", "--imei", "12"], io)).toBe(2);
+    expect((await runCliCaptured(["sim", "modem", "--terminator", "xx"])).code).toBe(2);
+    expect((await runCliCaptured(["sim", "modem", "--imei", "12"])).code).toBe(2);
   });
 });
 
