@@ -14,6 +14,7 @@ import { fromPemAll, readCertificateElements, spkiPublicKeyBits, wholeOf } from 
 import { DeviceCertificateTemplate } from "./certificate-template.js";
 import { CaError } from "./errors.js";
 import { Ledger, type LedgerOptions, readLedger } from "./ledger.js";
+import { SerialNumbers } from "./serial.js";
 import { type CaSigner, isNodeWebCrypto, nodeKeySigner, webCryptoSigner } from "./signer.js";
 
 /** File names inside a CA directory. */
@@ -44,6 +45,8 @@ export interface CertificateAuthority {
   /** Signs with the CA key through the configured provider. */
   readonly signer: CaSigner;
   readonly template: DeviceCertificateTemplate;
+  /** Serial numbers for the certificates it issues (pooled CSPRNG output). */
+  readonly serials: SerialNumbers;
   /** The CA key as a Node KeyObject (batch workers receive it; never serialised to disk). */
   readonly privateKey: KeyObject;
   /** True when `signer` is Node's own crypto (then worker threads can share the key). */
@@ -219,6 +222,7 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
     ledger,
     signer,
     template,
+    serials: new SerialNumbers(),
     privateKey,
     usesNodeCrypto,
     clock,

@@ -4,6 +4,7 @@ import { parentPort } from "node:worker_threads";
 import type { WorkerJob, WorkerReply, WorkerSetup } from "./batch.js";
 import { prepareBatchItem } from "./batch.js";
 import { DeviceCertificateTemplate } from "./certificate-template.js";
+import { SerialNumbers } from "./serial.js";
 import { nodeKeySigner } from "./signer.js";
 
 const port = parentPort!;
@@ -12,6 +13,7 @@ port.once("message", (setup: WorkerSetup) => {
     info: setup.info,
     template: new DeviceCertificateTemplate(setup.ca),
     signer: nodeKeySigner(setup.privateKey),
+    serials: new SerialNumbers(),
     clock: () => new Date(),
   };
   port.on("message", async (job: WorkerJob) => {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import {
   encodeBitString,
   encodeOid,
@@ -48,7 +48,8 @@ function encodeExtension(oid: string, critical: boolean, value: Uint8Array): Uin
 export class DeviceCertificateTemplate {
   /** The CA facts the template was built from (batch workers rebuild it from these). */
   readonly ca: Readonly<{ subjectDer: Uint8Array; subjectKeyIdentifier: Uint8Array }>;
-  readonly #issuerDer: Uint8Array;
+  /** signature AlgorithmIdentifier + issuer Name: one constant run after the serial. */
+  readonly #algorithmAndIssuer: Uint8Array;
   /**
    * The [3] extensions block is constant except the 20-byte SHA-1 subject key identifier, so
    * it is kept as the bytes before those 20 and the bytes after them.
@@ -58,7 +59,7 @@ export class DeviceCertificateTemplate {
 
   constructor(ca: { subjectDer: Uint8Array; subjectKeyIdentifier: Uint8Array }) {
     this.ca = ca;
-    this.#issuerDer = ca.subjectDer;
+    this.#algorithmAndIssuer = new Uint8Array(Buffer.concat([ECDSA_WITH_SHA256, ca.subjectDer]));
     const basicConstraints = encodeExtension("2.5.29.19", true, encodeSequence()); // CA:FALSE
     // keyUsage digitalSignature: BIT STRING, 7 unused bits, 0x80.
     const keyUsage = encodeExtension(
@@ -100,8 +101,7 @@ export class DeviceCertificateTemplate {
     if (fields.profile === "minimal") {
       return encodeSequence(
         serial,
-        ECDSA_WITH_SHA256,
-        this.#issuerDer,
+        this.#algorithmAndIssuer,
         validity,
         fields.subjectDer,
         fields.spkiDer,
@@ -110,13 +110,12 @@ export class DeviceCertificateTemplate {
     return encodeSequence(
       VERSION_3,
       serial,
-      ECDSA_WITH_SHA256,
-      this.#issuerDer,
+      this.#algorithmAndIssuer,
       validity,
       fields.subjectDer,
       fields.spkiDer,
       this.#extensionsBeforeKeyId,
-      createHash("sha1").update(fields.publicKeyBits).digest(),
+      hash("sha1", fields.publicKeyBits, "buffer"),
       this.#extensionsAfterKeyId,
     );
   }

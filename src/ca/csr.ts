@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { createPublicKey, hash, type KeyObject } from "node:crypto";
 import {
   type CertificationRequest,
   readCertificationRequest,
@@ -174,7 +174,7 @@ export function deviceIdOf(csr: ParsedCsr, expected?: string): string {
 
 /** Lowercase hex SHA-256 of the CSR as received (the ledger's "source"). */
 export function csrDigest(csr: ParsedCsr): string {
-  return createHash("sha256").update(csr.der).digest("hex");
+  return hash("sha256", csr.der, "hex");
 }
 
 function describeCsr(csr: ParsedCsr): string {

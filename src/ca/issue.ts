@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { hash } from "node:crypto";
 import { assertKeygenTrusted, type KeygenOutput } from "../attest/index.js";
 import { toPem } from "../der/index.js";
 import type { CertificateAuthority } from "./authority.js";
@@ -13,6 +13,7 @@ import {
 } from "./csr.js";
 import { CaError } from "./errors.js";
 import type { LedgerEntry } from "./ledger.js";
+import { SerialNumbers } from "./serial.js";
 
 export interface IssuedCertificate {
   /** PEM, LF line ends, trailing LF. */
@@ -39,7 +40,7 @@ export interface IssueOptions {
 /** What building a certificate needs from a CA: no ledger, so batch workers can do it too. */
 export type CertificateBuilder = Pick<
   CertificateAuthority,
-  "info" | "template" | "signer" | "clock"
+  "info" | "template" | "signer" | "clock" | "serials"
 >;
 
 /** A signed certificate not yet in the ledger, with the ledger's `source` for it. */
@@ -51,7 +52,6 @@ export interface PreparedCertificate {
 const DAY_MS = 86_400_000;
 /** Devices with a slightly slow clock must not see a certificate from the future. */
 const BACKDATE_MS = 5 * 60_000;
-const SERIAL_BYTES = 16;
 const SERIAL_ATTEMPTS = 3;
 
 /**
@@ -133,7 +133,7 @@ export async function signCertificate(
     serial?: Uint8Array;
   },
 ): Promise<IssuedCertificate> {
-  const serial = fields.serial ?? randomSerial();
+  const serial = fields.serial ?? ca.serials.next();
   const tbs = ca.template.buildTbs({
     serial,
     notBefore: fields.notBefore,
@@ -148,7 +148,7 @@ export async function signCertificate(
     pem: toPem("CERTIFICATE", der),
     der,
     serialNumber: Buffer.from(serial).toString("hex"),
-    sha256Fingerprint: createHash("sha256").update(der).digest("hex"),
+    sha256Fingerprint: hash("sha256", der, "hex"),
     deviceId: fields.deviceId,
     notBefore: fields.notBefore,
     notAfter: fields.notAfter,
@@ -180,11 +180,9 @@ export function validity(
   return { notBefore, notAfter: new Date(Math.min(requested, ca.info.notAfter.getTime())) };
 }
 
-/** 16 random bytes, top bit clear (positive) and second-highest set (no leading zero byte). */
+/** One fresh serial (see SerialNumbers; issuing uses the CA's pooled generator). */
 export function randomSerial(): Uint8Array {
-  const serial = randomBytes(SERIAL_BYTES);
-  serial[0] = (serial[0]! & 0x7f) | 0x40;
-  return serial;
+  return new SerialNumbers().next();
 }
 
 export function ledgerEntry(
