@@ -1,15 +1,13 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { type AtClient, type AtClientOptions, openAtClient } from "../../src/at/index.js";
-import { createMemoryTransportPair, openSerialTransport } from "../../src/serial/index.js";
-import { SimModem, type SimModemOptions, startSimModemOnPty } from "../../src/sim/modem/index.js";
-
-const amazonRootCa = readFileSync(
-  new URL("../../assets/AmazonRootCA1.pem", import.meta.url),
-  "utf8",
-);
-const AMAZON_ROOT_CA_SHA256 = "2C43952EE9E000FF2ACC4E2ED0897C0A72AD5FA72C3D934E81741CBD54F05BD1";
+import { openSerialTransport } from "../../src/serial/index.js";
+import {
+  type SimModem,
+  type SimModemOptions,
+  startSimModemOnPty,
+} from "../../src/sim/modem/index.js";
+import { AMAZON_ROOT_CA_SHA256, amazonRootCa, connectAtToSimModem } from "../sim-link.js";
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -25,10 +23,11 @@ interface Link {
 
 const links: Record<string, (sim: SimModemOptions, client?: AtClientOptions) => Promise<Link>> = {
   memory: async (sim, client) => {
-    const [host, device] = createMemoryTransportPair(["memory:host", "memory:sim"]);
-    const modem = new SimModem(sim);
-    modem.attach(device);
-    const at = await openAtClient(host, { flushMs: 0, probeTimeoutMs: 300, ...client });
+    const { at, modem, device } = await connectAtToSimModem(
+      sim,
+      { flushMs: 0, probeTimeoutMs: 300, ...client },
+      ["memory:host", "memory:sim"],
+    );
     cleanups.push(() => at.close());
     return { at, modem, unplug: async () => device.disconnect("cable pulled") };
   },

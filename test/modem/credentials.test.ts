@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { NrfProvisionError } from "../../src/errors/index.js";
 import {
@@ -11,14 +10,11 @@ import {
   readCredential,
   writeCredential,
 } from "../../src/modem/index.js";
+import { AMAZON_ROOT_CA_SHA256, amazonRootCa } from "../sim-link.js";
 import { rejectionOf, ScriptedAtClient } from "./scripted-at-client.js";
 
-const amazonRootCa = readFileSync(
-  new URL("../../assets/AmazonRootCA1.pem", import.meta.url),
-  "utf8",
-);
 // Listed by a real nRF9160 DK (mfw 1.3.5) after writing that PEM with LF endings.
-const AMAZON_LISTED = "2C43952EE9E000FF2ACC4E2ED0897C0A72AD5FA72C3D934E81741CBD54F05BD1";
+const AMAZON_LISTED = AMAZON_ROOT_CA_SHA256;
 
 /** A scripted modem with a credential store that hashes what it is sent, like mfw ≥ 1.3.2. */
 function storeModem(

@@ -1,6 +1,7 @@
-import { type AtClient, type AtClientOptions, openAtClient } from "../../src/at/index.js";
-import { createMemoryTransportPair, type MemoryTransport } from "../../src/serial/index.js";
-import { SimModem, type SimModemOptions } from "../../src/sim/modem/index.js";
+import type { AtClient, AtClientOptions } from "../../src/at/index.js";
+import type { MemoryTransport } from "../../src/serial/index.js";
+import type { SimModem, SimModemOptions } from "../../src/sim/modem/index.js";
+import { connectAtToSimModem } from "../sim-link.js";
 
 export interface SimConnection {
   at: AtClient;
@@ -13,9 +14,8 @@ export async function connectSim(
   modemOptions: SimModemOptions = {},
   clientOptions: AtClientOptions = { mode: "at" },
 ): Promise<SimConnection> {
-  const modem = new SimModem({ seed: "modem-tests", ...modemOptions });
-  const [host, device] = createMemoryTransportPair();
-  modem.attach(device);
-  const at = await openAtClient(host, { flushMs: 5, ...clientOptions });
-  return { at, modem, host };
+  return connectAtToSimModem(
+    { seed: "modem-tests", ...modemOptions },
+    { flushMs: 5, ...clientOptions },
+  );
 }

@@ -16,13 +16,10 @@ import {
   writeCredential,
 } from "../../src/modem/index.js";
 import type { SimModemOptions } from "../../src/sim/modem/index.js";
+import { amazonRootCa } from "../sim-link.js";
 import { rejectionOf } from "./scripted-at-client.js";
 import { connectSim, type SimConnection } from "./sim-harness.js";
 
-const amazonRootCa = readFileSync(
-  new URL("../../assets/AmazonRootCA1.pem", import.meta.url),
-  "utf8",
-);
 const deviceCert = readFileSync(
   new URL(
     "../../../shared/vectors/device_cert_2021_from_modem_csr_uuid50363154-3932.pem",

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SerialPort } from "serialport";
@@ -9,19 +9,16 @@ import {
   parseKeygenOutput,
   verifyAttestation,
 } from "../../../src/attest/index.js";
-import { createMemoryTransportPair, openSerialTransport } from "../../../src/serial/index.js";
+import { openSerialTransport } from "../../../src/serial/index.js";
 import {
-  SimModem,
+  type SimModem,
   type SimModemOptions,
   socatAvailable,
   startSimModemOnPty,
 } from "../../../src/sim/modem/index.js";
+import { amazonRootCa as amazonRootCa1, connectAtToSimModem } from "../../sim-link.js";
 import { opensslVerifiesCsr } from "./helpers.js";
 
-const amazonRootCa1 = readFileSync(
-  new URL("../../../assets/AmazonRootCA1.pem", import.meta.url),
-  "utf8",
-);
 const hasSocat = await socatAvailable();
 
 /** The provisioning sequence of nrf91-at.md §8 through the project's real AT client. */
@@ -58,20 +55,14 @@ describe("the project's AT client against the simulated modem", () => {
     ["shell mode", { shellMode: true, functionalMode: 1 }],
     ["with URC noise and latency", { noise: { intervalMs: 3 }, latencyMs: 2 }],
   ])("in memory: %s", async (_label, options) => {
-    const [host, device] = createMemoryTransportPair();
-    const modem = new SimModem(options);
-    modem.attach(device);
-    const at = await openAtClient(host);
+    const { at, modem } = await connectAtToSimModem(options);
     expect(at.mode).toBe(options.shellMode ? "shell" : "at");
     await provisionSequence(at, modem);
     await at.close();
   });
 
   it("fails the command in flight when the simulated board drops the link", async () => {
-    const [host, device] = createMemoryTransportPair();
-    const modem = new SimModem({ faults: { dropAfterBytes: 200 } });
-    modem.attach(device);
-    const at = await openAtClient(host, { mode: "at" });
+    const { at } = await connectAtToSimModem({ faults: { dropAfterBytes: 200 } }, { mode: "at" });
     await expect(at.send(`AT%CMNG=0,1,0,"${"A".repeat(300)}"`)).rejects.toMatchObject({
       code: "ERR_AT_DISCONNECTED",
     });

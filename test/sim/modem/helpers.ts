@@ -2,16 +2,14 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createMemoryTransportPair } from "../../../src/serial/index.js";
-import { SimModem, type SimModemOptions } from "../../../src/sim/modem/index.js";
+import type { SimModemOptions } from "../../../src/sim/modem/index.js";
+import { simModemOnMemory } from "../../sim-link.js";
 import { LineReader } from "./line-reader.js";
 
 /** A simulated modem on an in-memory link, driven by the minimal test line reader. */
 export function connectSim(options: SimModemOptions = {}) {
-  const [host, device] = createMemoryTransportPair();
-  const modem = new SimModem(options);
-  modem.attach(device);
-  return { modem, host, device, reader: new LineReader(host) };
+  const link = simModemOnMemory(options);
+  return { ...link, reader: new LineReader(link.host) };
 }
 
 /** `openssl req -verify` on a CSR PEM (OpenSSL 3 prints the verdict on stderr). */
