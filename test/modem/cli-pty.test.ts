@@ -2,7 +2,6 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/main.js";
@@ -11,6 +10,7 @@ import {
   socatAvailable,
   startSimModemOnPty,
 } from "../../src/sim/modem/index.js";
+import { captureIo } from "../cli/harness.js";
 
 // The CLI in-process against the simulated modem on a socat pseudo-terminal pair, opened with
 // the real serialport package: the same path a user's board takes.
@@ -49,27 +49,11 @@ function args(strings: TemplateStringsArray, ...values: unknown[]): string[] {
   return words;
 }
 
-function captureIo(cwd: string, onStderr?: (text: string) => void) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on("data", (chunk) => out.push(String(chunk)));
-  stderr.on("data", (chunk) => {
-    err.push(String(chunk));
-    onStderr?.(String(chunk));
-  });
-  return {
-    io: { stdout, stderr, isTTY: false, cwd, env: {}, interrupted: new Promise<void>(() => {}) },
-    stdout: () => out.join(""),
-    stderr: () => err.join(""),
-  };
-}
-
 async function cli(argv: string[], cwd = process.cwd(), onStderr?: (text: string) => void) {
-  const capture = captureIo(cwd, onStderr);
+  const capture = captureIo({ cwd, env: {} });
+  if (onStderr) capture.io.stderr.on("data", (chunk) => onStderr(String(chunk)));
   const exitCode = await runCli(argv, capture.io);
-  return { exitCode, stdout: capture.stdout(), stderr: capture.stderr() };
+  return { exitCode, stdout: capture.out(), stderr: capture.err() };
 }
 
 async function cliJson(argv: string[], cwd?: string, onStderr?: (text: string) => void) {
@@ -235,8 +219,10 @@ describe("nrf-provision modem failures over a pseudo-terminal", () => {
 
   it("reports a stalled modem as a timeout naming the command", async () => {
     const { path } = await startSim({ faults: { stallCommand: "AT+CGMR" } });
+    // --timeout-ms applies to every command, and the ones before AT+CGMR must still be
+    // answered in time over the PTY on a loaded machine: generous, though only AT+CGMR waits.
     const { exitCode, json } = await cliJson(
-      args`modem info --port ${path} --mode at --timeout-ms 300`,
+      args`modem info --port ${path} --mode at --timeout-ms 2000`,
     );
     expect(exitCode).toBe(3);
     expect(json.error).toMatchObject({ code: "ERR_AT_TIMEOUT", details: { command: "AT+CGMR" } });
