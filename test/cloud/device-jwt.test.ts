@@ -1,19 +1,8 @@
 import { generateKeyPairSync } from "node:crypto";
 import { base64url, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { CloudError } from "../../src/cloud/index.js";
 import { generateDeviceKeyPair, mintDeviceJwt } from "../../src/jwt/index.js";
-import { clientFor, fastWait, useSimCloud } from "./helpers.js";
-
-async function refusal(promise: Promise<unknown>): Promise<CloudError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(CloudError);
-    return error as CloudError;
-  }
-  throw new Error("expected a refusal");
-}
+import { clientFor, cloudErrorOf, fastWait, useSimCloud } from "./helpers.js";
 
 describe("device JWTs against the simulated nRF Cloud", () => {
   const startSim = useSimCloud();
@@ -90,7 +79,7 @@ describe("device JWTs against the simulated nRF Cloud", () => {
       }),
     };
     for (const [name, jwt] of Object.entries(tokens)) {
-      const error = await refusal(
+      const error = await cloudErrorOf(
         client.updateDeviceState({ deviceId: target.deviceId, jwt, state }),
       );
       expect(error.code, name).toBe("ERR_CLOUD_AUTH");
@@ -121,10 +110,12 @@ describe("device JWTs against the simulated nRF Cloud", () => {
     });
     // A JWT for a device nRF Cloud knows no key for is refused.
     const stranger = mintDeviceJwt({ privateKey, deviceId: "no-such-device" });
-    const error = await refusal(client.fetchDevice({ deviceId: "no-such-device", jwt: stranger }));
+    const error = await cloudErrorOf(
+      client.fetchDevice({ deviceId: "no-such-device", jwt: stranger }),
+    );
     expect(error.details).toMatchObject({ status: 401 });
     // A device JWT is not an API key.
-    const asAccount = await refusal(
+    const asAccount = await cloudErrorOf(
       clientFor(sim, {
         apiKey: mintDeviceJwt({ privateKey, deviceId: "cert-dev" }),
       }).listBulkOpsRequests(),

@@ -3,19 +3,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CloudError, DeviceSchema } from "../../src/cloud/index.js";
+import { DeviceSchema } from "../../src/cloud/index.js";
 import { DUPLICATE_CERTIFICATE } from "../../src/sim/cloud/index.js";
-import { clientFor, fastWait, onboardingRows, useSimCloud } from "./helpers.js";
-
-async function caught(promise: Promise<unknown>): Promise<CloudError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(CloudError);
-    return error as CloudError;
-  }
-  throw new Error("expected a CloudError");
-}
+import { clientFor, cloudErrorOf, fastWait, onboardingRows, useSimCloud } from "./helpers.js";
 
 describe("IPDevices endpoints against the simulated nRF Cloud", () => {
   const startSim = useSimCloud();
@@ -47,7 +37,7 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
       tags: ["east"],
       supportedFirmwareTypes: ["APP", "SMP"],
     });
-    const conflict = await caught(
+    const conflict = await cloudErrorOf(
       client.onboardDevice({ deviceId: "other", certificate: row.certificate }),
     );
     expect(conflict.code).toBe("ERR_CLOUD_CONFLICT");
@@ -179,12 +169,12 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
       version: 2,
     });
     expect(v2.$meta?.version).toBe(2);
-    const stale = await caught(
+    const stale = await cloudErrorOf(
       client.updateDeviceState({ deviceId: row.deviceId, state: { reported: {} }, ifMatch: 1 }),
     );
     expect(stale.code).toBe("ERR_CLOUD_CONFLICT");
     expect(stale.details).toMatchObject({ status: 409, method: "PATCH" });
-    const missing = await caught(
+    const missing = await cloudErrorOf(
       client.updateDeviceState({ deviceId: "nobody", state: { reported: {} } }),
     );
     expect(missing.details).toMatchObject({ status: 404, nrfErrorCode: 40412 });
@@ -197,10 +187,14 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
     if (!row) throw new Error("no row");
     await client.onboardDevice(row);
     await client.deleteDevice({ deviceId: row.deviceId });
-    expect((await caught(client.fetchDevice({ deviceId: row.deviceId }))).details).toMatchObject({
+    expect(
+      (await cloudErrorOf(client.fetchDevice({ deviceId: row.deviceId }))).details,
+    ).toMatchObject({
       status: 404,
     });
-    expect((await caught(client.deleteDevice({ deviceId: row.deviceId }))).details).toMatchObject({
+    expect(
+      (await cloudErrorOf(client.deleteDevice({ deviceId: row.deviceId }))).details,
+    ).toMatchObject({
       nrfErrorCode: 40414,
     });
     await client.onboardDevice({ deviceId: "new-owner", certificate: row.certificate });
@@ -210,11 +204,13 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
     const sim = await startSim({ ownershipCodes: { "nrf-352656100000001": "123456" } });
     const warnings: string[] = [];
     const client = clientFor(sim, { onWarning: (m) => warnings.push(m) });
-    const wrong = await caught(
+    const wrong = await cloudErrorOf(
       client.associateDevice({ deviceId: "nrf-352656100000001", ownershipCode: "999" }),
     );
     expect(wrong.details).toMatchObject({ status: 400, nrfErrorCode: 40102 });
-    const unknown = await caught(client.associateDevice({ deviceId: "nrf-1", ownershipCode: "1" }));
+    const unknown = await cloudErrorOf(
+      client.associateDevice({ deviceId: "nrf-1", ownershipCode: "1" }),
+    );
     expect(unknown.details).toMatchObject({ status: 404, nrfErrorCode: 40411 });
     await client.associateDevice({
       deviceId: "nrf-352656100000001",
@@ -227,7 +223,7 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
     expect(warnings).toEqual([
       expect.stringMatching(/DissociateDevice is deprecated.*DeleteDevice/),
     ]);
-    const again = await caught(client.dissociateDevice({ deviceId: "nrf-352656100000001" }));
+    const again = await cloudErrorOf(client.dissociateDevice({ deviceId: "nrf-352656100000001" }));
     expect(again.details).toMatchObject({ status: 404, nrfErrorCode: 40413 });
   });
 
@@ -262,7 +258,7 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
     expect(pub(["pkey", "-in", join(dir, "key.pem"), "-pubout"])).toBe(
       pub(["x509", "-in", join(dir, "cert.pem"), "-noout", "-pubkey"]),
     );
-    const refused = await caught(
+    const refused = await cloudErrorOf(
       client.createDeviceCertificate({ deviceId: "nrf-352656100000002", ownershipCode: "nope" }),
     );
     expect(refused.details).toMatchObject({ nrfErrorCode: 40102 });
@@ -271,7 +267,7 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
   it("account calls need the API key: 401 → ERR_CLOUD_AUTH", async () => {
     const sim = await startSim();
     const client = clientFor(sim, { apiKey: "wrong" });
-    const error = await caught(client.onboardDevices(await onboardingRows(1)));
+    const error = await cloudErrorOf(client.onboardDevices(await onboardingRows(1)));
     expect(error.code).toBe("ERR_CLOUD_AUTH");
     expect(error.details).toMatchObject({
       status: 401,
@@ -279,7 +275,7 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
       method: "POST",
       path: "/v1/devices",
     });
-    const none = await caught(clientFor(sim, { apiKey: "" }).listBulkOpsRequests());
+    const none = await cloudErrorOf(clientFor(sim, { apiKey: "" }).listBulkOpsRequests());
     expect(none.code).toBe("ERR_CLOUD_CONFIG");
   });
 

@@ -1,7 +1,8 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { afterEach } from "vitest";
+import { afterEach, expect } from "vitest";
 import {
   type CloudClientOptions,
+  CloudError,
   createCloudClient,
   type OnboardingRow,
 } from "../../src/cloud/index.js";
@@ -24,6 +25,17 @@ export function useSimCloud() {
     started.push(sim);
     return sim;
   };
+}
+
+/** The CloudError `promise` rejects with; fails the test if it resolves or rejects otherwise. */
+export async function cloudErrorOf(promise: Promise<unknown>): Promise<CloudError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(CloudError);
+    return error as CloudError;
+  }
+  throw new Error("expected a CloudError");
 }
 
 /** A client for the simulator with fast polling and ms-scale retry backoff. */

@@ -1,21 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { CloudError, createCloudClient, parseRetryAfter } from "../../src/cloud/index.js";
-import { clientFor, onboardingRows, useSimCloud } from "./helpers.js";
+import { type CloudError, createCloudClient, parseRetryAfter } from "../../src/cloud/index.js";
+import { clientFor, cloudErrorOf, onboardingRows, useSimCloud } from "./helpers.js";
 
 const recordingSleep = () => {
   const delays: number[] = [];
   return { delays, sleep: async (ms: number) => void delays.push(ms) };
 };
-
-async function caught(promise: Promise<unknown>): Promise<CloudError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(CloudError);
-    return error as CloudError;
-  }
-  throw new Error("expected a CloudError");
-}
 
 describe("parseRetryAfter", () => {
   it("reads delta seconds and HTTP dates", () => {
@@ -59,7 +49,7 @@ describe("retries against the simulator's fault knobs", () => {
     const client = clientFor(sim, {
       retry: { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 250, random: () => 0.999, sleep },
     });
-    const error = await caught(client.listBulkOpsRequests());
+    const error = await cloudErrorOf(client.listBulkOpsRequests());
     expect(error.code).toBe("ERR_CLOUD_HTTP");
     expect(error.details).toMatchObject({ status: 500, nrfErrorCode: 50010, attempts: 4 });
     expect(sim.stats.requests).toBe(4);
@@ -89,7 +79,7 @@ describe("retries against the simulator's fault knobs", () => {
     ];
     for (const [call, status, nrfErrorCode] of cases) {
       const before = sent();
-      const error = await caught(call());
+      const error = await cloudErrorOf(call());
       expect(error.code, error.message).toBe("ERR_CLOUD_HTTP");
       expect(error.details).toMatchObject({ status, nrfErrorCode, attempts: 1 });
       expect(error.message).toContain("it was not retried");
@@ -103,7 +93,7 @@ describe("retries against the simulator's fault knobs", () => {
     await sim.close();
     const { delays, sleep } = recordingSleep();
     const client = createCloudClient({ baseUrl, apiKey: "k", retry: { maxAttempts: 3, sleep } });
-    const error = await caught(client.getBulkOpsRequest("01ARZ3NDEKTSV4RRFFQ69G5FAV"));
+    const error = await cloudErrorOf(client.getBulkOpsRequest("01ARZ3NDEKTSV4RRFFQ69G5FAV"));
     expect(error.code).toBe("ERR_CLOUD_NETWORK");
     expect(error.details).toMatchObject({ attempts: 3, method: "GET" });
     expect(delays).toHaveLength(2);
@@ -111,7 +101,7 @@ describe("retries against the simulator's fault knobs", () => {
 
   it("times out a slow answer with ERR_CLOUD_TIMEOUT", async () => {
     const sim = await startSim({ latencyMs: 300 });
-    const error = await caught(clientFor(sim, { timeoutMs: 50 }).listBulkOpsRequests());
+    const error = await cloudErrorOf(clientFor(sim, { timeoutMs: 50 }).listBulkOpsRequests());
     expect(error.code).toBe("ERR_CLOUD_TIMEOUT");
     expect(error.details).toMatchObject({ timeoutMs: 50, path: "/v1/bulk-ops-requests" });
   });
@@ -126,7 +116,7 @@ describe("retries against the simulator's fault knobs", () => {
       apiKey: "k",
       fetch: fakeFetch,
     });
-    const error = await caught(client.onboardDevices(await onboardingRows(1)));
+    const error = await cloudErrorOf(client.onboardDevices(await onboardingRows(1)));
     expect(error.code).toBe("ERR_CLOUD_RESPONSE");
     expect(error.details).toMatchObject({ method: "POST", path: "/v1/devices" });
   });
@@ -150,12 +140,12 @@ describe("the API key stays secret", () => {
       () => client.deleteDevice({ deviceId: "d" }),
       () => client.associateDevice({ deviceId: "d", ownershipCode: "c" }),
     ]) {
-      failures.push(await caught(call()));
+      failures.push(await cloudErrorOf(call()));
     }
     const closed = await startSim();
     await closed.close();
     failures.push(
-      await caught(
+      await cloudErrorOf(
         createCloudClient({
           baseUrl: closed.baseUrl,
           apiKey: secret,
