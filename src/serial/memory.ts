@@ -1,5 +1,5 @@
 import { NrfProvisionError } from "../errors/index.js";
-import type { ByteTransport } from "./transport.js";
+import { type ByteTransport, TransportEvents, writeToClosedError } from "./transport.js";
 
 /** An in-memory link whose far end can be dropped, as if the USB cable were pulled. */
 export interface MemoryTransport extends ByteTransport {
@@ -9,57 +9,33 @@ export interface MemoryTransport extends ByteTransport {
 
 class MemoryEnd implements MemoryTransport {
   peer: MemoryEnd | undefined;
-  private readonly dataListeners = new Set<(chunk: Uint8Array) => void>();
-  private readonly closeListeners = new Set<(error?: Error) => void>();
-  private open = true;
+  private readonly events = new TransportEvents();
 
   constructor(readonly name: string) {}
 
   get isOpen(): boolean {
-    return this.open;
+    return this.events.isOpen;
   }
 
   write(data: Uint8Array | string): Promise<void> {
-    if (!this.open) {
-      return Promise.reject(
-        new NrfProvisionError(
-          "ERR_TRANSPORT_CLOSED",
-          `cannot write to ${this.name}: it is closed`,
-          {
-            details: { port: this.name },
-          },
-        ),
-      );
-    }
+    if (!this.isOpen) return Promise.reject(writeToClosedError(this.name));
     const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : Uint8Array.from(data);
     const peer = this.peer;
     // Deliver asynchronously, as a real link would: never re-enter the writer's call stack.
-    setImmediate(() => peer?.deliver(bytes));
+    setImmediate(() => peer?.events.emitData(bytes));
     return Promise.resolve();
   }
 
-  private deliver(bytes: Uint8Array): void {
-    if (!this.open) return;
-    for (const listener of this.dataListeners) listener(bytes);
-  }
-
   onData(listener: (chunk: Uint8Array) => void): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
+    return this.events.onData(listener);
   }
 
   onClose(listener: (error?: Error) => void): () => void {
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
+    return this.events.onClose(listener);
   }
 
   end(error?: Error): void {
-    if (!this.open) return;
-    this.open = false;
-    const listeners = [...this.closeListeners];
-    this.closeListeners.clear();
-    this.dataListeners.clear();
-    for (const listener of listeners) listener(error);
+    this.events.end(error);
   }
 
   close(): Promise<void> {

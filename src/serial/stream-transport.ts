@@ -1,15 +1,13 @@
 import type { Duplex } from "node:stream";
 import { NrfProvisionError } from "../errors/index.js";
-import type { ByteTransport } from "./transport.js";
+import { type ByteTransport, TransportEvents, writeToClosedError } from "./transport.js";
 
 /**
  * A ByteTransport over a Node duplex stream. Any end of the stream that we did not ask
  * for (peer closed, read error, unplugged serial port) is reported as a disconnect.
  */
 export class StreamTransport implements ByteTransport {
-  private readonly dataListeners = new Set<(chunk: Uint8Array) => void>();
-  private readonly closeListeners = new Set<(error?: Error) => void>();
-  private open = true;
+  private readonly events = new TransportEvents();
   private closeRequested = false;
   private lastError: Error | undefined;
 
@@ -19,9 +17,7 @@ export class StreamTransport implements ByteTransport {
     /** Releases the underlying resource; resolves once it is released. */
     private readonly release: () => Promise<void>,
   ) {
-    stream.on("data", (chunk: Buffer) => {
-      for (const listener of this.dataListeners) listener(chunk);
-    });
+    stream.on("data", (chunk: Buffer) => this.events.emitData(chunk));
     // Remember errors: the `close` that follows says *that* the link ended, this says why.
     stream.on("error", (error: Error) => {
       this.lastError = error;
@@ -37,21 +33,11 @@ export class StreamTransport implements ByteTransport {
   }
 
   get isOpen(): boolean {
-    return this.open;
+    return this.events.isOpen;
   }
 
   write(data: Uint8Array | string): Promise<void> {
-    if (!this.open) {
-      return Promise.reject(
-        new NrfProvisionError(
-          "ERR_TRANSPORT_CLOSED",
-          `cannot write to ${this.name}: it is closed`,
-          {
-            details: { port: this.name },
-          },
-        ),
-      );
-    }
+    if (!this.isOpen) return Promise.reject(writeToClosedError(this.name));
     return new Promise((resolve, reject) => {
       this.stream.write(data, (error) => {
         if (!error) return resolve();
@@ -70,38 +56,33 @@ export class StreamTransport implements ByteTransport {
   }
 
   onData(listener: (chunk: Uint8Array) => void): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
+    return this.events.onData(listener);
   }
 
   onClose(listener: (error?: Error) => void): () => void {
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
+    return this.events.onClose(listener);
   }
 
   async close(): Promise<void> {
-    if (!this.open) return;
+    if (!this.isOpen) return;
     this.closeRequested = true;
     await this.release();
     this.end(undefined);
   }
 
   private end(cause: Error | undefined): void {
-    if (!this.open) return;
-    this.open = false;
+    if (!this.isOpen) return;
     const reason = cause ?? this.lastError;
-    const error = this.closeRequested
-      ? undefined
-      : new NrfProvisionError(
-          "ERR_TRANSPORT_DISCONNECTED",
-          `${this.name} disconnected${reason ? ` (${reason.message})` : ""}: ` +
-            "check the USB cable and that the board is powered, then retry",
-          { cause: reason, details: { port: this.name } },
-        );
-    const listeners = [...this.closeListeners];
-    this.closeListeners.clear();
-    this.dataListeners.clear();
-    for (const listener of listeners) listener(error);
+    this.events.end(
+      this.closeRequested
+        ? undefined
+        : new NrfProvisionError(
+            "ERR_TRANSPORT_DISCONNECTED",
+            `${this.name} disconnected${reason ? ` (${reason.message})` : ""}: ` +
+              "check the USB cable and that the board is powered, then retry",
+            { cause: reason, details: { port: this.name } },
+          ),
+    );
   }
 }
 
