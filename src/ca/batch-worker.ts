@@ -1,7 +1,8 @@
 // Worker thread of issueBatch: the first message sets up the CA's certificate builder; each
-// later message is a job answered with one outcome per item. No ledger access here.
+// later message is a job answered with one outcome per item; it says when it is ready for
+// jobs. No ledger access here.
 import { parentPort } from "node:worker_threads";
-import type { WorkerJob, WorkerReply, WorkerSetup } from "./batch.js";
+import type { WorkerJob, WorkerReady, WorkerReply, WorkerSetup } from "./batch.js";
 import { prepareBatchItem } from "./batch.js";
 import { DeviceCertificateTemplate } from "./certificate-template.js";
 import { SerialNumbers } from "./serial.js";
@@ -20,7 +21,9 @@ port.once("message", (setup: WorkerSetup) => {
     const outcomes = [];
     for (const item of job.items)
       outcomes.push(await prepareBatchItem(builder, item, setup.options));
-    const reply: WorkerReply = { indexes: job.indexes, outcomes };
+    const reply: WorkerReply = { start: job.start, outcomes };
     port.postMessage(reply);
   });
+  const ready: WorkerReady = { ready: true };
+  port.postMessage(ready);
 });

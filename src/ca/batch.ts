@@ -25,7 +25,10 @@ export type BatchResult =
   | { label: string; ok: false; error: { code: string; message: string } };
 
 export interface BatchOptions extends Omit<IssueOptions, "deviceId" | "source"> {
-  /** Worker threads (default: available cores). 1, or a non-Node WebCrypto provider, runs in-process. */
+  /**
+   * Signing threads (default: available cores): this thread plus `workers - 1` worker threads.
+   * 1, or a non-Node WebCrypto provider, signs in this thread only.
+   */
   workers?: number;
   /** Called as each result is final (certificate in the ledger), in completion order. */
   onResult?: (result: BatchResult, index: number) => void;
@@ -33,54 +36,91 @@ export interface BatchOptions extends Omit<IssueOptions, "deviceId" | "source"> 
 
 /** Items per message to a worker: large enough to amortise messaging, small enough to balance. */
 const CHUNK_SIZE = 64;
-/** In-process signing lets the event loop run the ledger's I/O this often (items). */
+/** Items this thread takes at a time when it signs alongside workers (keeps their replies flowing). */
+const LOCAL_CHUNK_SIZE = 16;
+/** Jobs queued per worker, so it never idles while this thread is busy signing. */
+const JOBS_PER_WORKER = 2;
+/** Signing in this thread lets the event loop run (ledger I/O, worker replies) this often. */
 const YIELD_EVERY = 16;
 /** Signed certificates allowed to wait for the ledger at once. */
 const MAX_UNRECORDED = 1024;
 
 /**
  * Issues certificates for many inputs, one failure not stopping the rest. Parsing, checking
- * and signing run in worker threads (each holds the CA KeyObject, passed in memory); the
- * ledger stays in this thread, so group commit batches the appends of all workers.
+ * and signing run in this thread and in worker threads (each holds the CA KeyObject, passed
+ * in memory), all taking chunks from one queue, so this thread starts at once while workers
+ * boot. The ledger stays in this thread, so group commit batches the appends of all of them.
  */
 export async function issueBatch(
   ca: CertificateAuthority,
   items: readonly BatchItem[],
   options: BatchOptions = {},
 ): Promise<BatchResult[]> {
-  const workers = Math.min(
-    options.workers ?? availableParallelism(),
-    Math.ceil(items.length / CHUNK_SIZE),
-  );
+  const threads = ca.usesNodeCrypto
+    ? Math.min(options.workers ?? availableParallelism(), Math.ceil(items.length / CHUNK_SIZE))
+    : 1;
   const results: BatchResult[] = new Array(items.length);
-  const record = async (index: number, outcome: Outcome): Promise<void> => {
-    const label = items[index]!.label;
-    let result: BatchResult;
-    if ("error" in outcome) {
-      result = { label, ok: false, error: outcome.error };
-    } else {
-      try {
-        const { certificate, source } = outcome.prepared;
-        await ca.ledger.append(ledgerEntry(certificate, ca.clock(), source));
-        result = { label, ok: true, certificate };
-      } catch (error) {
-        result = { label, ok: false, error: describeFailure(error) };
-      }
-    }
-    results[index] = result;
-    options.onResult?.(result, index);
+  const unrecorded = new Set<Promise<void>>();
+  const record = (index: number, outcome: Outcome): Promise<void> => {
+    const recorded = recordOutcome(ca, items[index]!.label, outcome).then((result) => {
+      results[index] = result;
+      unrecorded.delete(recorded);
+      options.onResult?.(result, index);
+    });
+    unrecorded.add(recorded);
+    return recorded;
   };
-  if (workers <= 1 || !ca.usesNodeCrypto) {
-    await issueInProcess(ca, items, options, record);
-  } else {
-    await issueInWorkers(ca, items, options, workers, record);
-  }
+  const queue = new ChunkQueue(items.length);
+  const issueOptions = issueOptionsOf(options);
+  await Promise.all([
+    signInThisThread(ca, items, queue, issueOptions, threads > 1, record, unrecorded),
+    ...(threads > 1 ? [runWorkers(ca, items, queue, issueOptions, threads - 1, record)] : []),
+  ]);
+  await Promise.all(unrecorded);
   return results;
 }
 
 type Outcome = { prepared: PreparedCertificate } | { error: { code: string; message: string } };
 
-/** Runs one item: what both the in-process path and the worker do. */
+async function recordOutcome(
+  ca: CertificateAuthority,
+  label: string,
+  outcome: Outcome,
+): Promise<BatchResult> {
+  if ("error" in outcome) return { label, ok: false, error: outcome.error };
+  try {
+    const { certificate, source } = outcome.prepared;
+    await ca.ledger.append(ledgerEntry(certificate, ca.clock(), source));
+    return { label, ok: true, certificate };
+  } catch (error) {
+    return { label, ok: false, error: describeFailure(error) };
+  }
+}
+
+/** Hands out consecutive index ranges of the batch to whoever asks next. */
+class ChunkQueue {
+  #next = 0;
+  readonly #length: number;
+  readonly #drained: Array<() => void> = [];
+  constructor(length: number) {
+    this.#length = length;
+  }
+  take(size: number): { start: number; end: number } | null {
+    if (this.#next >= this.#length) {
+      for (const listener of this.#drained.splice(0)) listener();
+      return null;
+    }
+    const start = this.#next;
+    this.#next = Math.min(start + size, this.#length);
+    return { start, end: this.#next };
+  }
+  /** Called once, when someone finds the queue empty. */
+  onDrained(listener: () => void): void {
+    this.#drained.push(listener);
+  }
+}
+
+/** Runs one item: what both this thread and the workers do. */
 export async function prepareBatchItem(
   builder: CertificateBuilder,
   item: BatchItem,
@@ -102,29 +142,27 @@ function describeFailure(error: unknown): { code: string; message: string } {
   };
 }
 
-async function issueInProcess(
+async function signInThisThread(
   ca: CertificateAuthority,
   items: readonly BatchItem[],
-  options: BatchOptions,
+  queue: ChunkQueue,
+  options: IssueOptions,
+  withWorkers: boolean,
   record: (index: number, outcome: Outcome) => Promise<void>,
+  unrecorded: Set<Promise<void>>,
 ): Promise<void> {
-  // Signing does not wait for the ledger: while one group commit is on its way to disk, the
-  // next certificates are being built (bounded, so a slow disk cannot pile up memory).
   // Signing only awaits resolved promises, which never lets the event loop reach the ledger's
-  // file I/O; yielding every few items does, so each commit's write and fsync (on libuv's
-  // threads) overlap with signing the next group instead of stalling it.
-  const unrecorded = new Set<Promise<void>>();
-  for (const [index, item] of items.entries()) {
-    const recorded: Promise<void> = record(
-      index,
-      await prepareBatchItem(ca, item, issueOptions(options)),
-    );
-    unrecorded.add(recorded);
-    void recorded.finally(() => unrecorded.delete(recorded));
-    if (unrecorded.size >= MAX_UNRECORDED) await Promise.race(unrecorded);
-    else if (index % YIELD_EVERY === YIELD_EVERY - 1) await new Promise(setImmediate);
+  // file I/O or the workers' replies; yielding every few items does, so each commit's write
+  // and fsync (on libuv's threads) overlap with signing instead of stalling it.
+  let signed = 0;
+  const size = withWorkers ? LOCAL_CHUNK_SIZE : CHUNK_SIZE;
+  for (let chunk = queue.take(size); chunk; chunk = queue.take(size)) {
+    for (let index = chunk.start; index < chunk.end; index++) {
+      void record(index, await prepareBatchItem(ca, items[index]!, options));
+      if (unrecorded.size >= MAX_UNRECORDED) await Promise.race(unrecorded);
+      else if (++signed % YIELD_EVERY === 0) await new Promise(setImmediate);
+    }
   }
-  await Promise.all(unrecorded);
 }
 
 /** The message protocol with batch-worker.ts. */
@@ -135,29 +173,25 @@ export interface WorkerSetup {
   options: IssueOptions;
 }
 export interface WorkerJob {
-  indexes: number[];
+  start: number;
   items: BatchItem[];
 }
+export interface WorkerReady {
+  ready: true;
+}
 export interface WorkerReply {
-  indexes: number[];
+  start: number;
   outcomes: Outcome[];
 }
 
-async function issueInWorkers(
+async function runWorkers(
   ca: CertificateAuthority,
   items: readonly BatchItem[],
-  options: BatchOptions,
+  queue: ChunkQueue,
+  options: IssueOptions,
   count: number,
   record: (index: number, outcome: Outcome) => Promise<void>,
 ): Promise<void> {
-  const chunks: WorkerJob[] = [];
-  for (let start = 0; start < items.length; start += CHUNK_SIZE) {
-    const indexes = Array.from(
-      { length: Math.min(CHUNK_SIZE, items.length - start) },
-      (_, i) => start + i,
-    );
-    chunks.push({ indexes, items: indexes.map((i) => items[i]!) });
-  }
   const setup: WorkerSetup = {
     info: ca.info,
     ca: {
@@ -165,32 +199,46 @@ async function issueInWorkers(
       subjectKeyIdentifier: ca.template.ca.subjectKeyIdentifier,
     },
     privateKey: ca.privateKey,
-    options: issueOptions(options),
+    options,
   };
-  const pending: Promise<void>[] = [];
   const runWorker = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const worker = spawnBatchWorker();
-      const sendNext = () => {
-        const job = chunks.shift();
-        if (job) worker.postMessage(job);
-        else void worker.terminate().then(() => resolve());
+      let inFlight = 0;
+      let finished = false;
+      const finishIfIdle = () => {
+        if (inFlight > 0 || finished) return;
+        finished = true;
+        void worker.terminate().then(() => resolve());
       };
-      worker.on("message", (reply: WorkerReply) => {
-        reply.indexes.forEach((index, i) => {
-          pending.push(record(index, reply.outcomes[i]!));
+      const sendNext = () => {
+        const chunk = finished ? null : queue.take(CHUNK_SIZE);
+        if (!chunk) return finishIfIdle();
+        const job: WorkerJob = { start: chunk.start, items: items.slice(chunk.start, chunk.end) };
+        worker.postMessage(job);
+        inFlight++;
+      };
+      // A small batch may be done before the worker has even booted: stop it then.
+      queue.onDrained(finishIfIdle);
+      worker.on("message", (message: WorkerReply | WorkerReady) => {
+        // Jobs go out only once the worker is ready: until then this thread keeps signing them.
+        if ("ready" in message) {
+          for (let i = 0; i < JOBS_PER_WORKER; i++) sendNext();
+          return;
+        }
+        inFlight--;
+        message.outcomes.forEach((outcome, i) => {
+          void record(message.start + i, outcome);
         });
         sendNext();
       });
       worker.once("error", reject);
       worker.postMessage(setup);
-      sendNext();
     });
   await Promise.all(Array.from({ length: count }, runWorker));
-  await Promise.all(pending);
 }
 
-function issueOptions(options: BatchOptions): IssueOptions {
+function issueOptionsOf(options: BatchOptions): IssueOptions {
   return {
     ...(options.days === undefined ? {} : { days: options.days }),
     ...(options.profile === undefined ? {} : { profile: options.profile }),

@@ -63,6 +63,30 @@ describe("issueBatch", () => {
     for (const r of results) if (r.ok) expect(serials.has(r.certificate.serialNumber)).toBe(true);
   });
 
+  it("shares the work between this thread and a worker: every input once, all in the ledger", async () => {
+    const batch = [
+      ...items("shared", 300),
+      {
+        label: "broken",
+        input: { kind: "csr" as const, der: modemLikeCsr("y", { breakSignature: true }).der },
+      },
+    ];
+    const seen: number[] = [];
+    const results = await issueBatch(ca, batch, { workers: 2, onResult: (_, i) => seen.push(i) });
+    expect(results.map((r) => r.label)).toEqual(batch.map((b) => b.label));
+    expect(seen.sort((a, b) => a - b)).toEqual(batch.map((_, i) => i));
+    expect(results.at(-1)).toMatchObject({ ok: false, error: { code: "ERR_CSR_SIGNATURE" } });
+    const issued = results.flatMap((r) => (r.ok ? [r.certificate] : []));
+    expect(issued).toHaveLength(300);
+    expect(issued.map((c) => c.deviceId)).toEqual(batch.slice(0, 300).map((b) => b.label));
+    const ledger = new Map(
+      (await readLedger(ca.info.files.ledger)).entries.map((e) => [e.serialNumber, e]),
+    );
+    for (const certificate of issued) {
+      expect(ledger.get(certificate.serialNumber)?.pem).toBe(certificate.pem);
+    }
+  });
+
   it("runs in-process through a non-Node WebCrypto provider and still issues valid certificates", async () => {
     const viaProvider = await loadCa({
       dir: ca.info.dir,
