@@ -3,14 +3,23 @@
 // on the same CA and CSRs (DER). Median of several rounds.
 //   nrf-provision                 one thread, every certificate in the ledger (fsync'd group commits)
 //   nrf-provision (without ledger) one thread, prepareCertificate only
-//   nrf-provision (batch …)        issueBatch over worker threads, ledger included
+//   nrf-provision (one at a time …) issueDeviceCertificate awaited per certificate: nothing to
+//                                  group, so one lock + write + fsync each (the honest serial cost)
+//   nrf-provision (batch …)        issueBatch: this thread plus worker threads, ledger included
+//                                  (from source each worker first loads tsx, ~1 s on a busy machine)
 // The "per CPU-second" lines divide by this process's CPU time instead of wall time: on a
 // shared, loaded machine they estimate what one otherwise idle core does.
 import { webcrypto } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BatchItem, initCa, issueBatch, loadCa } from "../../src/ca/index.js";
+import {
+  type BatchItem,
+  initCa,
+  issueBatch,
+  issueDeviceCertificate,
+  loadCa,
+} from "../../src/ca/index.js";
 import { prepareCertificate } from "../../src/ca/issue.js";
 import { modemLikeCsr, randomDeviceId } from "../../test/ca/csr-factory.js";
 import { issueWithX509Library, referenceCa } from "../../test/ca/reference-issuer.js";
@@ -18,6 +27,7 @@ import { issueWithX509Library, referenceCa } from "../../test/ca/reference-issue
 const ROUNDS = 5;
 const PER_ROUND = 3000;
 const REFERENCE_PER_ROUND = 200;
+const ONE_AT_A_TIME_PER_ROUND = 300;
 
 interface Rates {
   wall: number[];
@@ -46,6 +56,7 @@ try {
   const fast = newRates();
   const withoutLedger = newRates();
   const batch = newRates();
+  const oneAtATime = newRates();
   const library = newRates();
   for (let round = 0; round < ROUNDS; round++) {
     await measure(withoutLedger, csrs.length, async () => {
@@ -53,6 +64,10 @@ try {
     });
     await measure(fast, items.length, async () => {
       await issueBatch(ca, items, { workers: 1 });
+    });
+    const serialSlice = csrs.slice(0, ONE_AT_A_TIME_PER_ROUND);
+    await measure(oneAtATime, serialSlice.length, async () => {
+      for (const csr of serialSlice) await issueDeviceCertificate(ca, csr);
     });
     await measure(batch, items.length, async () => {
       await issueBatch(ca, items);
@@ -69,7 +84,8 @@ try {
 
   const cores = availableParallelism();
   console.log(`nrf-provision (without ledger): ${median(withoutLedger.wall)}/s`);
-  console.log(`nrf-provision (batch, ${cores} worker threads, ledger): ${median(batch.wall)}/s`);
+  console.log(`nrf-provision (one at a time, fsync each): ${median(oneAtATime.wall)}/s`);
+  console.log(`nrf-provision (batch, ${cores} threads, ledger): ${median(batch.wall)}/s`);
   console.log(`nrf-provision (per CPU-second): ${median(fast.cpu)}/s`);
   console.log(`@peculiar/x509 (per CPU-second): ${median(library.cpu)}/s`);
   console.log(`nrf-provision: ${median(fast.wall)}/s`);
