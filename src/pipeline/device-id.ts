@@ -1,3 +1,4 @@
+import { deviceIdProblem } from "../ca/index.js";
 import { NrfProvisionError } from "../errors/index.js";
 
 /**
@@ -9,9 +10,6 @@ export type DeviceIdPolicy =
   | { kind: "uuid" } // the modem's default CN: its device UUID
   | { kind: "imei"; prefix: string } // `<prefix><IMEI>`, passed to KEYGEN as CN
   | { kind: "fixed"; id: string }; // one literal ID (a single board)
-
-/** nRF Cloud's device ID pattern, capped at the 64 characters device firmware allows. */
-const deviceIdPattern = /^[a-z0-9:_-]{1,64}$/i;
 
 /** Parses `--device-id uuid|imei|imei:PREFIX|ID`. */
 export function parseDeviceIdPolicy(text: string): DeviceIdPolicy {
@@ -26,11 +24,13 @@ export function parseDeviceIdPolicy(text: string): DeviceIdPolicy {
   return { kind: "fixed", id: text };
 }
 
+/** The same rule the CA applies to a CSR's CN, checked before any board is touched. */
 function checkDeviceId(id: string, source: string): void {
-  if (!deviceIdPattern.test(id)) {
+  const problem = deviceIdProblem(id);
+  if (problem) {
     throw new NrfProvisionError(
       "ERR_USAGE",
-      `${source} gives the device ID "${id}", which nRF Cloud would refuse: use letters, digits, ':', '_' or '-', at most 64 characters`,
+      `${source} gives the device ID "${id}", which nRF Cloud would refuse: ${problem}`,
     );
   }
 }

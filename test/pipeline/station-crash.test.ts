@@ -7,6 +7,7 @@ import type { CertificateAuthority } from "../../src/ca/index.js";
 import { parseCsvRecords } from "../../src/cloud/index.js";
 import type { JournalRecord } from "../../src/pipeline/index.js";
 import { type SimCloud, startSimCloud } from "../../src/sim/cloud/index.js";
+import { seededRandom } from "../../src/sim/cloud/random.js";
 import {
   createTestCa,
   type PtyBoard,
@@ -17,18 +18,6 @@ import {
 } from "./fixtures.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-
-/** A small deterministic PRNG (mulberry32), so a failing sequence of kill points can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface StationRun {
   exitCode: number | null;
@@ -91,7 +80,7 @@ describe("station killed with SIGKILL at random points and restarted", () => {
 
   it("five kills in a row, then a clean run: every board provisioned and onboarded exactly once", async () => {
     const seed = Number(process.env.NRF_PROVISION_CRASH_SEED ?? Date.now() % 100_000);
-    const next = random(seed);
+    const next = seededRandom(seed); // replayable sequence of kill points
     const journal = join(dir, "station.jsonl");
     const args = [
       "--ports",
