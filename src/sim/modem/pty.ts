@@ -4,9 +4,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { SerialPort } from "serialport";
 import { NrfProvisionError } from "../../errors/index.js";
-import type { ByteTransport } from "../../serial/index.js";
+import { type ByteTransport, openSerialTransport } from "../../serial/index.js";
 import type { SimModemOptions } from "./options.js";
 import { SimModem } from "./sim-modem.js";
 
@@ -31,49 +30,18 @@ export function socatAvailable(): Promise<boolean> {
 }
 
 /**
- * The modem end of the PTY pair as a ByteTransport (the sim's own: no dependency on src/serial's).
- * `disconnect` (the drop-link fault) also removes the pair, so the host's end sees the hang-up.
+ * The modem end of the PTY pair, opened like a host opens a board (so it also notices the pair
+ * going away). `disconnect` (the drop-link fault) also removes the pair, so the host's end sees
+ * the hang-up.
  */
-function serialPortTransport(
-  port: SerialPort,
-  name: string,
+async function openModemEnd(
+  path: string,
   removePair: () => Promise<void>,
-): ByteTransport & { disconnect(): void } {
-  let open = true;
-  const close = () =>
-    new Promise<void>((resolve) => {
-      if (!port.isOpen) return resolve();
-      port.close(() => resolve());
-    });
-  const closeListeners = new Set<(error?: Error) => void>();
-  port.once("close", (error?: Error) => {
-    open = false;
-    for (const listener of closeListeners) listener(error ?? undefined);
-    closeListeners.clear();
+): Promise<ByteTransport & { disconnect(): void }> {
+  const transport = await openSerialTransport(path, { rtscts: false });
+  return Object.assign(transport, {
+    disconnect: () => void transport.close().then(removePair),
   });
-  return {
-    name,
-    get isOpen() {
-      return open;
-    },
-    write: (data) =>
-      new Promise((resolve, reject) => {
-        port.write(typeof data === "string" ? Buffer.from(data) : Buffer.from(data), (error) =>
-          error ? reject(error) : resolve(),
-        );
-      }),
-    onData: (listener) => {
-      const onData = (chunk: Buffer) => listener(new Uint8Array(chunk));
-      port.on("data", onData);
-      return () => port.off("data", onData);
-    },
-    onClose: (listener) => {
-      closeListeners.add(listener);
-      return () => closeListeners.delete(listener);
-    },
-    close,
-    disconnect: () => void close().then(removePair),
-  };
 }
 
 async function waitForLinks(
@@ -92,13 +60,6 @@ async function waitForLinks(
     }
     await delay(20);
   }
-}
-
-function openPort(path: string): Promise<SerialPort> {
-  return new Promise((resolve, reject) => {
-    const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
-    port.open((error) => (error ? reject(error) : resolve(port)));
-  });
 }
 
 /**
@@ -152,8 +113,7 @@ export async function startSimModemOnPty(
   };
   try {
     await Promise.race([waitForLinks([userPath, modemPath], socat, () => socatOutput), spawnError]);
-    const port = await openPort(modemPath);
-    const transport = serialPortTransport(port, modemPath, stopSocat);
+    const transport = await openModemEnd(modemPath, stopSocat);
     const detach = modem.attach(transport);
     let closing: Promise<void> | undefined;
     return {
