@@ -1,12 +1,14 @@
 import { hash } from "node:crypto";
 import {
   encodeBitString,
+  encodedTimeLength,
   encodeOid,
   encodeSequence,
-  encodeTime,
   encodeTlv,
-  encodeUnsignedInteger,
   Tag,
+  tlvLength,
+  writeHeader,
+  writeTime,
 } from "../der/index.js";
 
 /** "default": v3 with the extensions nRF Cloud clients expect; "minimal": v1, no extensions. */
@@ -92,32 +94,53 @@ export class DeviceCertificateTemplate {
     this.#extensionsAfterKeyId = extensions.subarray(keyIdEnd);
   }
 
-  /** The DER TBSCertificate to sign. */
+  /**
+   * The DER TBSCertificate to sign, written straight into one buffer (this runs once per
+   * certificate on the fast path; encodeSequence over the pieces allocates each level).
+   */
   buildTbs(fields: DeviceCertificateFields): Uint8Array {
-    const serial = encodeUnsignedInteger(fields.serial);
-    const validity = encodeSequence(encodeTime(fields.notBefore), encodeTime(fields.notAfter));
+    let serialStart = 0;
+    const serial = fields.serial;
+    while (serialStart < serial.length - 1 && serial[serialStart] === 0) serialStart++;
+    const serialSign = serial[serialStart]! & 0x80 ? 1 : 0;
+    const serialLength = serial.length - serialStart + serialSign;
+    const validityLength = encodedTimeLength(fields.notBefore) + encodedTimeLength(fields.notAfter);
     // Minimal = X.509 v1 like Nordic's Python tool: a v3 certificate without extensions lacks
     // the authority key identifier that `openssl verify -x509_strict` demands.
-    if (fields.profile === "minimal") {
-      return encodeSequence(
-        serial,
-        this.#algorithmAndIssuer,
-        validity,
-        fields.subjectDer,
-        fields.spkiDer,
-      );
+    const v3 = fields.profile !== "minimal";
+    const keyId = v3 ? hash("sha1", fields.publicKeyBits, "buffer") : null;
+    const contentLength =
+      (v3 ? VERSION_3.length : 0) +
+      tlvLength(serialLength) +
+      this.#algorithmAndIssuer.length +
+      tlvLength(validityLength) +
+      fields.subjectDer.length +
+      fields.spkiDer.length +
+      (keyId
+        ? this.#extensionsBeforeKeyId.length + keyId.length + this.#extensionsAfterKeyId.length
+        : 0);
+    const out = new Uint8Array(tlvLength(contentLength));
+    let at = writeHeader(out, 0, Tag.SEQUENCE, contentLength);
+    const put = (bytes: Uint8Array) => {
+      out.set(bytes, at);
+      at += bytes.length;
+    };
+    if (v3) put(VERSION_3);
+    at = writeHeader(out, at, Tag.INTEGER, serialLength);
+    at += serialSign; // the 0x00 sign byte is already there
+    put(serialStart === 0 ? serial : serial.subarray(serialStart));
+    put(this.#algorithmAndIssuer);
+    at = writeHeader(out, at, Tag.SEQUENCE, validityLength);
+    at = writeTime(out, at, fields.notBefore);
+    at = writeTime(out, at, fields.notAfter);
+    put(fields.subjectDer);
+    put(fields.spkiDer);
+    if (keyId) {
+      put(this.#extensionsBeforeKeyId);
+      put(keyId);
+      put(this.#extensionsAfterKeyId);
     }
-    return encodeSequence(
-      VERSION_3,
-      serial,
-      this.#algorithmAndIssuer,
-      validity,
-      fields.subjectDer,
-      fields.spkiDer,
-      this.#extensionsBeforeKeyId,
-      hash("sha1", fields.publicKeyBits, "buffer"),
-      this.#extensionsAfterKeyId,
-    );
+    return out;
   }
 
   /** The final Certificate from a TBSCertificate and a DER ECDSA-Sig-Value. */

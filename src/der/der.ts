@@ -303,26 +303,52 @@ export function encodeBitString(bytes: Uint8Array): Uint8Array {
 
 /** UTCTime for 1950–2049, GeneralizedTime otherwise (RFC 5280 §4.1.2.5). Seconds precision. */
 export function encodeTime(date: Date): Uint8Array {
+  const out = new Uint8Array(encodedTimeLength(date));
+  writeTime(out, 0, date);
+  return out;
+}
+
+/** Bytes {@link encodeTime} produces for `date`. */
+export function encodedTimeLength(date: Date): number {
+  const year = date.getUTCFullYear();
+  return year >= 1950 && year < 2050 ? 15 : 17;
+}
+
+/** Writes {@link encodeTime}'s bytes at `offset` of `out`; returns the offset after them. */
+export function writeTime(out: Uint8Array, offset: number, date: Date): number {
   const year = date.getUTCFullYear();
   const utc = year >= 1950 && year < 2050;
-  const out = new Uint8Array(utc ? 15 : 17);
-  out[0] = utc ? Tag.UTC_TIME : Tag.GENERALIZED_TIME;
-  out[1] = out.length - 2;
-  let offset = 2;
-  const digits = (value: number, count: number) => {
-    for (let i = count - 1; i >= 0; i--) {
-      out[offset + i] = 0x30 + (value % 10);
-      value = Math.floor(value / 10);
-    }
-    offset += count;
-  };
-  if (utc) digits(year % 100, 2);
-  else digits(year, 4);
-  digits(date.getUTCMonth() + 1, 2);
-  digits(date.getUTCDate(), 2);
-  digits(date.getUTCHours(), 2);
-  digits(date.getUTCMinutes(), 2);
-  digits(date.getUTCSeconds(), 2);
-  out[offset] = 0x5a; // "Z"
-  return out;
+  out[offset] = utc ? Tag.UTC_TIME : Tag.GENERALIZED_TIME;
+  out[offset + 1] = utc ? 13 : 15;
+  let at = offset + 2;
+  if (utc) at = writeDigits(out, at, year % 100, 2);
+  else at = writeDigits(out, at, year, 4);
+  at = writeDigits(out, at, date.getUTCMonth() + 1, 2);
+  at = writeDigits(out, at, date.getUTCDate(), 2);
+  at = writeDigits(out, at, date.getUTCHours(), 2);
+  at = writeDigits(out, at, date.getUTCMinutes(), 2);
+  at = writeDigits(out, at, date.getUTCSeconds(), 2);
+  out[at] = 0x5a; // "Z"
+  return at + 1;
+}
+
+function writeDigits(out: Uint8Array, offset: number, value: number, count: number): number {
+  for (let i = count - 1; i >= 0; i--) {
+    out[offset + i] = 0x30 + (value % 10);
+    value = Math.floor(value / 10);
+  }
+  return offset + count;
+}
+
+/** Writes a tag and the length field for `length` at `offset`; returns the content offset. */
+export function writeHeader(out: Uint8Array, offset: number, tag: number, length: number): number {
+  const size = lengthFieldSize(length);
+  out[offset] = tag;
+  writeLength(out, offset + 1, length, size);
+  return offset + 1 + size;
+}
+
+/** Bytes of a TLV whose content is `length` bytes. */
+export function tlvLength(length: number): number {
+  return 1 + lengthFieldSize(length) + length;
 }

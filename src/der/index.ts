@@ -9,6 +9,7 @@ export {
   DerError,
   decodeOid,
   encodeBitString,
+  encodedTimeLength,
   encodeLength,
   encodeOid,
   encodeSequence,
@@ -24,6 +25,9 @@ export {
   readSingle,
   spkiPublicKeyBits,
   Tag,
+  tlvLength,
   wholeOf,
+  writeHeader,
+  writeTime,
 } from "./der.js";
 export { fromPemAll, toPem } from "./pem.js";

@@ -6,7 +6,9 @@ import {
   type CertificateAuthority,
   issueDeviceCertificate,
   loadCa,
+  parseCsr,
 } from "../../src/ca/index.js";
+import { readChildren, readSingle, Tag, wholeOf } from "../../src/der/index.js";
 import { readVector } from "../vectors.js";
 import { modemLikeCsr } from "./csr-factory.js";
 import { createTestCa, opensslText, opensslVerify, PASSPHRASE, tempDir } from "./helpers.js";
@@ -198,6 +200,35 @@ describe("issueDeviceCertificate", () => {
       }
     } finally {
       await viaProvider.close();
+    }
+  });
+  it("encodes any serial magnitude as a minimal positive INTEGER in the TBSCertificate", () => {
+    const csr = parseCsr(modemLikeCsr("serials-1").der);
+    const cases: Array<[number[], string]> = [
+      [[0x00, 0x00, 0x80, 0x01], "0203008001"],
+      [[0x00, 0x01], "020101"],
+      [[0xff], "020200ff"],
+      [[0x40, 0x02], "02024002"],
+    ];
+    for (const [magnitude, expected] of cases) {
+      for (const profile of ["default", "minimal"] as const) {
+        const tbs = ca.template.buildTbs({
+          serial: Uint8Array.from(magnitude),
+          notBefore: new Date("2026-01-01T00:00:00Z"),
+          notAfter: new Date("2060-01-01T00:00:00Z"),
+          subjectDer: csr.subjectDer,
+          spkiDer: csr.spkiDer,
+          publicKeyBits: csr.publicKeyBits,
+          profile,
+        });
+        const fields = readChildren(tbs, readSingle(tbs, Tag.SEQUENCE, "TBSCertificate"));
+        const serial = fields[profile === "default" ? 1 : 0]!;
+        expect(Buffer.from(wholeOf(tbs, serial)).toString("hex")).toBe(expected);
+        const validity = fields[profile === "default" ? 4 : 3]!;
+        expect(Buffer.from(wholeOf(tbs, validity)).toString("latin1")).toBe(
+          "0\x20\x17\x0d260101000000Z\x18\x0f20600101000000Z",
+        );
+      }
     }
   });
 });
