@@ -68,6 +68,8 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
         terminator,
         shellMode: options.shell ?? false,
       });
+      // Listen for Ctrl-C before saying where we listen: a script may interrupt right away.
+      const interrupted = ctx.io.interrupted;
       const { modem } = sim;
       if (options.json) {
         writeJson(ctx.io, {
@@ -86,7 +88,7 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
         );
       }
       try {
-        await ctx.io.interrupted;
+        await interrupted;
       } finally {
         await sim.close();
       }
