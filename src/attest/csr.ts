@@ -94,8 +94,10 @@ export function readCertificationRequest(der: Uint8Array): CertificationRequest 
     throw new DerError("subjectPKInfo is not {algorithm, subjectPublicKey}");
   }
   expectTag(keyAlgorithmId, Tag.SEQUENCE, "subjectPKInfo algorithm");
-  const [keyOid, keyParameter] = readChildren(der, keyAlgorithmId);
-  if (!keyOid) throw new DerError("subjectPKInfo algorithm has no OID");
+  const [keyOid, keyParameter, ...keyExtra] = readChildren(der, keyAlgorithmId);
+  if (!keyOid || keyExtra.length > 0) {
+    throw new DerError("subjectPKInfo algorithm is not {algorithm, parameters}");
+  }
 
   const [signatureOid, parameters, ...more] = readChildren(der, algorithm);
   if (!signatureOid || more.length > 0) {
@@ -218,7 +220,57 @@ function malformed(label: string, error: unknown): AttestError {
   return new AttestError("ERR_KEYGEN_MALFORMED", `${label}: ${error.message}`, { cause: error });
 }
 
-/** Imports a SubjectPublicKeyInfo; a key node:crypto rejects makes the body malformed. */
+const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
+const OID_P256 = "1.2.840.10045.3.1.7";
+
+/**
+ * The request's public key as a KeyObject; throws whatever node:crypto throws for a key it
+ * rejects (callers map it). An uncompressed P-256 point goes in as a JWK: OpenSSL's DER
+ * decoder costs about 3× as much, and both check that the point is on the curve.
+ */
+export function importRequestKey(
+  request: Pick<CertificationRequest, "keyAlgorithm" | "keyCurve" | "publicKeyBits" | "spkiDer">,
+): KeyObject {
+  const point = request.publicKeyBits;
+  if (
+    request.keyAlgorithm === OID_EC_PUBLIC_KEY &&
+    request.keyCurve === OID_P256 &&
+    point.length === 65 &&
+    point[0] === 0x04
+  ) {
+    const coordinates = Buffer.from(point.buffer, point.byteOffset, point.byteLength);
+    return createPublicKey({
+      key: {
+        kty: "EC",
+        crv: "P-256",
+        x: coordinates.toString("base64url", 1, 33),
+        y: coordinates.toString("base64url", 33, 65),
+      },
+      format: "jwk",
+    });
+  }
+  const spki = request.spkiDer;
+  return createPublicKey({
+    key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength),
+    format: "der",
+    type: "spki",
+  });
+}
+
+/** Imports a request's key; a key node:crypto rejects makes the body malformed. */
+function importKeygenKey(request: CertificationRequest, label: string): KeyObject {
+  try {
+    return importRequestKey(request);
+  } catch (error) {
+    throw new AttestError(
+      "ERR_KEYGEN_MALFORMED",
+      `${label}: the public key is not a valid SubjectPublicKeyInfo`,
+      { cause: error },
+    );
+  }
+}
+
+/** Imports a bare SubjectPublicKeyInfo; a key node:crypto rejects makes the body malformed. */
 function importSpki(spki: Uint8Array, label: string): KeyObject {
   try {
     return createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
@@ -265,7 +317,7 @@ export function parseCsr(der: Uint8Array): ParsedCsr {
   } catch (error) {
     throw malformed(what, error);
   }
-  const publicKey = importSpki(request.spkiDer, what);
+  const publicKey = importKeygenKey(request, what);
   return {
     request,
     subject: formatSubject(request),

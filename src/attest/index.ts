@@ -13,6 +13,7 @@ export { CoseKeyId, encodeCoseSign1 } from "./cose.js";
 export {
   type CertificationRequest,
   formatSubject,
+  importRequestKey,
   readCertificationRequest,
   verifyRequestSignature,
 } from "./csr.js";

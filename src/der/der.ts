@@ -68,6 +68,10 @@ export function readElement(bytes: Uint8Array, offset: number, limit = bytes.len
     }
     length = 0;
     for (let i = 0; i < count; i++) length = length * 256 + bytes[contentStart + i]!;
+    // DER: the shortest length form (certificates copy these bytes, so they must be DER).
+    if (length < 0x80 || bytes[contentStart] === 0) {
+      throw new DerError(`non-minimal DER length at byte ${offset + 1}`);
+    }
     contentStart += count;
   }
   const end = contentStart + length;

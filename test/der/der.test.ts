@@ -56,6 +56,16 @@ describe("DER reader and writer", () => {
     expect([...encodeLength(0x123456)]).toEqual([0x83, 0x12, 0x34, 0x56]);
   });
 
+  it("refuses non-minimal (BER) length forms", () => {
+    expect(() => readElement(Uint8Array.of(0x04, 0x81, 0x05, 1, 2, 3, 4, 5), 0)).toThrow(
+      /non-minimal/,
+    );
+    expect(() =>
+      readElement(Uint8Array.of(0x04, 0x82, 0x00, 0x81, ...new Uint8Array(0x81)), 0),
+    ).toThrow(/non-minimal/);
+    expect(readElement(Uint8Array.of(0x04, 0x81, 0x80, ...new Uint8Array(0x80)), 0).end).toBe(0x83);
+  });
+
   it("round-trips OIDs, including multi-byte first subidentifiers", () => {
     for (const oid of [
       "1.2.840.10045.4.3.2",
