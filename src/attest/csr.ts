@@ -257,23 +257,10 @@ export function importRequestKey(
   });
 }
 
-/** Imports a request's key; a key node:crypto rejects makes the body malformed. */
-function importKeygenKey(request: CertificationRequest, label: string): KeyObject {
+/** A key from `load`; a key node:crypto rejects makes the keygen body malformed. */
+function keygenKey(label: string, load: () => KeyObject): KeyObject {
   try {
-    return importRequestKey(request);
-  } catch (error) {
-    throw new AttestError(
-      "ERR_KEYGEN_MALFORMED",
-      `${label}: the public key is not a valid SubjectPublicKeyInfo`,
-      { cause: error },
-    );
-  }
-}
-
-/** Imports a bare SubjectPublicKeyInfo; a key node:crypto rejects makes the body malformed. */
-function importSpki(spki: Uint8Array, label: string): KeyObject {
-  try {
-    return createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
+    return load();
   } catch (error) {
     throw new AttestError(
       "ERR_KEYGEN_MALFORMED",
@@ -297,7 +284,9 @@ export function parseSpki(der: Uint8Array): KeyObject {
   } catch (error) {
     throw malformed(label, error);
   }
-  return importSpki(der, label);
+  return keygenKey(label, () =>
+    createPublicKey({ key: Buffer.from(der), format: "der", type: "spki" }),
+  );
 }
 
 /**
@@ -317,7 +306,7 @@ export function parseCsr(der: Uint8Array): ParsedCsr {
   } catch (error) {
     throw malformed(what, error);
   }
-  const publicKey = importKeygenKey(request, what);
+  const publicKey = keygenKey(what, () => importRequestKey(request));
   return {
     request,
     subject: formatSubject(request),
