@@ -121,24 +121,20 @@ export class DeviceCertificateTemplate {
         : 0);
     const out = new Uint8Array(tlvLength(contentLength));
     let at = writeHeader(out, 0, Tag.SEQUENCE, contentLength);
-    const put = (bytes: Uint8Array) => {
-      out.set(bytes, at);
-      at += bytes.length;
-    };
-    if (v3) put(VERSION_3);
+    if (v3) at = putBytes(out, at, VERSION_3);
     at = writeHeader(out, at, Tag.INTEGER, serialLength);
     at += serialSign; // the 0x00 sign byte is already there
-    put(serialStart === 0 ? serial : serial.subarray(serialStart));
-    put(this.#algorithmAndIssuer);
+    at = putBytes(out, at, serialStart === 0 ? serial : serial.subarray(serialStart));
+    at = putBytes(out, at, this.#algorithmAndIssuer);
     at = writeHeader(out, at, Tag.SEQUENCE, validityLength);
     at = writeTime(out, at, fields.notBefore);
     at = writeTime(out, at, fields.notAfter);
-    put(fields.subjectDer);
-    put(fields.spkiDer);
+    at = putBytes(out, at, fields.subjectDer);
+    at = putBytes(out, at, fields.spkiDer);
     if (keyId) {
-      put(this.#extensionsBeforeKeyId);
-      put(keyId);
-      put(this.#extensionsAfterKeyId);
+      at = putBytes(out, at, this.#extensionsBeforeKeyId);
+      at = putBytes(out, at, keyId);
+      at = putBytes(out, at, this.#extensionsAfterKeyId);
     }
     return out;
   }
@@ -147,4 +143,10 @@ export class DeviceCertificateTemplate {
   assemble(tbs: Uint8Array, signatureDer: Uint8Array): Uint8Array {
     return encodeSequence(tbs, ECDSA_WITH_SHA256, encodeBitString(signatureDer));
   }
+}
+
+/** Copies `bytes` into `out` at `offset`; returns the offset after them. */
+function putBytes(out: Uint8Array, offset: number, bytes: Uint8Array): number {
+  out.set(bytes, offset);
+  return offset + bytes.length;
 }
