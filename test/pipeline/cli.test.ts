@@ -1,46 +1,20 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/main.js";
 import { runDemo, splitCsvRecords } from "../../src/pipeline/index.js";
-import { type SimCloud, startSimCloud } from "../../src/sim/cloud/index.js";
-import {
-  captureIo,
-  createTestCa,
-  type PtyBoard,
-  passphrase,
-  removeDir,
-  startPtyBoards,
-  tempDir,
-} from "./fixtures.js";
+import { captureIo, type PtyBoard, usePipelineBench } from "./fixtures.js";
 
 describe("nrf-provision provision / demo (in-process CLI)", () => {
-  let dir: string;
-  let caDir: string;
-  let cloud: SimCloud;
+  const bench = usePipelineBench();
+  // The first two tests share board 0: the second finds its sec tag used by the first.
   let boards: PtyBoard[];
-  let env: NodeJS.ProcessEnv;
-
   beforeAll(async () => {
-    dir = await tempDir();
-    const created = await createTestCa(dir);
-    await created.ca.close();
-    caDir = created.caDir;
-    cloud = await startSimCloud({ port: 0 });
-    boards = await startPtyBoards(2);
-    env = {
-      NRF_PROVISION_CA_PASSPHRASE: passphrase,
-      NRF_CLOUD_API_KEY: cloud.apiKey,
-      NRF_CLOUD_BASE_URL: cloud.baseUrl,
-    };
-  });
-  afterAll(async () => {
-    await Promise.all(boards.map((board) => board.close()));
-    await cloud.close();
-    await removeDir(dir);
+    boards = await bench.startBoards(2);
   });
 
   it("provision --json onboards one board and reports every step", async () => {
+    const { caDir, cloud, dir, env } = bench;
     const board = boards[0]!;
     const { io, out } = captureIo(env, dir);
     const code = await runCli(
@@ -57,6 +31,7 @@ describe("nrf-provision provision / demo (in-process CLI)", () => {
   });
 
   it("provision --json on a used sec tag: exit 3, the failed step and the timings", async () => {
+    const { caDir, dir, env } = bench;
     const board = boards[0]!;
     const { io, out, err } = captureIo(env, dir);
     const code = await runCli(
@@ -72,6 +47,7 @@ describe("nrf-provision provision / demo (in-process CLI)", () => {
   });
 
   it("provision --onboard csv:FILE appends a row and refuses a duplicate unless --replace", async () => {
+    const { caDir, dir, env } = bench;
     const board = boards[1]!;
     const csv = join(dir, "onboard.csv");
     const args = ["provision", "--port", board.path, "--ca-dir", caDir, "--onboard", `csv:${csv}`];
@@ -90,7 +66,7 @@ describe("nrf-provision provision / demo (in-process CLI)", () => {
   });
 
   it("demo runs the pipeline against the simulators and tells each step", async () => {
-    const { io, out } = captureIo({}, dir);
+    const { io, out } = captureIo({}, bench.dir);
     expect(await runCli(["demo"], io)).toBe(0);
     const text = out();
     for (const step of [
@@ -110,7 +86,7 @@ describe("nrf-provision provision / demo (in-process CLI)", () => {
   });
 
   it("demo --json reports the pipeline and the JWT; the in-memory fallback says so", async () => {
-    const { io, out } = captureIo({}, dir);
+    const { io, out } = captureIo({}, bench.dir);
     expect(await runCli(["demo", "--json"], io)).toBe(0);
     const report = JSON.parse(out());
     expect(report).toMatchObject({ ok: true, transport: "pty", kept: false });

@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CertificateAuthority } from "../../src/ca/index.js";
+import { describe, expect, it } from "vitest";
 import { createCloudClient } from "../../src/cloud/index.js";
 import {
-  loadRootCaBundle,
   onboardEachDevice,
   ProvisionError,
   type ProvisionOptions,
@@ -11,14 +9,7 @@ import {
   type StepName,
 } from "../../src/pipeline/index.js";
 import { type SimCloud, startSimCloud } from "../../src/sim/cloud/index.js";
-import {
-  createTestCa,
-  type PtyBoard,
-  removeDir,
-  serialConnection,
-  startPtyBoards,
-  tempDir,
-} from "./fixtures.js";
+import { type PtyBoard, serialConnection, usePipelineBench } from "./fixtures.js";
 
 /** Provisions `board`, unplugging it (closing its PTY) as soon as `step` starts. */
 async function provisionUnpluggingAt(
@@ -38,25 +29,12 @@ async function provisionUnpluggingAt(
 }
 
 describe("faults: a board unplugged mid-way, nRF Cloud down", () => {
-  let dir: string;
-  let ca: CertificateAuthority;
-  let rootCaPem: string;
-  const boards: PtyBoard[] = [];
-
-  beforeAll(async () => {
-    dir = await tempDir();
-    ({ ca } = await createTestCa(dir));
-    rootCaPem = await loadRootCaBundle();
-  });
-  afterAll(async () => {
-    await Promise.all(boards.map((board) => board.close()));
-    await ca.close();
-    await removeDir(dir);
-  });
+  // No shared cloud: only the last test needs one, and a failing one.
+  const bench = usePipelineBench({ cloud: false });
 
   it("unplugged during KEYGEN: keygen step named with the board, nothing issued", async () => {
-    const [board] = await startPtyBoards(1, { keygenMs: 2000 });
-    boards.push(board!);
+    const { ca, rootCaPem } = bench;
+    const [board] = await bench.startBoards(1, { keygenMs: 2000 });
     const error = await provisionUnpluggingAt(board!, "keygen", {
       ca,
       rootCaPem,
@@ -70,8 +48,8 @@ describe("faults: a board unplugged mid-way, nRF Cloud down", () => {
   });
 
   it("unplugged during the certificate write: the issued certificate is in the ledger", async () => {
-    const [board] = await startPtyBoards(1);
-    boards.push(board!);
+    const { ca, rootCaPem } = bench;
+    const [board] = await bench.startBoards(1);
     const error = await provisionUnpluggingAt(board!, "write-certificate", {
       ca,
       rootCaPem,
@@ -87,10 +65,10 @@ describe("faults: a board unplugged mid-way, nRF Cloud down", () => {
   });
 
   it("nRF Cloud failing during onboarding: onboard step, board provisioned and back in its mode", async () => {
+    const { ca, rootCaPem } = bench;
     const cloud: SimCloud = await startSimCloud({ port: 0, rate500: 1 });
     try {
-      const [board] = await startPtyBoards(1);
-      boards.push(board!);
+      const [board] = await bench.startBoards(1);
       const client = createCloudClient({
         baseUrl: cloud.baseUrl,
         apiKey: cloud.apiKey,

@@ -1,49 +1,22 @@
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CertificateAuthority } from "../../src/ca/index.js";
+import { describe, expect, it } from "vitest";
 import { createCloudClient } from "../../src/cloud/index.js";
 import {
-  loadRootCaBundle,
   onboardEachDevice,
   ProvisionError,
   parseDeviceIdPolicy,
   provisionBoard,
 } from "../../src/pipeline/index.js";
-import { type SimCloud, startSimCloud } from "../../src/sim/cloud/index.js";
-import {
-  createTestCa,
-  type PtyBoard,
-  removeDir,
-  serialConnection,
-  startPtyBoards,
-  tempDir,
-} from "./fixtures.js";
+import { serialConnection, usePipelineBench } from "./fixtures.js";
 
 describe("provisionBoard over a pseudo-terminal", () => {
-  let dir: string;
-  let ca: CertificateAuthority;
-  let cloud: SimCloud;
-  let rootCaPem: string;
-  const boards: PtyBoard[] = [];
-
-  beforeAll(async () => {
-    dir = await tempDir();
-    ({ ca } = await createTestCa(dir));
-    cloud = await startSimCloud({ port: 0 });
-    rootCaPem = await loadRootCaBundle();
-  });
-  afterAll(async () => {
-    await Promise.all(boards.map((board) => board.close()));
-    await cloud.close();
-    await ca.close();
-    await removeDir(dir);
-  });
+  const bench = usePipelineBench();
 
   it("provisions and onboards a fresh board, leaving it in its original mode", async () => {
-    const [board] = await startPtyBoards(1);
-    boards.push(board!);
+    const { ca, cloud, dir, rootCaPem } = bench;
+    const [board] = await bench.startBoards(1);
     const client = createCloudClient({ baseUrl: cloud.baseUrl, apiKey: cloud.apiKey });
     const result = await provisionBoard({
       board: serialConnection(board!.path),
@@ -85,8 +58,8 @@ describe("provisionBoard over a pseudo-terminal", () => {
   });
 
   it("refuses a sec tag that already holds credentials, naming the board, mode restored", async () => {
-    const [board] = await startPtyBoards(1);
-    boards.push(board!);
+    const { ca, rootCaPem } = bench;
+    const [board] = await bench.startBoards(1);
     const options = {
       board: serialConnection(board!.path),
       ca,

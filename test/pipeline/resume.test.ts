@@ -1,21 +1,18 @@
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openAtClient } from "../../src/at/index.js";
-import type { CertificateAuthority } from "../../src/ca/index.js";
 import { createCloudClient } from "../../src/cloud/index.js";
 import {
   type BoardConnection,
   Journal,
   type JournalFact,
-  loadRootCaBundle,
   parseDeviceIdPolicy,
   runStation,
   type StationJournal,
 } from "../../src/pipeline/index.js";
 import { createMemoryTransportPair, type MemoryTransport } from "../../src/serial/index.js";
-import { type SimCloud, startSimCloud } from "../../src/sim/cloud/index.js";
 import { SimModem } from "../../src/sim/modem/index.js";
-import { createTestCa, removeDir, tempDir } from "./fixtures.js";
+import { usePipelineBench } from "./fixtures.js";
 
 /** A simulated board on an in-memory link that can be yanked, as a killed host would. */
 function memoryBoard(modem: SimModem, port: string) {
@@ -58,28 +55,13 @@ function crashingJournal(journal: Journal, limit: number, die: () => void): Stat
 }
 
 describe("resume after a crash at every journal record (deterministic sweep)", () => {
-  let dir: string;
-  let ca: CertificateAuthority;
-  let cloud: SimCloud;
-  let rootCaPem: string;
+  const bench = usePipelineBench();
   const onboardRequests: string[] = [];
-
-  beforeAll(async () => {
-    dir = await tempDir();
-    ({ ca } = await createTestCa(dir));
-    cloud = await startSimCloud({ port: 0 });
-    rootCaPem = await loadRootCaBundle();
-  });
-  afterAll(async () => {
-    await cloud.close();
-    await ca.close();
-    await removeDir(dir);
-  });
 
   const client = () =>
     createCloudClient({
-      baseUrl: cloud.baseUrl,
-      apiKey: cloud.apiKey,
+      baseUrl: bench.cloud.baseUrl,
+      apiKey: bench.cloud.apiKey,
       // Counts OnboardDevice calls: the sweep checks none is ever sent twice.
       fetch: async (input, init) => {
         const url = String(input instanceof Request ? input.url : input);
@@ -94,6 +76,7 @@ describe("resume after a crash at every journal record (deterministic sweep)", (
   it.each([1, 2, 3, 4, 5, 6, 7, 8, 9])(
     "crash before record %i: the restart finishes with one key, one certificate, one upload",
     async (limit) => {
+      const { ca, cloud, dir, rootCaPem } = bench;
       const modem = new SimModem({});
       const deviceId = `nrf-${modem.imei}`;
       const board = memoryBoard(modem, `memory:board-${limit}`);

@@ -2,20 +2,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CertificateAuthority } from "../../src/ca/index.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parseCsvRecords } from "../../src/cloud/index.js";
 import type { JournalRecord } from "../../src/pipeline/index.js";
-import { type SimCloud, startSimCloud } from "../../src/sim/cloud/index.js";
 import { seededRandom } from "../../src/sim/cloud/random.js";
-import {
-  createTestCa,
-  type PtyBoard,
-  passphrase,
-  removeDir,
-  startPtyBoards,
-  tempDir,
-} from "./fixtures.js";
+import { type PtyBoard, usePipelineBench } from "./fixtures.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -58,27 +49,15 @@ function runStationChild(
 }
 
 describe("station killed with SIGKILL at random points and restarted", () => {
-  let dir: string;
-  let ca: CertificateAuthority;
-  let caDir: string;
-  let cloud: SimCloud;
+  const bench = usePipelineBench({ cloud: { bulkDelayMs: 200 } });
   let boards: PtyBoard[];
-
   beforeAll(async () => {
-    dir = await tempDir();
-    ({ ca, caDir } = await createTestCa(dir));
-    cloud = await startSimCloud({ port: 0, bulkDelayMs: 200 });
     // The boards and the cloud live in this process, so their state outlives each station.
-    boards = await startPtyBoards(4, { keygenMs: 300 });
-  });
-  afterAll(async () => {
-    await Promise.all((boards ?? []).map((board) => board.close()));
-    await cloud?.close();
-    await ca?.close();
-    await removeDir(dir);
+    boards = await bench.startBoards(4, { keygenMs: 300 });
   });
 
   it("five kills in a row, then a clean run: every board provisioned and onboarded exactly once", async () => {
+    const { ca, caDir, cloud, dir, env } = bench;
     const seed = Number(process.env.NRF_PROVISION_CRASH_SEED ?? Date.now() % 100_000);
     const next = seededRandom(seed); // replayable sequence of kill points
     const journal = join(dir, "station.jsonl");
@@ -97,11 +76,6 @@ describe("station killed with SIGKILL at random points and restarted", () => {
       "batch",
       "--jsonl",
     ];
-    const env = {
-      NRF_PROVISION_CA_PASSPHRASE: passphrase,
-      NRF_CLOUD_API_KEY: cloud.apiKey,
-      NRF_CLOUD_BASE_URL: cloud.baseUrl,
-    };
 
     const runs: StationRun[] = [];
     for (let round = 0; round < 5; round++) {

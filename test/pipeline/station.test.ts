@@ -1,27 +1,16 @@
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CertificateAuthority } from "../../src/ca/index.js";
+import { describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/main.js";
 import { createCloudClient, parseCsvRecords } from "../../src/cloud/index.js";
 import {
   Journal,
-  loadRootCaBundle,
   parseDeviceIdPolicy,
   runStation,
   type StationEvent,
   type StationOptions,
 } from "../../src/pipeline/index.js";
-import { type SimCloud, startSimCloud } from "../../src/sim/cloud/index.js";
-import {
-  captureIo,
-  createTestCa,
-  type PtyBoard,
-  passphrase,
-  removeDir,
-  serialConnection,
-  startPtyBoards,
-  tempDir,
-} from "./fixtures.js";
+import type { SimCloud } from "../../src/sim/cloud/index.js";
+import { captureIo, passphrase, serialConnection, usePipelineBench } from "./fixtures.js";
 
 /** Device IDs of every row uploaded to the simulated cloud with OnboardDevices. */
 function uploadedDeviceIds(cloud: SimCloud): string[] {
@@ -31,31 +20,14 @@ function uploadedDeviceIds(cloud: SimCloud): string[] {
 }
 
 describe("station", () => {
-  let dir: string;
-  let ca: CertificateAuthority;
-  let caDir: string;
-  let cloud: SimCloud;
-  let rootCaPem: string;
-  const boards: PtyBoard[] = [];
-
-  beforeAll(async () => {
-    dir = await tempDir();
-    ({ ca, caDir } = await createTestCa(dir));
-    cloud = await startSimCloud({ port: 0, bulkDelayMs: 50 });
-    rootCaPem = await loadRootCaBundle();
-  });
-  afterAll(async () => {
-    await Promise.all(boards.map((board) => board.close()));
-    await cloud.close();
-    await ca.close();
-    await removeDir(dir);
-  });
+  const bench = usePipelineBench({ cloud: { bulkDelayMs: 50 } });
 
   async function station(
     journal: Journal,
     ports: string[],
     extra: Partial<StationOptions> = {},
   ): Promise<{ summary: Awaited<ReturnType<typeof runStation>>; events: StationEvent[] }> {
+    const { ca, cloud, rootCaPem } = bench;
     const events: StationEvent[] = [];
     const summary = await runStation({
       listPorts: async () => ports,
@@ -76,9 +48,9 @@ describe("station", () => {
   }
 
   it("provisions boards in parallel, a failing board stops nobody, bulk onboarding in chunks; a rerun redoes nothing", async () => {
-    const good = await startPtyBoards(3);
-    const [bad] = await startPtyBoards(1, { faults: { cmeOn: { "AT%KEYGEN": 514 } } });
-    boards.push(...good, bad!);
+    const { ca, cloud, dir } = bench;
+    const good = await bench.startBoards(3);
+    const [bad] = await bench.startBoards(1, { faults: { cmeOn: { "AT%KEYGEN": 514 } } });
     const ports = [...good, bad!].map((board) => board.path);
     const journalPath = join(dir, "station-a.jsonl");
 
@@ -110,14 +82,13 @@ describe("station", () => {
   });
 
   it("--watch provisions boards as they appear in the board list, until interrupted", async () => {
-    const watched = await startPtyBoards(2);
-    boards.push(...watched);
+    const watched = await bench.startBoards(2);
     const plugged: string[] = [];
     let stop: () => void = () => {};
     const interrupted = new Promise<void>((resolve) => {
       stop = resolve;
     });
-    const journal = await Journal.open(join(dir, "station-watch.jsonl"));
+    const journal = await Journal.open(join(bench.dir, "station-watch.jsonl"));
     const done: string[] = [];
     const run = station(journal, [], {
       listPorts: async () => [...plugged],
@@ -139,17 +110,10 @@ describe("station", () => {
   });
 
   it("nrf-provision station --jsonl: events per line, exit code 6 when a board failed", async () => {
-    const [good] = await startPtyBoards(1);
-    const [bad] = await startPtyBoards(1, { firmware: "mfw_nrf9160_1.2.3" });
-    boards.push(good!, bad!);
-    const { io, out } = captureIo(
-      {
-        NRF_PROVISION_CA_PASSPHRASE: passphrase,
-        NRF_CLOUD_API_KEY: cloud.apiKey,
-        NRF_CLOUD_BASE_URL: cloud.baseUrl,
-      },
-      dir,
-    );
+    const { caDir, cloud, dir } = bench;
+    const [good] = await bench.startBoards(1);
+    const [bad] = await bench.startBoards(1, { firmware: "mfw_nrf9160_1.2.3" });
+    const { io, out } = captureIo(bench.env, dir);
     const code = await runCli(
       [
         "station",
@@ -180,8 +144,8 @@ describe("station", () => {
   });
 
   it("interrupted before any board started: exit 130 and no board touched", async () => {
-    const [board] = await startPtyBoards(1);
-    boards.push(board!);
+    const { caDir, dir } = bench;
+    const [board] = await bench.startBoards(1);
     const { io } = captureIo({ NRF_PROVISION_CA_PASSPHRASE: passphrase }, dir);
     const code = await runCli(
       [
