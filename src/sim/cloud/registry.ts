@@ -189,7 +189,11 @@ function readCredential(pem: string): { key: LazyKey; fingerprint: string | null
 
 function readPublicKey(pem: string): KeyObject | string {
   try {
-    const key = createPublicKey(pem);
+    // Decoded here, not by OpenSSL's PEM reader: that one refuses CR-only line breaks, which
+    // the documented keyPem pattern allows (and the upload's validation accepted).
+    const [der] = fromPemAll(pem, ["PUBLIC KEY"]);
+    if (!der) throw new Error("no PUBLIC KEY PEM block");
+    const key = createPublicKey({ key: Buffer.from(der), format: "der", type: "spki" });
     if (key.asymmetricKeyDetails?.namedCurve === "prime256v1") return key;
     return "The public key is not an ES256 (P-256) key";
   } catch {
