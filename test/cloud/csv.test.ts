@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -8,7 +9,8 @@ import {
   type OnboardingRow,
   parseCsvRecords,
 } from "../../src/cloud/index.js";
-import { useSimCloud } from "./helpers.js";
+import { type SimCloud, startSimCloud } from "../../src/sim/cloud/index.js";
+import { clientFor, fastWait, testCa, useSimCloud } from "./helpers.js";
 
 const CERT =
   "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\nAbCd==\n-----END CERTIFICATE-----\n";
@@ -250,6 +252,249 @@ describe("builder and simulator agree", () => {
         },
       ),
       { numRuns: 60 },
+    );
+  });
+});
+
+// Register CSVs against the simulator. Keys and certificates must be real P-256 ones (the
+// simulator parses them), so they come from small pools made once: a handful of key pairs,
+// and certificates issued per row from them (a fresh serial each, so no two devices share a
+// certificate, which the simulator refuses). PEM formatting varies the way the builder allows.
+const KEY_POOL_SIZE = 12;
+const keyPool = Array.from(
+  { length: KEY_POOL_SIZE },
+  () => generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey,
+);
+const keyPemPool = keyPool.map((key) => key.export({ type: "spki", format: "pem" }).toString());
+
+/** `pem` (LF, 64 columns) with other line breaks and, optionally, the base64 on one line. */
+function reformatPem(pem: string, nl: string, oneLine: boolean): string {
+  const [begin = "", ...rest] = pem.trimEnd().split("\n");
+  const end = rest.pop() ?? "";
+  const body = oneLine ? [rest.join("")] : rest;
+  return [begin, ...body, end].map((line) => `${line}${nl}`).join("");
+}
+const pemStyle = fc.record({ nl: lineBreak, oneLine: fc.boolean() });
+
+interface RegisterRowSpec {
+  deviceId: string;
+  /** Index in the key pool; no two rows share one. */
+  key: number;
+  style: { nl: string; oneLine: boolean };
+}
+
+/** 1–8 rows of distinct device IDs, each with its own pool key and PEM style. */
+const registerRows: fc.Arbitrary<RegisterRowSpec[]> = fc
+  .uniqueArray(deviceId, { minLength: 1, maxLength: 8 })
+  .chain((ids) =>
+    fc.tuple(
+      fc.constant(ids),
+      fc.shuffledSubarray(
+        keyPool.map((_, i) => i),
+        { minLength: ids.length, maxLength: ids.length },
+      ),
+      fc.array(pemStyle, { minLength: ids.length, maxLength: ids.length }),
+    ),
+  )
+  .map(([ids, keys, styles]) =>
+    ids.map((id, i) => ({ deviceId: id, key: keys[i]!, style: styles[i]! })),
+  );
+
+/**
+ * Corruptions of one row (either CSV): the field and reason the builder must name, and
+ * whether the simulator refuses the row too (it allows device IDs up to 128 characters).
+ */
+type RegisterCorruption = [
+  field: "deviceId" | "pem",
+  reason: RegExp,
+  corrupt: (row: { deviceId: string; pem: string }) => { deviceId: string; pem: string },
+  serverRefuses: boolean,
+];
+const registerCorruption = fc.constantFrom<RegisterCorruption>(
+  ["deviceId", /^"[^"]*\.x" must match/, (r) => ({ ...r, deviceId: `${r.deviceId}.x` }), true],
+  ["deviceId", /^"[^"]* x" must match/, (r) => ({ ...r, deviceId: `${r.deviceId} x` }), true],
+  ["deviceId", /^is empty$/, (r) => ({ ...r, deviceId: "" }), true],
+  ["deviceId", /^is 65 characters long/, (r) => ({ ...r, deviceId: "d".repeat(65) }), false],
+  ["pem", /must end with a line break$/, (r) => ({ ...r, pem: r.pem.trimEnd() }), true],
+  ["pem", /^exactly one .+ PEM block is allowed$/, (r) => ({ ...r, pem: r.pem + r.pem }), true],
+  ["pem", /^not a single .+ PEM block/, (r) => ({ ...r, pem: `\n${r.pem}` }), true],
+  [
+    "pem",
+    /^not a single .+ PEM block/,
+    (r) => ({ ...r, pem: r.pem.replaceAll(/CERTIFICATE|PUBLIC KEY/g, "PRIVATE KEY") }),
+    true,
+  ],
+);
+
+/** POSTs a CSV body as it is to a bulk endpoint of the simulator. */
+function postCsv(sim: SimCloud, path: string, body: string): Promise<Response> {
+  return fetch(`${sim.baseUrl}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${sim.apiKey}`, "content-type": "text/csv" },
+    body,
+  });
+}
+
+/** The job a 202 answer started, waited for: its status and failures. */
+async function finishedJob(sim: SimCloud, response: Response) {
+  const text = await response.text();
+  expect(response.status, text).toBe(202);
+  const { bulkOpsRequestId } = JSON.parse(text) as { bulkOpsRequestId: string };
+  return clientFor(sim).waitForBulkOps(bulkOpsRequestId, fastWait);
+}
+
+/**
+ * The register CSV property both builders must have: corrupt one row of a valid list, and the
+ * builder refuses with ERR_CSV_INVALID naming that row, its device ID, the field and a precise
+ * reason (in the details and the message); the simulator refuses the row too (422, row 0, the
+ * same field) when it is stricter than its own rules.
+ */
+async function checkRegisterRejection(o: {
+  sim: SimCloud;
+  path: string;
+  pemField: "certPem" | "keyPem";
+  rows: Array<{ deviceId: string; pem: string }>;
+  index: number;
+  corruption: RegisterCorruption;
+  build: (rows: Array<{ deviceId: string; pem: string }>) => unknown;
+}) {
+  const [field, reason, corrupt, serverRefuses] = o.corruption;
+  const rows = o.rows.map((row, i) => (i === o.index ? corrupt(row) : row));
+  const bad = rows[o.index]!;
+  // A corrupted device ID may now equal an earlier row's: that is the first problem then.
+  fc.pre(!rows.slice(0, o.index).some((row) => row.deviceId === bad.deviceId));
+  const csvField = field === "pem" ? o.pemField : "deviceId";
+  const error = rejection(() => o.build(rows));
+  expect(error.code).toBe("ERR_CSV_INVALID");
+  expect(error.details).toMatchObject({ row: o.index, deviceId: bad.deviceId, field: csvField });
+  expect(String(error.details.reason)).toMatch(reason);
+  expect(error.message).toContain(
+    `CSV row ${o.index} (device "${bad.deviceId}"), field ${csvField}: ${error.details.reason}`,
+  );
+  if (!serverRefuses) return;
+  const response = await postCsv(o.sim, o.path, `${bad.deviceId},"${bad.pem}"\n`);
+  const answer = (await response.json()) as { code: number; message: string };
+  expect(response.status, answer.message).toBe(422);
+  expect(answer.code).toBe(42200);
+  expect(answer.message).toContain(`row 0, field ${csvField}:`);
+}
+
+describe("RegisterPublicKeys CSV: builder and simulator agree", () => {
+  const startSim = useSimCloud();
+  const keyRows = (rows: RegisterRowSpec[]) =>
+    rows.map((r) => ({
+      deviceId: r.deviceId,
+      pem: reformatPem(keyPemPool[r.key]!, r.style.nl, r.style.oneLine),
+    }));
+
+  it("what the builder accepts, the simulator accepts (202) and registers every key", async () => {
+    const sim = await startSim();
+    await fc.assert(
+      fc.asyncProperty(registerRows, async (rows) => {
+        const input = keyRows(rows).map((r) => ({ deviceId: r.deviceId, publicKey: r.pem }));
+        const [body, ...more] = buildRegisterPublicKeysCsv(input);
+        expect(more).toEqual([]);
+        expect(body?.deviceIds).toEqual(input.map((r) => r.deviceId));
+        const job = await finishedJob(sim, await postCsv(sim, "/devices/public-keys", body!.body));
+        expect(job.failures).toEqual([]);
+        expect(job.status).toBe("SUCCEEDED");
+        for (const r of rows) {
+          expect(sim.registry.publicKeys.get(r.deviceId)?.equals(keyPool[r.key]!)).toBe(true);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("what it rejects carries the row, device ID, field and reason; the simulator refuses it too", async () => {
+    const sim = await startSim();
+    await fc.assert(
+      fc.asyncProperty(registerRows, fc.nat(), registerCorruption, (rows, pick, corruption) =>
+        checkRegisterRejection({
+          sim,
+          path: "/devices/public-keys",
+          pemField: "keyPem",
+          rows: keyRows(rows),
+          index: pick % rows.length,
+          corruption,
+          build: (input) =>
+            buildRegisterPublicKeysCsv(
+              input.map((r) => ({ deviceId: r.deviceId, publicKey: r.pem })),
+            ),
+        }),
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe("RegisterCertificates CSV: builder and simulator agree", () => {
+  const startSim = useSimCloud();
+  /** A certificate of its own for each row (the CA gives each a fresh serial). */
+  const certificateRows = async (rows: RegisterRowSpec[]) => {
+    const ca = await testCa();
+    return rows.map((r) => ({
+      deviceId: r.deviceId,
+      pem: reformatPem(
+        ca.issue({ deviceId: r.deviceId, publicKey: keyPool[r.key]! }),
+        r.style.nl,
+        r.style.oneLine,
+      ),
+    }));
+  };
+
+  it("what the builder accepts, the simulator accepts (202) and the job replaces every certificate", async () => {
+    await fc.assert(
+      fc.asyncProperty(registerRows, async (rows) => {
+        // RegisterCertificates replaces the certificate of onboarded devices: a fresh
+        // account per run, the devices onboarded there with their public keys first.
+        const sim = await startSimCloud({ bulkDelayMs: 10 });
+        try {
+          const client = clientFor(sim);
+          const onboarded = await client.onboardDevices(
+            rows.map((r) => ({ deviceId: r.deviceId, certificate: keyPemPool[r.key]! })),
+          );
+          expect((await client.waitForBulkUpload(onboarded, fastWait)).failures).toEqual([]);
+          const input = (await certificateRows(rows)).map((r) => ({
+            deviceId: r.deviceId,
+            certificate: r.pem,
+          }));
+          const [body, ...more] = buildRegisterCertificatesCsv(input);
+          expect(more).toEqual([]);
+          expect(body?.deviceIds).toEqual(input.map((r) => r.deviceId));
+          const response = await postCsv(sim, "/devices/certificates", body!.body);
+          const job = await finishedJob(sim, response);
+          expect(job.failures).toEqual([]);
+          expect(job.status).toBe("SUCCEEDED");
+          for (const r of input) {
+            expect(sim.devices.get(r.deviceId)?.onboardingPem).toBe(r.certificate);
+          }
+        } finally {
+          await sim.close();
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it("what it rejects carries the row, device ID, field and reason; the simulator refuses it too", async () => {
+    const sim = await startSim();
+    await fc.assert(
+      fc.asyncProperty(registerRows, fc.nat(), registerCorruption, async (rows, pick, corruption) =>
+        checkRegisterRejection({
+          sim,
+          path: "/devices/certificates",
+          pemField: "certPem",
+          rows: await certificateRows(rows),
+          index: pick % rows.length,
+          corruption,
+          build: (input) =>
+            buildRegisterCertificatesCsv(
+              input.map((r) => ({ deviceId: r.deviceId, certificate: r.pem })),
+            ),
+        }),
+      ),
+      { numRuns: 100 },
     );
   });
 });
