@@ -1,28 +1,12 @@
 import { Crypto as PeculiarCrypto } from "@peculiar/webcrypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type BatchItem,
-  type CertificateAuthority,
-  issueBatch,
-  loadCa,
-  readLedger,
-} from "../../src/ca/index.js";
+import { describe, expect, it } from "vitest";
+import { type BatchItem, issueBatch, loadCa, readLedger } from "../../src/ca/index.js";
 import { readVector } from "../vectors.js";
 import { modemLikeCsr } from "./csr-factory.js";
-import { createTestCa, opensslVerify, PASSPHRASE, tempDir } from "./helpers.js";
+import { opensslVerify, PASSPHRASE, useTestCa } from "./helpers.js";
 
 describe("issueBatch", () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  let ca: CertificateAuthority;
-  beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-    ca = await createTestCa(dir);
-  });
-  afterAll(async () => {
-    await ca.close();
-    await cleanup();
-  });
+  const fixture = useTestCa();
 
   function items(prefix: string, count: number): BatchItem[] {
     return Array.from({ length: count }, (_, i) => ({
@@ -44,6 +28,7 @@ describe("issueBatch", () => {
       },
       { label: "garbage", input: { kind: "keygen", text: "not.keygen" } },
     ];
+    const { ca } = fixture;
     const seen: number[] = [];
     const results = await issueBatch(ca, batch, { workers: 1, onResult: (_, i) => seen.push(i) });
     expect(results.map((r) => r.label)).toEqual(batch.map((b) => b.label));
@@ -71,6 +56,7 @@ describe("issueBatch", () => {
         input: { kind: "csr" as const, der: modemLikeCsr("y", { breakSignature: true }).der },
       },
     ];
+    const { ca } = fixture;
     const seen: number[] = [];
     const results = await issueBatch(ca, batch, { workers: 2, onResult: (_, i) => seen.push(i) });
     expect(results.map((r) => r.label)).toEqual(batch.map((b) => b.label));
@@ -88,6 +74,7 @@ describe("issueBatch", () => {
   });
 
   it("runs in-process through a non-Node WebCrypto provider and still issues valid certificates", async () => {
+    const { ca, dir } = fixture;
     const viaProvider = await loadCa({
       dir: ca.info.dir,
       passphrase: PASSPHRASE,

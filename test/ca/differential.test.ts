@@ -4,13 +4,12 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parseCsr } from "../../src/ca/csr.js";
-import type { CertificateAuthority } from "../../src/ca/index.js";
 import { randomSerial, signCertificate, validity } from "../../src/ca/issue.js";
 import { readChildren, readElement, Tag, wholeOf } from "../../src/der/index.js";
 import { buildCsr, type CsrSpec, OID } from "./csr-factory.js";
-import { createTestCa, openssl, tempDir } from "./helpers.js";
+import { openssl, useTestCa } from "./helpers.js";
 import { buildWithX509Library, type ReferenceCa, referenceCa } from "./reference-issuer.js";
 
 const CSR_COUNT = 1000;
@@ -52,24 +51,18 @@ function signatureOf(der: Uint8Array): Buffer {
 }
 
 describe("fast path vs @peculiar/x509 generator (differential)", () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  let ca: CertificateAuthority;
+  const fixture = useTestCa();
   let reference: ReferenceCa;
   let caPublicKey: KeyObject;
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-    ca = await createTestCa(dir);
+    const { ca } = fixture;
     const pkcs8 = ca.privateKey.export({ type: "pkcs8", format: "der" });
     caPublicKey = createPublicKey(ca.privateKey);
     reference = await referenceCa(ca.info.certificatePem, pkcs8, webcrypto as unknown as Crypto);
   });
-  afterAll(async () => {
-    await ca.close();
-    await cleanup();
-  });
 
   it(`builds byte-identical TBSCertificates for ${CSR_COUNT} random CSRs; openssl verifies samples`, async () => {
+    const { ca, dir } = fixture;
     const specs = fc.sample(csrSpec, { numRuns: CSR_COUNT, seed: 20261125 });
     const samples: string[] = [];
     for (const [i, spec] of specs.entries()) {

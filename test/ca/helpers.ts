@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { afterAll, beforeAll } from "vitest";
 import {
   type CertificateAuthority,
   initCa,
@@ -30,7 +31,38 @@ export async function createTestCa(
   return loadCa({ dir: caDir, passphrase: PASSPHRASE, ...options });
 }
 
-/** `openssl verify -x509_strict -purpose sslclient`; resolves with openssl's output or throws. */
+/**
+ * A CA in a temporary directory shared by a file's tests: created and loaded in `beforeAll`,
+ * closed and removed in `afterAll`. Read `dir` and `ca` inside tests (or later hooks).
+ */
+export function useTestCa(options: Partial<LoadCaOptions> = {}): {
+  readonly dir: string;
+  readonly ca: CertificateAuthority;
+} {
+  let started: { dir: string; cleanup: () => Promise<void>; ca: CertificateAuthority } | undefined;
+  const setUp = () => {
+    if (!started) throw new Error("the test CA is used before beforeAll ran");
+    return started;
+  };
+  beforeAll(async () => {
+    const { dir, cleanup } = await tempDir();
+    started = { dir, cleanup, ca: await createTestCa(dir, options) };
+  });
+  afterAll(async () => {
+    await started?.ca.close();
+    await started?.cleanup();
+  });
+  return {
+    get dir() {
+      return setUp().dir;
+    },
+    get ca() {
+      return setUp().ca;
+    },
+  };
+}
+
+/** `openssl verify -x509_strict -purpose sslclient` of a PEM; openssl's output, or throws. */
 export async function opensslVerify(
   caPemPath: string,
   certificatePem: string,
@@ -38,16 +70,12 @@ export async function opensslVerify(
 ): Promise<string> {
   const file = join(dir, `cert-${Math.random().toString(36).slice(2)}.pem`);
   await writeFile(file, certificatePem);
-  const { stdout } = await run("openssl", [
-    "verify",
-    "-x509_strict",
-    "-purpose",
-    "sslclient",
-    "-CAfile",
-    caPemPath,
-    file,
-  ]);
-  return stdout;
+  return opensslVerifyFile(caPemPath, file);
+}
+
+/** `openssl verify -x509_strict -purpose sslclient` of a certificate file. */
+export async function opensslVerifyFile(caPemPath: string, file: string): Promise<string> {
+  return openssl(["verify", "-x509_strict", "-purpose", "sslclient", "-CAfile", caPemPath, file]);
 }
 
 /** `openssl x509 -text -noout` of a PEM. */

@@ -1,17 +1,11 @@
 import { Crypto as PeculiarCrypto } from "@peculiar/webcrypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseKeygenOutput } from "../../src/attest/index.js";
-import {
-  type CaError,
-  type CertificateAuthority,
-  issueDeviceCertificate,
-  loadCa,
-  parseCsr,
-} from "../../src/ca/index.js";
+import { type CaError, issueDeviceCertificate, loadCa, parseCsr } from "../../src/ca/index.js";
 import { readChildren, readSingle, Tag, wholeOf } from "../../src/der/index.js";
 import { readVector } from "../vectors.js";
 import { modemLikeCsr } from "./csr-factory.js";
-import { createTestCa, opensslText, opensslVerify, PASSPHRASE, tempDir } from "./helpers.js";
+import { opensslText, opensslVerify, PASSPHRASE, useTestCa } from "./helpers.js";
 
 async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
   const error = await promise.then(
@@ -23,17 +17,7 @@ async function failure(promise: Promise<unknown>): Promise<{ code: string; messa
 }
 
 describe("issueDeviceCertificate", () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  let ca: CertificateAuthority;
-  beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-    ca = await createTestCa(dir);
-  });
-  afterAll(async () => {
-    await ca.close();
-    await cleanup();
-  });
+  const fixture = useTestCa();
 
   const csrVectors = [
     ["keygen_csr_sectag17_expected_csr_original.pem", "50363154-3931-44f0-8022-121b6401627d"],
@@ -44,6 +28,7 @@ describe("issueDeviceCertificate", () => {
 
   for (const [vector, deviceId] of csrVectors) {
     it(`issues a certificate openssl verifies for ${vector}`, async () => {
+      const { ca, dir } = fixture;
       const certificate = await issueDeviceCertificate(ca, readVector(vector));
       expect(certificate.deviceId).toBe(deviceId);
       expect(certificate.pem).toMatch(
@@ -77,6 +62,7 @@ describe("issueDeviceCertificate", () => {
   }
 
   it("copies the subject byte for byte (the modem's UTF8String CN)", async () => {
+    const { ca } = fixture;
     const certificate = await issueDeviceCertificate(
       ca,
       readVector("keygen_csr_sectag17_expected_csr_original.pem"),
@@ -89,6 +75,7 @@ describe("issueDeviceCertificate", () => {
   });
 
   it("issues from AT%KEYGEN output of every CSR vector and refuses the others precisely", async () => {
+    const { ca, dir } = fixture;
     const good = [
       ["keygen_csr_sectag17_uuid50363154.txt", "50363154-3931-44f0-8022-121b6401627d"],
       ["keygen_csr_sectag42_uuid50363154-3932_2021_thingy91.txt", undefined],
@@ -117,6 +104,7 @@ describe("issueDeviceCertificate", () => {
   });
 
   it("refuses KEYGEN output whose body does not match its COSE digest (ERR_KEYGEN_DIGEST)", async () => {
+    const { ca } = fixture;
     const blob = readVector("keygen_csr_sectag17_uuid50363154.txt").trim();
     const [body, cose] = blob.split(".") as [string, string];
     // Change one base64url character inside the CSR's signature (the CSR still parses).
@@ -128,6 +116,7 @@ describe("issueDeviceCertificate", () => {
   });
 
   it("refuses bad CSRs before signing, and records nothing for them", async () => {
+    const { ca } = fixture;
     const before = ca.ledger.knownCount;
     expect(
       (await failure(issueDeviceCertificate(ca, modemLikeCsr("x", { breakSignature: true }).der)))
@@ -148,6 +137,7 @@ describe("issueDeviceCertificate", () => {
   });
 
   it("honours --days, backdates notBefore and never outlives the CA", async () => {
+    const { ca } = fixture;
     const start = Date.now();
     const short = await issueDeviceCertificate(ca, modemLikeCsr("days-30").der, { days: 30 });
     expect(short.notAfter.getTime() - short.notBefore.getTime()).toBe(30 * 86_400_000 + 5 * 60_000);
@@ -157,6 +147,7 @@ describe("issueDeviceCertificate", () => {
   });
 
   it("issues a v1 certificate without extensions with --profile minimal", async () => {
+    const { ca, dir } = fixture;
     const certificate = await issueDeviceCertificate(ca, modemLikeCsr("minimal-1").der, {
       profile: "minimal",
     });
@@ -167,6 +158,7 @@ describe("issueDeviceCertificate", () => {
   });
 
   it("refuses to issue once the CA has expired", async () => {
+    const { ca } = fixture;
     let now = Date.now();
     const clocked = await loadCa({
       dir: ca.info.dir,
@@ -184,6 +176,7 @@ describe("issueDeviceCertificate", () => {
   });
 
   it("signs through a plugged-in WebCrypto provider (@peculiar/webcrypto)", async () => {
+    const { ca, dir } = fixture;
     const provider = new PeculiarCrypto() as unknown as Crypto;
     const viaProvider = await loadCa({
       dir: ca.info.dir,
@@ -203,6 +196,7 @@ describe("issueDeviceCertificate", () => {
     }
   });
   it("encodes any serial magnitude as a minimal positive INTEGER in the TBSCertificate", () => {
+    const { ca } = fixture;
     const csr = parseCsr(modemLikeCsr("serials-1").der);
     const cases: Array<[number[], string]> = [
       [[0x00, 0x00, 0x80, 0x01], "0203008001"],
