@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jwtVerify } from "jose";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { decodeDeviceJwt, mintDeviceJwt, readDevicePublicKeyFile } from "../../src/jwt/index.js";
 import { runCliCaptured } from "../cli/harness.js";
 
@@ -19,8 +19,26 @@ async function cliWithStdin(cwd: string, stdinText: string, ...argv: string[]) {
   return runCliCaptured(argv, { cwd, env: {}, input: stdinText });
 }
 
+/** `jwt mint --key KEY --device ID …extra`, run in `cwd`. */
+async function mint(cwd: string, key: string, deviceId: string, ...extra: string[]) {
+  return cli(cwd, "jwt", "mint", "--key", key, "--device", deviceId, ...extra);
+}
+
+/** `jwt verify --token TOKEN …extra`, run in `cwd`. */
+async function verifyToken(cwd: string, token: string, ...extra: string[]) {
+  return cli(cwd, "jwt", "verify", "--token", token, ...extra);
+}
+
+const workDirs: string[] = [];
+afterAll(() => {
+  for (const dir of workDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh working directory for one test, removed after the file's tests. */
 function workDir(): string {
-  return mkdtempSync(join(tmpdir(), "nrfp-jwt-cli-"));
+  const dir = mkdtempSync(join(tmpdir(), "nrfp-jwt-cli-"));
+  workDirs.push(dir);
+  return dir;
 }
 
 /** A device key pair on disk, made by the CLI itself. */
@@ -99,17 +117,7 @@ describe("jwt mint", () => {
   it("prints a token that jose verifies with the device's public key", async () => {
     const cwd = workDir();
     const { key, pub } = await keygen(cwd, "dev-1");
-    const result = await cli(
-      cwd,
-      "jwt",
-      "mint",
-      "--key",
-      key,
-      "--device",
-      "dev-1",
-      "--lifetime",
-      "900",
-    );
+    const result = await mint(cwd, key, "dev-1", "--lifetime", "900");
     expect(result.code).toBe(0);
     const token = result.out.trim();
     const publicKey = await readDevicePublicKeyFile(join(cwd, pub));
@@ -121,17 +129,7 @@ describe("jwt mint", () => {
   it("--kid --json prints {token, header, claims} with the firmware kid", async () => {
     const cwd = workDir();
     const { key, pub } = await keygen(cwd, "dev-2");
-    const result = await cli(
-      cwd,
-      "jwt",
-      "mint",
-      "--key",
-      key,
-      "--device",
-      "dev-2",
-      "--kid",
-      "--json",
-    );
+    const result = await mint(cwd, key, "dev-2", "--kid", "--json");
     expect(result.code).toBe(0);
     const printed = JSON.parse(result.out) as { token: string; header: unknown; claims: unknown };
     expect(printed.header).toEqual({
@@ -179,17 +177,7 @@ describe("jwt mint", () => {
   it("refuses a lifetime over 7 days and a malformed batch line", async () => {
     const cwd = workDir();
     const { key } = await keygen(cwd, "dev-3");
-    const long = await cli(
-      cwd,
-      "jwt",
-      "mint",
-      "--key",
-      key,
-      "--device",
-      "dev-3",
-      "--lifetime",
-      "604801",
-    );
+    const long = await mint(cwd, key, "dev-3", "--lifetime", "604801");
     expect(long.code).toBe(2);
     expect(long.err).toContain("--lifetime must be at most 604800");
     writeFileSync(join(cwd, "bad.csv"), `dev-3,${key}\njust-an-id\n`);
@@ -210,30 +198,11 @@ describe("jwt verify", () => {
       ["req", "-x509", "-new", "-key", key, "-subj", "/CN=dev-4", "-days", "1", "-out", "cert.pem"],
       { cwd },
     );
-    const token = (await cli(cwd, "jwt", "mint", "--key", key, "--device", "dev-4")).out.trim();
-    const withKey = await cli(
-      cwd,
-      "jwt",
-      "verify",
-      "--token",
-      token,
-      "--key",
-      pub,
-      "--device",
-      "dev-4",
-    );
+    const token = (await mint(cwd, key, "dev-4")).out.trim();
+    const withKey = await verifyToken(cwd, token, "--key", pub, "--device", "dev-4");
     expect(withKey.code).toBe(0);
     expect(withKey.out).toMatch(/^valid: ES256 token for device dev-4, expires \d{4}-/);
-    const withCert = await cli(
-      cwd,
-      "jwt",
-      "verify",
-      "--token",
-      token,
-      "--cert",
-      "cert.pem",
-      "--json",
-    );
+    const withCert = await verifyToken(cwd, token, "--cert", "cert.pem", "--json");
     expect(withCert.code).toBe(0);
     expect(JSON.parse(withCert.out)).toMatchObject({ valid: true, claims: { sub: "dev-4" } });
   });
@@ -242,7 +211,7 @@ describe("jwt verify", () => {
     const cwd = workDir();
     const { key, pub } = await keygen(cwd, "dev-5");
     const { pub: otherPub } = await keygen(cwd, "dev-6");
-    const token = (await cli(cwd, "jwt", "mint", "--key", key, "--device", "dev-5")).out.trim();
+    const token = (await mint(cwd, key, "dev-5")).out.trim();
     const expired = mintDeviceJwt({
       privateKey: readFileSync(join(cwd, key), "utf8"),
       deviceId: "dev-5",
@@ -263,14 +232,14 @@ describe("jwt verify", () => {
       expect(result.code, code).toBe(1);
       expect(result.err).toMatch(new RegExp(`^error: .+ \\[${code}\\]\\n$`));
     }
-    const json = await cli(cwd, "jwt", "verify", "--token", expired, "--key", pub, "--json");
+    const json = await verifyToken(cwd, expired, "--key", pub, "--json");
     expect(JSON.parse(json.out)).toMatchObject({ ok: false, error: { code: "ERR_JWT_EXPIRED" } });
   });
 
   it("reads the token from stdin with --token -", async () => {
     const cwd = workDir();
     const { key, pub } = await keygen(cwd, "dev-8");
-    const minted = (await cli(cwd, "jwt", "mint", "--key", key, "--device", "dev-8")).out;
+    const minted = (await mint(cwd, key, "dev-8")).out;
     const result = await cliWithStdin(cwd, minted, "jwt", "verify", "--token", "-", "--key", pub);
     expect(result.code).toBe(0);
     expect(result.out).toContain("valid: ES256 token for device dev-8");
@@ -289,9 +258,7 @@ describe("jwt decode", () => {
   it("prints header and claims without verifying, and refuses a non-JWT", async () => {
     const cwd = workDir();
     const { key } = await keygen(cwd, "dev-7");
-    const token = (
-      await cli(cwd, "jwt", "mint", "--key", key, "--device", "dev-7", "--kid")
-    ).out.trim();
+    const token = (await mint(cwd, key, "dev-7", "--kid")).out.trim();
     const decoded = await cli(cwd, "jwt", "decode", "--token", token);
     expect(decoded.code).toBe(0);
     expect(JSON.parse(decoded.out)).toEqual(decodeDeviceJwt(token));
