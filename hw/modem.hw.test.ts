@@ -14,19 +14,24 @@ async function run(argv: string[]): Promise<{ exitCode: number; stdout: string; 
   return { exitCode: code, stdout: out, stderr: err };
 }
 
+/** Deletes the key in the spare sec tag (if any): before KEYGEN there, and to leave the board clean. */
+function deleteSpareKey() {
+  return run([
+    "modem",
+    "creds",
+    "delete",
+    "--sec-tag",
+    spareSecTag,
+    "--type",
+    "client-key",
+    "--ignore-missing",
+  ]);
+}
+
 describe.skipIf(!port)("real modem", () => {
   const dirs: string[] = [];
   afterAll(async () => {
-    await run([
-      "modem",
-      "creds",
-      "delete",
-      "--sec-tag",
-      spareSecTag,
-      "--type",
-      "client-key",
-      "--ignore-missing",
-    ]);
+    await deleteSpareKey();
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
@@ -45,16 +50,7 @@ describe.skipIf(!port)("real modem", () => {
 
   it("generates a CSR in the spare sec tag and restores the functional mode", async () => {
     const before = JSON.parse((await run(["modem", "info", "--json"])).stdout);
-    const deleted = await run([
-      "modem",
-      "creds",
-      "delete",
-      "--sec-tag",
-      spareSecTag,
-      "--type",
-      "client-key",
-      "--ignore-missing",
-    ]);
+    const deleted = await deleteSpareKey();
     expect(deleted.exitCode, deleted.stderr).toBe(0);
     const outDir = await mkdtemp(join(tmpdir(), "nrf-provision-hw-"));
     dirs.push(outDir);
