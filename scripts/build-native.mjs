@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// Builds the optional native P-256 verifier (native/p256-verify) with node-gyp against the
+// running Node's headers. Without it nrf-provision works the same, through node:crypto, only
+// the CA issues certificates about 40% slower. So a missing toolchain is a warning, unless
+// NRF_PROVISION_REQUIRE_NATIVE=1 (CI) makes it an error.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const directory = join(dirname(fileURLToPath(import.meta.url)), "..", "native", "p256-verify");
+const required = process.env.NRF_PROVISION_REQUIRE_NATIVE === "1";
+
+// npm tells lifecycle scripts where its bundled node-gyp is; otherwise try PATH.
+const gyp = process.env.npm_config_node_gyp;
+const [command, args] = gyp && existsSync(gyp) ? [process.execPath, [gyp]] : ["node-gyp", []];
+// Build against the headers installed with this Node when they are there (no download).
+const prefix = dirname(dirname(process.execPath));
+const localHeaders =
+  !process.env.npm_config_nodedir && existsSync(join(prefix, "include", "node", "common.gypi"));
+const nodedir = localHeaders ? [`--nodedir=${prefix}`] : [];
+const result = spawnSync(command, [...args, "rebuild", "--directory", directory, ...nodedir], {
+  stdio: ["ignore", "pipe", "pipe"],
+  encoding: "utf8",
+});
+
+if (result.status === 0) {
+  console.log("native P-256 verifier built (native/p256-verify/build/Release/p256_verify.node)");
+} else {
+  const reason = result.error?.message ?? lastLines(`${result.stdout}\n${result.stderr}`);
+  const message = `native P-256 verifier not built; CSR signatures will be checked through node:crypto (slower).\n${reason}\nIt needs node-gyp, python3, a C compiler and Node's headers.`;
+  if (required) {
+    console.error(`error: ${message}`);
+    process.exit(1);
+  }
+  console.warn(`warning: ${message}`);
+}
+
+function lastLines(text) {
+  return text.trim().split("\n").slice(-8).join("\n");
+}
