@@ -8,6 +8,7 @@ export * from "./der/index.js";
 export * from "./errors/index.js";
 export * from "./jwt/index.js";
 export * from "./modem/index.js";
+export * from "./p256/index.js";
 export * from "./pipeline/index.js";
 export * from "./serial/index.js";
 export * from "./sim/cloud/index.js";

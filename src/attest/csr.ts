@@ -11,6 +11,7 @@ import {
   Tag,
   wholeOf,
 } from "../der/index.js";
+import { type P256Verdict, p256PublicKey, verifyP256Sha256 } from "../p256/index.js";
 import { AttestError } from "./errors.js";
 
 /**
@@ -184,22 +185,35 @@ const ecdsaHashByOid: Record<string, string> = {
   "1.2.840.10045.4.3.3": "sha384",
   "1.2.840.10045.4.3.4": "sha512",
 };
+const OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2";
+
+/** "invalid-key": the request's public key is not a usable key of the type it declares. */
+export type RequestSignatureVerdict = P256Verdict;
 
 /**
- * Whether the request's self-signature (ECDSA with SHA-2) verifies with `publicKey` over the
- * CertificationRequestInfo bytes exactly as encoded, so both the modem's NULL-parameter form
- * and the re-encoded form verify. Other signature algorithms do not verify.
+ * Checks the request's self-signature (ECDSA with SHA-2) over the CertificationRequestInfo
+ * bytes exactly as encoded, so both the modem's NULL-parameter form and the re-encoded form
+ * verify. Other signature algorithms are "invalid-signature". P-256 with SHA-256, what every
+ * modem sends, takes the fast verifier (src/p256); anything else goes through node:crypto.
  */
-export function verifyRequestSignature(
-  request: CertificationRequest,
-  publicKey: KeyObject,
-): boolean {
-  const hash = ecdsaHashByOid[request.signatureAlgorithm];
-  if (hash === undefined) return false;
+export function checkRequestSignature(request: CertificationRequest): RequestSignatureVerdict {
+  if (isUncompressedP256(request) && request.signatureAlgorithm === OID_ECDSA_SHA256) {
+    return verifyP256Sha256(request.publicKeyBits, request.infoDer, request.signature);
+  }
+  let publicKey: KeyObject;
   try {
-    return verify(hash, request.infoDer, publicKey, request.signature);
+    publicKey = importRequestKey(request);
   } catch {
-    return false; // An undecodable ECDSA-Sig-Value is simply not a valid signature.
+    return "invalid-key";
+  }
+  const hash = ecdsaHashByOid[request.signatureAlgorithm];
+  if (hash === undefined) return "invalid-signature";
+  try {
+    return verify(hash, request.infoDer, publicKey, request.signature)
+      ? "valid"
+      : "invalid-signature";
+  } catch {
+    return "invalid-signature"; // an undecodable ECDSA-Sig-Value is simply not a valid signature
   }
 }
 
@@ -223,32 +237,23 @@ function malformed(label: string, error: unknown): AttestError {
 const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
 const OID_P256 = "1.2.840.10045.3.1.7";
 
-/**
- * The request's public key as a KeyObject; throws whatever node:crypto throws for a key it
- * rejects (callers map it). An uncompressed P-256 point goes in as a JWK: OpenSSL's DER
- * decoder costs about 3× as much, and both check that the point is on the curve.
- */
-export function importRequestKey(
-  request: Pick<CertificationRequest, "keyAlgorithm" | "keyCurve" | "publicKeyBits" | "spkiDer">,
-): KeyObject {
+function isUncompressedP256(
+  request: Pick<CertificationRequest, "keyAlgorithm" | "keyCurve" | "publicKeyBits">,
+): boolean {
   const point = request.publicKeyBits;
-  if (
+  return (
     request.keyAlgorithm === OID_EC_PUBLIC_KEY &&
     request.keyCurve === OID_P256 &&
     point.length === 65 &&
     point[0] === 0x04
-  ) {
-    const coordinates = Buffer.from(point.buffer, point.byteOffset, point.byteLength);
-    return createPublicKey({
-      key: {
-        kty: "EC",
-        crv: "P-256",
-        x: coordinates.toString("base64url", 1, 33),
-        y: coordinates.toString("base64url", 33, 65),
-      },
-      format: "jwk",
-    });
-  }
+  );
+}
+
+/** The request's public key as a KeyObject; throws whatever node:crypto throws for a bad key. */
+function importRequestKey(
+  request: Pick<CertificationRequest, "keyAlgorithm" | "keyCurve" | "publicKeyBits" | "spkiDer">,
+): KeyObject {
+  if (isUncompressedP256(request)) return p256PublicKey(request.publicKeyBits);
   const spki = request.spkiDer;
   return createPublicKey({
     key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength),
@@ -306,12 +311,18 @@ export function parseCsr(der: Uint8Array): ParsedCsr {
   } catch (error) {
     throw malformed(what, error);
   }
-  const publicKey = keygenKey(what, () => importRequestKey(request));
+  const verdict = checkRequestSignature(request);
+  if (verdict === "invalid-key") {
+    throw new AttestError(
+      "ERR_KEYGEN_MALFORMED",
+      `${what}: the public key is not a valid SubjectPublicKeyInfo (not a point on its curve)`,
+    );
+  }
   return {
     request,
     subject: formatSubject(request),
     commonName: request.commonNames[0] ?? null,
-    signatureValid: verifyRequestSignature(request, publicKey),
+    signatureValid: verdict === "valid",
   };
 }
 

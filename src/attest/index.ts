@@ -12,10 +12,10 @@ export {
 export { CoseKeyId, encodeCoseSign1 } from "./cose.js";
 export {
   type CertificationRequest,
+  checkRequestSignature,
   formatSubject,
-  importRequestKey,
+  type RequestSignatureVerdict,
   readCertificationRequest,
-  verifyRequestSignature,
 } from "./csr.js";
 export { AttestError, type AttestErrorCode } from "./errors.js";
 export {

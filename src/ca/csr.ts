@@ -1,9 +1,8 @@
-import { hash, type KeyObject } from "node:crypto";
+import { hash } from "node:crypto";
 import {
   type CertificationRequest,
-  importRequestKey,
+  checkRequestSignature,
   readCertificationRequest,
-  verifyRequestSignature,
 } from "../attest/index.js";
 import { DerError, fromPemAll } from "../der/index.js";
 import { CaError } from "./errors.js";
@@ -87,30 +86,23 @@ export function checkCsrAlgorithms(csr: ParsedCsr, deviceLabel = describeCsr(csr
 }
 
 /**
- * Checks the algorithm policy and that the self-signature verifies; returns the public key.
- * The signature covers only CertificationRequestInfo, so both encodings of
- * ecdsa-with-SHA256 (with and without the modem's NULL) verify the same way.
+ * Checks the algorithm policy and that the self-signature verifies. The signature covers only
+ * CertificationRequestInfo, so both encodings of ecdsa-with-SHA256 (with and without the
+ * modem's NULL) verify the same way.
  */
-export function verifyCsr(csr: ParsedCsr, deviceLabel = describeCsr(csr)): KeyObject {
+export function verifyCsr(csr: ParsedCsr, deviceLabel = describeCsr(csr)): void {
   checkCsrAlgorithms(csr, deviceLabel);
-  const publicKey = importP256Key(csr, deviceLabel);
-  if (!verifyRequestSignature(csr, publicKey)) {
-    throw new CaError(
-      "ERR_CSR_SIGNATURE",
-      `The CSR for ${deviceLabel} has an invalid self-signature (corrupted or altered); generate a new CSR with AT%KEYGEN.`,
-    );
-  }
-  return publicKey;
-}
-
-function importP256Key(csr: ParsedCsr, deviceLabel: string): KeyObject {
-  try {
-    return importRequestKey(csr);
-  } catch (error) {
+  const verdict = checkRequestSignature(csr);
+  if (verdict === "invalid-key") {
     throw new CaError(
       "ERR_CSR_KEY_TYPE",
       `The CSR for ${deviceLabel} has a P-256 public key that is not a valid curve point.`,
-      { cause: error },
+    );
+  }
+  if (verdict === "invalid-signature") {
+    throw new CaError(
+      "ERR_CSR_SIGNATURE",
+      `The CSR for ${deviceLabel} has an invalid self-signature (corrupted or altered); generate a new CSR with AT%KEYGEN.`,
     );
   }
 }
