@@ -19,6 +19,7 @@ import {
   readLedger,
   registerCertificatesCsv,
 } from "../../ca/index.js";
+import { p256Backend } from "../../p256/index.js";
 import {
   type CliContext,
   parseIntegerOption,
@@ -84,7 +85,10 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (o: { dir: string; json?: boolean }) => {
       const info = await readCaInfo(resolve(ctx.io.cwd, o.dir));
       const issued = await countIssued(info);
-      if (o.json) return writeJson(ctx.io, { ok: true, ca: caJson(info, issued) });
+      const verifier = p256Backend();
+      if (o.json) {
+        return writeJson(ctx.io, { ok: true, ca: caJson(info, issued), csrVerifier: verifier });
+      }
       writeLines(
         ctx.io,
         `subject      ${info.subject}`,
@@ -94,6 +98,7 @@ export function register(program: Command, ctx: CliContext): void {
         `SHA-256      ${info.sha256Fingerprint}`,
         `issued       ${issued} certificate${issued === 1 ? "" : "s"}`,
         `directory    ${info.dir}`,
+        `CSR checks   ${verifier.backend === "native" ? "native P-256 verifier" : `node:crypto (native verifier ${verifier.unavailable})`}`,
       );
     });
 
