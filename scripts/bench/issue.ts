@@ -5,12 +5,19 @@
 //   nrf-provision (without ledger) one thread, prepareCertificate only
 //   nrf-provision (one at a time …) issueDeviceCertificate awaited per certificate: nothing to
 //                                  group, so one lock + write + fsync each (the honest serial cost)
-//   nrf-provision (batch …)        issueBatch: this thread plus worker threads, ledger included
-//                                  (from source each worker first loads tsx, ~1 s on a busy machine)
+//   nrf-provision (batch …)        issueBatch: this thread plus worker threads, ledger included,
+//                                  on a fleet-sized batch (from source each worker first loads
+//                                  tsx, ~0.3–1 s, which a batch of a few thousand does not amortise)
+//   nrf-provision (node:crypto …)  without ledger, in a child process with the native CSR
+//                                  verifier turned off (NRF_PROVISION_NATIVE=0): the fallback
+//   python cryptography            the same full step with the package Nordic's Python tools use,
+//                                  on the same CSRs (scripts/bench/issue_python.py; skipped with
+//                                  a note when python3 or its cryptography package is missing)
 // The "per CPU-second" lines divide by this process's CPU time instead of wall time: on a
 // shared, loaded machine they estimate what one otherwise idle core does.
+import { spawnSync } from "node:child_process";
 import { webcrypto } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -21,6 +28,7 @@ import {
   loadCa,
 } from "../../src/ca/index.js";
 import { prepareCertificate } from "../../src/ca/issue.js";
+import { p256Backend } from "../../src/p256/index.js";
 import { modemLikeCsr, randomDeviceId } from "../../test/ca/csr-factory.js";
 import { issueWithX509Library, referenceCa } from "../../test/ca/reference-issuer.js";
 
@@ -28,21 +36,38 @@ const ROUNDS = 5;
 const PER_ROUND = 3000;
 const REFERENCE_PER_ROUND = 200;
 const ONE_AT_A_TIME_PER_ROUND = 300;
+/** The batch path re-issues the round's CSRs this many times over, like a fleet re-issue. */
+const BATCH_REPEATS = 5;
 
 interface Rates {
   wall: number[];
   cpu: number[];
 }
 
+// The child run for the node:crypto fallback: prints only its own rate.
+const fallbackOnly = process.argv.includes("--without-ledger-only");
+
 const dir = await mkdtemp(join(tmpdir(), "nrf-bench-issue-"));
 try {
   await initCa({ dir, passphrase: "bench passphrase" });
   const ca = await loadCa({ dir, passphrase: "bench passphrase" });
   const csrs = Array.from({ length: PER_ROUND }, () => modemLikeCsr(randomDeviceId()).der);
+  if (fallbackOnly) {
+    const rates = newRates();
+    for (let round = 0; round < ROUNDS; round++) {
+      await measure(rates, csrs.length, async () => {
+        for (const csr of csrs) await prepareCertificate(ca, csr);
+      });
+    }
+    await ca.close();
+    console.log(median(rates.wall));
+    process.exit(0);
+  }
   const items: BatchItem[] = csrs.map((der, i) => ({
     label: String(i),
     input: { kind: "csr", der },
   }));
+  const fleet = Array.from({ length: BATCH_REPEATS }, () => items).flat();
   const reference = await referenceCa(
     ca.info.certificatePem,
     ca.privateKey.export({ type: "pkcs8", format: "der" }),
@@ -69,8 +94,8 @@ try {
     await measure(oneAtATime, serialSlice.length, async () => {
       for (const csr of serialSlice) await issueDeviceCertificate(ca, csr);
     });
-    await measure(batch, items.length, async () => {
-      await issueBatch(ca, items);
+    await measure(batch, fleet.length, async () => {
+      await issueBatch(ca, fleet);
     });
     const slice = csrs.slice(0, REFERENCE_PER_ROUND);
     await measure(library, slice.length, async () => {
@@ -81,18 +106,54 @@ try {
     });
   }
   await ca.close();
+  const fallback = fallbackRate();
+  const python = await pythonRate(dir, csrs);
 
   const cores = availableParallelism();
+  const { backend, unavailable } = p256Backend();
+  console.log(
+    `CSR signature check: ${backend}${unavailable ? ` (native verifier ${unavailable})` : ""}`,
+  );
   console.log(`nrf-provision (without ledger): ${median(withoutLedger.wall)}/s`);
+  console.log(`nrf-provision (node:crypto CSR check, without ledger): ${fallback}`);
   console.log(`nrf-provision (one at a time, fsync each): ${median(oneAtATime.wall)}/s`);
-  console.log(`nrf-provision (batch, ${cores} threads, ledger): ${median(batch.wall)}/s`);
+  console.log(
+    `nrf-provision (batch of ${fleet.length}, ${cores} threads, ledger): ${median(batch.wall)}/s`,
+  );
   console.log(`nrf-provision (per CPU-second): ${median(fast.cpu)}/s`);
   console.log(`@peculiar/x509 (per CPU-second): ${median(library.cpu)}/s`);
   console.log(`nrf-provision: ${median(fast.wall)}/s`);
   console.log(`@peculiar/x509: ${median(library.wall)}/s`);
+  console.log(`python cryptography: ${python}`);
   console.log(`ratio: ${(median(fast.wall) / median(library.wall)).toFixed(1)}`);
 } finally {
   await rm(dir, { recursive: true, force: true });
+}
+
+/** The fallback's rate from a child run of this script with the native verifier off. */
+function fallbackRate(): string {
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, process.argv[1]!, "--without-ledger-only"],
+    {
+      env: { ...process.env, NRF_PROVISION_NATIVE: "0" },
+      encoding: "utf8",
+    },
+  );
+  const rate = child.stdout.trim();
+  return child.status === 0 && /^\d+$/.test(rate) ? `${rate}/s` : `failed (${child.stderr.trim()})`;
+}
+
+/** Python `cryptography` on the same CSRs, or why it could not run. */
+async function pythonRate(dir: string, csrs: Uint8Array[]): Promise<string> {
+  const file = join(dir, "csrs.b64");
+  await writeFile(file, csrs.map((der) => Buffer.from(der).toString("base64")).join("\n"));
+  const script = join(import.meta.dirname, "issue_python.py");
+  const child = spawnSync("python3", [script, file, String(ROUNDS)], { encoding: "utf8" });
+  const rate = child.stdout?.trim() ?? "";
+  if (child.status === 0 && /^\d+$/.test(rate)) return `${rate}/s`;
+  const why = child.error?.message ?? child.stderr.trim().split("\n").at(-1);
+  return `not measured (${why})`;
 }
 
 function newRates(): Rates {
