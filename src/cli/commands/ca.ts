@@ -251,10 +251,7 @@ async function issueBatchCommand(
   if (showProgress) ctx.io.stderr.write("\n");
   const issued = results.flatMap((r) => (r.ok ? [r.certificate] : []));
   const failures = results.flatMap((r) => (r.ok ? [] : [{ input: r.label, ...r.error }]));
-  // The ledger has every certificate; these files are the convenient copies for upload.
-  for (const certificate of issued) {
-    await writeFile(join(o.outDir, `${certificate.deviceId}.pem`), certificate.pem);
-  }
+  await writeCertificateFiles(o.outDir, issued);
   const chunks = chunkRows(issued);
   const csvFiles = chunks.map((_, i) =>
     join(
@@ -285,6 +282,28 @@ async function issueBatchCommand(
     `Issued ${issued.length} of ${items.length} certificates in ${seconds.toFixed(1)} s into ${o.outDir}${failures.length > 0 ? ` (${failures.length} failed, listed above)` : ""}`,
     ...csvFiles.map((file) => `  RegisterCertificates CSV: ${file}`),
   );
+}
+
+/** PEM files written at once by a batch: one by one, 10,000 files took about 1.7 s here. */
+const FILE_WRITERS = 16;
+
+/**
+ * Writes `<deviceId>.pem` for each certificate: the convenient copies for upload (the ledger
+ * has every certificate). A device issued twice in one batch keeps its last certificate.
+ */
+async function writeCertificateFiles(
+  outDir: string,
+  certificates: IssuedCertificate[],
+): Promise<void> {
+  const lastByDevice = [...new Map(certificates.map((c) => [c.deviceId, c])).values()];
+  let next = 0;
+  const writer = async () => {
+    while (next < lastByDevice.length) {
+      const certificate = lastByDevice[next++]!;
+      await writeFile(join(outDir, `${certificate.deviceId}.pem`), certificate.pem);
+    }
+  };
+  await Promise.all(Array.from({ length: FILE_WRITERS }, writer));
 }
 
 /** Reads every input: CSR files (one or several PEM blocks, or DER) and KEYGEN lines. */
