@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { appendFile, readFile, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type CaError, Ledger, type LedgerEntry, readLedger } from "../../src/ca/index.js";
 import { createTestCa, PASSPHRASE, tempDir } from "./helpers.js";
@@ -72,6 +73,33 @@ describe("ledger", () => {
     await second.append(entry("bb"));
     await Promise.all([first.close(), second.close()]);
     expect((await readLedger(path)).entries.map((e) => e.serialNumber)).toEqual(["aa", "bb"]);
+  });
+
+  it("knows at open exactly the serials of the intact records, whatever their layout", async () => {
+    const path = join(dir, "ledger.jsonl");
+    const writer = await Ledger.open(path);
+    for (const serial of ["a1", "a2", "a3"]) await writer.append(entry(serial));
+    await writer.close();
+    const [first, second, third] = (await readFile(path, "utf8")).split("\n");
+    // A valid record written by another tool with serialNumber last, a record whose checksum
+    // fails, one cut mid-way, and one with a multi-byte character (checksummed as UTF-8).
+    const { serialNumber, ...rest } = entry("b1", "gerät-ü");
+    const reordered = JSON.stringify({ ...rest, serialNumber });
+    const checksum = crc32(reordered).toString(16).padStart(8, "0");
+    const corrupted = second!.replace('"dev-a2"', '"dev-a9"');
+    const lines = [first, `${reordered}\t${checksum}`, corrupted, third!.slice(0, 40), ""];
+    await writeFile(path, lines.join("\n"));
+    expect((await readLedger(path)).entries.map((e) => e.serialNumber)).toEqual(["a1", "b1"]);
+
+    const ledger = await Ledger.open(path);
+    expect(ledger.knownCount).toBe(2);
+    for (const serial of ["a1", "b1"]) {
+      const error = await ledger.append(entry(serial)).catch((e: CaError) => e);
+      expect((error as CaError).code).toBe("ERR_LEDGER_DUPLICATE_SERIAL");
+    }
+    // Serials of damaged records were never handed out as recorded, so they stay usable.
+    await ledger.append(entry("a2"));
+    await ledger.close();
   });
 
   it("group-commits concurrent appends and resolves each only once written", async () => {
