@@ -5,14 +5,14 @@ import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseCsr } from "../../src/ca/csr.js";
+import { parseCsr, verifyCsr } from "../../src/ca/csr.js";
 import { randomSerial, signCertificate, validity } from "../../src/ca/issue.js";
 import { readChildren, readElement, Tag, wholeOf } from "../../src/der/index.js";
 import { buildCsr, type CsrSpec, OID } from "./csr-factory.js";
 import { openssl, useTestCa } from "./helpers.js";
 import { buildWithX509Library, type ReferenceCa, referenceCa } from "./reference-issuer.js";
 
-const CSR_COUNT = 1000;
+const CSR_COUNT = 2000;
 const ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-".split("");
 
 /** Random device IDs and subject shapes: modem-like, multi-RDN, other string types, NULL quirk. */
@@ -70,6 +70,7 @@ describe("fast path vs @peculiar/x509 generator (differential)", () => {
       const serial = randomSerial();
       const times = validity(ca, 1 + (i % 4000));
       const parsed = parseCsr(csr.der);
+      verifyCsr(parsed); // the issuing path's check (the native verifier when built) accepts it
       const fast = await signCertificate(ca, parsed, {
         deviceId: parsed.commonNames[0]!,
         ...times,
