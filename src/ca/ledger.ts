@@ -1,7 +1,7 @@
 import { type FileHandle, open, readFile } from "node:fs/promises";
 import { crc32 } from "node:zlib";
+import { acquireFileLock, FileLockedError } from "../file-lock/index.js";
 import { CaError } from "./errors.js";
-import { acquireFileLock } from "./file-lock.js";
 
 /** One issued certificate, as recorded before it is handed out. */
 export interface LedgerEntry {
@@ -44,7 +44,7 @@ export interface LedgerOptions {
  * torn bytes stay an isolated damaged line instead of corrupting the next record.
  *
  * Serial numbers must never repeat across processes sharing a CA directory. Each Ledger keeps
- * an in-memory set of serials, loaded at open. Appends take `ledger.lock` (see file-lock.ts),
+ * an in-memory set of serials, loaded at open. Appends take `ledger.lock` (see src/file-lock),
  * read whatever other processes appended since (catch-up from the last known size), re-check
  * the serials against the now-complete set, write, fsync, release.
  *
@@ -107,6 +107,20 @@ export class Ledger {
     await this.#file.close();
   }
 
+  async #lock(): Promise<() => Promise<void>> {
+    try {
+      return await acquireFileLock(this.#lockPath, { timeoutMs: this.#options.lockTimeoutMs });
+    } catch (error) {
+      if (!(error instanceof FileLockedError)) throw error;
+      const { holder } = error;
+      throw new CaError(
+        "ERR_LEDGER_LOCKED",
+        `The CA ledger is locked by ${holder ? `process ${holder.pid} on ${holder.host}` : "another process"} (${this.#lockPath}). Wait for it to finish; if no nrf-provision process is running, delete the lock file.`,
+        { cause: error, details: { lockPath: this.#lockPath, pid: holder?.pid } },
+      );
+    }
+  }
+
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) await this.#commit(this.#queue.splice(0));
@@ -119,7 +133,7 @@ export class Ledger {
     const accepted: PendingAppend[] = [];
     let release: (() => Promise<void>) | undefined;
     try {
-      release = await acquireFileLock(this.#lockPath, { timeoutMs: this.#options.lockTimeoutMs });
+      release = await this.#lock();
       await this.#catchUp(true);
       for (const pending of batch) {
         if (this.#serials.has(pending.entry.serialNumber)) {

@@ -1,6 +1,7 @@
 import { type FileHandle, mkdir, open, readFile, truncate } from "node:fs/promises";
 import { dirname } from "node:path";
 import { NrfProvisionError } from "../errors/index.js";
+import { acquireFileLock, FileLockedError } from "../file-lock/index.js";
 
 /**
  * One fact in the station journal. A record is written (and fsynced) before the step it
@@ -94,26 +95,37 @@ export class Journal implements StationJournal {
     readonly path: string,
     private readonly file: FileHandle,
     private readonly clock: () => number,
+    private readonly unlock: () => Promise<void>,
   ) {}
 
   /**
    * Opens (or creates) the journal at `path` and replays it. A torn last line (the process was
    * killed mid-append, before the fsync returned) is cut off: that record never counted.
+   * The journal is this station's alone until close(): `<path>.lock` names the holder, and a
+   * second station on the same file is refused (ERR_PROVISION_JOURNAL_IN_USE) instead of
+   * interleaving its records or cutting off what it takes for a torn line.
    */
   static async open(path: string, options: { clock?: () => number } = {}): Promise<Journal> {
     await mkdir(dirname(path), { recursive: true });
-    const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT") return "";
+    const unlock = await lockJournal(path);
+    try {
+      const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return "";
+        throw error;
+      });
+      const complete = text.slice(0, text.lastIndexOf("\n") + 1);
+      if (complete.length !== text.length) await truncate(path, Buffer.byteLength(complete));
+      const clock = options.clock ?? Date.now;
+      const journal = new Journal(path, await open(path, "a"), clock, unlock);
+      complete.split("\n").forEach((line, index) => {
+        if (line === "") return;
+        journal.apply(parseRecord(line, path, index + 1));
+      });
+      return journal;
+    } catch (error) {
+      await unlock();
       throw error;
-    });
-    const complete = text.slice(0, text.lastIndexOf("\n") + 1);
-    if (complete.length !== text.length) await truncate(path, Buffer.byteLength(complete));
-    const journal = new Journal(path, await open(path, "a"), options.clock ?? Date.now);
-    complete.split("\n").forEach((line, index) => {
-      if (line === "") return;
-      journal.apply(parseRecord(line, path, index + 1));
-    });
-    return journal;
+    }
   }
 
   /** Every record, oldest first (replayed ones and those appended since). */
@@ -145,8 +157,12 @@ export class Journal implements StationJournal {
   }
 
   async close(): Promise<void> {
-    await this.flushing;
-    await this.file.close();
+    try {
+      await this.flushing;
+      await this.file.close();
+    } finally {
+      await this.unlock();
+    }
   }
 
   private async flush(): Promise<void> {
@@ -175,6 +191,21 @@ export class Journal implements StationJournal {
       const history = this.devices.get(deviceId) ?? emptyHistory(deviceId);
       this.devices.set(deviceId, foldRecord(history, record));
     }
+  }
+}
+
+async function lockJournal(path: string): Promise<() => Promise<void>> {
+  try {
+    // A lock left by a killed station on this host is broken; a live holder is not waited for.
+    return await acquireFileLock(`${path}.lock`, { timeoutMs: 200 });
+  } catch (error) {
+    if (!(error instanceof FileLockedError)) throw error;
+    const { holder, lockPath } = error;
+    throw new NrfProvisionError(
+      "ERR_PROVISION_JOURNAL_IN_USE",
+      `the station journal ${path} is in use by ${holder ? `process ${holder.pid} on ${holder.host}` : "another process"}: each station needs its own --journal. If no station is running on it, delete ${lockPath}.`,
+      { cause: error, details: { path, lockPath, pid: holder?.pid, host: holder?.host } },
+    );
   }
 }
 

@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -102,6 +104,37 @@ describe("Journal", () => {
       bulkOpsRequestId: "01J",
     });
     await journal.close();
+  });
+
+  it("belongs to one station at a time: a second is refused and cuts nothing off", async () => {
+    const path = join(dir, "journal-shared.jsonl");
+    const first = await Journal.open(path);
+    await first.record({ type: "station-start", pid: process.pid });
+    // The first station is mid-append: to a second one this would look like a torn line.
+    const inFlight = '{"type":"identity","port":"/dev/ttyACM0"';
+    await appendFile(path, inFlight);
+    const refusal = await Journal.open(path).catch((error: unknown) => error);
+    expect(refusal).toMatchObject({
+      code: "ERR_PROVISION_JOURNAL_IN_USE",
+      details: { path, lockPath: `${path}.lock`, pid: process.pid, host: hostname() },
+    });
+    expect((refusal as Error).message).toContain(`process ${process.pid} on ${hostname()}`);
+    expect(await readFile(path, "utf8")).toMatch(new RegExp(`${inFlight}$`));
+    await first.close();
+    const second = await Journal.open(path); // released: now the tail is torn, and cut
+    expect(second.records.map((r) => r.type)).toEqual(["station-start"]);
+    await second.close();
+  });
+
+  it("takes over the lock of a station that was killed", async () => {
+    const path = join(dir, "journal-orphaned.jsonl");
+    const dead = spawnSync(process.execPath, ["-e", "process.exit(0)"]);
+    await writeFile(`${path}.lock`, `${dead.pid} ${hostname()}\n`);
+    const journal = await Journal.open(path);
+    await journal.record({ type: "station-start", pid: process.pid });
+    expect(await readFile(`${path}.lock`, "utf8")).toBe(`${process.pid} ${hostname()}\n`);
+    await journal.close();
+    await expect(readFile(`${path}.lock`)).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("refuses a journal with a damaged record in the middle, naming the line", async () => {

@@ -1,11 +1,25 @@
 import { randomBytes } from "node:crypto";
 import { link, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { CaError } from "./errors.js";
+import { NrfProvisionError } from "../errors/index.js";
 
 export interface FileLockOptions {
-  /** Give up after this long (default 30 s). */
+  /** Give up after this long (default 30 s); 0 tries once (a stale lock is still broken). */
   timeoutMs?: number;
+}
+
+/** The lock is held by a live process (or by one on another host, which cannot be checked). */
+export class FileLockedError extends NrfProvisionError {
+  constructor(
+    readonly lockPath: string,
+    readonly holder: { pid: number; host: string } | null,
+  ) {
+    super(
+      "ERR_FILE_LOCKED",
+      `${lockPath} is held by ${holder ? `process ${holder.pid} on ${holder.host}` : "another process"}.`,
+      { details: { lockPath, pid: holder?.pid, host: holder?.host } },
+    );
+  }
 }
 
 /**
@@ -36,12 +50,8 @@ export async function acquireFileLock(
         await breakStaleLock(lockPath, holder.text);
         continue;
       }
-      if (Date.now() > deadline) {
-        throw new CaError(
-          "ERR_LEDGER_LOCKED",
-          `The CA ledger is locked by ${holder ? `process ${holder.pid} on ${holder.host}` : "another process"} (${lockPath}). Wait for it to finish; if no nrf-provision process is running, delete the lock file.`,
-          { details: { lockPath, pid: holder?.pid } },
-        );
+      if (Date.now() >= deadline) {
+        throw new FileLockedError(lockPath, holder && { pid: holder.pid, host: holder.host });
       }
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
