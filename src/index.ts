@@ -5,6 +5,7 @@ export * from "./attest/index.js";
 export * from "./ca/index.js";
 export * from "./cloud/index.js";
 export * from "./der/index.js";
+export * from "./device-id/index.js";
 export * from "./errors/index.js";
 export * from "./jwt/index.js";
 export * from "./modem/index.js";

@@ -5,6 +5,7 @@ import {
   readCertificationRequest,
 } from "../attest/index.js";
 import { DerError, fromPemAll } from "../der/index.js";
+import { deviceIdProblem } from "../device-id/index.js";
 import { CaError } from "./errors.js";
 
 const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
@@ -105,21 +106,6 @@ export function verifyCsr(csr: ParsedCsr, deviceLabel = describeCsr(csr)): void 
       `The CSR for ${deviceLabel} has an invalid self-signature (corrupted or altered); generate a new CSR with AT%KEYGEN.`,
     );
   }
-}
-
-const DEVICE_ID_PATTERN = /^[a-z0-9:_-]{1,128}$/i;
-/** Device firmware limit (NRF_CLOUD_CLIENT_ID_MAX_LEN); the API itself allows 128. */
-export const DEVICE_ID_MAX_LENGTH = 64;
-
-/** The reason `id` is not a usable nRF Cloud device ID, or null when it is. */
-export function deviceIdProblem(id: string): string | null {
-  if (!DEVICE_ID_PATTERN.test(id)) {
-    return "nRF Cloud device IDs may contain only letters, digits, ':', '_' and '-' (1–128 characters)";
-  }
-  if (id.length > DEVICE_ID_MAX_LENGTH) {
-    return `device firmware accepts at most ${DEVICE_ID_MAX_LENGTH} characters, this one has ${id.length}`;
-  }
-  return null;
 }
 
 /** The device ID the certificate is for: the CSR's single CN, checked against `expected`. */

@@ -16,8 +16,6 @@ export {
 export { type BatchItem, type BatchOptions, type BatchResult, issueBatch } from "./batch.js";
 export type { CertificateProfile } from "./certificate-template.js";
 export {
-  DEVICE_ID_MAX_LENGTH,
-  deviceIdProblem,
   type ParsedCsr,
   parseCsr,
   verifyCsr,

@@ -1,12 +1,13 @@
+import { DEVICE_ID_API_PATTERN, DEVICE_ID_MAX_LENGTH } from "../device-id/index.js";
 import { CsvError } from "./errors.js";
 
 /** nRF Cloud refuses bulk uploads with more rows than this (OPENAPI). */
 export const MAX_CSV_ROWS = 1000;
 
 // Patterns from the nRF Cloud OpenAPI text (reference §4). The device ID is capped at 64
-// because firmware cannot use longer client IDs; subType is anchored (the spec's is not) and
-// has no comma in CSV, because whether the server accepts a quoted subType is unconfirmed.
-export const DEVICE_ID_PATTERN = /^[a-z0-9:_-]{1,64}$/i;
+// because firmware cannot use longer client IDs (src/device-id); subType is anchored (the
+// spec's is not) and has no comma in CSV, because whether the server accepts a quoted subType
+// is unconfirmed.
 export const CSV_SUBTYPE_PATTERN = /^[a-zA-Z0-9_.@/:#-]{0,799}$/;
 export const JSON_SUBTYPE_PATTERN = /^[a-zA-Z0-9_.,@/:#-]{0,799}$/;
 export const TAG_PATTERN = /^[a-zA-Z0-9_.@:#-]+$/;
@@ -63,8 +64,10 @@ function rejectRow(row: number, deviceId: string, field: string, reason: string)
 
 const checkDeviceId: FieldCheck = (id) => {
   if (id.length === 0) return "is empty";
-  if (id.length > 64) return `is ${id.length} characters long (at most 64: the firmware's limit)`;
-  return DEVICE_ID_PATTERN.test(id) ? null : `"${id}" must match ${DEVICE_ID_PATTERN}`;
+  if (id.length > DEVICE_ID_MAX_LENGTH) {
+    return `is ${id.length} characters long (at most ${DEVICE_ID_MAX_LENGTH}: the firmware's limit)`;
+  }
+  return DEVICE_ID_API_PATTERN.test(id) ? null : `"${id}" must match ${DEVICE_ID_API_PATTERN}`;
 };
 
 const checkCsvSubType: FieldCheck = (subType) => {

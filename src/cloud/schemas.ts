@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEVICE_ID_API_PATTERN } from "../device-id/index.js";
 
 // Runtime schemas of nRF Cloud responses; the types are inferred from them so a response is
 // only typed once it has been validated.
@@ -34,7 +35,7 @@ export const BulkOpsRequestListSchema = z.looseObject({
 export type BulkOpsRequestList = z.infer<typeof BulkOpsRequestListSchema>;
 
 export const DeviceCertificateSchema = z.looseObject({
-  clientId: z.string().regex(/^[a-z0-9:_-]{1,128}$/i),
+  clientId: z.string().regex(DEVICE_ID_API_PATTERN),
   caCert: z.string(),
   clientCert: z.string(),
   privateKey: z.string().optional(),

@@ -1,3 +1,4 @@
+import { DEVICE_ID_MAX_LENGTH, deviceIdProblem } from "../device-id/index.js";
 import { JwtError } from "./errors.js";
 
 /** nRF Cloud SDK cap on device JWT lifetimes (`NRF_CLOUD_JWT_VALID_TIME_S_MAX`). */
@@ -5,11 +6,6 @@ export const MAX_JWT_LIFETIME_SECONDS = 7 * 24 * 60 * 60;
 
 /** Matches the REST API's auto-generated JWT lifetime (`CONFIG_NRF_CLOUD_REST_AUTOGEN_JWT_VALID_TIME_S`). */
 export const DEFAULT_JWT_LIFETIME_SECONDS = 300;
-
-/** Firmware limit on client IDs (`NRF_CLOUD_CLIENT_ID_MAX_LEN`); the API itself allows 128. */
-const MAX_DEVICE_ID_LENGTH = 64;
-
-const deviceIdPattern = /^[a-z0-9:_-]{1,128}$/i;
 
 /** Protected header of a device JWT. `typ` and `kid` are optional on tokens made elsewhere. */
 export interface DeviceJwtHeader {
@@ -30,10 +26,10 @@ export interface DeviceJwtClaims {
 
 /** Throws ERR_JWT_DEVICE_ID unless `deviceId` is a valid nRF Cloud device ID of ≤ 64 characters. */
 export function assertValidDeviceId(deviceId: string): void {
-  if (!deviceIdPattern.test(deviceId) || deviceId.length > MAX_DEVICE_ID_LENGTH) {
+  if (deviceIdProblem(deviceId) !== null) {
     throw new JwtError(
       "ERR_JWT_DEVICE_ID",
-      `Invalid device ID ${JSON.stringify(deviceId)}: use 1-${MAX_DEVICE_ID_LENGTH} characters from a-z, A-Z, 0-9, ':', '_', '-'.`,
+      `Invalid device ID ${JSON.stringify(deviceId)}: use 1-${DEVICE_ID_MAX_LENGTH} characters from a-z, A-Z, 0-9, ':', '_', '-'.`,
       { details: { deviceId } },
     );
   }

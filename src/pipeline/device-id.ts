@@ -1,4 +1,4 @@
-import { deviceIdProblem } from "../ca/index.js";
+import { deviceIdProblem } from "../device-id/index.js";
 import { NrfProvisionError } from "../errors/index.js";
 
 /**
