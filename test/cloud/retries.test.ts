@@ -43,6 +43,27 @@ describe("retries against the simulator's fault knobs", () => {
     expect(new Set(delays)).toEqual(new Set([2000]));
   });
 
+  it("honours Retry-After given as an HTTP date", async () => {
+    const sim = await startSim({
+      rate429: 0.5,
+      retryAfterSeconds: 3,
+      retryAfterFormat: "http-date",
+      seed: 3,
+    });
+    const { delays, sleep } = recordingSleep();
+    const client = clientFor(sim, {
+      retry: { maxAttempts: 50, baseDelayMs: 1, maxDelayMs: 60_000, sleep },
+    });
+    for (let i = 0; i < 5; i += 1) await client.listBulkOpsRequests();
+    expect(sim.stats.injected429).toBeGreaterThan(0);
+    expect(delays).toHaveLength(sim.stats.injected429);
+    // An HTTP date has whole seconds: 3 s ahead, read a moment later, is between 2 and 3 s.
+    for (const delay of delays) {
+      expect(delay).toBeGreaterThan(1000);
+      expect(delay).toBeLessThanOrEqual(3000);
+    }
+  });
+
   it("retries 500s with exponential backoff and full jitter, then gives up with ERR_CLOUD_HTTP", async () => {
     const sim = await startSim({ rate500: 1 });
     const { delays, sleep } = recordingSleep();

@@ -37,6 +37,8 @@ export interface SimCloudOptions {
   /** Probability (0…1) of answering 429 with `Retry-After: retryAfterSeconds`. */
   rate429?: number;
   retryAfterSeconds?: number;
+  /** How Retry-After says it (RFC 9110 allows both): delta seconds (default) or an HTTP date. */
+  retryAfterFormat?: "seconds" | "http-date";
   /** Probability (0…1) of answering 500. */
   rate500?: number;
   /** Bulk rows that fail: device IDs, or a predicate. */
@@ -482,8 +484,12 @@ export async function startSimCloud(options: SimCloudOptions = {}): Promise<SimC
       const body = await readBody(request);
       if (options.rate429 && random() < options.rate429) {
         stats.injected429 += 1;
+        const seconds = options.retryAfterSeconds ?? 1;
         throw new SimHttpError(429, 42900, "Too many requests (simulated)", {
-          "retry-after": String(options.retryAfterSeconds ?? 1),
+          "retry-after":
+            options.retryAfterFormat === "http-date"
+              ? new Date(Date.now() + seconds * 1000).toUTCString()
+              : String(seconds),
         });
       }
       if (options.rate500 && random() < options.rate500) {
