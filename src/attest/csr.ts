@@ -186,6 +186,8 @@ const ecdsaHashByOid: Record<string, string> = {
   "1.2.840.10045.4.3.4": "sha512",
 };
 const OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2";
+const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
+const OID_P256 = "1.2.840.10045.3.1.7";
 
 /** "invalid-key": the request's public key is not a usable key of the type it declares. */
 export type RequestSignatureVerdict = P256Verdict;
@@ -217,26 +219,6 @@ export function checkRequestSignature(request: CertificationRequest): RequestSig
   }
 }
 
-// --- the %KEYGEN body -----------------------------------------------------------------------
-
-/** What the attestation layer reads out of a %KEYGEN CSR body. */
-export interface ParsedCsr {
-  request: CertificationRequest;
-  subject: string;
-  commonName: string | null;
-  signatureValid: boolean;
-}
-
-const what = "keygen body (PKCS#10 CSR)";
-
-function malformed(label: string, error: unknown): AttestError {
-  if (!(error instanceof DerError)) throw error;
-  return new AttestError("ERR_KEYGEN_MALFORMED", `${label}: ${error.message}`, { cause: error });
-}
-
-const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
-const OID_P256 = "1.2.840.10045.3.1.7";
-
 function isUncompressedP256(
   request: Pick<CertificationRequest, "keyAlgorithm" | "keyCurve" | "publicKeyBits">,
 ): boolean {
@@ -260,6 +242,23 @@ function importRequestKey(
     format: "der",
     type: "spki",
   });
+}
+
+// --- the %KEYGEN body -----------------------------------------------------------------------
+
+/** What the attestation layer reads out of a %KEYGEN CSR body. */
+export interface ParsedCsr {
+  request: CertificationRequest;
+  subject: string;
+  commonName: string | null;
+  signatureValid: boolean;
+}
+
+const what = "keygen body (PKCS#10 CSR)";
+
+function malformed(label: string, error: unknown): AttestError {
+  if (!(error instanceof DerError)) throw error;
+  return new AttestError("ERR_KEYGEN_MALFORMED", `${label}: ${error.message}`, { cause: error });
 }
 
 /** A key from `load`; a key node:crypto rejects makes the keygen body malformed. */

@@ -4,7 +4,7 @@
 // does the same check without that overhead; node:crypto is the fallback and the reference
 // the tests hold it to.
 
-import { loadNativeVerifier, type NativeVerify } from "./native.js";
+import { loadNativeVerifier, type P256Verify } from "./native.js";
 import { verifyWithNodeCrypto } from "./node-crypto.js";
 import type { P256Verdict } from "./verdict.js";
 
@@ -14,7 +14,7 @@ export type { P256Verdict } from "./verdict.js";
 
 export type P256Backend = "native" | "node:crypto";
 
-let loaded: { backend: P256Backend; verify: NativeVerify; unavailable?: string } | undefined;
+let loaded: { backend: P256Backend; verify: P256Verify; unavailable?: string } | undefined;
 
 function verifier() {
   if (loaded === undefined) {

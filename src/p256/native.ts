@@ -9,7 +9,8 @@ interface P256Addon {
   verify(point: Uint8Array, data: Uint8Array, signatureDer: Uint8Array): number;
 }
 
-export type NativeVerify = (
+/** One verification: native, or the node:crypto fallback with the same signature. */
+export type P256Verify = (
   point: Uint8Array,
   data: Uint8Array,
   signatureDer: Uint8Array,
@@ -21,7 +22,7 @@ export type NativeVerify = (
  */
 export function loadNativeVerifier(
   env: NodeJS.ProcessEnv = process.env,
-): { verify: NativeVerify } | { unavailable: string } {
+): { verify: P256Verify } | { unavailable: string } {
   if (env.NRF_PROVISION_NATIVE === "0") return { unavailable: "NRF_PROVISION_NATIVE=0" };
   let addon: P256Addon;
   try {
