@@ -4,7 +4,7 @@
 // the CA issues certificates about 40% slower. So a missing toolchain is a warning, unless
 // NRF_PROVISION_REQUIRE_NATIVE=1 (CI) makes it an error.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -24,10 +24,20 @@ const result = spawnSync(command, [...args, "rebuild", "--directory", directory,
   encoding: "utf8",
 });
 
-if (result.status === 0) {
+// Load it once in a child: a symbol this Node does not export, or a failed known-answer
+// self-test (the module runs one when it loads), must not leave a module behind to be used.
+const addon = join(directory, "build", "Release", "p256_verify.node");
+const check =
+  result.status === 0
+    ? spawnSync(process.execPath, ["-e", `require(${JSON.stringify(addon)})`], { encoding: "utf8" })
+    : undefined;
+if (check && check.status !== 0) rmSync(addon, { force: true });
+
+if (result.status === 0 && check?.status === 0) {
   console.log("native P-256 verifier built (native/p256-verify/build/Release/p256_verify.node)");
 } else {
-  const reason = result.error?.message ?? lastLines(`${result.stdout}\n${result.stderr}`);
+  const output = check ? check.stderr : `${result.stdout}\n${result.stderr}`;
+  const reason = result.error?.message ?? lastLines(output);
   const message = `native P-256 verifier not built; CSR signatures will be checked through node:crypto (slower).\n${reason}\nIt needs node-gyp, python3, a C compiler and Node's headers.`;
   if (required) {
     console.error(`error: ${message}`);
