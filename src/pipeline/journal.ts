@@ -115,12 +115,11 @@ export class Journal implements StationJournal {
       });
       const complete = text.slice(0, text.lastIndexOf("\n") + 1);
       if (complete.length !== text.length) await truncate(path, Buffer.byteLength(complete));
-      const clock = options.clock ?? Date.now;
-      const journal = new Journal(path, await open(path, "a"), clock, unlock);
-      complete.split("\n").forEach((line, index) => {
-        if (line === "") return;
-        journal.apply(parseRecord(line, path, index + 1));
-      });
+      const records = complete
+        .split("\n")
+        .flatMap((line, index) => (line === "" ? [] : [parseRecord(line, path, index + 1)]));
+      const journal = new Journal(path, await open(path, "a"), options.clock ?? Date.now, unlock);
+      for (const record of records) journal.apply(record);
       return journal;
     } catch (error) {
       await unlock();

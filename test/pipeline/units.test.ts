@@ -147,6 +147,8 @@ describe("Journal", () => {
       code: "ERR_PROVISION_JOURNAL_CORRUPT",
       details: { line: 2 },
     });
+    // Refused, it holds nothing: no lock is left behind for the next attempt.
+    await expect(readFile(`${path}.lock`)).rejects.toMatchObject({ code: "ENOENT" });
   });
 });
 
