@@ -18,7 +18,7 @@ export type P256Verify = (
 
 /**
  * The native verifier, or why it is not there: not built (no toolchain at install), turned off
- * with NRF_PROVISION_NATIVE=0, or built for another Node ABI.
+ * with NRF_PROVISION_NATIVE=0, or refused to load (its self-test, a missing OpenSSL symbol).
  */
 export function loadNativeVerifier(
   env: NodeJS.ProcessEnv = process.env,
