@@ -1,10 +1,8 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { keygen, keygenCommand, readDeviceUuid, readIdentity } from "../../src/modem/index.js";
+import { readVector as vector } from "../vectors.js";
 import { ScriptedAtClient } from "./scripted-at-client.js";
 
-const vector = (name: string) =>
-  readFileSync(new URL(`../../../shared/vectors/${name}`, import.meta.url), "utf8");
 // Wire form: `%KEYGEN: "<blob>"` CRLF `OK` CRLF, from AT%KEYGEN=52,2,0.
 const keygenLine52 = vector("serial_keygen_response_sectag52_uuid50363953.txt").split(/\r?\n/)[0]!;
 const attestLine = vector("serial_attesttoken_response.txt").split(/\r?\n/)[0]!;

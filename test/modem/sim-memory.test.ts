@@ -1,5 +1,4 @@
 import { verify } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AtClient, AtClientOptions } from "../../src/at/index.js";
 import { verifyAttestation } from "../../src/attest/index.js";
@@ -17,16 +16,11 @@ import {
 } from "../../src/modem/index.js";
 import type { SimModemOptions } from "../../src/sim/modem/index.js";
 import { amazonRootCa } from "../sim-link.js";
+import { readVector } from "../vectors.js";
 import { rejectionOf } from "./scripted-at-client.js";
 import { connectSim, type SimConnection } from "./sim-harness.js";
 
-const deviceCert = readFileSync(
-  new URL(
-    "../../../shared/vectors/device_cert_2021_from_modem_csr_uuid50363154-3932.pem",
-    import.meta.url,
-  ),
-  "utf8",
-);
+const deviceCert = readVector("device_cert_2021_from_modem_csr_uuid50363154-3932.pem");
 const SEC_TAG = 16842753;
 
 let connection: SimConnection | undefined;
