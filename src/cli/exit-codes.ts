@@ -7,7 +7,7 @@ export const ExitCode = {
   OK: 0,
   /** A failure that fits no narrower class below. */
   FAILURE: 1,
-  /** Bad command line: unknown flag, missing option, invalid value. */
+  /** Bad command line: unknown flag, missing option, invalid value, unreadable input file. */
   USAGE: 2,
   /** The board or modem failed: port missing or unplugged, AT error, timeout, bad attestation. */
   DEVICE: 3,
@@ -22,27 +22,128 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-const prefixToExitCode: ReadonlyArray<[string, ExitCode]> = [
-  ["ERR_USAGE", ExitCode.USAGE],
-  ["ERR_TRANSPORT", ExitCode.DEVICE],
-  ["ERR_PORT", ExitCode.DEVICE],
-  ["ERR_SERIAL", ExitCode.DEVICE],
-  ["ERR_AT", ExitCode.DEVICE],
-  ["ERR_MODEM", ExitCode.DEVICE],
-  ["ERR_KEYGEN", ExitCode.DEVICE],
-  ["ERR_ATTEST", ExitCode.DEVICE],
-  ["ERR_CA", ExitCode.CA],
-  ["ERR_CSR", ExitCode.CA],
-  ["ERR_LEDGER", ExitCode.CA],
-  ["ERR_CLOUD", ExitCode.CLOUD],
-  ["ERR_BULK", ExitCode.CLOUD],
-  ["ERR_CSV", ExitCode.CLOUD],
-];
+const { FAILURE, USAGE, DEVICE, CA, CLOUD } = ExitCode;
 
-/** Maps an error code (`ERR_AT_TIMEOUT` …) to the process exit code. */
+/**
+ * Every error code nrf-provision throws, and the exit code it ends the process with. One
+ * entry per code, no prefixes: a new code is added here, and a test fails until it is.
+ */
+export const exitCodeByErrorCode: Readonly<Record<string, ExitCode>> = Object.freeze({
+  // The command line itself (including its input files and the cloud settings).
+  ERR_USAGE: USAGE,
+  ERR_INPUT_FILE: USAGE,
+  ERR_CLOUD_CONFIG: USAGE, // no API key
+  ERR_JWT_KEY_FILE: USAGE, // a key file that cannot be read, or would be overwritten
+
+  // The board: serial port, AT protocol, modem, attestation.
+  ERR_PORT_NOT_FOUND: DEVICE,
+  ERR_PORT_AMBIGUOUS: DEVICE,
+  ERR_PORT_LIST: DEVICE,
+  ERR_PORT_OPEN: DEVICE,
+  ERR_TRANSPORT_CLOSED: DEVICE,
+  ERR_TRANSPORT_DISCONNECTED: DEVICE,
+  ERR_TRANSPORT_WRITE: DEVICE,
+  ERR_AT_CME: DEVICE,
+  ERR_AT_CMS: DEVICE,
+  ERR_AT_COMMAND_INVALID: DEVICE,
+  ERR_AT_COMMAND_TOO_LONG: DEVICE,
+  ERR_AT_DISCONNECTED: DEVICE,
+  ERR_AT_ERROR: DEVICE,
+  ERR_AT_FRAMING: DEVICE,
+  ERR_AT_NO_RESPONDER: DEVICE,
+  ERR_AT_TIMEOUT: DEVICE,
+  ERR_MODEM_ATTESTTOKEN: DEVICE,
+  ERR_MODEM_ATTRIBUTES: DEVICE,
+  ERR_MODEM_CFUN_MODE: DEVICE,
+  ERR_MODEM_CFUN_RESTORE: DEVICE,
+  ERR_MODEM_CREDENTIAL_CONTENT: DEVICE,
+  ERR_MODEM_CREDENTIAL_TOO_LONG: DEVICE,
+  ERR_MODEM_CREDENTIAL_TYPE: DEVICE,
+  ERR_MODEM_CREDENTIAL_VERIFY: DEVICE,
+  ERR_MODEM_FIRMWARE_TOO_OLD: DEVICE,
+  ERR_MODEM_FIRMWARE_UNKNOWN: DEVICE,
+  ERR_MODEM_IMEI: DEVICE,
+  ERR_MODEM_JWT_OPTIONS: DEVICE,
+  ERR_MODEM_MODEL: DEVICE,
+  ERR_MODEM_SEC_TAG: DEVICE,
+  ERR_MODEM_TIME_UNKNOWN: DEVICE,
+  ERR_MODEM_UNEXPECTED_RESPONSE: DEVICE,
+  ERR_KEYGEN_DIGEST: DEVICE,
+  ERR_KEYGEN_DIGEST_NORMALIZED: DEVICE,
+  ERR_KEYGEN_MALFORMED: DEVICE,
+  ERR_KEYGEN_SECTAG: DEVICE,
+  ERR_ATTEST_KEY_INVALID: DEVICE,
+  ERR_ATTEST_MALFORMED: DEVICE,
+  // The pipeline's own checks, and failures of its steps that no lower layer classified.
+  ERR_PROVISION_SEC_TAG_IN_USE: DEVICE,
+  ERR_PROVISION_DEVICE_ID_MISMATCH: DEVICE,
+  ERR_PROVISION_CONNECT: DEVICE,
+  ERR_PROVISION_IDENTITY: DEVICE,
+  ERR_PROVISION_OFFLINE: DEVICE,
+  ERR_PROVISION_INVENTORY: DEVICE,
+  ERR_PROVISION_DELETE_CREDENTIALS: DEVICE,
+  ERR_PROVISION_KEYGEN: DEVICE,
+  ERR_PROVISION_WRITE_ROOT_CA: DEVICE,
+  ERR_PROVISION_WRITE_CERTIFICATE: DEVICE,
+  ERR_PROVISION_VERIFY: DEVICE,
+  ERR_PROVISION_RESTORE_MODE: DEVICE,
+
+  // The local certificate authority, the CSRs it refuses, its ledger.
+  ERR_CA_EXISTS: CA,
+  ERR_CA_EXPIRED: CA,
+  ERR_CA_INVALID: CA,
+  ERR_CA_INVALID_SUBJECT: CA,
+  ERR_CA_INVALID_VALIDITY: CA,
+  ERR_CA_KEY_MISMATCH: CA,
+  ERR_CA_NOT_FOUND: CA,
+  ERR_CA_PASSPHRASE: CA,
+  ERR_CA_PASSPHRASE_MISMATCH: CA,
+  ERR_CA_PASSPHRASE_REQUIRED: CA,
+  ERR_CSR_DEVICE_ID: CA,
+  ERR_CSR_DEVICE_ID_MISMATCH: CA,
+  ERR_CSR_KEY_TYPE: CA,
+  ERR_CSR_MALFORMED: CA,
+  ERR_CSR_SIGNATURE: CA,
+  ERR_LEDGER_DUPLICATE_SERIAL: CA,
+  ERR_LEDGER_LOCKED: CA,
+  ERR_LEDGER_WRITE: CA,
+  ERR_PROVISION_ISSUE: CA,
+
+  // nRF Cloud: requests, bulk operations, the CSV files it takes.
+  ERR_CLOUD_HTTP: CLOUD,
+  ERR_CLOUD_AUTH: CLOUD,
+  ERR_CLOUD_CONFLICT: CLOUD,
+  ERR_CLOUD_TIMEOUT: CLOUD,
+  ERR_CLOUD_NETWORK: CLOUD,
+  ERR_CLOUD_RESPONSE: CLOUD,
+  ERR_CLOUD_UNEXPECTED: CLOUD,
+  ERR_BULK_FAILED: CLOUD,
+  ERR_BULK_TIMEOUT: CLOUD,
+  ERR_CSV_INVALID: CLOUD,
+  ERR_PROVISION_ONBOARD: CLOUD,
+  ERR_PROVISION_CSV_DUPLICATE: CLOUD,
+
+  // Everything else: device JWTs, the station's journal, locks, the simulators, bugs.
+  ERR_JWT_MALFORMED: FAILURE,
+  ERR_JWT_ALG: FAILURE,
+  ERR_JWT_SIGNATURE: FAILURE,
+  ERR_JWT_EXPIRED: FAILURE,
+  ERR_JWT_SUBJECT: FAILURE,
+  ERR_JWT_CLAIMS: FAILURE,
+  ERR_JWT_LIFETIME: FAILURE,
+  ERR_JWT_DEVICE_ID: FAILURE,
+  ERR_JWT_KEY: FAILURE,
+  ERR_JWT_BATCH: FAILURE,
+  ERR_JWT_OPTIONS: FAILURE,
+  ERR_PROVISION_JOURNAL: FAILURE,
+  ERR_PROVISION_JOURNAL_CORRUPT: FAILURE,
+  ERR_PROVISION_JOURNAL_IN_USE: FAILURE,
+  ERR_FILE_LOCKED: FAILURE,
+  ERR_SIM_PTY: FAILURE,
+  ERR_UNEXPECTED: FAILURE,
+});
+
+/** The process exit code for an error code (`ERR_AT_TIMEOUT` → 3); 1 for a code not listed. */
 export function exitCodeForErrorCode(code: string): ExitCode {
-  for (const [prefix, exit] of prefixToExitCode) {
-    if (code.startsWith(prefix)) return exit;
-  }
-  return ExitCode.FAILURE;
+  return Object.hasOwn(exitCodeByErrorCode, code) ? exitCodeByErrorCode[code]! : FAILURE;
 }

@@ -1,4 +1,7 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
+import { NrfProvisionError } from "../errors/index.js";
 
 /** Everything a command touches outside the process, injected so tests run commands in-process. */
 export interface CliIo {
@@ -74,4 +77,39 @@ export function processIo(overrides: Partial<CliIo> = {}): { io: CliIo; dispose(
     enumerable: true,
   }) as CliIo;
   return { io, dispose: signal.dispose };
+}
+
+const unreadableReasons: Record<string, string> = {
+  ENOENT: "no such file",
+  EISDIR: "it is a directory, not a file",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ENOTDIR: "a part of the path is not a directory",
+  ELOOP: "too many symbolic links",
+};
+
+/**
+ * Reads an input file named by `flag` (relative to the working directory). A missing or
+ * unreadable file is a usage error (`ERR_INPUT_FILE`, exit 2) naming the flag and the file.
+ */
+export async function readInputFile(io: CliIo, flag: string, file: string): Promise<Buffer> {
+  const path = resolve(io.cwd, file);
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const errno = (error as NodeJS.ErrnoException).code;
+    const known = errno === undefined ? undefined : unreadableReasons[errno];
+    const reason = known === undefined ? (error as Error).message : `${known} (${errno})`;
+    throw new NrfProvisionError(
+      "ERR_INPUT_FILE",
+      `cannot read ${flag} ${file}: ${reason}. ` +
+        `Check the path (relative to ${io.cwd}); nothing was done.`,
+      { cause: error, details: { option: flag, file: path, errno: errno ?? null } },
+    );
+  }
+}
+
+/** {@link readInputFile} as UTF-8 text. */
+export async function readInputText(io: CliIo, flag: string, file: string): Promise<string> {
+  return (await readInputFile(io, flag, file)).toString("utf8");
 }

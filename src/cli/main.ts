@@ -1,4 +1,4 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Help, type Option } from "commander";
 import { describeError, NrfProvisionError } from "../errors/index.js";
 import * as ca from "./commands/ca.js";
 import * as cloud from "./commands/cloud.js";
@@ -15,29 +15,60 @@ import { ExitCode, exitCodeForErrorCode } from "./exit-codes.js";
 import { type CliIo, processIo } from "./io.js";
 import { packageVersion } from "./version.js";
 
+/** Help is wrapped at this width (or the terminal's, when narrower). */
+export const HELP_WIDTH = 100;
+/** Option and command names wider than this go on a line of their own in the help. */
+const HELP_TERM_COLUMN = 34;
+
+/**
+ * Help text: wrapped at {@link HELP_WIDTH} even when an option's name is long (its description
+ * then starts on the next line), and options the command cannot run without marked "(required)".
+ */
+function helpConfiguration(width: number) {
+  return {
+    helpWidth: width,
+    optionDescription(this: Help, option: Option): string {
+      const text = Help.prototype.optionDescription.call(this, option);
+      return option.mandatory ? `${text} (required)` : text;
+    },
+    formatItem(this: Help, term: string, termWidth: number, description: string, helper: Help) {
+      const column = Math.min(termWidth, HELP_TERM_COLUMN);
+      if (term.length <= column || !description) {
+        return Help.prototype.formatItem.call(this, term, column, description, helper);
+      }
+      const indent = " ".repeat(2 + column + 2);
+      const wrapped = helper.boxWrap(description, width - indent.length);
+      return `  ${term}\n${indent}${wrapped.replace(/\n/g, `\n${indent}`)}`;
+    },
+  };
+}
+
 /** Builds the command tree. Each concern registers its own commands. */
 export function buildProgram(ctx: CliContext): Command {
+  const columns = (ctx.io.stdout as { columns?: number }).columns;
+  const help = helpConfiguration(
+    Math.min(HELP_WIDTH, ctx.io.isTTY && columns ? columns : HELP_WIDTH),
+  );
+  const output = {
+    writeOut: (text: string) => ctx.io.stdout.write(text),
+    writeErr: (text: string) => ctx.io.stderr.write(text),
+  };
   const program = new Command("nrf-provision")
     .description(
       "Provision nRF91-series modems for nRF Cloud: keys, certificates, onboarding, JWTs.",
     )
     .version(packageVersion, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({
-      writeOut: (text) => ctx.io.stdout.write(text),
-      writeErr: (text) => ctx.io.stderr.write(text),
-    })
+    .configureHelp(help)
+    .configureOutput(output)
     .exitOverride();
   for (const module of [ports, modem, parse, sim, ca, cloud, jwt, provision, station, demo]) {
     module.register(program, ctx);
   }
-  // Sub-commands inherit output settings and must not call process.exit either.
+  // Sub-commands inherit output and help settings and must not call process.exit either.
   const harden = (command: Command) => {
     for (const sub of command.commands) {
-      sub.exitOverride().configureOutput({
-        writeOut: (text) => ctx.io.stdout.write(text),
-        writeErr: (text) => ctx.io.stderr.write(text),
-      });
+      sub.exitOverride().configureOutput(output).configureHelp(help);
       harden(sub);
     }
   };
@@ -60,36 +91,53 @@ export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): 
     await program.parseAsync(argv, { from: "user" });
     return ctx.exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") {
-        return ExitCode.OK;
-      }
-      if (error.code === "commander.help") return ExitCode.OK;
-      return ExitCode.USAGE;
-    }
-    return reportError(io, error, wantsJson);
+    if (error instanceof CommanderError) return exitCodeForCommander(error);
+    return reportError(io, error, { json: wantsJson, verbose: argv.includes("--verbose") });
   } finally {
     dispose();
   }
 }
 
-function reportError(io: CliIo, error: unknown, json: boolean): number {
-  const exit =
-    error instanceof NrfProvisionError ? exitCodeForErrorCode(error.code) : ExitCode.FAILURE;
-  if (json) {
-    const body =
-      error instanceof NrfProvisionError
-        ? error.toJSON()
-        : { name: "Error", code: "ERR_UNEXPECTED", message: describeError(error), details: {} };
-    io.stdout.write(`${JSON.stringify({ ok: false, error: body }, null, 2)}\n`);
+/**
+ * Help asked for (`--help`, `help`) and the version exit 0. Help shown because a command was
+ * missing (`nrf-provision`, `nrf-provision cloud`) is a usage error, like every other
+ * mistake commander catches.
+ */
+function exitCodeForCommander(error: CommanderError): ExitCode {
+  if (error.code === "commander.helpDisplayed" || error.code === "commander.version") {
+    return ExitCode.OK;
   }
-  if (error instanceof NrfProvisionError) {
-    io.stderr.write(`error: ${error.message} [${error.code}]\n`);
+  if (error.code === "commander.help" && error.exitCode === 0) return ExitCode.OK;
+  return ExitCode.USAGE;
+}
+
+/**
+ * One line on stderr (and the JSON document with `--json`). An error that is not an
+ * NrfProvisionError is a bug: it is reported as `ERR_UNEXPECTED`, its stack only with --verbose.
+ */
+function reportError(
+  io: CliIo,
+  error: unknown,
+  options: { json: boolean; verbose: boolean },
+): number {
+  const known = error instanceof NrfProvisionError;
+  const body = known
+    ? error.toJSON()
+    : { name: "Error", code: "ERR_UNEXPECTED", message: describeError(error), details: {} };
+  if (options.json) io.stdout.write(`${JSON.stringify({ ok: false, error: body }, null, 2)}\n`);
+  if (known) {
+    io.stderr.write(`error: ${body.message} [${body.code}]\n`);
   } else {
-    // An unexpected failure is a bug in nrf-provision: keep the stack for the report.
-    io.stderr.write(
-      `unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    const next = options.verbose
+      ? ""
+      : " (a bug in nrf-provision: run again with --verbose for the details, and report it)";
+    io.stderr.write(`error: unexpected: ${oneLine(body.message)}${next} [ERR_UNEXPECTED]\n`);
+    if (options.verbose && error instanceof Error && error.stack)
+      io.stderr.write(`${error.stack}\n`);
   }
-  return exit;
+  return exitCodeForErrorCode(body.code);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ");
 }

@@ -1,4 +1,4 @@
-import { DEVICE_ID_API_PATTERN, DEVICE_ID_MAX_LENGTH } from "../device-id/index.js";
+import { deviceIdProblem } from "../device-id/index.js";
 import { CsvError } from "./errors.js";
 
 /** nRF Cloud refuses bulk uploads with more rows than this (OPENAPI). */
@@ -63,11 +63,8 @@ function rejectRow(row: number, deviceId: string, field: string, reason: string)
 }
 
 const checkDeviceId: FieldCheck = (id) => {
-  if (id.length === 0) return "is empty";
-  if (id.length > DEVICE_ID_MAX_LENGTH) {
-    return `is ${id.length} characters long (at most ${DEVICE_ID_MAX_LENGTH}: the firmware's limit)`;
-  }
-  return DEVICE_ID_API_PATTERN.test(id) ? null : `"${id}" must match ${DEVICE_ID_API_PATTERN}`;
+  const problem = deviceIdProblem(id);
+  return problem === null ? null : `${JSON.stringify(id)} is not valid: ${problem}`;
 };
 
 const checkCsvSubType: FieldCheck = (subType) => {

@@ -1,4 +1,4 @@
-import { DEVICE_ID_MAX_LENGTH, deviceIdProblem } from "../device-id/index.js";
+import { deviceIdProblem } from "../device-id/index.js";
 import { JwtError } from "./errors.js";
 
 /** nRF Cloud SDK cap on device JWT lifetimes (`NRF_CLOUD_JWT_VALID_TIME_S_MAX`). */
@@ -26,10 +26,11 @@ export interface DeviceJwtClaims {
 
 /** Throws ERR_JWT_DEVICE_ID unless `deviceId` is a valid nRF Cloud device ID of ≤ 64 characters. */
 export function assertValidDeviceId(deviceId: string): void {
-  if (deviceIdProblem(deviceId) !== null) {
+  const problem = deviceIdProblem(deviceId);
+  if (problem !== null) {
     throw new JwtError(
       "ERR_JWT_DEVICE_ID",
-      `Invalid device ID ${JSON.stringify(deviceId)}: use 1-${DEVICE_ID_MAX_LENGTH} characters from a-z, A-Z, 0-9, ':', '_', '-'.`,
+      `Invalid device ID ${JSON.stringify(deviceId)}: ${problem}.`,
       { details: { deviceId } },
     );
   }

@@ -60,13 +60,14 @@ export class ProvisionError extends NrfProvisionError {
     readonly options: {
       cause?: unknown;
       details?: Record<string, unknown>;
-      advice?: string;
+      /** What to do; null when `reason` already says it (the step's advice is not repeated). */
+      advice?: string | null;
     } = {},
   ) {
-    const advice = options.advice ?? adviceByStep[step];
+    const advice = options.advice === undefined ? adviceByStep[step] : options.advice;
     super(
       code,
-      `${step} failed on ${describeBoard(board)}: ${reason.replace(/\.$/, "")}. Next: ${advice}.`,
+      `${step} failed on ${describeBoard(board)}: ${reason.replace(/\.$/, "")}.${advice === null ? "" : ` Next: ${advice}.`}`,
       {
         cause: options.cause,
         details: { ...options.details, step, ...board },
@@ -91,9 +92,11 @@ export class ProvisionError extends NrfProvisionError {
   static wrap(step: StepName, board: BoardLabel, error: unknown): ProvisionError {
     if (error instanceof ProvisionError) return error;
     if (error instanceof NrfProvisionError) {
+      // A lower error whose message already says what to do (details.advice) keeps only that.
       return new ProvisionError(step, board, error.code, error.message, {
         cause: error,
         details: { ...error.details, causeCode: error.code },
+        ...(typeof error.details.advice === "string" ? { advice: null } : {}),
       });
     }
     const reason = error instanceof Error ? error.message : String(error);

@@ -37,16 +37,28 @@ const advice: Record<OpenFailure, string> = {
   other: "check the port name with `nrf-provision ports`",
 };
 
-/** The ERR_PORT_OPEN error for a failed open, with what to do about it. */
+const what: Record<Exclude<OpenFailure, "other">, string> = {
+  "not-found": "no such port",
+  permission: "permission denied",
+  "in-use": "the port is in use",
+};
+
+/**
+ * The ERR_PORT_OPEN error for a failed open: what happened in words (not the system call that
+ * failed) and, once, what to do about it (also in `details.advice`).
+ */
 export function portOpenError(path: string, error: unknown): NrfProvisionError {
   const reason = classifyOpenFailure(error);
-  const message = error instanceof Error ? error.message : String(error);
+  const errno = (error as { code?: unknown }).code;
+  const happened =
+    reason === "other" ? (error instanceof Error ? error.message : String(error)) : what[reason];
+  const code = typeof errno === "string" && reason !== "other" ? ` (${errno})` : "";
   return new NrfProvisionError(
     "ERR_PORT_OPEN",
-    `cannot open ${path} (${message}): ${advice[reason]}`,
+    `cannot open ${path}: ${happened}${code}. Next: ${advice[reason]}`,
     {
       cause: error,
-      details: { port: path, reason },
+      details: { port: path, reason, advice: advice[reason] },
     },
   );
 }

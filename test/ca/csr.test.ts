@@ -77,10 +77,10 @@ describe("CSR parsing and checks", () => {
 
   it("refuses CNs that are not device IDs, saying which rule failed", () => {
     const space = parseCsr(modemLikeCsr("my device").der);
-    expect(() => deviceIdOf(space)).toThrow(/only letters, digits/);
+    expect(() => deviceIdOf(space)).toThrow(/a device ID is 1 to 64 characters/);
     expect(codeOf(() => deviceIdOf(space))).toBe("ERR_CSR_DEVICE_ID");
     const long = parseCsr(modemLikeCsr("a".repeat(65)).der);
-    expect(() => deviceIdOf(long)).toThrow(/at most 64 characters, this one has 65/);
+    expect(() => deviceIdOf(long)).toThrow(/this one has 65/);
     expect(deviceIdOf(parseCsr(modemLikeCsr("A".repeat(64)).der))).toBe("A".repeat(64));
     const noCn = parseCsr(buildCsr({ subject: [{ oid: OID.O, value: "Acme" }] }).der);
     expect(() => deviceIdOf(noCn)).toThrow(/no CN/);

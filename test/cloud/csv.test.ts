@@ -68,9 +68,9 @@ describe("buildOnboardingCsv", () => {
   });
 
   it.each<[string, Partial<OnboardingRow>, string, RegExp]>([
-    ["empty device ID", { deviceId: "" }, "deviceId", /empty/],
-    ["65-char device ID", { deviceId: "a".repeat(65) }, "deviceId", /at most 64/],
-    ["device ID with a dot", { deviceId: "a.b" }, "deviceId", /must match/],
+    ["empty device ID", { deviceId: "" }, "deviceId", /"" is not valid: a device ID is 1 to 64/],
+    ["65-char device ID", { deviceId: "a".repeat(65) }, "deviceId", /this one has 65/],
+    ["device ID with a dot", { deviceId: "a.b" }, "deviceId", /"a.b" is not valid/],
     ["comma in subType", { subType: "a,b" }, "subType", /comma/],
     ["unanchored subType match", { subType: "ok type" }, "subType", /must match/],
     ["800-char subType", { subType: "a".repeat(800) }, "subType", /must match/],
@@ -311,10 +311,10 @@ type RegisterCorruption = [
   serverRefuses: boolean,
 ];
 const registerCorruption = fc.constantFrom<RegisterCorruption>(
-  ["deviceId", /^"[^"]*\.x" must match/, (r) => ({ ...r, deviceId: `${r.deviceId}.x` }), true],
-  ["deviceId", /^"[^"]* x" must match/, (r) => ({ ...r, deviceId: `${r.deviceId} x` }), true],
-  ["deviceId", /^is empty$/, (r) => ({ ...r, deviceId: "" }), true],
-  ["deviceId", /^is 65 characters long/, (r) => ({ ...r, deviceId: "d".repeat(65) }), false],
+  ["deviceId", /^"[^"]*\.x" is not valid/, (r) => ({ ...r, deviceId: `${r.deviceId}.x` }), true],
+  ["deviceId", /^"[^"]* x" is not valid/, (r) => ({ ...r, deviceId: `${r.deviceId} x` }), true],
+  ["deviceId", /^"" is not valid/, (r) => ({ ...r, deviceId: "" }), true],
+  ["deviceId", /this one has 65/, (r) => ({ ...r, deviceId: "d".repeat(65) }), false],
   ["pem", /must end with a line break$/, (r) => ({ ...r, pem: r.pem.trimEnd() }), true],
   ["pem", /^exactly one .+ PEM block is allowed$/, (r) => ({ ...r, pem: r.pem + r.pem }), true],
   ["pem", /^not a single .+ PEM block/, (r) => ({ ...r, pem: `\n${r.pem}` }), true],

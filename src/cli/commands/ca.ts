@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { parseKeygenOutput } from "../../attest/index.js";
@@ -28,7 +28,7 @@ import {
   writeLines,
 } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
-import type { CliIo } from "../io.js";
+import { type CliIo, readInputFile } from "../io.js";
 import { newCaPassphrase, openCaWithPassphrase } from "../passphrase.js";
 
 /** Registers the `ca` commands: init, show, issue, ledger. */
@@ -310,7 +310,7 @@ async function writeCertificateFiles(
 async function readInputs(io: CliIo, o: IssueFlags): Promise<BatchItem[]> {
   const items: BatchItem[] = [];
   for (const file of o.csr ?? []) {
-    const bytes = await readInputFile(io, file);
+    const bytes = await readInputFile(io, "--csr", file);
     const text = bytes.toString("latin1");
     if (!text.includes("-----BEGIN")) {
       items.push({ label: file, input: { kind: "csr", der: new Uint8Array(bytes) } });
@@ -334,7 +334,9 @@ async function readInputs(io: CliIo, o: IssueFlags): Promise<BatchItem[]> {
   if (o.keygen !== undefined)
     items.push({ label: "--keygen", input: { kind: "keygen", text: o.keygen } });
   if (o.keygenFile !== undefined) {
-    const lines = (await readInputFile(io, o.keygenFile)).toString("utf8").split(/\r?\n/);
+    const lines = (await readInputFile(io, "--keygen-file", o.keygenFile))
+      .toString("utf8")
+      .split(/\r?\n/);
     lines.forEach((line, i) => {
       // Blank lines, comments and the modem's final "OK" (pasted transcripts) are not inputs.
       const text = line.trim();
@@ -347,16 +349,6 @@ async function readInputs(io: CliIo, o: IssueFlags): Promise<BatchItem[]> {
     });
   }
   return items;
-}
-
-async function readInputFile(io: CliIo, file: string): Promise<Buffer> {
-  try {
-    return await readFile(resolve(io.cwd, file));
-  } catch (error) {
-    throw new CaError("ERR_CA_INPUT", `Cannot read ${file}: ${(error as Error).message}.`, {
-      cause: error,
-    });
-  }
 }
 
 function caJson(info: CaInfo, issued: number) {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import {
@@ -8,12 +8,11 @@ import {
   type BulkUpload,
   type CloudClient,
   CsvError,
-  createCloudClient,
-  DEFAULT_BASE_URL,
   type OnboardingRow,
   parseCsvRecords,
 } from "../../cloud/index.js";
 import { mintDeviceJwt } from "../../jwt/index.js";
+import { addCloudOptions, cloudClientFrom } from "../cloud-options.js";
 import {
   type CliContext,
   parseIntegerOption,
@@ -22,7 +21,7 @@ import {
   writeLines,
 } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
-import { packageVersion } from "../version.js";
+import { readInputText } from "../io.js";
 
 interface ConnectionOptions {
   baseUrl?: string;
@@ -234,7 +233,7 @@ export function register(program: Command, ctx: CliContext): void {
             : {}),
           ...(o.desired !== undefined ? { desired: parseJsonObject("--desired", o.desired) } : {}),
         };
-        const client = clientFor(o, ctx);
+        const client = clientFor(o, ctx, o.jwtKey === undefined ? "required" : "optional");
         const jwt =
           o.jwtKey === undefined
             ? undefined
@@ -310,13 +309,7 @@ export function register(program: Command, ctx: CliContext): void {
 
 /** Adds the connection options and --json every cloud command takes. */
 function connection(cmd: Command): Command {
-  return cmd
-    .option(
-      "--base-url <url>",
-      `nRF Cloud API base URL (default: NRF_CLOUD_BASE_URL or ${DEFAULT_BASE_URL})`,
-    )
-    .option("--api-key <key>", "nRF Cloud API key (default: NRF_CLOUD_API_KEY); never printed")
-    .option("--json", "print one JSON document");
+  return addCloudOptions(cmd).option("--json", "print one JSON document");
 }
 
 /** A bulk command: connection options plus --wait. */
@@ -329,13 +322,13 @@ function withWait(cmd: Command): Command {
     .option("--wait-timeout <seconds>", "give up waiting after this long", "600");
 }
 
-function clientFor(o: ConnectionOptions, ctx: CliContext): CloudClient {
-  return createCloudClient({
-    baseUrl: o.baseUrl ?? ctx.io.env.NRF_CLOUD_BASE_URL ?? DEFAULT_BASE_URL,
-    apiKey: o.apiKey ?? ctx.io.env.NRF_CLOUD_API_KEY,
-    userAgent: `nrf-provision/${packageVersion}`,
-    onWarning: (message) => ctx.io.stderr.write(`warning: ${message}\n`),
-  });
+/** The client for a command: API key required unless a device JWT authenticates instead. */
+function clientFor(
+  o: ConnectionOptions,
+  ctx: CliContext,
+  apiKey: "required" | "optional" = "required",
+): CloudClient {
+  return cloudClientFrom(o, ctx.io, { purpose: "the nRF Cloud REST API", apiKey });
 }
 
 function done(
@@ -348,12 +341,8 @@ function done(
   else writeLines(ctx.io, line);
 }
 
-async function readText(ctx: CliContext, option: string, file: string): Promise<string> {
-  try {
-    return await readFile(resolve(ctx.io.cwd, file), "utf8");
-  } catch (error) {
-    throw usageError(`Cannot read ${option} ${file}: ${(error as Error).message}`);
-  }
+function readText(ctx: CliContext, option: string, file: string): Promise<string> {
+  return readInputText(ctx.io, option, file);
 }
 
 function splitList(text: string, separator: string): string[] {

@@ -1,15 +1,16 @@
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import {
   DEFAULT_JWT_LIFETIME_SECONDS,
   decodeDeviceJwt,
+  JwtError,
   MAX_JWT_LIFETIME_SECONDS,
   mintBatch,
   mintDeviceJwt,
   numberedDeviceIds,
-  readDevicePrivateKeyFile,
-  readDevicePublicKeyFile,
-  readMintBatchFile,
+  parseMintBatch,
+  toDevicePrivateKey,
+  toDevicePublicKey,
   verifyDeviceJwt,
   writeDeviceKeyPairs,
 } from "../../jwt/index.js";
@@ -20,6 +21,7 @@ import {
   writeJson,
   writeLines,
 } from "../context.js";
+import { readInputText } from "../io.js";
 
 interface KeygenOptions {
   device?: string;
@@ -119,7 +121,11 @@ export function register(program: Command, ctx: CliContext): void {
       });
       const kid = options.kid === true;
       if (options.batch !== undefined) {
-        const rows = await readMintBatchFile(resolve(ctx.io.cwd, options.batch));
+        const rows = parseMintBatch(
+          await readInputText(ctx.io, "--batch", options.batch),
+          dirname(resolve(ctx.io.cwd, options.batch)),
+          options.batch,
+        );
         for await (const minted of mintBatch(rows, { lifetimeSeconds, kid })) {
           ctx.io.stdout.write(`${JSON.stringify(minted)}\n`);
         }
@@ -128,7 +134,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (options.key === undefined || options.device === undefined) {
         throw usageError("jwt mint needs --key FILE and --device ID, or --batch FILE.csv");
       }
-      const privateKey = await readDevicePrivateKeyFile(resolve(ctx.io.cwd, options.key));
+      const privateKey = await readKeyFile(ctx, "--key", options.key, toDevicePrivateKey);
       const token = mintDeviceJwt({ privateKey, deviceId: options.device, lifetimeSeconds, kid });
       if (options.json) writeJson(ctx.io, { token, ...decodeDeviceJwt(token) });
       else writeLines(ctx.io, token);
@@ -147,7 +153,8 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (options: VerifyOptions) => {
       const keyFile = options.key ?? options.cert;
       if (keyFile === undefined) throw usageError("jwt verify needs --key FILE or --cert FILE");
-      const publicKey = await readDevicePublicKeyFile(resolve(ctx.io.cwd, keyFile));
+      const flag = options.key === undefined ? "--cert" : "--key";
+      const publicKey = await readKeyFile(ctx, flag, keyFile, toDevicePublicKey);
       const token = await readTokenOption(options.token, ctx);
       const { header, claims } = verifyDeviceJwt(token, {
         publicKey,
@@ -181,6 +188,25 @@ function keygenDeviceIds(options: KeygenOptions): string[] {
   const count = parseIntegerOption("--count", options.count, { min: 1, max: 100_000 });
   const start = parseIntegerOption("--start", options.start, { min: 0 });
   return numberedDeviceIds(options.prefix, count, start);
+}
+
+/** Reads a key (or certificate) file named by `flag` and parses it; errors name both. */
+async function readKeyFile<T>(
+  ctx: CliContext,
+  flag: string,
+  file: string,
+  parse: (pem: string) => T,
+): Promise<T> {
+  const pem = await readInputText(ctx.io, flag, file);
+  try {
+    return parse(pem);
+  } catch (error) {
+    if (!(error instanceof JwtError)) throw error;
+    throw new JwtError(error.code, `${flag} ${file}: ${error.message}`, {
+      cause: error,
+      details: { ...error.details, option: flag, file },
+    });
+  }
 }
 
 /** `--token -` reads the token from stdin, so it can be piped and stays out of process lists. */

@@ -1,7 +1,7 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type Command, Option } from "commander";
-import { type AtClient, type AtTerminator, openAtClient } from "../../at/index.js";
+import type { AtClient } from "../../at/index.js";
 import {
   CREDENTIAL_TYPES,
   checkFirmwareSupportsKeygen,
@@ -22,51 +22,30 @@ import {
   withOfflineMode,
   writeCredential,
 } from "../../modem/index.js";
-import { openSerialTransport, portListerFromEnv, resolvePort } from "../../serial/index.js";
+import { portListerFromEnv, resolvePort } from "../../serial/index.js";
 import { type CliContext, parseIntegerOption, writeJson, writeLines } from "../context.js";
+import { readInputText } from "../io.js";
+import {
+  addLinkOptions,
+  type LinkCliOptions,
+  linkSettingsFrom,
+  openLink,
+  trafficLog,
+} from "../link-options.js";
 
 /** Options every `modem` command takes to reach the board. */
-interface ConnectionOptions {
+interface ConnectionOptions extends LinkCliOptions {
   port: string;
-  baud: string;
-  rtscts: boolean;
-  terminator: "cr" | "lf" | "crlf";
-  mode: "auto" | "at" | "shell";
-  timeoutMs?: string;
-  verbose?: boolean;
   json?: boolean;
 }
 
-const terminators: Record<ConnectionOptions["terminator"], AtTerminator> = {
-  cr: "\r",
-  lf: "\n",
-  crlf: "\r\n",
-};
-
 function withConnectionOptions(command: Command): Command {
-  return command
-    .requiredOption(
+  return addLinkOptions(
+    command.requiredOption(
       "--port <path>",
       'serial port of the modem, or "auto" for the only attached board',
-    )
-    .option("--baud <rate>", "baud rate", "115200")
-    .option("--no-rtscts", "disable RTS/CTS hardware flow control")
-    .addOption(
-      new Option("--terminator <kind>", "command terminator the firmware expects")
-        .choices(["cr", "lf", "crlf"])
-        .default("crlf"),
-    )
-    .addOption(
-      new Option("--mode <mode>", "plain AT or shell (Modem Shell) firmware; auto probes")
-        .choices(["auto", "at", "shell"])
-        .default("auto"),
-    )
-    .option(
-      "--timeout-ms <ms>",
-      "timeout of ordinary AT commands (key generation keeps 60 s, credential writes 20 s)",
-    )
-    .option("--verbose", "log the AT traffic to stderr")
-    .option("--json", "print one JSON document");
+    ),
+  ).option("--json", "print one JSON document");
 }
 
 /** Opens the port and an AT session, runs `work`, and always closes the port afterwards. */
@@ -75,24 +54,9 @@ async function withModem<T>(
   options: ConnectionOptions,
   work: (at: AtClient) => Promise<T>,
 ): Promise<T> {
-  const baudRate = parseIntegerOption("--baud", options.baud, { min: 1 });
-  const timeoutMs =
-    options.timeoutMs === undefined
-      ? undefined
-      : parseIntegerOption("--timeout-ms", options.timeoutMs, { min: 1 });
+  const settings = linkSettingsFrom(options);
   const path = await resolvePort(options.port, { lister: portListerFromEnv(ctx.io.env) });
-  const transport = await openSerialTransport(path, { baudRate, rtscts: options.rtscts });
-  const log = options.verbose
-    ? (direction: "tx" | "rx", text: string) =>
-        ctx.io.stderr.write(`${direction === "tx" ? ">>" : "<<"} ${text}\n`)
-    : undefined;
-  // openAtClient closes the transport itself when it fails.
-  const at = await openAtClient(transport, {
-    mode: options.mode,
-    terminator: terminators[options.terminator],
-    ...(timeoutMs === undefined ? {} : { defaultTimeoutMs: timeoutMs }),
-    ...(log === undefined ? {} : { log }),
-  });
+  const at = await openLink(path, settings, trafficLog(options, ctx.io));
   try {
     return await work(at);
   } finally {
@@ -256,7 +220,7 @@ export function register(program: Command, ctx: CliContext): void {
       ) => {
         const secTag = parseSecTag(options.secTag);
         const type = parseCredentialType(options.type);
-        const content = await readFile(resolve(ctx.io.cwd, options.file), "utf8");
+        const content = await readInputText(ctx.io, "--file", options.file);
         const result = await withModem(ctx, options, async (at) => {
           const firmware = await readFirmware(at);
           return withOfflineMode(at, () =>

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { openAtClient } from "../../at/index.js";
-import { type CloudClient, createCloudClient } from "../../cloud/index.js";
+import type { CloudClient } from "../../cloud/index.js";
+import { DEVICE_ID_RULE } from "../../device-id/index.js";
 import {
   appendToOnboardingCsv,
   type BoardConnection,
@@ -17,7 +17,12 @@ import {
   type StationBoardOptions,
   skipOnboarding,
 } from "../../pipeline/index.js";
-import { openSerialTransport, portListerFromEnv, resolvePort } from "../../serial/index.js";
+import { portListerFromEnv, resolvePort } from "../../serial/index.js";
+import {
+  addCloudOptions,
+  type CloudCliOptions,
+  cloudClientFrom as cloudClientFromOptions,
+} from "../cloud-options.js";
 import {
   type CliContext,
   parseIntegerOption,
@@ -25,12 +30,19 @@ import {
   writeJson,
   writeLines,
 } from "../context.js";
-import { ExitCode, exitCodeForErrorCode } from "../exit-codes.js";
+import { type ExitCode, exitCodeForErrorCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
+import {
+  addLinkOptions,
+  type LinkCliOptions,
+  linkSettingsFrom,
+  serialBoard,
+  trafficLog,
+} from "../link-options.js";
 import { openCaWithPassphrase } from "../passphrase.js";
 
-/** Options `provision` and `station` share: what every board gets. */
-export interface BoardCliOptions {
+/** Options `provision` and `station` share: what every board gets, how to reach it and the cloud. */
+export interface BoardCliOptions extends LinkCliOptions, CloudCliOptions {
   caDir: string;
   secTag: string;
   deviceId: string;
@@ -40,8 +52,6 @@ export interface BoardCliOptions {
   tags?: string;
   fwTypes?: string;
   saveDir?: string;
-  apiKey?: string;
-  baseUrl?: string;
 }
 
 interface ProvisionCliOptions extends BoardCliOptions {
@@ -68,14 +78,14 @@ export function register(program: Command, ctx: CliContext): void {
     .action((options: ProvisionCliOptions) => provisionCommand(options, ctx));
 }
 
-/** Adds the per-board options (also used by `station`). */
+/** Adds the per-board options, the link options and the cloud options (also used by `station`). */
 export function addBoardOptions(command: Command): Command {
-  return command
+  command
     .requiredOption("--ca-dir <dir>", "directory of the local CA (see `nrf-provision ca init`)")
     .option("--sec-tag <n>", "sec tag for the nRF Cloud credentials", String(defaultSecTag))
     .option(
       "--device-id <uuid|imei|imei:PREFIX|ID>",
-      "device ID: the modem's UUID, nrf-<IMEI>, <PREFIX><IMEI>, or a literal ID",
+      `device ID: the modem's UUID, nrf-<IMEI>, <PREFIX><IMEI>, or a literal ID; ${DEVICE_ID_RULE}`,
       "uuid",
     )
     .option("--replace", "delete credentials already in the sec tag (and a duplicate CSV row)")
@@ -83,16 +93,13 @@ export function addBoardOptions(command: Command): Command {
     .option("--sub-type <type>", "nRF Cloud device subType")
     .option("--tags <a,b>", "nRF Cloud device tags, comma-separated")
     .option("--fw-types <APP,MODEM>", "supported firmware types, comma-separated")
-    .option("--save-dir <dir>", "keep each device's CSR, certificate and device.json here")
-    .option("--api-key <key>", "nRF Cloud API key (default: $NRF_CLOUD_API_KEY)")
-    .option(
-      "--base-url <url>",
-      "nRF Cloud API base URL (default: $NRF_CLOUD_BASE_URL or production)",
-    );
+    .option("--save-dir <dir>", "keep each device's CSR, certificate and device.json here");
+  return addCloudOptions(addLinkOptions(command));
 }
 
 async function provisionCommand(options: ProvisionCliOptions, ctx: CliContext): Promise<void> {
   const { io } = ctx;
+  const connect = boardConnector(options, io);
   const boardOptions = await boardOptionsFrom(options, io);
   const onboarder = onboarderFor(options, io);
   const ca = await openCaWithPassphrase(io, options.caDir);
@@ -100,7 +107,7 @@ async function provisionCommand(options: ProvisionCliOptions, ctx: CliContext): 
     const port = await resolvePort(options.port, { lister: portListerFromEnv(io.env) });
     const result = await provisionBoard({
       ...boardOptions,
-      board: serialBoard(port),
+      board: connect(port),
       ca,
       onboarder,
     });
@@ -130,13 +137,9 @@ export function reportProvisionFailure(
   ctx.exitCode = exitCodeForProvisionError(error);
 }
 
-/** Lower layers' codes map as usual; the pipeline's own `ERR_PROVISION_*` by their step. */
+/** A failed board's exit code: its error code's, from the one table (a step's own code too). */
 export function exitCodeForProvisionError(error: ProvisionError): ExitCode {
-  const byCode = exitCodeForErrorCode(error.code);
-  if (byCode !== ExitCode.FAILURE) return byCode;
-  if (error.step === "issue") return ExitCode.CA;
-  if (error.step === "onboard") return ExitCode.CLOUD;
-  return ExitCode.DEVICE;
+  return exitCodeForErrorCode(error.code);
 }
 
 /** The settings every board of a run gets, from the flags (validated before any board is touched). */
@@ -181,17 +184,18 @@ function onboarderFor(options: ProvisionCliOptions, io: CliIo): Onboarder {
 
 /** An nRF Cloud client from --api-key/--base-url or the environment; refuses to run keyless. */
 export function cloudClientFrom(options: BoardCliOptions, io: CliIo, purpose: string): CloudClient {
-  const apiKey = options.apiKey ?? io.env.NRF_CLOUD_API_KEY;
-  if (apiKey === undefined || apiKey === "") {
-    throw usageError(
-      `${purpose} needs an nRF Cloud API key: set NRF_CLOUD_API_KEY (or --api-key), or choose --onboard none`,
-    );
-  }
-  const baseUrl = options.baseUrl ?? io.env.NRF_CLOUD_BASE_URL;
-  return createCloudClient({ apiKey, ...(baseUrl ? { baseUrl } : {}) });
+  return cloudClientFromOptions(options, io, { purpose, hint: "or choose --onboard none" });
 }
 
-/** A real board on a serial port: a fresh AT client (mode detection, numeric errors) per open. */
-export function serialBoard(port: string): BoardConnection {
-  return { port, open: async () => openAtClient(await openSerialTransport(port)) };
+/**
+ * How boards are reached, from the link flags (validated now, before any board is touched):
+ * a fresh serial link with those settings on every open, its AT traffic on stderr with
+ * `--verbose` (each line prefixed with the port).
+ */
+export function boardConnector(
+  options: BoardCliOptions,
+  io: CliIo,
+): (port: string) => BoardConnection {
+  const settings = linkSettingsFrom(options);
+  return (port) => serialBoard(port, settings, trafficLog(options, io, `${port} `));
 }

@@ -19,9 +19,9 @@ import { openCaWithPassphrase } from "../passphrase.js";
 import {
   addBoardOptions,
   type BoardCliOptions,
+  boardConnector,
   boardOptionsFrom,
   cloudClientFrom,
-  serialBoard,
 } from "./provision.js";
 
 interface StationCliOptions extends BoardCliOptions {
@@ -77,6 +77,7 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
     max: 256,
   });
   const intervalMs = parseIntegerOption("--watch-interval", options.watchInterval, { min: 50 });
+  const connect = boardConnector(options, io);
   const board = await boardOptionsFrom(options, io);
   const cloud =
     onboard === "none" ? undefined : cloudClientFrom(options, io, `--onboard ${onboard}`);
@@ -94,7 +95,7 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
   try {
     const summary = await runStation({
       listPorts,
-      connect: serialBoard,
+      connect,
       ca,
       journal,
       board,
