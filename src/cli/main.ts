@@ -66,9 +66,14 @@ export function buildProgram(ctx: CliContext): Command {
     module.register(program, ctx);
   }
   // Sub-commands inherit output and help settings and must not call process.exit either.
+  // Every command takes --verbose: at least for the stack of an unexpected error.
   const harden = (command: Command) => {
     for (const sub of command.commands) {
       sub.exitOverride().configureOutput(output).configureHelp(help);
+      const leaf = sub.commands.length === 0;
+      if (leaf && !sub.options.some((option) => option.long === "--verbose")) {
+        sub.option("--verbose", "print the stack of an unexpected error");
+      }
       harden(sub);
     }
   };

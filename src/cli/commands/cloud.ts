@@ -11,6 +11,7 @@ import {
   type OnboardingRow,
   parseCsvRecords,
 } from "../../cloud/index.js";
+import { DEVICE_ID_RULE } from "../../device-id/index.js";
 import { mintDeviceJwt } from "../../jwt/index.js";
 import { addCloudOptions, cloudClientFrom } from "../cloud-options.js";
 import {
@@ -49,7 +50,10 @@ export function register(program: Command, ctx: CliContext): void {
         "Onboard one device (--device, --cert) or many (--csv, ≤ 1000 rows per request)",
       ),
   )
-    .option("--device <id>", "device ID (normally the CSR's CN: the modem UUID or nrf-<IMEI>)")
+    .option(
+      "--device <id>",
+      `device ID (normally the CSR's CN: the modem UUID or nrf-<IMEI>); ${DEVICE_ID_RULE}`,
+    )
     .option("--cert <file>", "the device certificate (PEM)")
     .option(
       "--sub-type <subType>",

@@ -1,5 +1,6 @@
 import { dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
+import { DEVICE_ID_RULE } from "../../device-id/index.js";
 import {
   DEFAULT_JWT_LIFETIME_SECONDS,
   decodeDeviceJwt,
@@ -63,7 +64,9 @@ export function register(program: Command, ctx: CliContext): void {
     .description(
       "Generate P-256 device key pairs (<id>.key.pem mode 0600, <id>.pub.pem); never overwrites.",
     )
-    .addOption(new Option("--device <id>", "one device ID").conflicts(["count", "prefix"]))
+    .addOption(
+      new Option("--device <id>", `one device ID: ${DEVICE_ID_RULE}`).conflicts(["count", "prefix"]),
+    )
     .option(
       "--count <n>",
       "number of test devices, IDs <prefix><n> zero-padded (e.g. dev-01 … dev-10)",

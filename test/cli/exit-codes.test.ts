@@ -1,0 +1,61 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { ExitCode, exitCodeByErrorCode, exitCodeForErrorCode } from "../../src/cli/exit-codes.js";
+import { stepNames } from "../../src/pipeline/index.js";
+import { readmeExitCodes } from "./readme-exit-codes.js";
+
+const srcDir = fileURLToPath(new URL("../../src/", import.meta.url));
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith(".ts") ? [path] : [];
+  });
+}
+
+/** Every error code the source can throw: the literals, and the pipeline's per-step codes. */
+function codesInSource(): Set<string> {
+  const codes = new Set<string>();
+  for (const file of sourceFiles(srcDir)) {
+    if (file.endsWith(join("cli", "exit-codes.ts"))) continue;
+    for (const match of readFileSync(file, "utf8").matchAll(/"(ERR_[A-Z0-9_]+)"/g)) {
+      codes.add(match[1]!);
+    }
+  }
+  // ProvisionError.wrap: `ERR_PROVISION_${STEP}` for a step failure no lower layer classified.
+  for (const step of stepNames)
+    codes.add(`ERR_PROVISION_${step.toUpperCase().replaceAll("-", "_")}`);
+  return codes;
+}
+
+describe("the exit-code table", () => {
+  it("lists every error code the source throws, and no other", () => {
+    const inSource = [...codesInSource()].sort();
+    const inTable = Object.keys(exitCodeByErrorCode).sort();
+    expect(inTable).toEqual(inSource);
+  });
+
+  it("maps codes exactly, with no prefix matching", () => {
+    expect(exitCodeForErrorCode("ERR_AT_TIMEOUT")).toBe(ExitCode.DEVICE);
+    expect(exitCodeForErrorCode("ERR_INPUT_FILE")).toBe(ExitCode.USAGE);
+    expect(exitCodeForErrorCode("ERR_CLOUD_CONFIG")).toBe(ExitCode.USAGE);
+    expect(exitCodeForErrorCode("ERR_PROVISION_ISSUE")).toBe(ExitCode.CA);
+    expect(exitCodeForErrorCode("ERR_PROVISION_ONBOARD")).toBe(ExitCode.CLOUD);
+    // A code that merely starts like a known one is not known.
+    expect(exitCodeForErrorCode("ERR_AT_SOMETHING_NEW")).toBe(ExitCode.FAILURE);
+    expect(exitCodeForErrorCode("toString")).toBe(ExitCode.FAILURE);
+  });
+
+  it("uses only exit codes the README documents, and the README documents every one", () => {
+    const documented = readmeExitCodes();
+    expect([...documented.keys()].sort((a, b) => a - b)).toEqual(
+      Object.values(ExitCode).sort((a, b) => a - b),
+    );
+    for (const exit of new Set(Object.values(exitCodeByErrorCode))) {
+      expect(documented.has(exit), `exit ${exit}`).toBe(true);
+    }
+  });
+});
