@@ -1,8 +1,8 @@
 import { NrfProvisionError } from "../errors/index.js";
 
 /**
- * Stable codes for device-JWT failures. All start with `ERR_JWT`, which the CLI maps to the
- * generic failure exit code (1).
+ * Stable codes for device-JWT failures. The CLI exits 1 for them, and 2 (usage) for
+ * `ERR_JWT_KEY_FILE`: a key file that cannot be read or would be overwritten.
  */
 export type JwtErrorCode =
   | "ERR_JWT_MALFORMED"

@@ -367,3 +367,24 @@ describe("the README's exit-code table", () => {
     }
   });
 });
+
+describe("a port that is not there", () => {
+  it("is exit 3, said once in words, without the system call that failed", async () => {
+    const caDir = join(dir, "port-test-ca");
+    const init = await runCliCaptured(["ca", "init", "--dir", caDir, "--insecure-no-passphrase"], {
+      env: {},
+    });
+    expect(init.code, init.err).toBe(0);
+    for (const argv of [
+      ["modem", "info", "--port", NO_PORT],
+      ["provision", "--port", NO_PORT, "--ca-dir", caDir, "--onboard", "none"],
+    ]) {
+      const { code, err } = await runCliCaptured(argv, { env: {}, cwd: dir });
+      expect(code, err).toBe(ExitCode.DEVICE);
+      expect(err).toContain(`cannot open ${NO_PORT}: no such port (ENOENT)`);
+      expect(err.match(/nrf-provision ports/g), err).toHaveLength(1);
+      expect(err.match(/Next:/g), err).toHaveLength(1);
+      expect(err).not.toMatch(/realpath|open '/);
+    }
+  });
+});
