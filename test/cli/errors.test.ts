@@ -386,5 +386,12 @@ describe("a port that is not there", () => {
       expect(err.match(/Next:/g), err).toHaveLength(1);
       expect(err).not.toMatch(/realpath|open '/);
     }
+    // The built CLI says the same.
+    const child = await runChild(["modem", "info", "--port", NO_PORT], { cwd: dir });
+    expect(child.code, child.err).toBe(ExitCode.DEVICE);
+    expect(child.err).toBe(
+      `error: cannot open ${NO_PORT}: no such port (ENOENT). Next: check the USB cable, and list ` +
+        "attached boards with `nrf-provision ports` [ERR_PORT_OPEN]\n",
+    );
   });
 });

@@ -65,7 +65,10 @@ export function register(program: Command, ctx: CliContext): void {
       "Generate P-256 device key pairs (<id>.key.pem mode 0600, <id>.pub.pem); never overwrites.",
     )
     .addOption(
-      new Option("--device <id>", `one device ID: ${DEVICE_ID_RULE}`).conflicts(["count", "prefix"]),
+      new Option("--device <id>", `one device ID: ${DEVICE_ID_RULE}`).conflicts([
+        "count",
+        "prefix",
+      ]),
     )
     .option(
       "--count <n>",
