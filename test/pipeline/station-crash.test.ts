@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseCsvRecords } from "../../src/cloud/index.js";
-import type { JournalRecord } from "../../src/pipeline/index.js";
+import { parseJournalText } from "../../src/pipeline/index.js";
 import { seededRandom } from "../../src/sim/cloud/random.js";
 import { type PtyBoard, usePipelineBench } from "./fixtures.js";
 
@@ -89,10 +89,7 @@ describe("station killed with SIGKILL at random points and restarted", () => {
       3,
     );
 
-    const records = (await readFile(journal, "utf8"))
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line) as JournalRecord);
+    const records = parseJournalText(await readFile(journal, "utf8"), journal);
     const uploaded = [...cloud.bulkOps.values()]
       .filter((op) => op.details.endpoint === "ONBOARD_DEVICES")
       .flatMap((op) => parseCsvRecords(op.body).map((record) => record.fields[0]));
