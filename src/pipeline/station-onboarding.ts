@@ -39,7 +39,10 @@ export interface StationOnboardingOptions {
   bulkWait?: WaitForBulkOpsOptions;
   /** subType, tags, fwTypes for rows rebuilt from the journal. */
   rowFields?: OnboardingFields;
-  /** Once resolved, waits for bulk jobs stop (the journal keeps them as submitted). */
+  /**
+   * Once resolved, waits for bulk jobs stop (the journal keeps them as submitted) and nothing
+   * more is uploaded: left to the next run.
+   */
   interrupted?: Promise<void>;
   onResult?: (result: OnboardingResult) => void;
   onUpload?: (upload: { bulkOpsRequestId: string; devices: number }) => void;
@@ -118,16 +121,23 @@ export class StationOnboarding implements Onboarder {
     if (unconfirmed.length === 0) return 0;
 
     await this.awaitSubmittedJobs(unconfirmed.filter((h) => h.onboarding.state === "submitted"));
-    // An upload sent without its answer journaled may have made a job: let running jobs end,
-    // so the re-submission below sees their result instead of racing them.
-    if (unconfirmed.some((h) => h.onboarding.state === "in-flight")) await this.awaitRunningJobs();
+    // An upload sent without its answer journaled (or answered 5xx) may have made a job: let
+    // running jobs end, so the re-submission below sees their result instead of racing them.
+    const outcomeUnknown = ["in-flight", "failed"];
+    if (unconfirmed.some((h) => outcomeUnknown.includes(h.onboarding.state))) {
+      await this.awaitRunningJobs();
+    }
 
+    if (this.stopped) return 0; // interrupted while waiting: nothing new is sent
     const ledger = await ledgerByFingerprint(this.options.ledger);
     let taken = 0;
     for (const history of unconfirmed) {
       const { deviceId } = history;
-      const fingerprint = journal.recall(deviceId)?.provisioned?.sha256Fingerprint;
+      const now = journal.recall(deviceId);
+      const fingerprint = now?.provisioned?.sha256Fingerprint;
       if (fingerprint === undefined || this.confirmed(deviceId, fingerprint)) continue;
+      // Its job is still running (the wait was cut short): the next run waits for it again.
+      if (now?.onboarding.state === "submitted") continue;
       const entry = ledger.get(fingerprint);
       if (entry === undefined || entry.deviceId !== deviceId) {
         await this.recordFailure(deviceId, notInLedger(deviceId, fingerprint));
@@ -144,9 +154,13 @@ export class StationOnboarding implements Onboarder {
     return taken;
   }
 
-  /** Uploads whatever is still queued and waits for every bulk job to end. */
+  /**
+   * Uploads whatever is still queued and waits for every bulk job to end. Once interrupted,
+   * nothing more is sent: the queued devices are journaled as provisioned, and the next run
+   * uploads them.
+   */
   async finish(): Promise<void> {
-    if (this.pending.length > 0) this.startUpload(this.pending.splice(0));
+    if (this.pending.length > 0 && !this.stopped) this.startUpload(this.pending.splice(0));
     while (this.uploads.size > 0) await Promise.all(this.uploads);
   }
 
@@ -185,6 +199,10 @@ export class StationOnboarding implements Onboarder {
     return found;
   }
 
+  private get stopped(): boolean {
+    return this.stopWaiting.signal.aborted;
+  }
+
   /** nRF Cloud confirmed this device with exactly this certificate (journaled). */
   private confirmed(deviceId: string, fingerprint: string): boolean {
     const onboarding = this.options.journal.recall(deviceId)?.onboarding;
@@ -196,7 +214,7 @@ export class StationOnboarding implements Onboarder {
     if (this.claimed.has(key)) return;
     this.claimed.add(key);
     this.pending.push(queued);
-    if (this.pending.length >= this.batchSize) {
+    if (this.pending.length >= this.batchSize && !this.stopped) {
       this.startUpload(this.pending.splice(0, this.batchSize));
     }
   }

@@ -113,7 +113,9 @@ export async function runStation(options: StationOptions): Promise<StationSummar
     mode: options.onboard,
     journal,
     ledger: options.ca.ledger,
-    interrupted: options.interrupted,
+    // With --watch an interruption is the normal end: the last batch still goes out (a second
+    // Ctrl-C ends the process; the journal keeps whatever is left for the next run).
+    ...(options.watch === undefined ? { interrupted: options.interrupted } : {}),
     ...(options.cloud === undefined ? {} : { cloud: options.cloud }),
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     ...(options.bulkWait === undefined ? {} : { bulkWait: options.bulkWait }),

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, symlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -137,6 +137,23 @@ describe("Journal", () => {
     const second = await Journal.open(path); // released: now the tail is torn, and cut
     expect(second.records.map((r) => r.type)).toEqual(["station-start"]);
     await second.close();
+  });
+
+  it("is locked by its real path: the same journal through a symlink is refused", async () => {
+    const path = join(dir, "journal-real.jsonl");
+    const link = join(dir, "journal-link.jsonl");
+    const first = await Journal.open(path);
+    await symlink(path, link);
+    await expect(Journal.open(link)).rejects.toMatchObject({
+      code: "ERR_PROVISION_JOURNAL_IN_USE",
+      details: { path: link, lockPath: `${path}.lock` },
+    });
+    await first.close();
+    const throughLink = await Journal.open(link); // released: the link opens the same file
+    await expect(Journal.open(path)).rejects.toMatchObject({
+      code: "ERR_PROVISION_JOURNAL_IN_USE",
+    });
+    await throughLink.close();
   });
 
   it("takes over the lock of a station that was killed", async () => {
