@@ -58,6 +58,7 @@ describe("station fuzz: random kills, unplugs and journal truncation", () => {
       if (plugged.length === 0) plugged.push(pick(boards));
       const ports = plugged.map((board) => board.path);
       let run: CliRun;
+      const started = Date.now();
       if (next() < 0.5) {
         const point = pick(crashPoints);
         const board = next() < 0.5 ? pick(plugged) : undefined;
@@ -79,6 +80,7 @@ describe("station fuzz: random kills, unplugs and journal truncation", () => {
         );
       }
       if (run.signal === "SIGKILL") killed++;
+      log[log.length - 1] += ` (${Date.now() - started} ms)`;
       if (next() < 0.25) {
         const size = (await stat(journal).catch(() => ({ size: 0 }))).size;
         const cut = Math.floor(size * (1 - next() * 0.3));
@@ -109,6 +111,7 @@ describe("station fuzz: random kills, unplugs and journal truncation", () => {
     if (final.exitCode === 0) expect(wrong, context).toEqual([]);
     for (const deviceId of wrong)
       expect(reportedFailed, `${deviceId}: ${context}`).toContain(deviceId);
+    if (process.env.NRF_PROVISION_FUZZ_LOG) console.log(log.join("\n"));
     console.log(
       `station fuzz seed ${seed}: ${kills} rounds, ${killed} SIGKILLs, final exit ${final.exitCode}, ${wrong.length} devices reported failed`,
     );
