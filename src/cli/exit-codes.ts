@@ -22,7 +22,7 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-const { FAILURE, USAGE, DEVICE, CA, CLOUD } = ExitCode;
+const { FAILURE, USAGE, DEVICE, CA, CLOUD, INTERRUPTED } = ExitCode;
 
 /**
  * Every error code nrf-provision throws, and the exit code it ends the process with. One
@@ -108,6 +108,7 @@ export const exitCodeByErrorCode: Readonly<Record<string, ExitCode>> = Object.fr
   ERR_LEDGER_LOCKED: CA,
   ERR_LEDGER_WRITE: CA,
   ERR_PROVISION_ISSUE: CA,
+  ERR_PROVISION_NOT_IN_LEDGER: CA, // a station device whose certificate the ledger lacks
 
   // nRF Cloud: requests, bulk operations, the CSV files it takes.
   ERR_CLOUD_HTTP: CLOUD,
@@ -122,6 +123,8 @@ export const exitCodeByErrorCode: Readonly<Record<string, ExitCode>> = Object.fr
   ERR_CSV_INVALID: CLOUD,
   ERR_PROVISION_ONBOARD: CLOUD,
   ERR_PROVISION_CSV_DUPLICATE: CLOUD,
+  ERR_PROVISION_NOT_ONBOARDED: CLOUD, // nRF Cloud never confirmed the certificate
+  ERR_BULK_WAIT_ABORTED: INTERRUPTED, // the wait was stopped; the job goes on
 
   // Everything else: device JWTs, the station's journal, locks, the simulators, bugs.
   ERR_JWT_MALFORMED: FAILURE,
@@ -138,6 +141,8 @@ export const exitCodeByErrorCode: Readonly<Record<string, ExitCode>> = Object.fr
   ERR_PROVISION_JOURNAL: FAILURE,
   ERR_PROVISION_JOURNAL_CORRUPT: FAILURE,
   ERR_PROVISION_JOURNAL_IN_USE: FAILURE,
+  ERR_PROVISION_UNFINISHED: FAILURE, // a station device never verified on its modem
+  ERR_PROVISION_CSV_LOCKED: FAILURE,
   ERR_FILE_LOCKED: FAILURE,
   ERR_SIM_PTY: FAILURE,
   ERR_UNEXPECTED: FAILURE,

@@ -87,6 +87,8 @@ export interface WaitForBulkOpsOptions {
   onProgress?: (details: BulkOpsRequestDetails) => void;
   /** Throw ERR_BULK_FAILED instead of returning a FAILED result. */
   throwOnFailure?: boolean;
+  /** Stops waiting (ERR_BULK_WAIT_ABORTED) when aborted; the job itself goes on. */
+  signal?: AbortSignal;
 }
 
 export interface OnboardDeviceInput {
@@ -255,7 +257,14 @@ export function createCloudClient(options: CloudClientOptions = {}): CloudClient
           { details: { bulkOpsRequestId: id, status: details.status } },
         );
       }
-      await sleep(Math.min(interval, remaining));
+      await abortableSleep(Math.min(interval, remaining), waitOptions.signal);
+      if (waitOptions.signal?.aborted) {
+        throw new BulkOpsError(
+          "ERR_BULK_WAIT_ABORTED",
+          `Stopped waiting for bulk operation ${id} (still ${details.status}); check it later with "cloud bulk-status ${id} --wait".`,
+          { details: { bulkOpsRequestId: id, status: details.status } },
+        );
+      }
       interval = Math.min(interval * 1.5, maxInterval);
       details = await getBulkOpsRequest(id);
       waitOptions.onProgress?.(details);
@@ -536,6 +545,20 @@ function responseError(request: HttpRequest, problem: string, cause: unknown): C
     `nRF Cloud's answer to ${request.method} ${request.url.pathname} does not match its documented schema (${problem}); the API may have changed: update nrf-provision.`,
     { cause, details: { method: request.method, path: request.url.pathname, problem } },
   );
+}
+
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return sleep(ms);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
 }
 
 async function mapWithConcurrency<T, R>(

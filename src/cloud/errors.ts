@@ -24,7 +24,7 @@ export class CloudError extends NrfProvisionError {
 /** A bulk operation failed (some rows) or did not finish in time. */
 export class BulkOpsError extends NrfProvisionError {
   constructor(
-    code: "ERR_BULK_FAILED" | "ERR_BULK_TIMEOUT",
+    code: "ERR_BULK_FAILED" | "ERR_BULK_TIMEOUT" | "ERR_BULK_WAIT_ABORTED",
     message: string,
     options: { cause?: unknown; details?: Record<string, unknown> } = {},
   ) {

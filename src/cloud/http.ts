@@ -65,6 +65,28 @@ function retryable(status: number): boolean {
 }
 
 /**
+ * A POST creates something (a bulk job, a device): sent again only when it provably was not
+ * carried out. A 429 refuses the request unprocessed; a 5xx or a broken connection may come
+ * after the server acted on it (a second OnboardDevices would make a second bulk job).
+ */
+function mayResend(
+  request: HttpRequest,
+  outcome: { status: number } | { error: unknown },
+): boolean {
+  if (request.method !== "POST") return true;
+  return "status" in outcome ? outcome.status === 429 : neverConnected(outcome.error);
+}
+
+/** The connection was never made, so nothing was sent (DNS failure, refused, unreachable). */
+function neverConnected(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown } })?.cause?.code;
+  return (
+    typeof code === "string" &&
+    ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"].includes(code)
+  );
+}
+
+/**
  * Sends one request, retrying 429/5xx/network errors with exponential backoff and full
  * jitter (honouring Retry-After); any other non-expected status fails at once.
  */
@@ -95,10 +117,11 @@ export async function sendRequest(
           { cause: error, details: { ...target, timeoutMs: options.timeoutMs } },
         );
       }
-      if (lastAttempt) {
+      if (lastAttempt || !mayResend(request, { error })) {
+        const maybeDone = request.method === "POST" && !neverConnected(error);
         throw new CloudError(
           "ERR_CLOUD_NETWORK",
-          `Could not reach nRF Cloud for ${target.method} ${target.path} (${attempt + 1} attempts): ${errorText(error)}. Check the base URL and the network.`,
+          `Could not reach nRF Cloud for ${target.method} ${target.path} (${attempt + 1} attempts): ${errorText(error)}. ${maybeDone ? "It may have arrived, so it was not sent again: check (e.g. cloud bulk-status) before sending it again." : "Check the base URL and the network."}`,
           { cause: error, details: { ...target, attempts: attempt + 1 } },
         );
       }
@@ -109,12 +132,13 @@ export async function sendRequest(
     if (request.expect.includes(response.status)) {
       return { status: response.status, headers: response.headers, text };
     }
-    if (retryable(response.status) && !lastAttempt) {
+    if (retryable(response.status) && !lastAttempt && mayResend(request, response)) {
       const retryAfter = parseRetryAfter(response.headers.get("retry-after"), options.now());
       await retry.sleep(retryAfter === null ? backoff() : Math.min(retryAfter, retry.maxDelayMs));
       continue;
     }
-    throw httpError(response.status, text, target, attempt + 1);
+    const mayHaveActed = response.status >= 500 && !mayResend(request, response);
+    throw httpError(response.status, text, target, attempt + 1, mayHaveActed);
   }
 }
 
@@ -162,6 +186,7 @@ function httpError(
   text: string,
   target: { method: string; path: string },
   attempts: number,
+  mayHaveActed = false,
 ): CloudError {
   const { nrfErrorCode, message } = parseErrorBody(text);
   const details = { status, nrfErrorCode, message, ...target, attempts };
@@ -181,8 +206,9 @@ function httpError(
       { details },
     );
   }
-  const next =
-    status === 429 || status >= 500
+  const next = mayHaveActed
+    ? "it was not retried, as nRF Cloud may have carried it out: check (e.g. cloud bulk-status, cloud device get) before sending it again"
+    : status === 429 || status >= 500
       ? `gave up after ${attempts} attempts; try again later`
       : "fix the request; it was not retried";
   return new CloudError("ERR_CLOUD_HTTP", `nRF Cloud answered ${where} with ${said}; ${next}.`, {

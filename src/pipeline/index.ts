@@ -16,6 +16,7 @@ export {
   type JournalFact,
   type JournalRecord,
   type ProvisionJournal,
+  parseJournalText,
   type StationJournal,
 } from "./journal.js";
 export {

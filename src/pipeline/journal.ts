@@ -1,5 +1,6 @@
-import { type FileHandle, mkdir, open, readFile, truncate } from "node:fs/promises";
-import { dirname } from "node:path";
+import { type FileHandle, mkdir, open, readFile, realpath, truncate } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { crc32 } from "node:zlib";
 import { NrfProvisionError } from "../errors/index.js";
 import { acquireFileLock, FileLockedError } from "../file-lock/index.js";
 
@@ -27,8 +28,18 @@ export type JournalFact =
       sha256Fingerprint: string;
       certificatePem: string;
     }
-  /** Root CA, certificate and key are on the modem and their hashes verified. */
-  | { type: "provisioned"; deviceId: string; imei: string; port: string; secTag: number }
+  /**
+   * Root CA, certificate and key are on the modem and their hashes verified; the certificate
+   * verified is the one with this fingerprint (what recovery uploads for a board not plugged in).
+   */
+  | {
+      type: "provisioned";
+      deviceId: string;
+      imei: string;
+      port: string;
+      secTag: number;
+      sha256Fingerprint: string;
+    }
   | {
       type: "board-failed";
       port: string;
@@ -39,9 +50,10 @@ export type JournalFact =
       message: string;
     }
   /** About to upload these devices (single or batch): after a crash, check before re-uploading. */
-  | { type: "onboard-start"; deviceIds: string[] }
+  | { type: "onboard-start"; deviceIds: string[]; sha256Fingerprints: string[] }
   | { type: "bulk-submitted"; bulkOpsRequestId: string; deviceIds: string[] }
-  | { type: "onboarded"; deviceId: string; bulkOpsRequestId?: string }
+  /** nRF Cloud accepted the device with the certificate of this fingerprint. */
+  | { type: "onboarded"; deviceId: string; sha256Fingerprint: string; bulkOpsRequestId?: string }
   | { type: "onboard-failed"; deviceId: string; code: string; message: string };
 
 export type JournalRecord = JournalFact & { at: string };
@@ -58,10 +70,13 @@ export interface DeviceHistory {
   keygen?: { secTag: number; csrPem: string; publicKeyPem: string };
   /** The last certificate issued for the device. */
   certificate?: { pem: string; serialNumber: string; sha256Fingerprint: string };
-  provisioned: boolean;
+  /** The fingerprint of the certificate last verified on the modem (undefined: not provisioned). */
+  provisioned?: { sha256Fingerprint: string; port: string; secTag: number };
   onboarding: {
     state: "not-started" | "in-flight" | "submitted" | "succeeded" | "failed";
     bulkOpsRequestId?: string;
+    /** The certificate uploaded (in-flight, submitted) or accepted (succeeded). */
+    sha256Fingerprint?: string;
     message?: string;
   };
 }
@@ -80,7 +95,8 @@ export interface StationJournal extends ProvisionJournal {
 }
 
 /**
- * The station's append-only JSONL journal.
+ * The station's append-only JSONL journal: one record per line, `<JSON>\t<crc32 of JSON, 8 hex>`
+ * as in the CA ledger, so an edited or damaged record is found instead of acted upon.
  *
  * Appends from concurrent boards are grouped: whatever is queued while one write + fsync runs
  * goes out in the next one, so N boards cost about one fsync per round, not N.
@@ -101,13 +117,15 @@ export class Journal implements StationJournal {
   /**
    * Opens (or creates) the journal at `path` and replays it. A torn last line (the process was
    * killed mid-append, before the fsync returned) is cut off: that record never counted.
-   * The journal is this station's alone until close(): `<path>.lock` names the holder, and a
-   * second station on the same file is refused (ERR_PROVISION_JOURNAL_IN_USE) instead of
-   * interleaving its records or cutting off what it takes for a torn line.
+   * A complete line that fails its checksum is refused (ERR_PROVISION_JOURNAL_CORRUPT).
+   * The journal is this station's alone until close(): `<real path>.lock` names the holder, and
+   * a second station on the same file (by any name: symlinks are resolved) is refused
+   * (ERR_PROVISION_JOURNAL_IN_USE) instead of interleaving its records or cutting off what it
+   * takes for a torn line.
    */
   static async open(path: string, options: { clock?: () => number } = {}): Promise<Journal> {
     await mkdir(dirname(path), { recursive: true });
-    const unlock = await lockJournal(path);
+    const unlock = await lockJournal(path, await realPathOf(path));
     try {
       const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
         if (error.code === "ENOENT") return "";
@@ -115,9 +133,7 @@ export class Journal implements StationJournal {
       });
       const complete = text.slice(0, text.lastIndexOf("\n") + 1);
       if (complete.length !== text.length) await truncate(path, Buffer.byteLength(complete));
-      const records = complete
-        .split("\n")
-        .flatMap((line, index) => (line === "" ? [] : [parseRecord(line, path, index + 1)]));
+      const records = parseJournalText(complete, path);
       const journal = new Journal(path, await open(path, "a"), options.clock ?? Date.now, unlock);
       for (const record of records) journal.apply(record);
       return journal;
@@ -146,7 +162,7 @@ export class Journal implements StationJournal {
     const record = { ...fact, at: new Date(this.clock()).toISOString() } as JournalRecord;
     const written = new Promise<void>((resolve, reject) => {
       this.queue.push({
-        line: `${JSON.stringify(record)}\n`,
+        line: formatRecord(record),
         done: (error) => (error === undefined ? resolve() : reject(error)),
       });
     });
@@ -193,10 +209,20 @@ export class Journal implements StationJournal {
   }
 }
 
-async function lockJournal(path: string): Promise<() => Promise<void>> {
+/** The journal's path with every symlink resolved (the file itself may not exist yet). */
+async function realPathOf(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    return join(await realpath(dirname(path)), basename(path));
+  }
+}
+
+async function lockJournal(path: string, realPath: string): Promise<() => Promise<void>> {
   try {
     // A lock left by a killed station on this host is broken; a live holder is not waited for.
-    return await acquireFileLock(`${path}.lock`, { timeoutMs: 200 });
+    return await acquireFileLock(`${realPath}.lock`, { timeoutMs: 200 });
   } catch (error) {
     if (!(error instanceof FileLockedError)) throw error;
     const { holder, lockPath } = error;
@@ -208,16 +234,50 @@ async function lockJournal(path: string): Promise<() => Promise<void>> {
   }
 }
 
-function parseRecord(line: string, path: string, lineNumber: number): JournalRecord {
-  try {
-    const record = JSON.parse(line) as JournalRecord;
-    if (typeof record?.type === "string") return record;
-  } catch {
-    // fall through to the error below
+function formatRecord(record: JournalRecord): string {
+  const json = JSON.stringify(record);
+  return `${json}\t${checksum(json)}\n`;
+}
+
+function checksum(json: string): string {
+  return crc32(json).toString(16).padStart(8, "0");
+}
+
+/**
+ * The records of complete journal text (every line ends in LF). A line whose checksum fails
+ * stops everything: acting on an edited certificate or device ID could upload what neither
+ * the modem nor the CA ledger holds.
+ */
+export function parseJournalText(text: string, path: string): JournalRecord[] {
+  const records: JournalRecord[] = [];
+  const lines = text.split("\n");
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!;
+    if (line === "") continue;
+    records.push(parseRecord(line, path, index + 1));
   }
+  return records;
+}
+
+function parseRecord(line: string, path: string, lineNumber: number): JournalRecord {
+  const tab = line.lastIndexOf("\t");
+  const json = tab < 0 ? line : line.slice(0, tab);
+  const intact = tab >= 0 && checksum(json) === line.slice(tab + 1);
+  let record: JournalRecord | undefined;
+  try {
+    record = intact ? (JSON.parse(json) as JournalRecord) : undefined;
+  } catch {
+    // reported below
+  }
+  if (record !== undefined && typeof record?.type === "string") return record;
+  const why = intact
+    ? "is not a journal record"
+    : tab < 0
+      ? "has no checksum (was it edited, or written by an older nrf-provision?)"
+      : "fails its checksum (it was edited or damaged)";
   throw new NrfProvisionError(
     "ERR_PROVISION_JOURNAL_CORRUPT",
-    `the station journal ${path} has an unreadable record on line ${lineNumber}; it was edited or damaged: restore it from a backup or move it aside (the CA ledger still lists every issued certificate)`,
+    `the station journal ${path}: line ${lineNumber} ${why}; nothing was done from it. Restore the journal from a backup, or move it aside and run again (boards plugged in are checked on the modem against the CA ledger)`,
     { details: { path, line: lineNumber } },
   );
 }
@@ -240,7 +300,6 @@ function emptyHistory(deviceId: string): DeviceHistory {
   return {
     deviceId,
     keygenInFlight: false,
-    provisioned: false,
     onboarding: { state: "not-started" },
   };
 }
@@ -257,8 +316,8 @@ function foldRecord(history: DeviceHistory, record: JournalRecord): DeviceHistor
     }
     case "keygen-start": {
       // A new key replaces the old one: its CSR, certificate and credentials no longer apply.
-      const { keygen: _old, certificate: _cert, ...rest } = history;
-      return { ...rest, keygenInFlight: true, provisioned: false };
+      const { keygen: _old, certificate: _cert, provisioned: _done, ...rest } = history;
+      return { ...rest, keygenInFlight: true };
     }
     case "keygen-done":
       return {
@@ -276,16 +335,41 @@ function foldRecord(history: DeviceHistory, record: JournalRecord): DeviceHistor
         },
       };
     case "provisioned":
-      return { ...history, provisioned: true };
-    case "onboard-start":
-      return { ...history, onboarding: { state: "in-flight" } };
-    case "bulk-submitted":
       return {
         ...history,
-        onboarding: { state: "submitted", bulkOpsRequestId: record.bulkOpsRequestId },
+        provisioned: {
+          sha256Fingerprint: record.sha256Fingerprint,
+          port: record.port,
+          secTag: record.secTag,
+        },
       };
+    case "onboard-start": {
+      const sha256Fingerprint =
+        record.sha256Fingerprints[record.deviceIds.indexOf(history.deviceId)];
+      return {
+        ...history,
+        onboarding: {
+          state: "in-flight",
+          ...(sha256Fingerprint === undefined ? {} : { sha256Fingerprint }),
+        },
+      };
+    }
+    case "bulk-submitted": {
+      const { sha256Fingerprint } = history.onboarding;
+      return {
+        ...history,
+        onboarding: {
+          state: "submitted",
+          bulkOpsRequestId: record.bulkOpsRequestId,
+          ...(sha256Fingerprint === undefined ? {} : { sha256Fingerprint }),
+        },
+      };
+    }
     case "onboarded":
-      return { ...history, onboarding: { state: "succeeded" } };
+      return {
+        ...history,
+        onboarding: { state: "succeeded", sha256Fingerprint: record.sha256Fingerprint },
+      };
     case "onboard-failed":
       return { ...history, onboarding: { state: "failed", message: record.message } };
     default:

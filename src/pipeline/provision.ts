@@ -17,6 +17,7 @@ import {
   setFunctionalMode,
   writeCredential,
 } from "../modem/index.js";
+import { crashPoint } from "./crash-point.js";
 import { type DeviceIdPolicy, deviceIdFor, keygenAttributesFor } from "./device-id.js";
 import { ProvisionError } from "./errors.js";
 import type { ProvisionJournal } from "./journal.js";
@@ -323,7 +324,9 @@ async function putCredentials(
       imei: session.identity.imei,
       port: options.board.port,
       secTag: session.secTag,
+      sha256Fingerprint: certificate.sha256Fingerprint,
     });
+    crashPoint("after-provisioned", [session.deviceId]);
     return tag;
   });
   return {
@@ -497,6 +500,7 @@ async function issue(
     serialNumber: issued.serialNumber,
     sha256Fingerprint: issued.sha256Fingerprint,
   };
+  crashPoint("issued-before-journal", [deviceId]);
   await options.journal?.record({ type: "issued", deviceId, ...recordOf(certificate) });
   return certificate;
 }

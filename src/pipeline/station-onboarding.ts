@@ -1,3 +1,5 @@
+import { createHash, X509Certificate } from "node:crypto";
+import type { LedgerEntry } from "../ca/index.js";
 import type {
   BulkUploadChunk,
   CloudClient,
@@ -5,6 +7,7 @@ import type {
   WaitForBulkOpsOptions,
 } from "../cloud/index.js";
 import { describeError, isNrfProvisionError, NrfProvisionError } from "../errors/index.js";
+import { crashPoint } from "./crash-point.js";
 import type { DeviceHistory, StationJournal } from "./journal.js";
 import type { Onboarder, OnboardingFields, OnboardingOutcome } from "./onboarding.js";
 
@@ -20,124 +23,238 @@ export interface OnboardingResult {
   bulkOpsRequestId?: string;
 }
 
+/** Where the station finds the certificates the CA issued (the CA's ledger). */
+export interface CertificateLedger {
+  find(query?: { deviceId?: string }): Promise<LedgerEntry[]>;
+}
+
 export interface StationOnboardingOptions {
   mode: StationOnboardMode;
   journal: StationJournal;
+  /** The CA ledger: recovery uploads only certificates found in it. */
+  ledger: CertificateLedger;
   cloud?: CloudClient;
   /** Rows per OnboardDevices request (nRF Cloud's limit, 1000, by default). */
   batchSize?: number;
   bulkWait?: WaitForBulkOpsOptions;
   /** subType, tags, fwTypes for rows rebuilt from the journal. */
   rowFields?: OnboardingFields;
+  /**
+   * Once resolved, waits for bulk jobs stop (the journal keeps them as submitted) and nothing
+   * more is uploaded: left to the next run.
+   */
+  interrupted?: Promise<void>;
   onResult?: (result: OnboardingResult) => void;
   onUpload?: (upload: { bulkOpsRequestId: string; devices: number }) => void;
 }
 
+/** A device the station cannot vouch for (see StationOnboarding.unverified). */
+export interface UnverifiedDevice {
+  deviceId: string;
+  step: "provision" | "onboard";
+  code: string;
+  message: string;
+}
+
+/** A row to upload and the fingerprint of its certificate (what `onboarded` will record). */
+interface QueuedRow {
+  row: OnboardingRow;
+  fingerprint: string;
+}
+
 /**
- * Onboarding for the station, exactly once per device across crashes and restarts.
+ * Onboarding for the station, decided from facts across crashes and restarts.
+ *
+ * A device counts as onboarded only when nRF Cloud confirmed the very certificate its modem
+ * holds: a single OnboardDevice answered 202, or the bulk job's result has no error for its
+ * row. The journal records that with the certificate's fingerprint. FetchDevice does not
+ * return the certificate, so "the device exists" proves nothing; where the outcome of an upload
+ * is unknown (killed before its answer was journaled), the row is submitted again, which nRF
+ * Cloud accepts for the same certificate and refuses for a different one.
  *
  * Every upload is journaled before it is sent ("onboard-start"), its bulk job ID as soon as
- * nRF Cloud accepted it ("bulk-submitted"), and each device's result after the job ended. On
- * a restart, `recover()` finishes that: it waits for jobs that were submitted, asks nRF Cloud
- * about devices whose upload may or may not have arrived (after waiting for any job still
- * running), and queues again only devices without a recorded success.
+ * nRF Cloud accepted it ("bulk-submitted"), and each device's result after the job ended.
  */
 export class StationOnboarding implements Onboarder {
-  private readonly pending: OnboardingRow[] = [];
-  /** Devices queued or uploaded in this run: each goes out at most once per run. */
+  private readonly pending: QueuedRow[] = [];
+  /** `<deviceId> <fingerprint>` queued or uploaded in this run: each goes out once per run. */
   private readonly claimed = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
   private readonly batchSize: number;
+  private readonly stopWaiting = new AbortController();
 
   constructor(private readonly options: StationOnboardingOptions) {
     this.batchSize = options.batchSize ?? 1000;
     if (options.mode !== "none" && options.cloud === undefined) {
       throw new TypeError(`--onboard ${options.mode} needs a cloud client`);
     }
+    options.interrupted?.then(() => this.stopWaiting.abort());
   }
 
   async onboard(row: OnboardingRow): Promise<OnboardingOutcome> {
-    const { mode, journal } = this.options;
+    const { mode } = this.options;
     if (mode === "none") return { mode: "none" };
-    const state = journal.recall(row.deviceId)?.onboarding.state;
-    if (state === "succeeded") return { mode, status: "already-onboarded" };
+    const fingerprint = certificateFingerprint(row.certificate);
+    if (this.confirmed(row.deviceId, fingerprint)) return { mode, status: "already-onboarded" };
     if (mode === "single") {
-      await this.onboardNow(row);
+      await this.onboardNow({ row, fingerprint });
       return { mode, status: "onboarded" };
     }
-    this.enqueue(row);
+    this.enqueue({ row, fingerprint });
     return { mode, status: "queued" };
   }
 
   /**
-   * Finishes what an earlier run left (see the class comment); call before any board runs.
-   * Returns how many devices it took up again.
+   * Finishes what an earlier run left; call before any board runs. For every device the
+   * journal saw verified on its modem, the certificate to upload is the CA ledger's entry with
+   * the fingerprint verified there; a device without a confirmed upload of exactly that
+   * certificate is uploaded again (after any job that may carry it has ended). Returns how many
+   * devices it took up again.
    */
   async recover(): Promise<number> {
-    if (this.options.mode === "none") return 0;
-    const unfinished = this.options.journal
+    const { mode, journal } = this.options;
+    if (mode === "none") return 0;
+    const unconfirmed = journal
       .histories()
-      .filter((history) => history.provisioned && history.certificate !== undefined)
-      .filter((history) => history.onboarding.state !== "succeeded");
-    if (unfinished.length === 0) return 0;
+      .filter((h) => h.provisioned !== undefined)
+      .filter((h) => !this.confirmed(h.deviceId, h.provisioned!.sha256Fingerprint));
+    if (unconfirmed.length === 0) return 0;
 
-    await this.awaitSubmittedJobs(unfinished.filter((h) => h.onboarding.state === "submitted"));
-    const inFlight = unfinished.filter((h) => h.onboarding.state === "in-flight");
-    if (inFlight.length > 0) await this.settleInFlight(inFlight);
-
-    for (const history of unfinished) {
-      const now = this.options.journal.recall(history.deviceId);
-      if (now?.onboarding.state === "succeeded" || now?.certificate === undefined) continue;
-      const row = {
-        deviceId: now.deviceId,
-        certificate: now.certificate.pem,
-        ...this.options.rowFields,
-      };
-      if (this.options.mode === "single") await this.onboardNow(row).catch(() => {});
-      else this.enqueue(row);
+    await this.awaitSubmittedJobs(unconfirmed.filter((h) => h.onboarding.state === "submitted"));
+    // An upload sent without its answer journaled (or answered 5xx) may have made a job: let
+    // running jobs end, so the re-submission below sees their result instead of racing them.
+    const outcomeUnknown = ["in-flight", "failed"];
+    if (unconfirmed.some((h) => outcomeUnknown.includes(h.onboarding.state))) {
+      await this.awaitRunningJobs();
     }
-    return unfinished.length;
+
+    if (this.stopped) return 0; // interrupted while waiting: nothing new is sent
+    const ledger = await ledgerByFingerprint(this.options.ledger);
+    let taken = 0;
+    for (const history of unconfirmed) {
+      const { deviceId } = history;
+      const now = journal.recall(deviceId);
+      const fingerprint = now?.provisioned?.sha256Fingerprint;
+      if (fingerprint === undefined || this.confirmed(deviceId, fingerprint)) continue;
+      // Its job is still running (the wait was cut short): the next run waits for it again.
+      if (now?.onboarding.state === "submitted") continue;
+      const entry = ledger.get(fingerprint);
+      if (entry === undefined || entry.deviceId !== deviceId) {
+        await this.recordFailure(deviceId, notInLedger(deviceId, fingerprint));
+        continue;
+      }
+      taken++;
+      const queued = {
+        row: { deviceId, certificate: entry.pem, ...this.options.rowFields },
+        fingerprint,
+      };
+      if (mode === "single") await this.onboardNow(queued).catch(() => {});
+      else this.enqueue(queued);
+    }
+    return taken;
   }
 
-  /** Uploads whatever is still queued and waits for every bulk job to end. */
+  /**
+   * Uploads whatever is still queued and waits for every bulk job to end. Once interrupted,
+   * nothing more is sent: the queued devices are journaled as provisioned, and the next run
+   * uploads them.
+   */
   async finish(): Promise<void> {
-    if (this.pending.length > 0) this.startUpload(this.pending.splice(0));
+    if (this.pending.length > 0 && !this.stopped) this.startUpload(this.pending.splice(0));
     while (this.uploads.size > 0) await Promise.all(this.uploads);
   }
 
-  private enqueue(row: OnboardingRow): void {
-    if (this.claimed.has(row.deviceId)) return;
-    this.claimed.add(row.deviceId);
-    this.pending.push(row);
-    if (this.pending.length >= this.batchSize) {
+  /**
+   * Every device of the journal whose certificate is not verifiably where it belongs: on its
+   * modem (a `provisioned` record, for a certificate in the CA ledger) and, unless onboarding
+   * is `none`, on nRF Cloud (a confirmed upload of that same certificate). A station whose
+   * list is empty has finished every board it ever saw.
+   */
+  async unverified(): Promise<UnverifiedDevice[]> {
+    const { mode, journal } = this.options;
+    const ledger = await ledgerByFingerprint(this.options.ledger);
+    const found: UnverifiedDevice[] = [];
+    for (const history of journal.histories()) {
+      const { deviceId, provisioned } = history;
+      if (provisioned === undefined) {
+        found.push({
+          deviceId,
+          step: "provision",
+          code: "ERR_PROVISION_UNFINISHED",
+          message: `${deviceId}${history.imei === undefined ? "" : ` (IMEI ${history.imei})`} is not provisioned: its run was interrupted or failed, and its board was not finished in this run; plug it in and run the station again`,
+        });
+      } else if (ledger.get(provisioned.sha256Fingerprint)?.deviceId !== deviceId) {
+        const error = notInLedger(deviceId, provisioned.sha256Fingerprint);
+        found.push({ deviceId, step: "provision", code: error.code, message: error.message });
+      } else if (mode !== "none" && !this.confirmed(deviceId, provisioned.sha256Fingerprint)) {
+        const { onboarding } = history;
+        found.push({
+          deviceId,
+          step: "onboard",
+          code: "ERR_PROVISION_NOT_ONBOARDED",
+          message: `nRF Cloud has not confirmed the certificate on the modem of ${deviceId}${onboarding.message === undefined ? "" : ` (last: ${onboarding.message})`}; run the station again to upload it`,
+        });
+      }
+    }
+    return found;
+  }
+
+  private get stopped(): boolean {
+    return this.stopWaiting.signal.aborted;
+  }
+
+  /** nRF Cloud confirmed this device with exactly this certificate (journaled). */
+  private confirmed(deviceId: string, fingerprint: string): boolean {
+    const onboarding = this.options.journal.recall(deviceId)?.onboarding;
+    return onboarding?.state === "succeeded" && onboarding.sha256Fingerprint === fingerprint;
+  }
+
+  private enqueue(queued: QueuedRow): void {
+    const key = `${queued.row.deviceId} ${queued.fingerprint}`;
+    if (this.claimed.has(key)) return;
+    this.claimed.add(key);
+    this.pending.push(queued);
+    if (this.pending.length >= this.batchSize && !this.stopped) {
       this.startUpload(this.pending.splice(0, this.batchSize));
     }
   }
 
-  private async onboardNow(row: OnboardingRow): Promise<void> {
+  private async onboardNow({ row, fingerprint }: QueuedRow): Promise<void> {
     const { journal, cloud } = this.options;
-    await journal.record({ type: "onboard-start", deviceIds: [row.deviceId] });
+    await journal.record({
+      type: "onboard-start",
+      deviceIds: [row.deviceId],
+      sha256Fingerprints: [fingerprint],
+    });
     try {
       await cloud!.onboardDevice(row);
     } catch (error) {
       await this.recordFailure(row.deviceId, error);
       throw error;
     }
-    await this.recordSuccess(row.deviceId);
+    await this.recordSuccess(row.deviceId, fingerprint);
   }
 
   /** Uploads one chunk in the background; the board that filled it does not wait for the job. */
-  private startUpload(rows: OnboardingRow[]): void {
+  private startUpload(rows: QueuedRow[]): void {
     const upload = this.upload(rows).finally(() => this.uploads.delete(upload));
     this.uploads.add(upload);
   }
 
-  private async upload(rows: OnboardingRow[]): Promise<void> {
+  private async upload(queued: QueuedRow[]): Promise<void> {
     const { journal, cloud } = this.options;
-    const deviceIds = rows.map((row) => row.deviceId);
+    const deviceIds = queued.map((q) => q.row.deviceId);
+    const fingerprints = new Map(queued.map((q) => [q.row.deviceId, q.fingerprint]));
     try {
-      await journal.record({ type: "onboard-start", deviceIds });
-      const upload = await cloud!.onboardDevices(rows);
+      crashPoint("before-batch-upload", deviceIds);
+      await journal.record({
+        type: "onboard-start",
+        deviceIds,
+        sha256Fingerprints: queued.map((q) => q.fingerprint),
+      });
+      crashPoint("upload-journaled", deviceIds);
+      const upload = await cloud!.onboardDevices(queued.map((q) => q.row));
+      crashPoint("upload-accepted", deviceIds);
       for (const chunk of upload.chunks) {
         await journal.record({
           type: "bulk-submitted",
@@ -149,77 +266,109 @@ export class StationOnboarding implements Onboarder {
           devices: chunk.deviceIds.length,
         });
       }
-      await Promise.all(upload.chunks.map((chunk) => this.awaitJob(chunk)));
+      await Promise.all(upload.chunks.map((chunk) => this.awaitJob(chunk, fingerprints)));
     } catch (error) {
       for (const deviceId of deviceIds) {
-        if (journal.recall(deviceId)?.onboarding.state !== "succeeded") {
+        if (!this.confirmed(deviceId, fingerprints.get(deviceId)!)) {
           await this.recordFailure(deviceId, error).catch(() => {});
         }
       }
     }
   }
 
-  /** Waits for one bulk job and journals each of its devices' result. */
-  private async awaitJob(chunk: BulkUploadChunk): Promise<void> {
-    const result = await this.options.cloud!.waitForBulkOps(chunk, {
-      ...this.options.bulkWait,
-      throwOnFailure: false,
-    });
+  /**
+   * Waits for one bulk job and journals each of its devices' result. A wait cut short
+   * (--wait-timeout, or the station interrupted) decides nothing: the devices stay
+   * "submitted" in the journal, and the next run waits for the job again.
+   */
+  private async awaitJob(
+    chunk: BulkUploadChunk,
+    fingerprints: ReadonlyMap<string, string | undefined>,
+  ): Promise<void> {
+    let result: Awaited<ReturnType<CloudClient["waitForBulkOps"]>>;
+    try {
+      result = await this.options.cloud!.waitForBulkOps(chunk, {
+        ...this.options.bulkWait,
+        signal: this.stopWaiting.signal,
+        throwOnFailure: false,
+      });
+    } catch (error) {
+      for (const deviceId of chunk.deviceIds) {
+        this.reportUnfinished(deviceId, error, chunk.bulkOpsRequestId);
+      }
+      return;
+    }
     const failures = new Map(result.failures.map((f) => [f.deviceId, f.message]));
     for (const deviceId of chunk.deviceIds) {
       const message = failures.get(deviceId);
-      if (message === undefined) await this.recordSuccess(deviceId, chunk.bulkOpsRequestId);
-      else {
+      const fingerprint = fingerprints.get(deviceId);
+      if (message === undefined && fingerprint !== undefined) {
+        await this.recordSuccess(deviceId, fingerprint, chunk.bulkOpsRequestId);
+      } else {
         await this.recordFailure(
           deviceId,
-          new NrfProvisionError("ERR_BULK_FAILED", `nRF Cloud refused ${deviceId}: ${message}`),
+          new NrfProvisionError(
+            "ERR_BULK_FAILED",
+            message === undefined
+              ? `the journal does not say which certificate job ${chunk.bulkOpsRequestId} uploaded for ${deviceId}`
+              : `nRF Cloud refused ${deviceId}: ${message}`,
+          ),
           chunk.bulkOpsRequestId,
         );
       }
     }
   }
 
+  /** Jobs journaled as submitted by an earlier run: their results are facts to record. */
   private async awaitSubmittedJobs(histories: DeviceHistory[]): Promise<void> {
     const jobs = new Map<string, string[]>();
     for (const record of this.options.journal.records) {
       if (record.type === "bulk-submitted") jobs.set(record.bulkOpsRequestId, record.deviceIds);
     }
     const wanted = new Set(histories.map((h) => h.onboarding.bulkOpsRequestId));
+    const fingerprints = new Map(
+      histories.map((h) => [h.deviceId, h.onboarding.sha256Fingerprint]),
+    );
     await Promise.all(
       [...jobs]
         .filter(([id]) => wanted.has(id))
         .map(([bulkOpsRequestId, deviceIds]) =>
-          this.awaitJob({ bulkOpsRequestId, deviceIds, firstInputRow: 0 }).catch(() => {}),
+          this.awaitJob(
+            {
+              bulkOpsRequestId,
+              deviceIds: deviceIds.filter((id) => fingerprints.has(id)),
+              firstInputRow: 0,
+            },
+            fingerprints,
+          ).catch(() => {}),
         ),
     );
   }
 
-  /**
-   * The upload of these devices was sent but its answer never journaled: maybe nRF Cloud has
-   * them. Jobs still running finish first, then each device is looked up.
-   */
-  private async settleInFlight(histories: DeviceHistory[]): Promise<void> {
+  /** Waits for the account's onboarding jobs still running (best effort). */
+  private async awaitRunningJobs(): Promise<void> {
     const cloud = this.options.cloud!;
     const running = await cloud.listBulkOpsRequests({ pageLimit: 100 }).catch(() => undefined);
     for (const job of running?.items ?? []) {
-      if (job.status === "PENDING" || job.status === "IN_PROGRESS") {
-        await cloud.waitForBulkOps(job.bulkOpsRequestId, this.options.bulkWait).catch(() => {});
-      }
-    }
-    for (const history of histories) {
-      try {
-        await cloud.fetchDevice({ deviceId: history.deviceId });
-        await this.recordSuccess(history.deviceId);
-      } catch (error) {
-        if (!isNrfProvisionError(error) || !isNotFound(error)) throw error;
-      }
+      if (job.status !== "PENDING" && job.status !== "IN_PROGRESS") continue;
+      await cloud
+        .waitForBulkOps(job.bulkOpsRequestId, {
+          ...this.options.bulkWait,
+          signal: this.stopWaiting.signal,
+        })
+        .catch(() => {});
     }
   }
 
-  private async recordSuccess(deviceId: string, bulkOpsRequestId?: string): Promise<void> {
+  private async recordSuccess(
+    deviceId: string,
+    sha256Fingerprint: string,
+    bulkOpsRequestId?: string,
+  ): Promise<void> {
     await this.options.journal.record({
       type: "onboarded",
       deviceId,
+      sha256Fingerprint,
       ...(bulkOpsRequestId === undefined ? {} : { bulkOpsRequestId }),
     });
     this.options.onResult?.({
@@ -245,8 +394,32 @@ export class StationOnboarding implements Onboarder {
       ...(bulkOpsRequestId === undefined ? {} : { bulkOpsRequestId }),
     });
   }
+
+  /** Not confirmed, not refused: reported, journaled as it stands (submitted). */
+  private reportUnfinished(deviceId: string, error: unknown, bulkOpsRequestId: string): void {
+    this.options.onResult?.({
+      deviceId,
+      ok: false,
+      code: isNrfProvisionError(error) ? error.code : "ERR_CLOUD_UNEXPECTED",
+      message: `${describeError(error)}; the next run of this station waits for job ${bulkOpsRequestId} again`,
+      bulkOpsRequestId,
+    });
+  }
 }
 
-function isNotFound(error: NrfProvisionError): boolean {
-  return error.details.status === 404;
+/** SHA-256 of the certificate's DER, lowercase hex (the CA ledger's `sha256Fingerprint`). */
+export function certificateFingerprint(pem: string): string {
+  return createHash("sha256").update(new X509Certificate(pem).raw).digest("hex");
+}
+
+async function ledgerByFingerprint(ledger: CertificateLedger): Promise<Map<string, LedgerEntry>> {
+  return new Map((await ledger.find()).map((entry) => [entry.sha256Fingerprint, entry]));
+}
+
+function notInLedger(deviceId: string, fingerprint: string): NrfProvisionError {
+  return new NrfProvisionError(
+    "ERR_PROVISION_NOT_IN_LEDGER",
+    `the certificate journaled as verified on the modem of ${deviceId} (SHA-256 fingerprint ${fingerprint}) is not in the CA ledger, so nothing was uploaded for it: check --ca-dir, or plug the board in and run again (it is then checked on the modem)`,
+    { details: { deviceId, sha256Fingerprint: fingerprint } },
+  );
 }

@@ -112,6 +112,10 @@ export async function runStation(options: StationOptions): Promise<StationSummar
   const onboarding = new StationOnboarding({
     mode: options.onboard,
     journal,
+    ledger: options.ca.ledger,
+    // With --watch an interruption is the normal end: the last batch still goes out (a second
+    // Ctrl-C ends the process; the journal keeps whatever is left for the next run).
+    ...(options.watch === undefined ? { interrupted: options.interrupted } : {}),
     ...(options.cloud === undefined ? {} : { cloud: options.cloud }),
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     ...(options.bulkWait === undefined ? {} : { bulkWait: options.bulkWait }),
@@ -181,11 +185,12 @@ export async function runStation(options: StationOptions): Promise<StationSummar
     }
   };
 
+  const ports = options.watch === undefined ? [...new Set(await options.listPorts())] : undefined;
+  refuseSharedLiteralId(options.board.deviceIdPolicy, ports);
   const recovered = await onboarding.recover();
   await journal.record({ type: "station-start", pid: process.pid });
-  if (options.watch === undefined) {
-    const ports = [...new Set(await options.listPorts())];
-    if (ports.length === 0 && recovered === 0) {
+  if (ports !== undefined) {
+    if (ports.length === 0 && recovered === 0 && journal.histories().length === 0) {
       throw new NrfProvisionError(
         "ERR_PORT_NOT_FOUND",
         "no board to provision: no port given and none found; plug the boards in, check `nrf-provision ports`, or use --watch",
@@ -198,22 +203,30 @@ export async function runStation(options: StationOptions): Promise<StationSummar
   await pool.idle();
   await onboarding.finish();
 
-  // A device whose board failed at the onboard step is counted once, as that board.
+  // The verdict comes from the journal's facts, not from what this run happened to see: every
+  // device it ever saw must be verified on its modem and (unless none) on nRF Cloud. A device
+  // whose board failed in this run is counted once, as that board.
   const failedBoards = new Set(boardFailures.map((failure) => failure.deviceId));
-  const onboardingFailures = [...onboardingResults.values()]
-    .filter((result) => !result.ok && !failedBoards.has(result.deviceId))
-    .map((result) => ({
-      deviceId: result.deviceId,
-      step: "onboard",
-      code: result.code ?? "ERR_BULK_FAILED",
-      message: result.message ?? "onboarding failed",
-    }));
-  const notOnboarded = new Set(onboardingFailures.map((failure) => failure.deviceId));
+  const unverified = (await onboarding.unverified()).filter(
+    (device) => !failedBoards.has(device.deviceId),
+  );
+  const onboardingFailures = unverified.map((device) => {
+    const result = onboardingResults.get(device.deviceId);
+    return result === undefined || result.ok
+      ? device
+      : {
+          deviceId: device.deviceId,
+          step: device.step,
+          code: result.code ?? device.code,
+          message: result.message ?? device.message,
+        };
+  });
+  const notVerified = new Set(unverified.map((device) => device.deviceId));
   const count = (outcome: ProvisionResult["outcome"]) =>
     results.filter((result) => result.outcome === outcome).length;
   const summary: StationSummary = {
     boards: results.length + boardFailures.length,
-    succeeded: results.filter((result) => !notOnboarded.has(result.deviceId)).length,
+    succeeded: results.filter((result) => !notVerified.has(result.deviceId)).length,
     failed: boardFailures.length + onboardingFailures.length,
     outcomes: {
       provisioned: count("provisioned"),
@@ -223,7 +236,7 @@ export async function runStation(options: StationOptions): Promise<StationSummar
     onboarding: {
       mode: options.onboard,
       onboarded: [...onboardingResults.values()].filter((result) => result.ok).length,
-      failed: onboardingFailures.length,
+      failed: unverified.filter((device) => device.step === "onboard").length,
     },
     failures: [...boardFailures, ...onboardingFailures],
     interrupted,
@@ -231,6 +244,20 @@ export async function runStation(options: StationOptions): Promise<StationSummar
   };
   emit({ type: "station-end", summary });
   return summary;
+}
+
+/**
+ * One literal `--device-id` for many boards would give them all the same nRF Cloud ID with
+ * different keys (one onboards, the others are lost): refused before any board is touched.
+ */
+function refuseSharedLiteralId(policy: DeviceIdPolicy, ports: string[] | undefined): void {
+  if (policy.kind !== "fixed") return;
+  if (ports !== undefined && ports.length <= 1) return;
+  throw new NrfProvisionError(
+    "ERR_USAGE",
+    `--device-id ${policy.id} is one literal ID, but the station ${ports === undefined ? "watches for any number of boards" : `has ${ports.length} boards`}: every board would get the same nRF Cloud ID. Use --device-id imei, imei:PREFIX or uuid, or provision that one board on its own`,
+    { details: { deviceId: policy.id, boards: ports?.length } },
+  );
 }
 
 /**

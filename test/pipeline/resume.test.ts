@@ -74,7 +74,7 @@ describe("resume after a crash at every journal record (deterministic sweep)", (
   // issued, provisioned, mode-restored, onboard-start, onboarded. A crash before each of
   // those nine, then a clean restart.
   it.each([1, 2, 3, 4, 5, 6, 7, 8, 9])(
-    "crash before record %i: the restart finishes with one key, one certificate, one upload",
+    "crash before record %i: the restart finishes with one key, one certificate, one upload (two when its answer was lost)",
     async (limit) => {
       const { ca, cloud, dir, rootCaPem } = bench;
       const modem = new SimModem({});
@@ -112,7 +112,11 @@ describe("resume after a crash at every journal record (deterministic sweep)", (
       expect(stored.find((c) => c.type === 1)?.content).toBe(ledger[0]!.pem);
       expect(modem.functionalMode).toBe(1);
       expect(cloud.devices.get(deviceId)?.onboardingPem).toBe(ledger[0]!.pem);
-      expect(onboardRequests.filter((url) => url.endsWith(`/devices/${deviceId}`))).toHaveLength(1);
+      // Crash before `onboarded` (9): the upload's answer was lost. FetchDevice cannot show
+      // which certificate nRF Cloud holds, so the same row is sent once more, as the check.
+      expect(onboardRequests.filter((url) => url.endsWith(`/devices/${deviceId}`))).toHaveLength(
+        limit === 9 ? 2 : 1,
+      );
       const keygens = second.records.filter((r) => r.type === "keygen-done");
       expect(keygens).toHaveLength(1);
     },

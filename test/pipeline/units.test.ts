@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, symlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -72,8 +72,8 @@ describe("Journal", () => {
       keygenInFlight: false,
       keygen: { secTag: 7, csrPem: "CSR" },
       modeToRestore: 1, // the first mode seen, not the one a crashed run left behind
-      provisioned: false,
     });
+    expect(history?.provisioned).toBeUndefined();
     expect(history?.certificate).toBeUndefined();
     await reopened.record({ type: "mode-restored", deviceId: "d1" });
     await reopened.record({ type: "keygen-start", deviceId: "d1", secTag: 7 });
@@ -83,25 +83,38 @@ describe("Journal", () => {
     await reopened.close();
     const lines = (await readFile(path, "utf8")).trim().split("\n");
     expect(lines).toHaveLength(6);
-    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    for (const line of lines) expect(line).toMatch(/^\{.*\}\t[0-9a-f]{8}$/);
   });
 
   it("groups concurrent appends and keeps their order; onboarding states fold per device", async () => {
     const journal = await Journal.open(join(dir, "journal-group.jsonl"));
     await Promise.all([
-      journal.record({ type: "onboard-start", deviceIds: ["a", "b"] }),
+      journal.record({
+        type: "onboard-start",
+        deviceIds: ["a", "b"],
+        sha256Fingerprints: ["fa", "fb"],
+      }),
       journal.record({ type: "bulk-submitted", bulkOpsRequestId: "01J", deviceIds: ["a", "b"] }),
-      journal.record({ type: "onboarded", deviceId: "a", bulkOpsRequestId: "01J" }),
+      journal.record({
+        type: "onboarded",
+        deviceId: "a",
+        sha256Fingerprint: "fa",
+        bulkOpsRequestId: "01J",
+      }),
     ]);
     expect(journal.records.map((r) => r.type)).toEqual([
       "onboard-start",
       "bulk-submitted",
       "onboarded",
     ]);
-    expect(journal.recall("a")?.onboarding.state).toBe("succeeded");
+    expect(journal.recall("a")?.onboarding).toEqual({
+      state: "succeeded",
+      sha256Fingerprint: "fa",
+    });
     expect(journal.recall("b")?.onboarding).toEqual({
       state: "submitted",
       bulkOpsRequestId: "01J",
+      sha256Fingerprint: "fb",
     });
     await journal.close();
   });
@@ -126,6 +139,23 @@ describe("Journal", () => {
     await second.close();
   });
 
+  it("is locked by its real path: the same journal through a symlink is refused", async () => {
+    const path = join(dir, "journal-real.jsonl");
+    const link = join(dir, "journal-link.jsonl");
+    const first = await Journal.open(path);
+    await symlink(path, link);
+    await expect(Journal.open(link)).rejects.toMatchObject({
+      code: "ERR_PROVISION_JOURNAL_IN_USE",
+      details: { path: link, lockPath: `${path}.lock` },
+    });
+    await first.close();
+    const throughLink = await Journal.open(link); // released: the link opens the same file
+    await expect(Journal.open(path)).rejects.toMatchObject({
+      code: "ERR_PROVISION_JOURNAL_IN_USE",
+    });
+    await throughLink.close();
+  });
+
   it("takes over the lock of a station that was killed", async () => {
     const path = join(dir, "journal-orphaned.jsonl");
     const dead = spawnSync(process.execPath, ["-e", "process.exit(0)"]);
@@ -139,13 +169,18 @@ describe("Journal", () => {
 
   it("refuses a journal with a damaged record in the middle, naming the line", async () => {
     const path = join(dir, "journal-damaged.jsonl");
-    await writeFile(
-      path,
-      '{"type":"station-start","pid":1}\nnot json\n{"type":"station-start","pid":2}\n',
-    );
+    const written = await Journal.open(path);
+    await written.record({ type: "station-start", pid: 1 });
+    await written.record({ type: "station-start", pid: 2 });
+    await written.record({ type: "station-start", pid: 3 });
+    await written.close();
+    const lines = (await readFile(path, "utf8")).split("\n");
+    lines[1] = lines[1]!.replace('"pid":2', '"pid":7'); // still valid JSON: only the checksum tells
+    await writeFile(path, lines.join("\n"));
     await expect(Journal.open(path)).rejects.toMatchObject({
       code: "ERR_PROVISION_JOURNAL_CORRUPT",
       details: { line: 2 },
+      message: expect.stringContaining("line 2 fails its checksum"),
     });
     // Refused, it holds nothing: no lock is left behind for the next attempt.
     await expect(readFile(`${path}.lock`)).rejects.toMatchObject({ code: "ENOENT" });

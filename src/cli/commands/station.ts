@@ -31,6 +31,7 @@ interface StationCliOptions extends BoardCliOptions {
   onboard: string;
   watch?: boolean;
   watchInterval: string;
+  waitTimeout: string;
   jsonl?: boolean;
 }
 
@@ -60,6 +61,11 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option("--watch", "keep running: provision each board as it is plugged in, until Ctrl-C")
     .option("--watch-interval <ms>", "how often --watch looks for new boards", "1000")
+    .option(
+      "--wait-timeout <s>",
+      "how long to wait for each nRF Cloud bulk job; one still running is left to the next run",
+      "600",
+    )
     .option("--jsonl", "one JSON event per line instead of the live view")
     .action((options: StationCliOptions) => stationCommand(options, ctx));
 }
@@ -78,6 +84,7 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
   });
   const intervalMs = parseIntegerOption("--watch-interval", options.watchInterval, { min: 50 });
   const connect = boardConnector(options, io);
+  const waitTimeoutS = parseIntegerOption("--wait-timeout", options.waitTimeout, { min: 1 });
   const board = await boardOptionsFrom(options, io);
   const cloud =
     onboard === "none" ? undefined : cloudClientFrom(options, io, `--onboard ${onboard}`);
@@ -104,6 +111,7 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
       concurrency,
       ...(options.watch ? { watch: { intervalMs } } : {}),
       interrupted: io.interrupted,
+      bulkWait: { timeoutMs: waitTimeoutS * 1000 },
       onEvent,
     });
     if (!options.jsonl) writeLines(io, ...formatStationSummary(summary));
