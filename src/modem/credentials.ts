@@ -172,13 +172,25 @@ function assertWritableContent(at: AtClient, payload: string, where: string, fac
       { details: { ...details, position: bad.index } },
     );
   }
-  if (at.mode === "shell" && /[\r\n]/.test(payload) && at.shellLfUnescape === false) {
-    throw new ModemError(
-      "ERR_MODEM_SHELL_LF_UNESCAPE",
-      `cannot write ${where} to ${at.portName}: the credential has line breaks, and this shell firmware does not turn \\n back into line breaks, so the modem would store a corrupt PEM. Either ${SHELL_LF_ADVICE}. Nothing was sent.`,
-      { details },
-    );
-  }
+  assertShellCanCarry(at, payload, where);
+}
+
+/**
+ * Refuses a multi-line credential for shell firmware without the LF unescape: the modem would
+ * store the two characters `\n` instead of line breaks (nrf91-at.md §9). Callers that know the
+ * mode before connecting (`--mode shell`) call it before opening the port.
+ */
+export function assertShellCanCarry(
+  link: Pick<AtClient, "mode" | "portName" | "shellLfUnescape">,
+  content: string,
+  where: string,
+): void {
+  if (link.mode !== "shell" || link.shellLfUnescape !== false || !/[\r\n]/.test(content)) return;
+  throw new ModemError(
+    "ERR_MODEM_SHELL_LF_UNESCAPE",
+    `cannot write ${where} to ${link.portName}: the credential has line breaks, and this shell firmware does not turn \\n back into line breaks, so the modem would store a corrupt PEM. Either ${SHELL_LF_ADVICE}. Nothing was sent.`,
+    { details: { port: link.portName } },
+  );
 }
 
 /**
