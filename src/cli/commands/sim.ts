@@ -1,9 +1,5 @@
 import { type Command, Option } from "commander";
-import {
-  type SimTerminator,
-  type SimUrcLevel,
-  startSimModemOnPty,
-} from "../../sim/modem/index.js";
+import { type SimTerminator, type SimUrcLevel, startSimModemOnPty } from "../../sim/modem/index.js";
 import {
   type CliContext,
   parseIntegerOption,
