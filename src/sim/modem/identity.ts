@@ -6,6 +6,7 @@ import {
   type KeyObject,
   randomBytes,
 } from "node:crypto";
+import { DEVICE_TYPE_NAMES, deviceTypeOfModel } from "../../attest/index.js";
 
 /**
  * Where a simulated board's identity comes from: fresh randomness, or a seed so that the same
@@ -123,17 +124,18 @@ export function firmwareUuid(firmware: string): string {
   return generateUuid(identitySource(`firmware:${firmware}`), "firmware");
 }
 
-/** Attestation device type from the model (`nRF9160-SICA` → 3); nrf91-at.md §6. */
+/**
+ * Attestation device type from the model (`nRF9160-SICA` → 3), by the attestation parser's
+ * table; a model the table lacks gets its chip family's latest variant (nRF9160 → SICA).
+ */
 export function deviceTypeForModel(model: string): number {
-  const types: Array<[RegExp, number]> = [
-    [/^nRF9160-SIAA/i, 1],
-    [/^nRF9160-SIBA/i, 2],
-    [/^nRF9160/i, 3],
-    [/^nRF9161/i, 4],
-    [/^nRF9131/i, 5],
-    [/^nRF9151/i, 6],
-  ];
-  return types.find(([pattern]) => pattern.test(model))?.[1] ?? 0;
+  const exact = deviceTypeOfModel(model);
+  if (exact !== 0) return exact;
+  const family = /^nRF\d{4}/i.exec(model)?.[0]?.toUpperCase();
+  const byFamily = Object.entries(DEVICE_TYPE_NAMES).filter(([, name]) =>
+    name.toUpperCase().startsWith(`${family} `),
+  );
+  return Number(byFamily.at(-1)?.[0] ?? 0);
 }
 
 /** `%HWVERSION` text for a model: `nRF9160-SICA` → `nRF9160 SICA B1A`. */
