@@ -128,3 +128,35 @@ describe("shell encoding through the AT client and the simulated shell firmware"
     await at.close();
   });
 });
+
+describe("the AT client in shell mode refuses what the shell would alter, sending nothing", () => {
+  it("line breaks outside AT%CMNG=0, control characters, and (without the unescape) any line break", async () => {
+    const received: string[] = [];
+    const options = {
+      shellMode: true,
+      functionalMode: 4,
+      onCommand: (c: string) => received.push(c),
+    };
+    const { at } = await connectAtToSimModem(options, { mode: "shell", flushMs: 0 });
+    await expect(at.send('AT%XFOO="a\nb"')).rejects.toMatchObject({
+      code: "ERR_AT_COMMAND_INVALID",
+      message: expect.stringMatching(/only in AT%CMNG=0 commands/),
+    });
+    await expect(at.send('AT+X="a\tb"')).rejects.toMatchObject({
+      code: "ERR_AT_COMMAND_INVALID",
+      message: expect.stringMatching(/0x09.*printable ASCII only/),
+    });
+    const without = await connectAtToSimModem(options, {
+      mode: "shell",
+      flushMs: 0,
+      shellLfUnescape: false,
+    });
+    await expect(without.at.send(`AT%CMNG=0,1,0,"${amazonRootCa}"`)).rejects.toMatchObject({
+      code: "ERR_AT_COMMAND_INVALID",
+      message: expect.stringMatching(/CONFIG_AT_SHELL_UNESCAPE_LF=y/),
+    });
+    expect(received).toEqual(["AT+CMEE=1", "AT+CMEE=1"]);
+    await at.close();
+    await without.at.close();
+  });
+});
