@@ -4,6 +4,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readIdentity, withOfflineMode, writeCredential } from "../../../src/modem/index.js";
 import { zephyrTimestamp } from "../../../src/sim/modem/urcs.js";
+import { runCliCaptured } from "../../cli/harness.js";
 import { createTestCa, passphrase, removeDir, tempDir } from "../../pipeline/fixtures.js";
 import { amazonRootCa, connectAtToSimModem } from "../../sim-link.js";
 import { connectSim } from "./helpers.js";
@@ -48,6 +49,16 @@ describe("URCs and log lines around AT+CFUN (transcript_2021_nrf9160dk_windows_e
   it("formats Zephyr's uptime stamp", () => {
     expect(zephyrTimestamp(28_460_540)).toBe("[00:00:28.460,540]");
     expect(zephyrTimestamp(3_723_004_005)).toBe("[01:02:03.004,005]");
+  });
+});
+
+describe("sim modem --help", () => {
+  it("offers --urcs none|cfun|chatty (default cfun) and the shell's --no-lf-unescape", async () => {
+    const { out: wrapped } = await runCliCaptured(["sim", "modem", "--help"]);
+    const out = wrapped.replace(/\s+/g, " ");
+    expect(out).toMatch(/--urcs <level> .*\(choices: "none", "cfun", "chatty", default: "cfun"\)/);
+    expect(out).toContain("--no-lf-unescape");
+    expect(out).toContain("--no-reserved-credentials");
   });
 });
 
