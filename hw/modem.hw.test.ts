@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +8,12 @@ import { runCliCaptured } from "../test/cli/harness.js";
 // Runs only with a real board attached: NRF_PROVISION_HW_PORT=/dev/ttyACM0 (see hw/README.md).
 const port = process.env.NRF_PROVISION_HW_PORT;
 const spareSecTag = process.env.NRF_PROVISION_HW_SEC_TAG ?? "16842999";
-const extraArgs = (process.env.NRF_PROVISION_HW_ARGS ?? "").split(/\s+/).filter(Boolean);
+const mode = process.env.NRF_PROVISION_HW_MODE;
+const extraArgs = [
+  ...(process.env.NRF_PROVISION_HW_ARGS ?? "").split(/\s+/).filter(Boolean),
+  ...(mode ? ["--mode", mode] : []),
+];
+const amazonRootCaPath = new URL("../assets/AmazonRootCA1.pem", import.meta.url).pathname;
 
 async function run(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const { code, out, err } = await runCliCaptured([...argv, "--port", port!, ...extraArgs]);
@@ -46,6 +52,50 @@ describe.skipIf(!port)("real modem", () => {
     );
     expect(info.firmwareVersion).not.toBeNull();
     expect(Number.isInteger(info.functionalMode)).toBe(true);
+  });
+
+  it("lists the modem's own entries in the reserved sec tags only with --all", async () => {
+    const all = JSON.parse((await run(["modem", "creds", "list", "--all", "--json"])).stdout);
+    const reserved = all.filter((entry: { secTag: number }) => entry.secTag > 2147483647);
+    expect(reserved.length).toBeGreaterThan(0);
+    const plain = JSON.parse((await run(["modem", "creds", "list", "--json"])).stdout);
+    expect(plain.filter((entry: { secTag: number }) => entry.secTag > 2147483647)).toEqual([]);
+  });
+
+  it("writes a test credential (CR LF in shell mode) and verifies the listed hash", async () => {
+    const pem = await readFile(amazonRootCaPath, "utf8");
+    const write = await run([
+      "modem",
+      "creds",
+      "write",
+      "--sec-tag",
+      spareSecTag,
+      "--type",
+      "root-ca",
+      "--file",
+      amazonRootCaPath,
+      "--json",
+    ]);
+    try {
+      expect(write.exitCode, write.stderr).toBe(0);
+      const result = JSON.parse(write.stdout);
+      const stored = mode === "shell" ? pem.replaceAll("\n", "\r\n") : pem;
+      if (mode !== undefined) {
+        expect(result.sha256).toBe(createHash("sha256").update(stored).digest("hex"));
+      }
+      if (result.verification !== "presence") expect(result.verification).toBe("hash");
+    } finally {
+      await run([
+        "modem",
+        "creds",
+        "delete",
+        "--sec-tag",
+        spareSecTag,
+        "--type",
+        "root-ca",
+        "--ignore-missing",
+      ]);
+    }
   });
 
   it("generates a CSR in the spare sec tag and restores the functional mode", async () => {

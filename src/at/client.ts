@@ -10,7 +10,7 @@ import {
 import { AtError, cmeMeaning } from "./errors.js";
 import { type AtFrame, AtLineFramer } from "./framer.js";
 import { type FinalResult, parseFinalResult } from "./result-codes.js";
-import { encodeShellCommand, stripShellPrompt } from "./shell.js";
+import { encodeShellCommand, shellCommandProblem, stripShellPrompt } from "./shell.js";
 
 export interface AtResponse {
   command: string;
@@ -35,6 +35,11 @@ export type AtTerminator = "\r" | "\n" | "\r\n";
 export interface AtClient {
   readonly portName: string;
   readonly mode: AtMode;
+  /**
+   * Shell mode only: the firmware turns `\n` into CR LF in `AT%CMNG=0` commands
+   * (`CONFIG_AT_SHELL_UNESCAPE_LF`, nrf91-at.md §9). Absent means yes.
+   */
+  readonly shellLfUnescape?: boolean;
   /** Sends one command (queued behind earlier ones); resolves only on `OK`. */
   send(command: string, options?: AtSendOptions): Promise<AtResponse>;
   /** Unsolicited lines: URCs, log lines, banners. Returns an unsubscribe function. */
@@ -63,6 +68,12 @@ export interface AtClientOptions {
   maxLineBytes?: number;
   /** After a timeout, how long to wait for the late answer before sending more. Default 250 ms. */
   resyncMs?: number;
+  /**
+   * Shell firmware turns `\n` into CR LF in `AT%CMNG=0` commands. Default true (Modem Shell,
+   * lib/at_shell with `CONFIG_AT_SHELL_UNESCAPE_LF=y`); false refuses multi-line commands in
+   * shell mode before they are sent.
+   */
+  shellLfUnescape?: boolean;
   log?: (direction: "tx" | "rx", text: string) => void;
 }
 
@@ -122,6 +133,10 @@ class AtSession implements AtClient {
     return this.currentMode;
   }
 
+  get shellLfUnescape(): boolean {
+    return this.options.shellLfUnescape ?? true;
+  }
+
   useMode(mode: AtMode): void {
     this.currentMode = mode;
   }
@@ -149,7 +164,11 @@ class AtSession implements AtClient {
         ),
       );
     }
-    const problem = commandProblem(command);
+    const problem =
+      commandProblem(command) ??
+      (this.currentMode === "shell"
+        ? shellCommandProblem(command, { lfUnescape: this.shellLfUnescape })
+        : undefined);
     if (problem) {
       return Promise.reject(
         new AtError("ERR_AT_COMMAND_INVALID", `${described} was not sent: ${problem}`, { details }),

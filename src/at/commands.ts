@@ -37,6 +37,7 @@ const prefixlessAnswers: ReadonlyArray<[RegExp, RegExp]> = [
   [/^AT\+CGMR$/i, /^mfw|^\S*\d+\.\d+\.\d+/i],
   [/^AT\+CGMM$/i, /^nRF\d+/i],
   [/^AT\+CGMI$/i, /^Nordic/i],
+  [/^AT\+CIMI$/i, /^\d{6,15}$/],
 ];
 
 export interface ResponseMatcher {

@@ -23,4 +23,13 @@ export {
 export { AtError, cmeMeaning, commandName } from "./errors.js";
 export { type AtFrame, AtLineFramer, MAX_LINE_BYTES } from "./framer.js";
 export { type FinalResult, isFinalResultLine, parseFinalResult } from "./result-codes.js";
-export { encodeShellCommand, SHELL_PROMPT, stripShellPrompt } from "./shell.js";
+export {
+  encodeShellCommand,
+  SHELL_LF_ADVICE,
+  SHELL_LF_UNESCAPE_PREFIX,
+  SHELL_PROMPT,
+  type ShellEncodingOptions,
+  shellCommandProblem,
+  shellStoredText,
+  stripShellPrompt,
+} from "./shell.js";

@@ -39,7 +39,13 @@ export interface AttestationMessageFields {
   nonce: Uint8Array;
 }
 
-const deviceTypeNames: Record<number, string> = {
+/**
+ * Attestation device types (nrf91-at.md §6). Type 3 is "nRF9160 SICA" as in the SDK's
+ * `modem_attest_token`; nrfcloud-utils' table labels it "NRF9160 SIAA", which would give two
+ * types one name (1 is SIAA). This table is the one place the names live: the parser and the
+ * simulator both use it.
+ */
+export const DEVICE_TYPE_NAMES: Readonly<Record<number, string>> = {
   1: "nRF9160 SIAA",
   2: "nRF9160 SIBA",
   3: "nRF9160 SICA",
@@ -48,9 +54,18 @@ const deviceTypeNames: Record<number, string> = {
   6: "nRF9151 LACA",
 };
 
-/** The chip name for an attestation device type (SDK `modem_attest_token`, nrfcloud-utils). */
+/** The chip name for an attestation device type. */
 export function deviceTypeName(deviceType: number): string {
-  return deviceTypeNames[deviceType] ?? `unknown (${deviceType})`;
+  return DEVICE_TYPE_NAMES[deviceType] ?? `unknown (${deviceType})`;
+}
+
+/** The device type of a model string (`nRF9160-SICA` → 3), 0 when unknown. */
+export function deviceTypeOfModel(model: string): number {
+  const wanted = model.replace(/[-_]/g, " ").toUpperCase();
+  for (const [type, name] of Object.entries(DEVICE_TYPE_NAMES)) {
+    if (name.toUpperCase() === wanted) return Number(type);
+  }
+  return 0;
 }
 
 const code = "ERR_ATTEST_MALFORMED";
@@ -88,6 +103,31 @@ export function parseAttestationToken(text: string): AttestationToken {
       "the COSE_Sign1 payload should be detached (nil) in an attestation token",
     );
   }
+  return { ...decodeMessage(message), message, cose };
+}
+
+/** An attestation message without its COSE signature: its fields, and nothing attested. */
+export type UnattestedAttestationMessage = Omit<AttestationToken, "cose"> & { attestation: null };
+
+/** True when the pasted `%ATTESTTOKEN` output is the message alone, without `.<COSE_Sign1>`. */
+export function isBareAttestationMessage(text: string): boolean {
+  return !extractBlob(text, "ATTESTTOKEN", code).includes(".");
+}
+
+/**
+ * Parses the message part of `%ATTESTTOKEN` output alone, as Nordic's parser accepts. Nothing
+ * signs it: `attestation` is null.
+ */
+export function parseAttestationMessage(text: string): UnattestedAttestationMessage {
+  const blob = extractBlob(text, "ATTESTTOKEN", code);
+  if (blob.includes(".")) {
+    throw new AttestError(code, "this AT%ATTESTTOKEN output has a COSE part: parse it as a token");
+  }
+  const message = decodeBase64Url(blob, "the attestation message", code);
+  return { ...decodeMessage(message), message, attestation: null };
+}
+
+function decodeMessage(message: Uint8Array): Omit<AttestationToken, "message" | "cose"> {
   const what = "attestation message";
   const fields = expectTagged(decodeCbor(message, what, code), CborTag.selfDescribed, what, code);
   if (!Array.isArray(fields) || fields.length !== 5) {
@@ -111,8 +151,6 @@ export function parseAttestationToken(text: string): AttestationToken {
     ),
     nonce: toHex(expectBytes(nonce, `${what} nonce`, code, 16)),
     messageType: type,
-    message,
-    cose,
   };
 }
 

@@ -3,6 +3,7 @@ import { NrfProvisionError } from "../errors/index.js";
 /** Stable codes of the attestation layer. */
 export type AttestErrorCode =
   | "ERR_KEYGEN_MALFORMED"
+  | "ERR_KEYGEN_UNATTESTED"
   | "ERR_KEYGEN_DIGEST"
   | "ERR_KEYGEN_DIGEST_NORMALIZED"
   | "ERR_KEYGEN_SECTAG"

@@ -5,8 +5,13 @@ export {
   type AttestationMessageFields,
   type AttestationToken,
   buildAttestationPayload,
+  DEVICE_TYPE_NAMES,
   deviceTypeName,
+  deviceTypeOfModel,
+  isBareAttestationMessage,
+  parseAttestationMessage,
   parseAttestationToken,
+  type UnattestedAttestationMessage,
   verifyAttestation,
 } from "./attesttoken.js";
 export { CoseKeyId, encodeCoseSign1 } from "./cose.js";
@@ -22,8 +27,11 @@ export {
   assertKeygenTrusted,
   buildKeygenPayload,
   type DigestStatus,
+  isBareKeygenBody,
   KeygenMessageType,
   type KeygenOutput,
   type KeygenPayloadFields,
+  parseKeygenBody,
   parseKeygenOutput,
+  type UnattestedKeygenOutput,
 } from "./keygen.js";

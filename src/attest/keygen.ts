@@ -50,6 +50,26 @@ export interface KeygenOutput {
   publicKeyPem: string;
 }
 
+/**
+ * A `%KEYGEN` body without its COSE attestation (older firmware paths, terminal output copied
+ * without the part after the dot). Nothing vouches that the key was made in a modem: the only
+ * check left is the CSR's own signature.
+ */
+export interface UnattestedKeygenOutput {
+  kind: "csr" | "public-key";
+  /** Exact bytes base64url-decoded from the blob. */
+  der: Uint8Array;
+  pem: string;
+  publicKeyPem: string;
+  csr?: {
+    subject: string;
+    commonName: string | null;
+    publicKeyPem: string;
+    signatureValid: boolean;
+  };
+  attestation: null;
+}
+
 /** The fields of a `%KEYGEN` COSE payload. */
 export interface KeygenPayloadFields {
   messageType: number;
@@ -125,13 +145,25 @@ function digestStatusOf(
   return withNull && sha256(withNull).equals(digest) ? "match-after-null-reinsertion" : "mismatch";
 }
 
+/** True when the pasted `%KEYGEN` output is a body alone, without `.<COSE_Sign1>`. */
+export function isBareKeygenBody(text: string): boolean {
+  return !extractBlob(text, "KEYGEN", code).includes(".");
+}
+
 /**
  * Parses `AT%KEYGEN` output: the bare `<base64url DER>.<base64url COSE_Sign1>` blob or the
- * `%KEYGEN: "…"` response line. Throws AttestError `ERR_KEYGEN_MALFORMED` naming the bad part;
+ * `%KEYGEN: "…"` response line. Throws AttestError `ERR_KEYGEN_MALFORMED` naming the bad part,
+ * or `ERR_KEYGEN_UNATTESTED` for a body without its COSE part (see {@link parseKeygenBody});
  * trust decisions (digest, sec tag, CSR signature) are left to {@link assertKeygenTrusted}.
  */
 export function parseKeygenOutput(text: string): KeygenOutput {
   const blob = extractBlob(text, "KEYGEN", code);
+  if (!blob.includes(".") && isParsableBody(blob)) {
+    throw new AttestError(
+      "ERR_KEYGEN_UNATTESTED",
+      "this AT%KEYGEN output is a body without its COSE attestation (no second part after a dot): nothing shows the key was made in a modem. Use the modem's complete output; to issue from the CSR anyway, pass --allow-unattested",
+    );
+  }
   const [bodyPart, cosePart] = splitTwoParts(blob, ["base64url DER", "base64url COSE_Sign1"], code);
   const der = decodeBase64Url(bodyPart, "the keygen body (first part)", code);
   const cose = decodeBase64Url(cosePart, "the COSE_Sign1 (second part)", code);
@@ -155,9 +187,28 @@ export function parseKeygenOutput(text: string): KeygenOutput {
     keyId: sign1.keyId,
     cose,
   };
+  return { ...describeBody(kind, der, csr), ...common };
+}
+
+/** A lone part that is a CSR or public key (a bare body), rather than garbage. */
+function isParsableBody(blob: string): boolean {
+  try {
+    parseKeygenBody(blob);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** PEMs and CSR facts of a body whose kind is known. */
+function describeBody(
+  kind: "csr" | "public-key",
+  der: Uint8Array,
+  csr: ReturnType<typeof parseCsr> | null,
+): Pick<KeygenOutput, "kind" | "pem" | "publicKeyPem" | "csr"> {
   if (!csr) {
     const pem = toPem("PUBLIC KEY", der);
-    return { kind, pem, publicKeyPem: pem, ...common };
+    return { kind, pem, publicKeyPem: pem };
   }
   const publicKeyPem = toPem("PUBLIC KEY", csr.request.spkiDer);
   return {
@@ -170,8 +221,34 @@ export function parseKeygenOutput(text: string): KeygenOutput {
       publicKeyPem,
       signatureValid: csr.signatureValid,
     },
-    ...common,
   };
+}
+
+/**
+ * Parses a `%KEYGEN` body without its COSE part, as Nordic's parser accepts: a CSR or, failing
+ * that, a SubjectPublicKeyInfo (without the COSE message type, the DER itself decides).
+ * The result says `attestation: null`: nothing was attested.
+ */
+export function parseKeygenBody(text: string): UnattestedKeygenOutput {
+  const blob = extractBlob(text, "KEYGEN", code);
+  if (blob.includes(".")) {
+    throw new AttestError(
+      code,
+      "this AT%KEYGEN output has a COSE part: parse it as attested output",
+    );
+  }
+  const der = decodeBase64Url(blob, "the keygen body", code);
+  let csr: ReturnType<typeof parseCsr> | null = null;
+  try {
+    csr = parseCsr(der);
+  } catch (csrError) {
+    try {
+      parseSpki(der);
+    } catch {
+      throw csrError;
+    }
+  }
+  return { ...describeBody(csr ? "csr" : "public-key", der, csr), der, attestation: null };
 }
 
 /**

@@ -52,6 +52,8 @@ export const exitCodeByErrorCode: Readonly<Record<string, ExitCode>> = Object.fr
   ERR_AT_FRAMING: DEVICE,
   ERR_AT_NO_RESPONDER: DEVICE,
   ERR_AT_TIMEOUT: DEVICE,
+  ERR_MODEM_SHELL_LF_UNESCAPE: DEVICE, // the shell firmware would alter a multi-line write
+  ERR_KEYGEN_UNATTESTED: DEVICE, // a %KEYGEN body without its attestation
   ERR_MODEM_ATTESTTOKEN: DEVICE,
   ERR_MODEM_ATTRIBUTES: DEVICE,
   ERR_MODEM_CFUN_MODE: DEVICE,

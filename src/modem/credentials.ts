@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type AtClient, MAX_COMMAND_BYTES } from "../at/index.js";
+import { type AtClient, MAX_COMMAND_BYTES, SHELL_LF_ADVICE, shellStoredText } from "../at/index.js";
 import { isNrfProvisionError } from "../errors/index.js";
 import { isCmeError, ModemError } from "./errors.js";
 import { firmwareListsCredentialHashes } from "./identity.js";
@@ -54,11 +54,12 @@ const LIST_LINE = /^%CMNG:\s*(\d+)\s*,\s*(\d+)\s*(?:,\s*"([0-9A-Fa-f]{64})")?\s*
 
 /**
  * Lists stored credentials (`AT%CMNG=1[,<tag>[,<type>]]`). Tags above 2147483647 belong to the
- * modem (TLS sessions, Nordic keys) and are left out.
+ * modem (its own keys in 4294967292–4294967294 on every board, TLS sessions) and are left out
+ * unless `includeReserved` is set.
  */
 export async function listCredentials(
   at: AtClient,
-  options: { secTag?: number; type?: number } = {},
+  options: { secTag?: number; type?: number; includeReserved?: boolean } = {},
 ): Promise<CredentialEntry[]> {
   if (options.secTag !== undefined) assertUserSecTag(options.secTag, at.portName);
   let command = "AT%CMNG=1";
@@ -79,7 +80,7 @@ export async function listCredentials(
     }
     const secTag = Number(match[1]);
     const type = Number(match[2]);
-    if (secTag > MAX_USER_SEC_TAG) continue;
+    if (secTag > MAX_USER_SEC_TAG && !options.includeReserved) continue;
     if (options.type !== undefined && type !== options.type) continue;
     entries.push({
       secTag,
@@ -133,6 +134,65 @@ export function credentialSha256(payload: string): string {
   return createHash("sha256").update(payload, "utf8").digest("hex");
 }
 
+/** What the modem will store for `payload` and how the listed hash may legitimately look. */
+interface ExpectedStorage {
+  /** Exactly the bytes the modem should store. */
+  stored: string;
+  /** Shell mode: the LF-only form, which some firmware may store instead of CR LF. */
+  alternative?: string;
+}
+
+/**
+ * In shell mode each line break travels as the two characters `\n` and the firmware stores
+ * CR LF (nrf91-at.md §9), whatever line endings were asked for; in AT mode the bytes between
+ * the quotes are stored as sent.
+ */
+function expectedStorage(at: AtClient, payload: string): ExpectedStorage {
+  if (at.mode !== "shell" || !/[\r\n]/.test(payload)) return { stored: payload };
+  return { stored: shellStoredText(payload), alternative: payload.replace(/\r\n/g, "\n") };
+}
+
+/** Refuses content the modem cannot take inside `AT%CMNG=0,…,"<content>"`; nothing is sent. */
+function assertWritableContent(at: AtClient, payload: string, where: string, facts: object): void {
+  const details = { port: at.portName, ...facts };
+  if (payload === "") {
+    throw new ModemError(
+      "ERR_MODEM_CREDENTIAL_CONTENT",
+      `the credential for ${where} is empty; the modem does not store empty content. Check the file. Nothing was written.`,
+      { details },
+    );
+  }
+  // CR/LF are fine inside quotes (the AT host ignores terminators there); a quote would end the
+  // string early, and backspace/DEL would be executed by the AT host.
+  const bad = /["\u0000\u0008\u007f]/.exec(payload);
+  if (bad) {
+    throw new ModemError(
+      "ERR_MODEM_CREDENTIAL_CONTENT",
+      `the credential for ${where} contains ${bad[0] === '"' ? 'a "' : `byte 0x${bad[0].charCodeAt(0).toString(16).padStart(2, "0")}`} at position ${bad.index}, which cannot be sent inside AT%CMNG. Nothing was written.`,
+      { details: { ...details, position: bad.index } },
+    );
+  }
+  assertShellCanCarry(at, payload, where);
+}
+
+/**
+ * Refuses a multi-line credential for shell firmware without the LF unescape: the modem would
+ * store the two characters `\n` instead of line breaks (nrf91-at.md §9). Callers that know the
+ * mode before connecting (`--mode shell`) call it before opening the port.
+ */
+export function assertShellCanCarry(
+  link: Pick<AtClient, "mode" | "portName" | "shellLfUnescape">,
+  content: string,
+  where: string,
+): void {
+  if (link.mode !== "shell" || link.shellLfUnescape !== false || !/[\r\n]/.test(content)) return;
+  throw new ModemError(
+    "ERR_MODEM_SHELL_LF_UNESCAPE",
+    `cannot write ${where} to ${link.portName}: the credential has line breaks, and this shell firmware does not turn \\n back into line breaks, so the modem would store a corrupt PEM. Either ${SHELL_LF_ADVICE}. Nothing was sent.`,
+    { details: { port: link.portName } },
+  );
+}
+
 /**
  * Stores a credential (`AT%CMNG=0,<tag>,<type>,"<content>"`) and verifies it by listing
  * (`AT%CMNG=1,<tag>,<type>`). The modem must be offline (see `withOfflineMode`).
@@ -146,21 +206,10 @@ export async function writeCredential(
   assertCredentialType(type);
   const payload = credentialPayload(options.content, options.lineEndings);
   const where = `sec tag ${secTag} type ${credentialTypeName(type)}`;
-  // CR/LF are fine inside quotes (the AT host ignores terminators there); a quote would end the
-  // string early, and backspace/DEL would be executed by the AT host.
-  const bad = /["\u0000\u0008\u007f]/.exec(payload);
-  if (bad) {
-    throw new ModemError(
-      "ERR_MODEM_CREDENTIAL_CONTENT",
-      `the credential for ${where} contains ${bad[0] === '"' ? 'a "' : `byte 0x${bad[0].charCodeAt(0).toString(16).padStart(2, "0")}`} at position ${bad.index}, which cannot be sent inside AT%CMNG. Nothing was written.`,
-      { details: { port: at.portName, secTag, type, position: bad.index } },
-    );
-  }
-  // Shell firmware gets the command with CRs removed (see the AT layer's shell encoding), so
-  // the modem stores and hashes the CR-less text.
-  const stored = at.mode === "shell" ? payload.replace(/\r/g, "") : payload;
-  const sha256 = credentialSha256(stored);
-  const bytes = Buffer.byteLength(stored, "utf8");
+  assertWritableContent(at, payload, where, { secTag, type });
+  const expected = expectedStorage(at, payload);
+  let sha256 = credentialSha256(expected.stored);
+  let bytes = Buffer.byteLength(expected.stored, "utf8");
   const command = `AT%CMNG=0,${secTag},${type},"${payload}"`;
   try {
     await at.send(command);
@@ -186,11 +235,23 @@ export async function writeCredential(
   if (compareHash === false || (compareHash === null && listed.sha256 === null)) {
     return { sha256, bytes, verified: true, verification: "presence" };
   }
+  if (
+    expected.alternative !== undefined &&
+    listed.sha256 === credentialSha256(expected.alternative)
+  ) {
+    // Firmware that stored the LF form: the credential is intact, just not CR LF.
+    sha256 = listed.sha256;
+    bytes = Buffer.byteLength(expected.alternative, "utf8");
+  }
   if (listed.sha256 !== sha256) {
+    const facts = { secTag, type, expected: sha256, listed: listed.sha256 };
+    if (expected.alternative !== undefined && listed.sha256 !== null) {
+      throw shellAlteredError(at, where, facts, credentialSha256(expected.alternative));
+    }
     throw verifyError(
       at,
       where,
-      { secTag, type, expected: sha256, listed: listed.sha256 },
+      facts,
       listed.sha256 === null
         ? "is listed without a SHA-256"
         : `is listed with SHA-256 ${listed.sha256}, expected ${sha256}`,
@@ -209,6 +270,20 @@ function verifyError(
     "ERR_MODEM_CREDENTIAL_VERIFY",
     `after writing ${where} to ${at.portName}, the credential ${what}. The modem did not store what was sent (LF vs CRLF line endings?); write it again or check the content.`,
     { details: { port: at.portName, ...facts } },
+  );
+}
+
+/** A shell-mode write whose listed hash is neither the CR LF nor the LF form of what was sent. */
+function shellAlteredError(
+  at: AtClient,
+  where: string,
+  facts: { secTag: number; type: number; expected: string; listed: string | null },
+  lfSha256: string,
+): ModemError {
+  return new ModemError(
+    "ERR_MODEM_CREDENTIAL_VERIFY",
+    `after writing ${where} to ${at.portName} in shell mode, the modem lists SHA-256 ${facts.listed}; expected ${facts.expected}, the hash of the credential with CR LF line breaks (what shell firmware with the LF unescape stores), or ${lfSha256} of its LF form. The shell altered the bytes on the way, so the stored credential is corrupt: ${SHELL_LF_ADVICE}, then write it again.`,
+    { details: { port: at.portName, ...facts, expectedForm: "crlf", lfSha256 } },
   );
 }
 

@@ -2,6 +2,7 @@
 // credential storage, modem-signed JWTs.
 
 export {
+  assertShellCanCarry,
   CREDENTIAL_TYPES,
   type CredentialEntry,
   type CredentialTypeName,

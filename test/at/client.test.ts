@@ -8,6 +8,7 @@ import {
   openAtClient,
 } from "../../src/at/index.js";
 import { createMemoryTransportPair } from "../../src/serial/index.js";
+import { splitShellArguments } from "../../src/sim/modem/shell.js";
 import { readVector } from "../vectors.js";
 import { basicModem, type Reply, serveScript } from "./scripted-modem.js";
 import { readTranscript, serialReplies, transcriptNames } from "./transcripts.js";
@@ -429,8 +430,8 @@ function shellModem(log: string[]) {
     log.push(line);
     if (line === "") return prompt;
     const echo = `${line}\r\n`;
-    if (!line.startsWith("at ")) return `${echo}${line}: command not found\r\n${prompt}`;
-    const command = line.slice(3);
+    const [name, command = ""] = splitShellArguments(line).argv;
+    if (name !== "at") return `${echo}${name}: command not found\r\n${prompt}`;
     const body =
       command === "AT+CGSN"
         ? `${IMEI}\r\nOK\r\n`
@@ -457,16 +458,16 @@ describe("AT client: shell mode", () => {
       'AT%CMNG=0,42,0,"-----BEGIN CERTIFICATE-----\r\nMIIB\r\n-----END CERTIFICATE-----\r\n"',
     );
     expect(log.at(-1)).toBe(
-      'at AT%CMNG=0,42,0,\\"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\\"',
+      `at 'AT%CMNG=0,42,0,"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n"'`,
     );
-    expect(log.slice(0, 2)).toEqual(["at AT+CGSN", "at AT+CMEE=1"]);
+    expect(log.slice(0, 2)).toEqual(["at 'AT+CGSN'", "at 'AT+CMEE=1'"]);
     expect(urcs).toEqual([]);
   });
 
   it("detects AT firmware after the shell probe fails twice", async () => {
     const { at, modem } = await connect(basicModem(), { mode: "auto", probeTimeoutMs: 200 });
     expect(at.mode).toBe("at");
-    expect(modem.received).toEqual(["at AT+CGSN", "at AT+CGSN", "AT+CGSN", "AT+CMEE=1"]);
+    expect(modem.received).toEqual(["at 'AT+CGSN'", "at 'AT+CGSN'", "AT+CGSN", "AT+CMEE=1"]);
   });
 
   it("reports no AT responder on a silent port and closes it", async () => {

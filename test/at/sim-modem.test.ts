@@ -111,13 +111,15 @@ describe.each(Object.keys(links))("AT client against the simulated nRF91 (%s)", 
     await expect(queued).resolves.toMatchObject({ code: "ERR_AT_DISCONNECTED" });
   });
 
-  it("detects shell firmware and writes a PEM through the shell (stored LF-only)", async () => {
+  it("detects shell firmware and writes a PEM through the shell (stored with CR LF)", async () => {
     const { at, modem } = await connect({ shellMode: true });
     expect(at.mode).toBe("shell");
     expect((await at.send("AT+CGSN")).lines).toEqual([modem.imei]);
     await at.send("AT+CFUN=4");
-    await at.send(`AT%CMNG=0,7,0,"${amazonRootCa.replace(/\n/g, "\r\n")}"`);
-    const expected = createHash("sha256").update(amazonRootCa).digest("hex").toUpperCase();
+    await at.send(`AT%CMNG=0,7,0,"${amazonRootCa}"`);
+    const crlf = amazonRootCa.replace(/\n/g, "\r\n");
+    expect(modem.credentials()[0]?.content).toBe(crlf);
+    const expected = createHash("sha256").update(crlf).digest("hex").toUpperCase();
     expect((await at.send("AT%CMNG=1,7,0")).lines).toEqual([`%CMNG: 7,0,"${expected}"`]);
   });
 

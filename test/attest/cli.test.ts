@@ -1,3 +1,7 @@
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCliCaptured } from "../cli/harness.js";
 import { readVector } from "../vectors.js";
@@ -76,5 +80,84 @@ describe("nrf-provision parse", () => {
       nonce: "d3efdd7f04f1fc60e5858b2087343d6a",
       messageType: 1,
     });
+  });
+
+  it("parse keygen of a bare CSR body prints the CN and key and says it is not attested", async () => {
+    const body = readVector("keygen_csr_sectag17_uuid50363154.txt").trim().split(".")[0]!;
+    const human = await run(["parse", "keygen", body]);
+    expect(human.out).toContain("Attestation:    none: NOT ATTESTED");
+    expect(human.out).toContain("Common name:    50363154-3931-44f0-8022-121b6401627d");
+    expect(human.out).toContain("CSR signature:  valid");
+    expect(human.out).toContain(readVector("keygen_csr_sectag17_expected_pubkey.pem"));
+    expect(human.err).toContain("not attested (no COSE part)");
+    expect(human.err).toContain("[ERR_KEYGEN_UNATTESTED]");
+    expect(human.code).toBe(3);
+    const json = JSON.parse((await run(["parse", "keygen", body, "--json"])).out);
+    expect(json).toMatchObject({
+      kind: "csr",
+      attestation: null,
+      csr: { commonName: "50363154-3931-44f0-8022-121b6401627d", signatureValid: true },
+    });
+    expect(json).not.toHaveProperty("deviceUuid");
+  });
+
+  it("parse keygen of a bare public-key body reports the key, not attested", async () => {
+    const body = readVector("keygen_pubkey_sectag16_uuid50363154.txt").trim().split(".")[0]!;
+    const json = JSON.parse((await run(["parse", "keygen", `%KEYGEN: "${body}"`, "--json"])).out);
+    expect(json).toMatchObject({ kind: "public-key", attestation: null });
+    expect(json.publicKeyPem).toContain("BEGIN PUBLIC KEY");
+  });
+
+  it("parse attesttoken of the message alone reports its fields, not attested", async () => {
+    const message = readVector("attesttoken_uuid50363154.txt").trim().split(".")[0]!;
+    const human = await run(["parse", "attesttoken", message]);
+    expect(human.code).toBe(0);
+    expect(human.out).toContain("Device type:         3 (nRF9160 SICA)");
+    expect(human.out).toContain("Attestation:         none: NOT ATTESTED");
+    const json = JSON.parse((await run(["parse", "attesttoken", message, "--json"])).out);
+    expect(json).toMatchObject({
+      deviceUuid: "50363154-3931-44f0-8022-121b6401627d",
+      attestation: null,
+    });
+    expect(json).not.toHaveProperty("cose");
+  });
+});
+
+describe("ca issue from a bare AT%KEYGEN body", () => {
+  it("refuses without --allow-unattested, issues with it (openssl-verified)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nrf-provision-unattested-"));
+    try {
+      const env = { NRF_PROVISION_CA_PASSPHRASE: "unattested-test" };
+      const cli = (argv: string[]) => runCliCaptured(argv, { env, cwd: dir });
+      expect((await cli(["ca", "init", "--dir", "ca"])).code).toBe(0);
+      const body = readVector("keygen_csr_sectag17_uuid50363154.txt").trim().split(".")[0]!;
+      await writeFile(join(dir, "bare.txt"), `${body}\n`);
+      const issue = [
+        "ca",
+        "issue",
+        "--dir",
+        "ca",
+        "--keygen-file",
+        "bare.txt",
+        "--out",
+        "cert.pem",
+      ];
+      const refused = await cli([...issue, "--json"]);
+      expect(refused.code).toBe(3);
+      expect(JSON.parse(refused.out).error).toMatchObject({ code: "ERR_KEYGEN_UNATTESTED" });
+      expect(JSON.parse(refused.out).error.message).toContain("--allow-unattested");
+      const issued = await cli([...issue, "--allow-unattested", "--json"]);
+      expect(issued.code, issued.err).toBe(0);
+      expect(JSON.parse(issued.out).certificate.deviceId).toBe(
+        "50363154-3931-44f0-8022-121b6401627d",
+      );
+      const verify = spawnSync("openssl", ["verify", "-CAfile", "ca/ca.pem", "cert.pem"], {
+        cwd: dir,
+        encoding: "utf8",
+      });
+      expect(verify.stdout).toContain("cert.pem: OK");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

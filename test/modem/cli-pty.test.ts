@@ -268,7 +268,9 @@ describe("nrf-provision modem failures over a pseudo-terminal", () => {
       args`modem keygen --port /nonexistent --sec-tag 2147483648`,
     );
     expect(exitCode).toBe(2);
-    expect(stderr).toMatch(/--sec-tag must be at most 2147483647/);
+    expect(stderr).toMatch(
+      /--sec-tag 2147483648 is reserved for the modem \(user sec tags are 0…2147483647\)/,
+    );
   });
 
   it("reports a missing port as a device error", async () => {

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
-import { parseKeygenOutput } from "../../attest/index.js";
+import { isBareKeygenBody, parseKeygenBody, parseKeygenOutput } from "../../attest/index.js";
 import {
   type BatchItem,
   CA_PASSPHRASE_ENV,
@@ -110,6 +110,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--csr <files...>", "CSR files (PEM, possibly several per file, or DER)")
     .option("--keygen <blob>", "AT%KEYGEN output (<base64url>.<base64url> or the %KEYGEN: line)")
     .option("--keygen-file <file>", "file with AT%KEYGEN outputs, one per line")
+    .option(
+      "--allow-unattested",
+      "issue from AT%KEYGEN bodies without their COSE attestation too (then only the CSR signature is checked)",
+    )
     .option("--days <n>", "certificate validity in days", "3650")
     .option("--device-id <id>", "expected device ID (must equal the CSR's CN; single input only)")
     .addOption(
@@ -166,6 +170,7 @@ interface IssueFlags {
   csr?: string[];
   keygen?: string;
   keygenFile?: string;
+  allowUnattested?: boolean;
   days: string;
   deviceId?: string;
   profile: CertificateProfile;
@@ -331,8 +336,22 @@ async function readInputs(io: CliIo, o: IssueFlags): Promise<BatchItem[]> {
       });
     });
   }
-  if (o.keygen !== undefined)
-    items.push({ label: "--keygen", input: { kind: "keygen", text: o.keygen } });
+  const keygenItem = (label: string, text: string): BatchItem => {
+    // Without --allow-unattested a bare body stays KEYGEN input, which refuses it
+    // (ERR_KEYGEN_UNATTESTED); with it, the body is a plain CSR whose signature is checked.
+    if (!o.allowUnattested || !isBareKeygenBody(text)) {
+      return { label, input: { kind: "keygen", text } };
+    }
+    const body = parseKeygenBody(text);
+    if (body.kind !== "csr") {
+      throw new CaError(
+        "ERR_CSR_MALFORMED",
+        `${label}: the AT%KEYGEN body is a public key, not a CSR; run AT%KEYGEN with response content 0 (CSR).`,
+      );
+    }
+    return { label, input: { kind: "csr", der: body.der } };
+  };
+  if (o.keygen !== undefined) items.push(keygenItem("--keygen", o.keygen));
   if (o.keygenFile !== undefined) {
     const lines = (await readInputFile(io, "--keygen-file", o.keygenFile))
       .toString("utf8")
@@ -341,10 +360,7 @@ async function readInputs(io: CliIo, o: IssueFlags): Promise<BatchItem[]> {
       // Blank lines, comments and the modem's final "OK" (pasted transcripts) are not inputs.
       const text = line.trim();
       if (text !== "" && text !== "OK" && !text.startsWith("#")) {
-        items.push({
-          label: `${o.keygenFile}:${i + 1}`,
-          input: { kind: "keygen", text: line.trim() },
-        });
+        items.push(keygenItem(`${o.keygenFile}:${i + 1}`, text));
       }
     });
   }

@@ -1,8 +1,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type Command, Option } from "commander";
-import type { AtClient } from "../../at/index.js";
+import type { AtClient, AtClientOptions } from "../../at/index.js";
 import {
+  assertShellCanCarry,
   CREDENTIAL_TYPES,
   checkFirmwareSupportsKeygen,
   credentialTypeName,
@@ -23,7 +24,13 @@ import {
   writeCredential,
 } from "../../modem/index.js";
 import { portListerFromEnv, resolvePort } from "../../serial/index.js";
-import { type CliContext, parseIntegerOption, writeJson, writeLines } from "../context.js";
+import {
+  type CliContext,
+  parseIntegerOption,
+  usageError,
+  writeJson,
+  writeLines,
+} from "../context.js";
 import { readInputText } from "../io.js";
 import {
   addLinkOptions,
@@ -53,10 +60,15 @@ async function withModem<T>(
   ctx: CliContext,
   options: ConnectionOptions,
   work: (at: AtClient) => Promise<T>,
+  clientOptions: Pick<AtClientOptions, "shellLfUnescape"> = {},
 ): Promise<T> {
   const settings = linkSettingsFrom(options);
   const path = await resolvePort(options.port, { lister: portListerFromEnv(ctx.io.env) });
-  const at = await openLink(path, settings, trafficLog(options, ctx.io));
+  const at = await openLink(
+    path,
+    { ...settings, at: { ...settings.at, ...clientOptions } },
+    trafficLog(options, ctx.io),
+  );
   try {
     return await work(at);
   } finally {
@@ -64,8 +76,19 @@ async function withModem<T>(
   }
 }
 
-const parseSecTag = (value: string) =>
-  parseIntegerOption("--sec-tag", value, { min: 0, max: MAX_USER_SEC_TAG });
+/**
+ * A user sec tag (0…2147483647). Larger tags belong to the modem (its own keys in
+ * 4294967292–4294967294, TLS sessions): refused here, before the port is even opened.
+ */
+function parseSecTag(value: string): number {
+  const secTag = parseIntegerOption("--sec-tag", value, { min: 0 });
+  if (secTag > MAX_USER_SEC_TAG) {
+    throw usageError(
+      `--sec-tag ${secTag} is reserved for the modem (user sec tags are 0…${MAX_USER_SEC_TAG}); the modem's own entries cannot be written or deleted, and nothing was sent`,
+    );
+  }
+  return secTag;
+}
 
 /** A keygen result as JSON: binary fields as base64. */
 function keygenJson(result: ModemKeygenResult): Record<string, unknown> {
@@ -180,10 +203,14 @@ export function register(program: Command, ctx: CliContext): void {
 
   withConnectionOptions(creds.command("list").description("List credentials with their SHA-256"))
     .option("--sec-tag <n>", "only this sec tag")
-    .action(async (options: ConnectionOptions & { secTag?: string }) => {
+    .option("--all", "also list the modem's own entries in reserved sec tags (above 2147483647)")
+    .action(async (options: ConnectionOptions & { secTag?: string; all?: boolean }) => {
       const secTag = options.secTag === undefined ? undefined : parseSecTag(options.secTag);
       const entries = await withModem(ctx, options, (at) =>
-        listCredentials(at, secTag === undefined ? {} : { secTag }),
+        listCredentials(at, {
+          ...(secTag === undefined ? {} : { secTag }),
+          includeReserved: options.all === true,
+        }),
       );
       if (options.json) return writeJson(ctx.io, entries);
       if (entries.length === 0) return writeLines(ctx.io, "no credentials stored");
@@ -191,7 +218,7 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.io,
         ...entries.map(
           (entry) =>
-            `${String(entry.secTag).padEnd(11)} ${entry.typeName.padEnd(14)} ${entry.sha256 ?? "(no hash on this firmware)"}`,
+            `${String(entry.secTag).padEnd(11)} ${entry.typeName.padEnd(26)} ${entry.sha256 ?? "(no hash on this firmware)"}${entry.secTag > MAX_USER_SEC_TAG ? "  (the modem's own)" : ""}`,
         ),
       );
     });
@@ -205,9 +232,16 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption("--type <type>", "root-ca, client-cert, client-key, … or a number")
     .requiredOption("--file <path>", "PEM (or other content) to store")
     .addOption(
-      new Option("--line-endings <kind>", "line endings of the stored bytes")
+      new Option(
+        "--line-endings <kind>",
+        "line endings of the stored bytes (shell firmware always stores CR LF)",
+      )
         .choices(["lf", "crlf", "keep"])
         .default("lf"),
+    )
+    .option(
+      "--no-shell-lf-unescape",
+      "the shell firmware lacks CONFIG_AT_SHELL_UNESCAPE_LF: refuse multi-line writes in shell mode before sending",
     )
     .action(
       async (
@@ -216,23 +250,41 @@ export function register(program: Command, ctx: CliContext): void {
           type: string;
           file: string;
           lineEndings: LineEndings;
+          shellLfUnescape: boolean;
         },
       ) => {
         const secTag = parseSecTag(options.secTag);
         const type = parseCredentialType(options.type);
         const content = await readInputText(ctx.io, "--file", options.file);
-        const result = await withModem(ctx, options, async (at) => {
-          const firmware = await readFirmware(at);
-          return withOfflineMode(at, () =>
-            writeCredential(at, {
-              secTag,
-              type,
-              content,
-              lineEndings: options.lineEndings,
-              firmware,
-            }),
+        const where = `sec tag ${secTag} type ${credentialTypeName(type)}`;
+        const shellLfUnescape = options.shellLfUnescape;
+        // Known shell firmware without the LF unescape: refuse before the port is opened.
+        if (options.mode === "shell") {
+          assertShellCanCarry(
+            { mode: "shell", portName: options.port, shellLfUnescape },
+            content,
+            where,
           );
-        });
+        }
+        const result = await withModem(
+          ctx,
+          options,
+          async (at) => {
+            // Auto-detected shell: refuse before anything but the probe was sent.
+            assertShellCanCarry(at, content, where);
+            const firmware = await readFirmware(at);
+            return withOfflineMode(at, () =>
+              writeCredential(at, {
+                secTag,
+                type,
+                content,
+                lineEndings: options.lineEndings,
+                firmware,
+              }),
+            );
+          },
+          { shellLfUnescape },
+        );
         if (options.json) {
           return writeJson(ctx.io, { secTag, type, typeName: credentialTypeName(type), ...result });
         }

@@ -5,9 +5,15 @@ import {
   AttestError,
   assertKeygenTrusted,
   CoseKeyId,
+  isBareAttestationMessage,
+  isBareKeygenBody,
   type KeygenOutput,
+  parseAttestationMessage,
   parseAttestationToken,
+  parseKeygenBody,
   parseKeygenOutput,
+  type UnattestedAttestationMessage,
+  type UnattestedKeygenOutput,
 } from "../../attest/index.js";
 import { type CliContext, writeJson, writeLines } from "../context.js";
 import { exitCodeForErrorCode } from "../exit-codes.js";
@@ -33,8 +39,45 @@ function keygenJson(out: KeygenOutput) {
   return { ...out, der: base64(out.der), cose: base64(out.cose) };
 }
 
-function tokenJson(token: AttestationToken) {
-  return { ...token, message: base64(token.message), cose: base64(token.cose) };
+function tokenJson(token: AttestationToken | UnattestedAttestationMessage) {
+  return {
+    ...token,
+    message: base64(token.message),
+    ...("cose" in token ? { cose: base64(token.cose) } : {}),
+  };
+}
+
+const NOT_ATTESTED = "none: NOT ATTESTED (no COSE part), nothing shows this was made by a modem";
+
+/** A bare %KEYGEN body: what it holds, and that nothing attests it. */
+function bareKeygenLines(out: UnattestedKeygenOutput): string[] {
+  const lines = [
+    `Kind:           ${out.kind === "csr" ? "CSR" : "public key"}`,
+    `Attestation:    ${NOT_ATTESTED}`,
+  ];
+  if (out.csr) {
+    lines.push(
+      `Subject:        ${out.csr.subject}`,
+      `Common name:    ${out.csr.commonName ?? "(none)"}`,
+      `CSR signature:  ${out.csr.signatureValid ? "valid" : "INVALID"}`,
+      "",
+      out.pem.trimEnd(),
+    );
+  }
+  lines.push("", out.publicKeyPem.trimEnd());
+  return lines;
+}
+
+/** Prints a bare %KEYGEN body; its verdict (not attested) goes to stderr and the exit code. */
+function reportBareKeygen(ctx: CliContext, text: string, options: ParseOptions): void {
+  const out = parseKeygenBody(text);
+  if (options.json) writeJson(ctx.io, { ...out, der: base64(out.der) });
+  else writeLines(ctx.io, ...bareKeygenLines(out));
+  const verdict = out.csr?.signatureValid === false ? "and its CSR signature is INVALID" : "";
+  ctx.io.stderr.write(
+    `warning: this AT%KEYGEN output is not attested (no COSE part)${verdict ? ` ${verdict}` : ""}; ca issue refuses it unless --allow-unattested [ERR_KEYGEN_UNATTESTED]\n`,
+  );
+  ctx.exitCode = exitCodeForErrorCode("ERR_KEYGEN_UNATTESTED");
 }
 
 const keyIdNames: Record<number, string> = {
@@ -81,12 +124,14 @@ export function register(program: Command, ctx: CliContext): void {
   parse
     .command("keygen")
     .description(
-      'Parse AT%KEYGEN output ("<DER>.<COSE>" or the %KEYGEN: line; "-" reads stdin) and check its digest and CSR signature. Exit 3/4 when it must not be trusted.',
+      'Parse AT%KEYGEN output ("<DER>.<COSE>", the %KEYGEN: line, or a bare body; "-" reads stdin) and check its digest and CSR signature. Exit 3/4 when it must not be trusted (also when not attested).',
     )
     .argument("<blob>", 'the output, or "-" for standard input')
     .option("--json", "print the parsed object as JSON (DER and COSE as base64)")
     .action(async (blob: string, options: ParseOptions) => {
-      const out = parseKeygenOutput(await inputText(ctx, blob));
+      const text = await inputText(ctx, blob);
+      if (isBareKeygenBody(text)) return reportBareKeygen(ctx, text, options);
+      const out = parseKeygenOutput(text);
       if (options.json) writeJson(ctx.io, keygenJson(out));
       else writeLines(ctx.io, ...keygenLines(out));
       try {
@@ -102,12 +147,15 @@ export function register(program: Command, ctx: CliContext): void {
   parse
     .command("attesttoken")
     .description(
-      'Parse AT%ATTESTTOKEN output ("<message>.<COSE>" or the %ATTESTTOKEN: line; "-" reads stdin).',
+      'Parse AT%ATTESTTOKEN output ("<message>.<COSE>", the %ATTESTTOKEN: line, or the message alone; "-" reads stdin).',
     )
     .argument("<blob>", 'the output, or "-" for standard input')
     .option("--json", "print the parsed object as JSON (message and COSE as base64)")
     .action(async (blob: string, options: ParseOptions) => {
-      const token = parseAttestationToken(await inputText(ctx, blob));
+      const text = await inputText(ctx, blob);
+      const token = isBareAttestationMessage(text)
+        ? parseAttestationMessage(text)
+        : parseAttestationToken(text);
       if (options.json) {
         writeJson(ctx.io, tokenJson(token));
         return;
@@ -119,6 +167,7 @@ export function register(program: Command, ctx: CliContext): void {
         `Modem firmware UUID: ${token.modemFirmwareUuid}`,
         `Nonce:               ${token.nonce}`,
         `Message type:        ${token.messageType} (device identity message v1)`,
+        ...("attestation" in token ? [`Attestation:         ${NOT_ATTESTED}`] : []),
       );
     });
 }

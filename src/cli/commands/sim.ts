@@ -1,5 +1,5 @@
-import type { Command } from "commander";
-import { type SimTerminator, startSimModemOnPty } from "../../sim/modem/index.js";
+import { type Command, Option } from "commander";
+import { type SimTerminator, type SimUrcLevel, startSimModemOnPty } from "../../sim/modem/index.js";
 import {
   type CliContext,
   parseIntegerOption,
@@ -21,6 +21,9 @@ interface SimModemCliOptions {
   functionalMode: string;
   terminator: string;
   shell?: boolean;
+  lfUnescape: boolean;
+  urcs: SimUrcLevel;
+  reservedCredentials: boolean;
   networkTime?: boolean;
   json?: boolean;
 }
@@ -48,6 +51,22 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
     .option("--functional-mode <n>", "initial AT+CFUN mode", "1")
     .option("--terminator <cr|lf|crlf>", "command terminator the simulated AT host expects", "crlf")
     .option("--shell", "behave like Zephyr shell firmware (uart:~$ prompt, `at <cmd>`)")
+    .option(
+      "--no-lf-unescape",
+      "shell firmware without CONFIG_AT_SHELL_UNESCAPE_LF: \\n in AT%CMNG=0 stays two characters",
+    )
+    .addOption(
+      new Option(
+        "--urcs <level>",
+        "unsolicited lines: around AT+CFUN changes (cfun), also before every answer (chatty), or none",
+      )
+        .choices(["none", "cfun", "chatty"])
+        .default("cfun"),
+    )
+    .option(
+      "--no-reserved-credentials",
+      "a fresh board without the modem's own entries in sec tags 4294967292-4294967294",
+    )
     .option("--network-time", "the modem knows the time from the start (AT+CCLK?, %JWT iat/exp)")
     .option("--json", "print {port, imei, deviceUuid, identityPublicKeyPem} as JSON")
     .action(async (options: SimModemCliOptions) => {
@@ -67,6 +86,9 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
         functionalMode: parseIntegerOption("--functional-mode", options.functionalMode, { min: 0 }),
         terminator,
         shellMode: options.shell ?? false,
+        shellLfUnescape: options.lfUnescape,
+        urcs: options.urcs,
+        reservedCredentials: options.reservedCredentials,
       });
       // Listen for Ctrl-C before saying where we listen: a script may interrupt right away.
       const interrupted = ctx.io.interrupted;

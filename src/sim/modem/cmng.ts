@@ -47,6 +47,8 @@ function write(state: ModemState, params: AtParam[]): Reply {
   const password = params[4];
   if (secTag === undefined || type === undefined || content === undefined || params.length > 5)
     return error();
+  // An empty content is not allowed (ATREF cmng_set).
+  if (content === "") return error();
   if (password && (password.kind !== "string" || password.value.length > MAX_PASSWORD_LENGTH))
     return error();
   if (secTag > MAX_USER_SEC_TAG || !WRITABLE_TYPES.has(type)) return cme(Cme.notAllowed);
@@ -73,12 +75,15 @@ function list(state: ModemState, params: AtParam[]): Reply {
     return error();
   }
   const withHash = listsHashes(state.firmware);
-  const lines = [...state.credentials.values()]
+  // The modem's reserved entries come after the user's, unsorted, as in Nordic's SDK test data.
+  const user = [...state.credentials.values()].sort(
+    (a, b) => a.secTag - b.secTag || a.type - b.type,
+  );
+  const lines = [...user, ...state.reservedCredentials]
     .filter(
       (c) =>
         (secTag === undefined || c.secTag === secTag) && (type === undefined || c.type === type),
     )
-    .sort((a, b) => a.secTag - b.secTag || a.type - b.type)
     .map((c) => `%CMNG: ${c.secTag},${c.type}${withHash ? `,"${c.sha256}"` : ""}`);
   return ok(...lines);
 }

@@ -19,7 +19,7 @@ const DEL = 0x7f;
  * Splits incoming bytes into commands the way the modem's AT host does: a terminator inside
  * `"…"` is data (a multi-line PEM arrives whole); in CRLF mode a LF ends the command only right
  * after a CR; backspace/DEL delete the previous byte. In shell mode a line ends at CR or LF
- * (quotes arrive escaped as `\"`, so they do not group).
+ * (quotes do not group lines there), and the line editor keeps printable ASCII only.
  */
 export class SimCommandFramer {
   private buffer: number[] = [];
@@ -51,6 +51,9 @@ export class SimCommandFramer {
     // The shell takes CR LF as one line end.
     if (this.shell && byte === LF && this.previous === CR) return null;
     if (!this.inQuotes && this.ends(byte)) return this.finish();
+    // Zephyr's line editor inserts printable characters only; tab, escape and other control
+    // bytes act as editing keys, and bytes above 0x7e are dropped.
+    if (this.shell && (byte < 0x20 || byte > 0x7e)) return null;
     if (byte === QUOTE && !this.shell) this.inQuotes = !this.inQuotes;
     // In CRLF mode a CR may be the first half of the terminator: it does not count.
     const pendingTerminator =

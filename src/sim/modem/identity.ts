@@ -6,6 +6,7 @@ import {
   type KeyObject,
   randomBytes,
 } from "node:crypto";
+import { DEVICE_TYPE_NAMES, deviceTypeOfModel } from "../../attest/index.js";
 
 /**
  * Where a simulated board's identity comes from: fresh randomness, or a seed so that the same
@@ -58,6 +59,39 @@ export function generateUuid(source: IdentitySource, label: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+const ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/**
+ * A device UUID shaped like those of real nRF91 modems: the first six bytes are ASCII
+ * (`P`, three letters or digits, two digits: `50363154-3931-…` reads "P61T91"), then random
+ * bytes with the version-4 nibble and a variant byte of 0x80 (`…-44f0-8022-…`).
+ */
+export function generateDeviceUuid(source: IdentitySource): string {
+  const random = Buffer.from(source("device-uuid", 16));
+  const at = (index: number) => random[index] ?? 0;
+  const ascii = [
+    "P",
+    ...[1, 2, 3].map((index) => ALPHANUMERIC[at(index) % ALPHANUMERIC.length]),
+    ...[4, 5].map((index) => String(at(index) % 10)),
+  ].join("");
+  const bytes = Buffer.concat([Buffer.from(ascii, "ascii"), random.subarray(6)]);
+  bytes[6] = (at(6) & 0x0f) | 0x40;
+  bytes[8] = 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The simulated SIM: an IMSI (MCC 901, MNC 28, as the iBasis SIMs shipped with DKs) and an ICCID. */
+export function generateSim(source: IdentitySource): { imsi: string; iccid: string } {
+  const digits = (label: string, count: number) =>
+    Array.from(source(label, count), (byte) => String(byte % 10)).join("");
+  const iccidBody = `8988228066${digits("iccid", 8)}`;
+  return {
+    imsi: `90128${digits("imsi", 10)}`,
+    iccid: `${iccidBody}${luhnCheckDigit(iccidBody)}F`,
+  };
+}
+
 /** P-256 group order: a private scalar must lie in [1, n-1]. */
 const p256Order = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
 
@@ -90,17 +124,18 @@ export function firmwareUuid(firmware: string): string {
   return generateUuid(identitySource(`firmware:${firmware}`), "firmware");
 }
 
-/** Attestation device type from the model (`nRF9160-SICA` → 3); nrf91-at.md §6. */
+/**
+ * Attestation device type from the model (`nRF9160-SICA` → 3), by the attestation parser's
+ * table; a model the table lacks gets its chip family's latest variant (nRF9160 → SICA).
+ */
 export function deviceTypeForModel(model: string): number {
-  const types: Array<[RegExp, number]> = [
-    [/^nRF9160-SIAA/i, 1],
-    [/^nRF9160-SIBA/i, 2],
-    [/^nRF9160/i, 3],
-    [/^nRF9161/i, 4],
-    [/^nRF9131/i, 5],
-    [/^nRF9151/i, 6],
-  ];
-  return types.find(([pattern]) => pattern.test(model))?.[1] ?? 0;
+  const exact = deviceTypeOfModel(model);
+  if (exact !== 0) return exact;
+  const family = /^nRF\d{4}/i.exec(model)?.[0]?.toUpperCase();
+  const byFamily = Object.entries(DEVICE_TYPE_NAMES).filter(([, name]) =>
+    name.toUpperCase().startsWith(`${family} `),
+  );
+  return Number(byFamily.at(-1)?.[0] ?? 0);
 }
 
 /** `%HWVERSION` text for a model: `nRF9160-SICA` → `nRF9160 SICA B1A`. */

@@ -3,6 +3,6 @@
 
 export type { SimTerminator } from "./framer.js";
 export { isValidImei, luhnCheckDigit } from "./identity.js";
-export type { SimModemFaults, SimModemOptions } from "./options.js";
+export type { SimModemFaults, SimModemOptions, SimUrcLevel } from "./options.js";
 export { socatAvailable, startSimModemOnPty } from "./pty.js";
 export { SimModem } from "./sim-modem.js";

@@ -29,14 +29,18 @@ const ENDORSEMENT_KEY = 8;
 const uuidBytes = (uuid: string) => Buffer.from(uuid.replaceAll("-", ""), "hex");
 const base64Url = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
 
-/** The key for `%KEYGEN`: a new one (type 2, replacing any key in the tag) or the existing one (8). */
+/**
+ * The key for `%KEYGEN`: type 2 is always a new client key (replacing any in the tag); type 8,
+ * the device endorsement key, is reused when the tag has one and created when it has none.
+ */
 function keyFor(state: ModemState, secTag: number, keyType: number) {
-  const key = credentialKey(secTag, CLIENT_PRIVATE_KEY);
-  if (keyType === ENDORSEMENT_KEY) return state.credentials.get(key)?.privateKey ?? null;
+  const key = credentialKey(secTag, keyType);
+  const existing = state.credentials.get(key)?.privateKey;
+  if (keyType === ENDORSEMENT_KEY && existing) return existing;
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   // The list hash of a generated key is not predictable by the host (nrf91-at.md §5).
   const sha256 = sha256Upper(privateKey.export({ type: "pkcs8", format: "der" }));
-  state.credentials.set(key, { secTag, type: CLIENT_PRIVATE_KEY, content: "", sha256, privateKey });
+  state.credentials.set(key, { secTag, type: keyType, content: "", sha256, privateKey });
   return privateKey;
 }
 
@@ -69,7 +73,6 @@ export const keygen: Handler = async (state, request) => {
   if (isActiveMode(state.functionalMode)) return cme(Cme.activeState);
 
   const privateKey = keyFor(state, secTag, keyType);
-  if (!privateKey) return cme(Cme.notFound);
   if (state.keygenMs > 0) await delay(state.keygenMs);
 
   const spki = createPublicKey(privateKey).export({ type: "spki", format: "der" });

@@ -1,5 +1,7 @@
 import type { SimTerminator } from "./framer.js";
 
+export type SimUrcLevel = "none" | "cfun" | "chatty";
+
 /** Faults a simulated board can inject, to test that the host handles them. */
 export interface SimModemFaults {
   /** Drop the link (as if unplugged) once this many bytes have been received on it. */
@@ -30,8 +32,30 @@ export interface SimModemOptions {
   functionalMode?: number;
   /** Echo each command line back before its response (AT mode). Default false, like AT_HOST. */
   echo?: boolean;
-  /** Zephyr shell firmware: prompt `uart:~$ `, echo, commands as `at <AT command>`. */
+  /**
+   * Zephyr shell firmware (Modem Shell, lib/at_shell): coloured prompt `uart:~$ `, echo, and
+   * commands as `at <argument>`, split by Zephyr's rules; only `argv[1]` reaches the modem.
+   */
   shellMode?: boolean;
+  /**
+   * Shell firmware turns each `\n` into CR LF in `AT%CMNG=0` commands
+   * (`CONFIG_AT_SHELL_UNESCAPE_LF=y`, as Modem Shell). Default true; false rehearses firmware
+   * without it, which stores the two characters.
+   */
+  shellLfUnescape?: boolean;
+  /**
+   * Unsolicited lines: `cfun` (default) the URCs and Zephyr log lines a board running an
+   * application prints around `AT+CFUN` changes, as in a real nRF9160 DK transcript; `chatty`
+   * also one before every answer; `none` nothing.
+   */
+  urcs?: SimUrcLevel;
+  /**
+   * The modem's own entries in reserved sec tags 4294967292–4294967294 (types 11, 10, 6), which
+   * every real board lists. Default true.
+   */
+  reservedCredentials?: boolean;
+  /** Called with each AT command exactly as the modem receives it (after the shell, if any). */
+  onCommand?: (command: string) => void;
   /** Command terminator the simulated AT host expects. Default CR LF (as SLM). */
   terminator?: SimTerminator;
   /** Delay before each response. Default 0. */

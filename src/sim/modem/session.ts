@@ -2,9 +2,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { ByteTransport } from "../../serial/index.js";
 import { type FramedCommand, SimCommandFramer } from "./framer.js";
 import type { SimModemOptions } from "./options.js";
+import { AT_SHELL_USAGE, atShellCommand, SHELL_PROMPT, splitShellArguments } from "./shell.js";
 import { cme, error, type Reply } from "./state.js";
-
-export const SHELL_PROMPT = "uart:~$ ";
 
 const defaultNoise = [
   "+CSCON: 1",
@@ -17,12 +16,6 @@ interface ModemLink {
   execute(command: string): Promise<Reply>;
   render(reply: Reply): string[];
   onEnd(): void;
-}
-
-/** Undoes the shell escaping of `at <cmd>`: `\"` → `"`, `\n` → LF, `\\` → `\`; `'…'` unwrapped. */
-export function unescapeShellArgument(text: string): string {
-  const unquoted = /^'.*'$/s.test(text) ? text.slice(1, -1) : text;
-  return unquoted.replace(/\\(.)/gs, (_, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c));
 }
 
 /**
@@ -129,16 +122,9 @@ export class SimSession {
   private async run(framed: FramedCommand): Promise<void> {
     const shell = this.options.shellMode ?? false;
     if (shell || this.options.echo) this.write(`${framed.text}\r\n`);
-    let command = framed.text;
-    if (shell) {
-      const match = /^at\s+(.*)$/s.exec(command.trim());
-      if (!match) {
-        const word = command.trim().split(/\s+/)[0] ?? "";
-        this.write(word === "" ? SHELL_PROMPT : `${word}: command not found\r\n${SHELL_PROMPT}`);
-        return;
-      }
-      command = unescapeShellArgument(match[1] ?? "");
-    }
+    const command = shell ? this.shellCommand(framed.text) : framed.text;
+    if (command === null) return;
+    this.options.onCommand?.(command);
     if (this.matchesStall(command)) {
       this.stalled = true; // Like a hung AT host: this and every later command stay unanswered.
       return;
@@ -146,7 +132,29 @@ export class SimSession {
     const reply = await this.reply(command, framed.overflowed);
     if (this.options.latencyMs) await delay(this.options.latencyMs);
     const lines = this.modem.render(reply);
-    this.write(lines.map((line) => `${line}\r\n`).join("") + (shell ? SHELL_PROMPT : ""));
+    // The shell prints the modem's response and then a line break of its own.
+    const text = lines.map((line) => `${line}\r\n`).join("");
+    this.write(shell ? `${text}\r\n${SHELL_PROMPT}` : text);
+  }
+
+  /**
+   * Runs a shell line: the AT command `at` hands the modem (`argv[1]`), or null when the shell
+   * answered by itself (empty line, unknown command, usage, unterminated quote).
+   */
+  private shellCommand(line: string): string | null {
+    const { argv, openQuote } = splitShellArguments(line);
+    const shellSays = (...lines: string[]) => {
+      this.write(lines.map((text) => `${text}\r\n`).join("") + SHELL_PROMPT);
+      return null;
+    };
+    if (argv.length === 0) return shellSays();
+    if (openQuote !== null) return shellSays(`not terminated: ${openQuote}`);
+    if (argv[0] !== "at") return shellSays(`${argv[0]}: command not found`);
+    const argument = argv[1];
+    if (argument === undefined) return shellSays(...AT_SHELL_USAGE);
+    if (argument === "events_enable") return shellSays("AT command event handler enabled");
+    if (argument === "events_disable") return shellSays("AT command event handler disabled");
+    return atShellCommand(argument, this.options.shellLfUnescape ?? true);
   }
 
   private async reply(command: string, overflowed: boolean): Promise<Reply> {

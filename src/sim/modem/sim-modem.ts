@@ -13,10 +13,32 @@ import {
   hwversion,
   xmodemuuid,
 } from "./basic-commands.js";
-import { cmng } from "./cmng.js";
-import { generateIdentityKey, generateImei, generateUuid, identitySource } from "./identity.js";
+import { cmng, sha256Upper } from "./cmng.js";
+import {
+  generateDeviceUuid,
+  generateIdentityKey,
+  generateImei,
+  generateSim,
+  identitySource,
+} from "./identity.js";
 import { jwt } from "./jwt.js";
 import { attestToken, keygen } from "./keygen.js";
+import {
+  cemode,
+  cereg,
+  cgact,
+  cgdcont,
+  cgerep,
+  cimi,
+  cind,
+  cnec,
+  deviceuuid,
+  shortswver,
+  xcband,
+  xiccid,
+  xsystemmode,
+  xvbat,
+} from "./network-commands.js";
 import type { SimModemOptions } from "./options.js";
 import { parseParams } from "./params.js";
 import { SimSession } from "./session.js";
@@ -28,6 +50,7 @@ import {
   type Reply,
   type StoredCredential,
 } from "./state.js";
+import { UrcSource } from "./urcs.js";
 
 const handlers: Record<string, Handler> = {
   "": at,
@@ -44,7 +67,39 @@ const handlers: Record<string, Handler> = {
   "%CMNG": cmng,
   "%ATTESTTOKEN": attestToken,
   "%JWT": jwt,
+  "+CEREG": cereg,
+  "+CIND": cind,
+  "+CGDCONT": cgdcont,
+  "+CGACT": cgact,
+  "+CGEREP": cgerep,
+  "+CNEC": cnec,
+  "+CEMODE": cemode,
+  "+CIMI": cimi,
+  "%XCBAND": xcband,
+  "%XVBAT": xvbat,
+  "%XSYSTEMMODE": xsystemmode,
+  "%SHORTSWVER": shortswver,
+  "%XICCID": xiccid,
+  "%DEVICEUUID": deviceuuid,
 };
+
+/**
+ * The modem's own entries every real board lists (sec tags 4294967292–4294967294, types 11, 10
+ * and 6, in the order of Nordic's SDK test data). Type 6 is the device identity public key.
+ */
+function reservedCredentials(identityPublicKeyDer: Uint8Array): StoredCredential[] {
+  const entry = (secTag: number, type: number, what: string | Uint8Array): StoredCredential => ({
+    secTag,
+    type,
+    content: "",
+    sha256: sha256Upper(typeof what === "string" ? `nrf-provision-sim:${what}` : what),
+  });
+  return [
+    entry(4294967293, 10, "nordic-identity-root-ca"),
+    entry(4294967294, 6, identityPublicKeyDer),
+    entry(4294967292, 11, "nordic-base-public-key"),
+  ];
+}
 
 /** `AT+CFUN=4` → {name "+CFUN", op "set", params [4]}; null if it is not an AT command. */
 export function parseAtCommand(text: string): AtRequest | null {
@@ -71,6 +126,7 @@ export class SimModem {
   readonly identityPublicKeyPem: string;
   private readonly state: ModemState;
   private readonly sessions = new Set<SimSession>();
+  private readonly urcs: UrcSource;
 
   constructor(private readonly options: SimModemOptions = {}) {
     const source = identitySource(options.seed);
@@ -81,7 +137,7 @@ export class SimModem {
         `simulated modem: IMEI must be 15 digits, got "${this.imei}"`,
       );
     }
-    this.deviceUuid = (options.deviceUuid ?? generateUuid(source, "device-uuid")).toLowerCase();
+    this.deviceUuid = (options.deviceUuid ?? generateDeviceUuid(source)).toLowerCase();
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(this.deviceUuid)) {
       throw new NrfProvisionError(
         "ERR_USAGE",
@@ -89,9 +145,12 @@ export class SimModem {
       );
     }
     const identityKey = generateIdentityKey(options.seed);
-    this.identityPublicKeyPem = createPublicKey(identityKey)
+    const identityPublicKey = createPublicKey(identityKey);
+    this.identityPublicKeyPem = identityPublicKey
       .export({ type: "spki", format: "pem" })
       .toString();
+    this.urcs = new UrcSource(options.urcs ?? "cfun");
+    const sim = generateSim(source);
     const baseClock = options.clock ?? Date.now;
     // Offset from the base clock; null while the modem does not know the time.
     let clockOffset: number | null = options.clock ? 0 : null;
@@ -107,6 +166,13 @@ export class SimModem {
       functionalMode: options.functionalMode ?? 1,
       cmee: false,
       credentials: new Map(),
+      reservedCredentials:
+        options.reservedCredentials === false
+          ? []
+          : reservedCredentials(identityPublicKey.export({ type: "spki", format: "der" })),
+      ceregLevel: 0,
+      imsi: sim.imsi,
+      iccid: sim.iccid,
       now: () => (clockOffset === null ? null : baseClock() + clockOffset),
       get timeZoneQuarters() {
         return timeZoneQuarters;
@@ -158,14 +224,24 @@ export class SimModem {
   private async execute(command: string): Promise<Reply> {
     const request = parseAtCommand(command);
     const handler = request ? handlers[request.name] : undefined;
-    if (!request || !handler) return error();
-    return handler(this.state, request);
+    if (!request || !handler) return { ...error(), before: this.urcs.beforeAnswer() };
+    const modeBefore = this.state.functionalMode;
+    const reply = await handler(this.state, request);
+    const { before, after } = this.urcs.around(modeBefore, this.state.functionalMode);
+    if (after.length > 0) {
+      // The network reacts a moment after the modem said OK.
+      setTimeout(() => {
+        for (const line of after) this.injectUrc(line);
+      }, 20).unref();
+    }
+    return { ...reply, before };
   }
 
   /** Final result line: numeric CME codes only after `AT+CMEE=1`, as on the modem. */
   private render(reply: Reply): string[] {
-    if (reply.final === "OK") return [...reply.lines, "OK"];
-    if (reply.final === "CME" && this.state.cmee) return [`+CME ERROR: ${reply.code}`];
-    return ["ERROR"];
+    const before = reply.before ?? [];
+    if (reply.final === "OK") return [...before, ...reply.lines, "OK"];
+    if (reply.final === "CME" && this.state.cmee) return [...before, `+CME ERROR: ${reply.code}`];
+    return [...before, "ERROR"];
   }
 }

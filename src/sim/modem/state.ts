@@ -26,6 +26,14 @@ export interface ModemState {
   cmee: boolean;
   /** Keyed by `credentialKey(secTag, type)`. */
   readonly credentials: Map<string, StoredCredential>;
+  /** The modem's own entries in reserved sec tags, listed after the user's, in this order. */
+  readonly reservedCredentials: readonly StoredCredential[];
+  /** `+CEREG` report level set by `AT+CEREG=<n>`. */
+  ceregLevel: number;
+  /** 15-digit IMSI of the simulated SIM. */
+  readonly imsi: string;
+  /** ICCID of the simulated SIM. */
+  readonly iccid: string;
   /** Modem time in ms since the epoch, or null while the modem does not know the time. */
   now(): number | null;
   /** Time zone of the modem clock in quarter hours (as `+CCLK` reports it). */
@@ -45,10 +53,14 @@ export interface AtRequest {
   params: AtParam[];
 }
 
-export type Reply =
+export type Reply = (
   | { final: "OK"; lines: string[] }
   | { final: "ERROR" }
-  | { final: "CME"; code: number };
+  | { final: "CME"; code: number }
+) & {
+  /** Unsolicited lines printed before the answer (URCs, log lines of the application). */
+  before?: string[];
+};
 
 export const ok = (...lines: string[]): Reply => ({ final: "OK", lines });
 export const error = (): Reply => ({ final: "ERROR" });

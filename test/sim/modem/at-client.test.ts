@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,15 +36,19 @@ async function provisionSequence(at: AtClient, modem: SimModem): Promise<void> {
   expect(verifyAttestation(out, modem.identityPublicKeyPem)).toBe(true);
   expect(opensslVerifiesCsr(out.pem)).toBe(true);
   await at.send(`AT%CMNG=0,16842753,0,"${amazonRootCa1}"`);
+  // Shell firmware stores each line break as CR LF (nrf91-at.md §9); AT mode stores the bytes sent.
+  const stored = at.mode === "shell" ? amazonRootCa1.replaceAll("\n", "\r\n") : amazonRootCa1;
+  const sha256 = createHash("sha256").update(stored).digest("hex").toUpperCase();
+  if (at.mode === "at") {
+    expect(sha256).toBe("2C43952EE9E000FF2ACC4E2ED0897C0A72AD5FA72C3D934E81741CBD54F05BD1");
+  }
   const list = await at.send("AT%CMNG=1,16842753");
   expect(list.lines).toEqual([
-    '%CMNG: 16842753,0,"2C43952EE9E000FF2ACC4E2ED0897C0A72AD5FA72C3D934E81741CBD54F05BD1"',
+    `%CMNG: 16842753,0,"${sha256}"`,
     expect.stringMatching(/^%CMNG: 16842753,2,"[0-9A-F]{64}"$/),
   ]);
   const read = await at.send("AT%CMNG=2,16842753,0");
-  expect(read.lines).toEqual([
-    `%CMNG: 16842753,0,"2C43952EE9E000FF2ACC4E2ED0897C0A72AD5FA72C3D934E81741CBD54F05BD1","${amazonRootCa1}"`,
-  ]);
+  expect(read.lines).toEqual([`%CMNG: 16842753,0,"${sha256}","${stored}"`]);
   await at.send("AT+CFUN=1");
   expect(modem.functionalMode).toBe(1);
 }

@@ -13,7 +13,7 @@ describe("simulated %CMNG", () => {
     const { modem, reader } = connectSim({ functionalMode: 4 });
     expect(amazonRootCa1.length).toBe(1188);
     expect(await reader.send(`AT%CMNG=0,16842753,0,"${amazonRootCa1}"`)).toEqual(["OK"]);
-    expect(await reader.send("AT%CMNG=1")).toEqual([
+    expect(await reader.send("AT%CMNG=1,16842753")).toEqual([
       '%CMNG: 16842753,0,"2C43952EE9E000FF2ACC4E2ED0897C0A72AD5FA72C3D934E81741CBD54F05BD1"',
       "OK",
     ]);
@@ -55,6 +55,9 @@ describe("simulated %CMNG", () => {
       '%CMNG: 10,4,"',
       '%CMNG: 20,0,"',
       '%CMNG: 20,1,"',
+      "%CMNG: 429496", // the modem's own entries follow the user's
+      "%CMNG: 429496",
+      "%CMNG: 429496",
       "OK",
     ]);
     expect((await reader.send("AT%CMNG=1,20")).length).toBe(3);
@@ -87,6 +90,6 @@ describe("simulated %CMNG", () => {
     expect(await reader.send("AT%CMNG=0,16,0")).toEqual(["ERROR"]);
     expect(await reader.send('AT%CMNG=0,16,0,"x",' + `"${"p".repeat(33)}"`)).toEqual(["ERROR"]);
     expect(await reader.send('AT%CMNG=0,16,0,"x"')).toEqual(["OK"]);
-    expect(await reader.send("AT%CMNG=1")).toEqual(["%CMNG: 16,0", "OK"]);
+    expect(await reader.send("AT%CMNG=1,16")).toEqual(["%CMNG: 16,0", "OK"]);
   });
 });

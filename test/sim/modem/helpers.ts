@@ -6,9 +6,12 @@ import type { SimModemOptions } from "../../../src/sim/modem/index.js";
 import { simModemOnMemory } from "../../sim-link.js";
 import { LineReader } from "./line-reader.js";
 
-/** A simulated modem on an in-memory link, driven by the minimal test line reader. */
+/**
+ * A simulated modem on an in-memory link, driven by the minimal test line reader. Without URCs
+ * unless asked (`urcs`), so exact answers can be compared; the URC tests turn them on.
+ */
 export function connectSim(options: SimModemOptions = {}) {
-  const link = simModemOnMemory(options);
+  const link = simModemOnMemory({ urcs: "none", ...options });
   return { ...link, reader: new LineReader(link.host) };
 }
 

@@ -66,10 +66,9 @@ describe("simulated %KEYGEN", () => {
     expect(await reader.send('AT%KEYGEN=42,2,0,"XX=1"')).toEqual(["+CME ERROR: 50"]);
   });
 
-  it("content 1 returns the public key; key type 8 reuses the key already in the tag", async () => {
+  it("content 1 returns the public key; key type 8 creates the endorsement key once, then reuses it", async () => {
     const { modem, reader } = connectSim();
     await offline(reader);
-    expect(await reader.send("AT%KEYGEN=7,8,1")).toEqual(["+CME ERROR: 513"]);
     const csr = parseKeygenOutput((await reader.send("AT%KEYGEN=7,2,0")).join("\n"));
     const pub = parseKeygenOutput((await reader.send("AT%KEYGEN=7,8,1")).join("\n"));
     expect(pub).toMatchObject({
@@ -78,9 +77,17 @@ describe("simulated %KEYGEN", () => {
       secTag: 7,
       digestStatus: "match",
     });
-    expect(pub.publicKeyPem).toBe(csr.publicKeyPem);
     expect(createPublicKey(pub.pem).asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
     expect(verifyAttestation(pub, modem.identityPublicKeyPem)).toBe(true);
+    // The endorsement key is its own key (type 8), not the client key (type 2) …
+    expect(pub.publicKeyPem).not.toBe(csr.publicKeyPem);
+    expect(modem.credentials().map(({ secTag, type }) => [secTag, type])).toEqual([
+      [7, 2],
+      [7, 8],
+    ]);
+    // … and asking again returns the same one.
+    const endorsement = parseKeygenOutput((await reader.send("AT%KEYGEN=7,8,0")).join("\n"));
+    expect(endorsement.publicKeyPem).toBe(pub.publicKeyPem);
     // Type 2 again makes a new key.
     const again = parseKeygenOutput((await reader.send("AT%KEYGEN=7,2,1")).join("\n"));
     expect(again.publicKeyPem).not.toBe(csr.publicKeyPem);

@@ -1,7 +1,7 @@
 import type { ByteTransport } from "../../../src/serial/index.js";
 
-// A final result line, possibly followed by the shell prompt.
-const finalLine = /(?:^|\r\n)(OK|ERROR|\+CME ERROR: \d+)\r\n(uart:~\$ )?$/;
+// A final result line, possibly followed by the shell's blank line and its coloured prompt.
+const finalLine = /(?:^|\r\n)(OK|ERROR|\+CME ERROR: \d+)\r\n(?:\r\n\x1b\[1;32muart:~\$ \x1b\[m)?$/;
 
 /** Splits on CR LF outside double quotes (a PEM inside `"…"` stays one line). */
 function splitLines(text: string): string[] {

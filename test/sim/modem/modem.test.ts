@@ -2,7 +2,7 @@ import { importSPKI, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { parseKeygenOutput } from "../../../src/attest/index.js";
 import { isValidImei, luhnCheckDigit, SimModem } from "../../../src/sim/modem/index.js";
-import { SHELL_PROMPT } from "../../../src/sim/modem/session.js";
+import { SHELL_PROMPT } from "../../../src/sim/modem/shell.js";
 import { connectSim } from "./helpers.js";
 
 describe("simulated modem identity", () => {
@@ -146,7 +146,7 @@ describe("simulated link knobs and faults", () => {
   it("answers ERROR to a command longer than 4095 bytes (AT_HOST truncates it)", async () => {
     const { reader } = connectSim({ functionalMode: 4 });
     expect(await reader.send(`AT%CMNG=0,1,0,"${"A".repeat(4100)}"`)).toEqual(["ERROR"]);
-    expect(await reader.send("AT%CMNG=1")).toEqual(["OK"]);
+    expect(await reader.send("AT%CMNG=1,1")).toEqual(["OK"]);
   });
 
   it("echoes commands when asked and interleaves injected URCs", async () => {
@@ -167,7 +167,7 @@ describe("simulated link knobs and faults", () => {
     expect(await reader.send('AT%CMNG=0,1,0,"x"')).toEqual(["ERROR"]);
     await reader.send("AT+CMEE=1");
     expect(await reader.send('at%cmng=0,1,0,"x"')).toEqual(["+CME ERROR: 515"]);
-    expect(await reader.send("AT%CMNG=1")).toEqual(["OK"]);
+    expect(await reader.send("AT%CMNG=1,1")).toEqual(["OK"]);
   });
 
   it("stalls a matching command and everything after it", async () => {
@@ -185,17 +185,53 @@ describe("simulated link knobs and faults", () => {
     expect(host.isOpen).toBe(false);
   });
 
-  it("shell mode: prompt, echo, `at <cmd>` with escapes, PEMs stored with LF", async () => {
+  it("shell mode: coloured prompt, echo, `at '<cmd>'`, PEM line breaks stored as CR LF", async () => {
     const { host, modem, reader } = connectSim({ shellMode: true, functionalMode: 4 });
+    expect(SHELL_PROMPT).toBe("\x1b[1;32muart:~$ \x1b[m");
     await reader.until(() => reader.pending === SHELL_PROMPT);
     const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-    const command = `at AT%CMNG=0,16842753,0,\\"${pem.replaceAll("\n", "\\n")}\\"`;
+    const command = `at 'AT%CMNG=0,16842753,0,"${pem.replaceAll("\n", "\\n")}"'`;
     expect(await reader.send(command)).toEqual([`${SHELL_PROMPT}${command}`, "OK", SHELL_PROMPT]);
-    expect(modem.credentials()[0]?.content).toBe(pem);
+    expect(modem.credentials()[0]?.content).toBe(pem.replaceAll("\n", "\r\n"));
     expect(await reader.send("at AT+CGSN")).toEqual(["at AT+CGSN", modem.imei, "OK", SHELL_PROMPT]);
     await host.write("AT+CGSN\r\n");
     await reader.until(
       () => reader.pending === `AT+CGSN\r\nAT+CGSN: command not found\r\n${SHELL_PROMPT}`,
     );
+  });
+
+  it("shell mode: an unquoted command is cut at its first space, and \\n outside quotes is n", async () => {
+    const received: string[] = [];
+    const connection = connectSim({
+      shellMode: true,
+      functionalMode: 4,
+      onCommand: (command) => received.push(command),
+    });
+    const { reader } = connection;
+    await reader.until(() => reader.pending === SHELL_PROMPT);
+    // What the project used to send: Zephyr splits it, and the modem gets a broken command.
+    const old = 'at AT%CMNG=0,1,0,\\"-----BEGIN CERTIFICATE-----\\nMIIB\\n\\"';
+    expect((await reader.send(old)).slice(1)).toEqual(["ERROR", SHELL_PROMPT]);
+    expect(received).toEqual(['AT%CMNG=0,1,0,"-----BEGIN']);
+    const { host } = connection;
+    await host.write("at 'AT+CGSN\r\n");
+    await reader.until(
+      () => reader.pending === `at 'AT+CGSN\r\nnot terminated: '\r\n${SHELL_PROMPT}`,
+    );
+    expect(received).toHaveLength(1);
+  });
+
+  it("shell mode without the LF unescape stores the two characters \\n", async () => {
+    const { modem, reader } = connectSim({
+      shellMode: true,
+      shellLfUnescape: false,
+      functionalMode: 4,
+    });
+    await reader.until(() => reader.pending === SHELL_PROMPT);
+    expect((await reader.send("at 'AT%CMNG=0,1,0,\"a\\nb\"'")).slice(1)).toEqual([
+      "OK",
+      SHELL_PROMPT,
+    ]);
+    expect(modem.credentials()[0]?.content).toBe("a\\nb");
   });
 });
