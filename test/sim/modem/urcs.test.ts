@@ -95,7 +95,7 @@ describe("the built CLI: provision against `sim modem --urcs chatty`", () => {
     await removeDir(dir);
   });
 
-  it("succeeds, and `modem info --verbose` shows the URCs on stderr only", async () => {
+  it("succeeds, and `provision --verbose` / `modem info --verbose` show the URCs on stderr only", async () => {
     const sim = spawn(process.execPath, [bin, "sim", "modem", "--urcs", "chatty", "--json"], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
@@ -115,12 +115,25 @@ describe("the built CLI: provision against `sim modem --urcs chatty`", () => {
       const env = { ...process.env, NRF_PROVISION_CA_PASSPHRASE: passphrase };
       const provision = await run(
         process.execPath,
-        [bin, "provision", "--port", port, "--ca-dir", caDir, "--onboard", "none", "--json"],
+        [
+          bin,
+          "provision",
+          "--port",
+          port,
+          "--ca-dir",
+          caDir,
+          "--onboard",
+          "none",
+          "--verbose",
+          "--json",
+        ],
         { cwd: root, env },
       );
       const report = JSON.parse(provision.stdout);
       expect(report.ok).toBe(true);
-      expect(JSON.stringify(report)).not.toMatch(/CESQ|CSCON|asset_tracker/);
+      expect(provision.stdout).not.toMatch(/CESQ|CSCON|asset_tracker/);
+      // --verbose logs the traffic, URCs included, on stderr, each line after the port.
+      expect(provision.stderr).toContain(`${port} << %CESQ: 54,2,16,2`);
       const info = await run(
         process.execPath,
         [bin, "modem", "info", "--port", port, "--verbose", "--json"],
