@@ -6,7 +6,12 @@ import type {
 } from "../cloud/index.js";
 import { describeError, isNrfProvisionError, NrfProvisionError } from "../errors/index.js";
 import type { DeviceHistory, StationJournal } from "./journal.js";
-import type { Onboarder, OnboardingFields, OnboardingOutcome } from "./onboarding.js";
+import {
+  type Onboarder,
+  type OnboardingFields,
+  type OnboardingOutcome,
+  onboardingRowFor,
+} from "./onboarding.js";
 
 /** How the station onboards: every board now, in bulk at the end, or not at all. */
 export type StationOnboardMode = "single" | "batch" | "none";
@@ -88,11 +93,7 @@ export class StationOnboarding implements Onboarder {
     for (const history of unfinished) {
       const now = this.options.journal.recall(history.deviceId);
       if (now?.onboarding.state === "succeeded" || now?.certificate === undefined) continue;
-      const row = {
-        deviceId: now.deviceId,
-        certificate: now.certificate.pem,
-        ...this.options.rowFields,
-      };
+      const row = onboardingRowFor(now.deviceId, now.certificate.pem, this.options.rowFields);
       if (this.options.mode === "single") await this.onboardNow(row).catch(() => {});
       else this.enqueue(row);
     }

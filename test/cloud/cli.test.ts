@@ -66,11 +66,16 @@ describe("nrf-provision cloud …", () => {
       "--tags",
       "a,b",
       "--fw-types",
-      "APP,MODEM",
+      "APP",
       "--json",
     );
     expect(onboard.code).toBe(0);
-    expect(JSON.parse(onboard.out)).toEqual({ ok: true, deviceId: row.deviceId });
+    expect(JSON.parse(onboard.out)).toEqual({
+      ok: true,
+      deviceId: row.deviceId,
+      modality: "certificate",
+      supportedFirmwareTypes: ["APP"],
+    });
     const state = await run(
       "cloud",
       "state",
@@ -106,6 +111,7 @@ describe("nrf-provision cloud …", () => {
       id: row.deviceId,
       subType: "tracker",
       tags: ["a", "b"],
+      firmware: { supports: ["APP"] },
       state: { reported: { x: 1 }, version: 1 },
     });
     expect((await run("cloud", "device", "delete", "--device", row.deviceId)).code).toBe(0);

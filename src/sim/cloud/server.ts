@@ -17,6 +17,7 @@ import {
   type BulkEndpoint,
   CsvValidationError,
   isCertificatePem,
+  isPublicKeyPem,
   isValidDeviceId,
   isValidSubType,
   isValidTag,
@@ -628,7 +629,10 @@ function parseJson(body: string): unknown {
   }
 }
 
-/** OnboardSingleDeviceArgs, validated like the CSV columns (JSON allows SMP/CUSTOM and commas in subType). */
+/**
+ * OnboardSingleDeviceArgs, validated like the CSV columns (JSON allows SMP/CUSTOM and commas in
+ * subType). `certificate` holds a certificate or an ES256 public key, as the CSV column does.
+ */
 function onboardingArgs(deviceId: string, input: unknown) {
   const fail = (field: string): never => {
     throw new SimHttpError(422, 42200, `Validation failed: field ${field}`);
@@ -636,7 +640,9 @@ function onboardingArgs(deviceId: string, input: unknown) {
   if (!isValidDeviceId(deviceId)) fail("deviceId");
   if (typeof input !== "object" || input === null) return fail("body");
   const args = input as Record<string, unknown>;
-  if (typeof args.certificate !== "string" || !isCertificatePem(args.certificate))
+  // Both onboarding modalities travel in `certificate`: a device certificate or a public key.
+  const pem = args.certificate;
+  if (typeof pem !== "string" || !(isCertificatePem(pem) || isPublicKeyPem(pem)))
     fail("certificate");
   const subType = args.subType ?? "";
   if (typeof subType !== "string" || !isValidSubType(subType)) fail("subType");
