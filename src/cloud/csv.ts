@@ -100,13 +100,11 @@ function checkPem(kind: "CERTIFICATE" | "PUBLIC KEY"): FieldCheck {
 
 /** OnboardDevices' PEM column: a certificate, or a public key (the second modality). */
 const checkOnboardingPem: FieldCheck = (pem) =>
-  pem.includes("-----BEGIN PUBLIC KEY-----")
-    ? checkPem("PUBLIC KEY")(pem)
-    : checkPem("CERTIFICATE")(pem);
+  checkPem(onboardingModality(pem) === "public-key" ? "PUBLIC KEY" : "CERTIFICATE")(pem);
 
-/** The onboarding modality a valid OnboardDevice(s) PEM stands for. */
+/** The onboarding modality an OnboardDevice(s) PEM stands for (whether or not it is valid). */
 export function onboardingModality(pem: string): "certificate" | "public-key" {
-  return PUBLIC_KEY_PEM_PATTERN.test(pem) ? "public-key" : "certificate";
+  return pem.includes("-----BEGIN PUBLIC KEY-----") ? "public-key" : "certificate";
 }
 
 /** Why `pem` cannot onboard a device (certificate or ES256 public key), or null. */
