@@ -1,6 +1,6 @@
 /**
  * The second onboarding modality, as a user runs it: the built CLI in child processes against
- * `nrf-provision sim cloud` started the way the README shows. A software device gets a key pair
+ * `nrf-provision sim cloud` started with the README's own command line. A software device gets a key pair
  * (`jwt keygen`), is onboarded with its public key, and updates its own state with a device JWT;
  * a JWT signed by any other key is refused with 401.
  */
@@ -40,7 +40,15 @@ describe("onboarding with a public key (built CLI, sim cloud as the README start
       throw new Error("dist/ is missing: run `npm run build` (npm test does it first)");
     }
     dir = await mkdtemp(join(tmpdir(), "public-key-onboarding-"));
-    cloud = spawn("node", [binary, "sim", "cloud", "--api-key", apiKey], {
+    // The README's own `sim cloud` command line (it has no quoted arguments).
+    const readme = await readFile(
+      fileURLToPath(new URL("../../README.md", import.meta.url)),
+      "utf8",
+    );
+    const command = /^nrf-provision sim cloud .*$/m.exec(readme)?.[0];
+    if (!command) throw new Error("the README shows no `nrf-provision sim cloud` command");
+    expect(command).toContain(`--api-key ${apiKey}`);
+    cloud = spawn("node", [binary, ...command.split(/\s+/).slice(1)], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let printed = "";
@@ -53,7 +61,7 @@ describe("onboarding with a public key (built CLI, sim cloud as the README start
       cloud.once("exit", (code) => reject(new Error(`sim cloud exited (${code}): ${printed}`)));
     });
     env = { PATH: process.env.PATH, NRF_CLOUD_BASE_URL: baseUrl, NRF_CLOUD_API_KEY: apiKey };
-  }, 30_000);
+  }, 120_000);
 
   afterAll(async () => {
     if (cloud && cloud.exitCode === null) {
@@ -119,7 +127,7 @@ describe("onboarding with a public key (built CLI, sim cloud as the README start
     });
     const after = await run("cloud", "device", "get", "--device", "sw-dev", "--json");
     expect(JSON.parse(after.out).device.state).toMatchObject({ version: 1 });
-  }, 60_000);
+  }, 300_000);
 
   it("onboard --csv takes rows whose PEM is a PUBLIC KEY; each device then signs its own JWTs", async () => {
     const keygen = await run(
@@ -171,7 +179,7 @@ describe("onboarding with a public key (built CLI, sim cloud as the README start
     );
     expect(crossed.code).toBe(5);
     expect(crossed.err).toMatch(/401/);
-  }, 60_000);
+  }, 300_000);
 
   it("refuses a public key given as --cert (and a certificate as --public-key) before sending", async () => {
     await run("jwt", "keygen", "--device", "mixed", "--out-dir", "mixed");
@@ -185,6 +193,20 @@ describe("onboarding with a public key (built CLI, sim cloud as the README start
     );
     expect(wrongFlag.code).toBe(2);
     expect(wrongFlag.err).toMatch(/--cert mixed\/mixed\.pub\.pem holds a PUBLIC KEY.*--public-key/);
+    await writeFile(
+      join(dir, "mixed", "device.pem"),
+      "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n",
+    );
+    const certAsKey = await run(
+      "cloud",
+      "onboard",
+      "--device",
+      "mixed",
+      "--public-key",
+      "mixed/device.pem",
+    );
+    expect(certAsKey.code).toBe(2);
+    expect(certAsKey.err).toMatch(/holds no PUBLIC KEY PEM; pass a certificate with --cert/);
     const both = await run(
       "cloud",
       "onboard",
@@ -199,5 +221,5 @@ describe("onboarding with a public key (built CLI, sim cloud as the README start
     expect(both.err).toMatch(/either --cert .* or --public-key/);
     const missing = await run("cloud", "device", "get", "--device", "mixed");
     expect(missing.code).toBe(5); // nothing was onboarded
-  }, 60_000);
+  }, 300_000);
 });
