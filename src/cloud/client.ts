@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { deviceIdProblem } from "../device-id/index.js";
 import {
   buildOnboardingCsv,
   buildRegisterCertificatesCsv,
@@ -8,6 +9,7 @@ import {
   JSON_FIRMWARE_TYPES,
   JSON_SUBTYPE_PATTERN,
   type OnboardingRow,
+  onboardingPemProblem,
   type PublicKeyRow,
   TAG_PATTERN,
 } from "./csv.js";
@@ -93,6 +95,7 @@ export interface WaitForBulkOpsOptions {
 
 export interface OnboardDeviceInput {
   deviceId: string;
+  /** The device certificate PEM, or an ES256 public-key PEM (sent in the same field). */
   certificate: string;
   subType?: string;
   tags?: readonly string[];
@@ -390,7 +393,7 @@ export function createCloudClient(options: CloudClientOptions = {}): CloudClient
       });
     },
 
-    /** OnboardDevice: one device, JSON body (202). */
+    /** OnboardDevice: one device, JSON body (202); with a certificate or an ES256 public key. */
     async onboardDevice(o: OnboardDeviceInput): Promise<void> {
       validateOnboardDeviceInput(o);
       const body: Record<string, unknown> = { certificate: o.certificate };
@@ -516,16 +519,11 @@ function validateOnboardDeviceInput(o: OnboardDeviceInput): void {
       reason,
     });
   };
-  // Reuse the CSV builder for the shared rules (device ID, PEM), then the JSON-only ones.
-  try {
-    buildRegisterCertificatesCsv([{ deviceId: o.deviceId, certificate: o.certificate }]);
-  } catch (error) {
-    if (error instanceof CsvError) {
-      const field = error.details.field === "certPem" ? "certificate" : String(error.details.field);
-      fail(field, String(error.details.reason));
-    }
-    throw error;
-  }
+  // The CSV rules for the device ID and the PEM, then the JSON-only ones.
+  const idProblem = deviceIdProblem(o.deviceId);
+  if (idProblem) fail("deviceId", idProblem);
+  const pemProblem = onboardingPemProblem(o.certificate);
+  if (pemProblem) fail("certificate", pemProblem);
   if (o.subType !== undefined && !JSON_SUBTYPE_PATTERN.test(o.subType)) {
     fail("subType", `"${o.subType}" must match ${JSON_SUBTYPE_PATTERN}`);
   }

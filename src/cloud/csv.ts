@@ -25,10 +25,20 @@ export const CERTIFICATE_PEM_PATTERN =
 export const PUBLIC_KEY_PEM_PATTERN =
   /^-{5}BEGIN PUBLIC KEY-{5}(\r\n|\r|\n)([^-]+)(\r\n|\r|\n)-{5}END PUBLIC KEY-{5}(\r\n|\r|\n)$/;
 
+/**
+ * Firmware types a board's onboarding row declares unless told otherwise: FOTA of the
+ * application and the modem needs them, and Nordic's nrfcloud-utils writes `APP|MODEM` too.
+ */
+export const DEFAULT_FIRMWARE_TYPES: readonly CsvFirmwareType[] = ["APP", "MODEM"];
+
 export type CsvFirmwareType = (typeof CSV_FIRMWARE_TYPES)[number];
 export type FirmwareType = (typeof JSON_FIRMWARE_TYPES)[number];
 
-/** One device of an OnboardDevices upload: certificate PEM, or public-key PEM (key modality). */
+/**
+ * One device of an OnboardDevices upload. `certificate` is the API's `certPem` column, which
+ * takes either onboarding modality: a device certificate (the device may use MQTT, CoAP and
+ * REST) or an ES256 public key (device JWTs over REST only).
+ */
 export interface OnboardingRow {
   deviceId: string;
   certificate: string;
@@ -85,8 +95,19 @@ function checkPem(kind: "CERTIFICATE" | "PUBLIC KEY"): FieldCheck {
   };
 }
 
+/** OnboardDevices' PEM column: a certificate, or a public key (the second modality). */
 const checkOnboardingPem: FieldCheck = (pem) =>
-  PUBLIC_KEY_PEM_PATTERN.test(pem) ? null : checkPem("CERTIFICATE")(pem);
+  checkPem(onboardingModality(pem) === "public-key" ? "PUBLIC KEY" : "CERTIFICATE")(pem);
+
+/** The onboarding modality an OnboardDevice(s) PEM stands for (whether or not it is valid). */
+export function onboardingModality(pem: string): "certificate" | "public-key" {
+  return pem.includes("-----BEGIN PUBLIC KEY-----") ? "public-key" : "certificate";
+}
+
+/** Why `pem` cannot onboard a device (certificate or ES256 public key), or null. */
+export function onboardingPemProblem(pem: string): string | null {
+  return checkOnboardingPem(pem);
+}
 
 /** The PEM column is always quoted, as nRF Cloud documents it. */
 function quotePem(pem: string): string {

@@ -25,6 +25,7 @@ export {
   type OnboardingFields,
   type OnboardingOutcome,
   onboardEachDevice,
+  onboardingRowFor,
   skipOnboarding,
   splitCsvRecords,
 } from "./onboarding.js";

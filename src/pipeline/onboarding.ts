@@ -1,7 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { buildOnboardingCsv, type CloudClient, type OnboardingRow } from "../cloud/index.js";
+import {
+  buildOnboardingCsv,
+  type CloudClient,
+  DEFAULT_FIRMWARE_TYPES,
+  type OnboardingRow,
+} from "../cloud/index.js";
 import { NrfProvisionError } from "../errors/index.js";
 import { acquireFileLock, FileLockedError } from "../file-lock/index.js";
 
@@ -9,6 +14,20 @@ export type { OnboardingRow };
 
 /** The parts of an onboarding row that are the same for every board of a run. */
 export type OnboardingFields = Omit<OnboardingRow, "deviceId" | "certificate">;
+
+/** A board's onboarding row; firmware types default to APP|MODEM (an empty list is kept). */
+export function onboardingRowFor(
+  deviceId: string,
+  certificate: string,
+  fields: OnboardingFields = {},
+): OnboardingRow {
+  return {
+    deviceId,
+    certificate,
+    ...fields,
+    supportedFirmwareTypes: fields.supportedFirmwareTypes ?? DEFAULT_FIRMWARE_TYPES,
+  };
+}
 
 export type OnboardingOutcome =
   | { mode: "none" }

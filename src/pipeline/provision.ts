@@ -25,6 +25,7 @@ import {
   type Onboarder,
   type OnboardingFields,
   type OnboardingOutcome,
+  onboardingRowFor,
   skipOnboarding,
 } from "./onboarding.js";
 import { type StepEvent, StepRunner, type StepTiming } from "./steps.js";
@@ -152,11 +153,9 @@ export async function provisionBoard(options: ProvisionOptions): Promise<Provisi
       const onModem = await restoringMode(session, modeBefore, () => putCredentials(session));
 
       const onboarding = await steps.run("onboard", () =>
-        (options.onboarder ?? skipOnboarding).onboard({
-          deviceId,
-          certificate: onModem.certificate.pem,
-          ...options.onboardingFields,
-        }),
+        (options.onboarder ?? skipOnboarding).onboard(
+          onboardingRowFor(deviceId, onModem.certificate.pem, options.onboardingFields),
+        ),
       );
       const result: ProvisionResult = {
         port: options.board.port,

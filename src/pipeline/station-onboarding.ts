@@ -9,7 +9,12 @@ import type {
 import { describeError, isNrfProvisionError, NrfProvisionError } from "../errors/index.js";
 import { crashPoint } from "./crash-point.js";
 import type { DeviceHistory, StationJournal } from "./journal.js";
-import type { Onboarder, OnboardingFields, OnboardingOutcome } from "./onboarding.js";
+import {
+  type Onboarder,
+  type OnboardingFields,
+  type OnboardingOutcome,
+  onboardingRowFor,
+} from "./onboarding.js";
 
 /** How the station onboards: every board now, in bulk at the end, or not at all. */
 export type StationOnboardMode = "single" | "batch" | "none";
@@ -145,7 +150,7 @@ export class StationOnboarding implements Onboarder {
       }
       taken++;
       const queued = {
-        row: { deviceId, certificate: entry.pem, ...this.options.rowFields },
+        row: onboardingRowFor(deviceId, entry.pem, this.options.rowFields),
         fingerprint,
       };
       if (mode === "single") await this.onboardNow(queued).catch(() => {});

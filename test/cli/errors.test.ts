@@ -83,6 +83,7 @@ const commands: CommandSpec[] = [
     args: ["--device", "dev-1", "--cert", PRESENT],
     files: {
       "--cert": (file) => ["--device", "dev-1", "--cert", file],
+      "--public-key": (file) => ["--device", "dev-1", "--public-key", file],
       "--csv": (file) => ["--csv", file],
     },
     cloud: ["--device", "dev-1", "--cert", PRESENT],

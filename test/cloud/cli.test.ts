@@ -66,11 +66,16 @@ describe("nrf-provision cloud …", () => {
       "--tags",
       "a,b",
       "--fw-types",
-      "APP,MODEM",
+      "APP",
       "--json",
     );
     expect(onboard.code).toBe(0);
-    expect(JSON.parse(onboard.out)).toEqual({ ok: true, deviceId: row.deviceId });
+    expect(JSON.parse(onboard.out)).toEqual({
+      ok: true,
+      deviceId: row.deviceId,
+      modality: "certificate",
+      supportedFirmwareTypes: ["APP"],
+    });
     const state = await run(
       "cloud",
       "state",
@@ -106,6 +111,7 @@ describe("nrf-provision cloud …", () => {
       id: row.deviceId,
       subType: "tracker",
       tags: ["a", "b"],
+      firmware: { supports: ["APP"] },
       state: { reported: { x: 1 }, version: 1 },
     });
     expect((await run("cloud", "device", "delete", "--device", row.deviceId)).code).toBe(0);
@@ -253,7 +259,19 @@ function writeCert(dir: string, pem: string): string {
 describe("nrf-provision sim cloud", () => {
   it("prints its base URL and API key, serves requests, and stops when interrupted", async () => {
     const sim = startCli(
-      ["sim", "cloud", "--port", "0", "--api-key", "k1", "--bulk-delay-ms", "5", "--json"],
+      [
+        "sim",
+        "cloud",
+        "--port",
+        "0",
+        "--api-key",
+        "k1",
+        "--bulk-delay-ms",
+        "5",
+        "--ownership-code",
+        "nrf-352656100000009=4242",
+        "--json",
+      ],
       { env: {} },
     );
     const { baseUrl, apiKey } = JSON.parse(await sim.untilOutput((out) => out.includes("}")));
@@ -263,8 +281,24 @@ describe("nrf-provision sim cloud", () => {
       headers: { authorization: "Bearer k1" },
     });
     expect(await list.json()).toEqual({ items: [], total: 0 });
+    // The board given with --ownership-code can be claimed with its code, and only with it.
+    const associate = (code: string) =>
+      fetch(`${baseUrl}/association/nrf-352656100000009`, {
+        method: "PUT",
+        headers: { authorization: "Bearer k1", "content-type": "text/plain" },
+        body: code,
+      });
+    expect((await associate("1111")).status).toBe(400);
+    expect((await associate("4242")).status).toBe(202);
     sim.interrupt();
     expect(await sim.exit).toBe(0);
     await expect(fetch(`${baseUrl}/bulk-ops-requests`)).rejects.toThrow();
+  });
+
+  it("refuses an --ownership-code that is not deviceId=code", async () => {
+    const run = cliRunner({ env: {} });
+    const bad = await run(["sim", "cloud", "--ownership-code", "nrf-1:123"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("--ownership-code takes deviceId=code");
   });
 });

@@ -7,6 +7,7 @@ import {
   buildRegisterPublicKeysCsv,
   CsvError,
   type OnboardingRow,
+  onboardingModality,
   parseCsvRecords,
 } from "../../src/cloud/index.js";
 import { type SimCloud, startSimCloud } from "../../src/sim/cloud/index.js";
@@ -54,6 +55,18 @@ describe("buildOnboardingCsv", () => {
       { deviceId: "c", certificate: cr },
     ]);
     expect(parseCsvRecords(body?.body ?? "").map((r) => r.fields[4])).toEqual([KEY, crlf, cr]);
+  });
+
+  it("names the modality a PEM stands for, and a broken key as a key", () => {
+    expect(onboardingModality(KEY)).toBe("public-key");
+    expect(onboardingModality(CERT)).toBe("certificate");
+    const error = rejection(() =>
+      buildOnboardingCsv([{ deviceId: "k", certificate: KEY.trimEnd() }]),
+    );
+    expect(error.details).toMatchObject({
+      field: "certPem",
+      reason: "PUBLIC KEY PEM must end with a line break",
+    });
   });
 
   it("splits 2,500 rows into requests of at most 1000 and keeps the row→device maps", () => {

@@ -7,6 +7,36 @@ import { clientFor, cloudErrorOf, fastWait, useSimCloud } from "./helpers.js";
 describe("device JWTs against the simulated nRF Cloud", () => {
   const startSim = useSimCloud();
 
+  it("OnboardDevice with an ES256 public key: the device's JWTs work, another key's get 401", async () => {
+    const sim = await startSim();
+    const client = clientFor(sim);
+    const device = generateDeviceKeyPair();
+    const other = generateDeviceKeyPair();
+    await client.onboardDevice({ deviceId: "key-only", certificate: device.publicKeyPem });
+    expect(sim.devices.get("key-only")).toMatchObject({
+      onboardingPem: device.publicKeyPem,
+      certificateFingerprint: null,
+    });
+    const jwt = mintDeviceJwt({ privateKey: device.privateKeyPem, deviceId: "key-only" });
+    await client.updateDeviceState({ deviceId: "key-only", state: { reported: { a: 1 } }, jwt });
+    expect((await client.fetchDevice({ deviceId: "key-only", jwt })).state?.version).toBe(1);
+    const forged = mintDeviceJwt({ privateKey: other.privateKeyPem, deviceId: "key-only" });
+    const refused = await cloudErrorOf(
+      client.updateDeviceState({ deviceId: "key-only", state: { reported: {} }, jwt: forged }),
+    );
+    expect(refused.code).toBe("ERR_CLOUD_AUTH");
+    expect(refused.details).toMatchObject({ status: 401 });
+    // A P-384 key has the right PEM shape but is not ES256: the server refuses it.
+    const p384 = generateKeyPairSync("ec", { namedCurve: "P-384" })
+      .publicKey.export({ type: "spki", format: "pem" })
+      .toString();
+    const wrongCurve = await cloudErrorOf(
+      client.onboardDevice({ deviceId: "p384", certificate: p384 }),
+    );
+    expect(wrongCurve.details).toMatchObject({ status: 400 });
+    expect(wrongCurve.message).toMatch(/not an ES256/);
+  });
+
   it("10 software devices: register public keys, mint JWTs, update state; bad tokens get 401", async () => {
     const sim = await startSim();
     const client = clientFor(sim);

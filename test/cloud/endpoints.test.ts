@@ -64,24 +64,43 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
   });
 
   it("onboardDevices: bulk job goes PENDING → IN_PROGRESS → SUCCEEDED with progress reported", async () => {
-    const sim = await startSim({ bulkDelayMs: 120 });
+    // The job moves one step each time the client reports progress, never by a timer: each
+    // poll sees exactly one state, however loaded the machine is.
+    const sim = await startSim({ bulkProgress: "manual" });
     const client = clientFor(sim);
     const upload = await client.onboardDevices(await onboardingRows(5));
     expect(upload.chunks).toHaveLength(1);
     const seen: string[] = [];
     const result = await client.waitForBulkOps(upload.chunks[0] as never, {
       ...fastWait,
-      onProgress: (details) => seen.push(details.status),
+      onProgress: (details) => {
+        seen.push(details.status);
+        sim.advanceBulkOps();
+      },
     });
     expect(result).toMatchObject({ status: "SUCCEEDED", failures: [] });
-    expect(seen[0]).toBe("PENDING");
-    expect(seen).toContain("IN_PROGRESS");
-    expect(seen.at(-1)).toBe("SUCCEEDED");
+    expect(seen).toEqual(["PENDING", "IN_PROGRESS", "SUCCEEDED"]);
     expect(result.details.endpoint).toBe("ONBOARD_DEVICES");
     expect(result.details.completedAt).toBeDefined();
     // The uploaded data is served byte-exact.
     const uploaded = await fetch(result.details.uploadedDataUrl ?? "");
     expect(await uploaded.text()).toMatch(/^dev-00000,,,,"-----BEGIN CERTIFICATE-----\n/);
+  });
+
+  it("a manual bulk job stays PENDING until advanced, then moves one step per advance", async () => {
+    const sim = await startSim({ bulkProgress: "manual", bulkDelayMs: 0 });
+    const client = clientFor(sim);
+    const upload = await client.onboardDevices(await onboardingRows(2, "manual"));
+    const id = upload.chunks[0]?.bulkOpsRequestId ?? "";
+    await new Promise((resolve) => setTimeout(resolve, 20)); // a timed job would be done by now
+    expect((await client.getBulkOpsRequest(id)).status).toBe("PENDING");
+    expect(sim.advanceBulkOps()).toBe(1);
+    expect((await client.getBulkOpsRequest(id)).status).toBe("IN_PROGRESS");
+    expect(sim.devices.has("manual-00000")).toBe(false);
+    expect(sim.advanceBulkOps()).toBe(1);
+    expect((await client.getBulkOpsRequest(id)).status).toBe("SUCCEEDED");
+    expect(sim.devices.has("manual-00000")).toBe(true);
+    expect(sim.advanceBulkOps()).toBe(0);
   });
 
   it("onboardDevices: a 422 names the row and field and rejects the whole upload", async () => {

@@ -54,8 +54,12 @@ describe("nrf-provision provision / demo (in-process CLI)", () => {
     const first = captureIo(env, dir);
     expect(await runCli(args, first.io)).toBe(0);
     expect(first.out()).toContain(`row appended in ${csv}`);
+    // Firmware types default to APP|MODEM, as Nordic's tool writes them (FOTA needs them).
+    expect(splitCsvRecords(await readFile(csv, "utf8"))[0]).toMatch(
+      new RegExp(`^${board.modem.deviceUuid},,,APP\\|MODEM,"-----BEGIN CERTIFICATE-----\\n`),
+    );
     const again = captureIo(env, dir);
-    expect(await runCli([...args, "--replace"], again.io)).toBe(0);
+    expect(await runCli([...args, "--replace", "--fw-types", ""], again.io)).toBe(0);
     const rows = splitCsvRecords(await readFile(csv, "utf8"));
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatch(

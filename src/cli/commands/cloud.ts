@@ -8,7 +8,9 @@ import {
   type BulkUpload,
   type CloudClient,
   CsvError,
+  DEFAULT_FIRMWARE_TYPES,
   type OnboardingRow,
+  onboardingModality,
   parseCsvRecords,
 } from "../../cloud/index.js";
 import { DEVICE_ID_RULE } from "../../device-id/index.js";
@@ -47,7 +49,7 @@ export function register(program: Command, ctx: CliContext): void {
     cloud
       .command("onboard")
       .description(
-        "Onboard one device (--device, --cert) or many (--csv, ≤ 1000 rows per request)",
+        "Onboard one device (--device with --cert or --public-key) or many (--csv, ≤ 1000 rows per request)",
       ),
   )
     .option(
@@ -56,17 +58,25 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option("--cert <file>", "the device certificate (PEM)")
     .option(
+      "--public-key <file>",
+      "instead of --cert: an ES256 public key (PEM) the device signs its JWTs with (REST only)",
+    )
+    .option(
       "--sub-type <subType>",
       "device sub-type, e.g. humidity-sensor (contains 'gateway' → Gateway)",
     )
     .option("--tags <a,b>", "comma-separated tags")
-    .option("--fw-types <APP,MODEM>", "comma-separated firmware types the device supports for FOTA")
+    .option(
+      "--fw-types <APP,MODEM>",
+      "firmware types the device supports for FOTA, comma-separated (default APP,MODEM; '' for none)",
+    )
     .option("--csv <file>", 'OnboardDevices CSV: deviceId,subType,tags,fwTypes,"PEM" (no header)')
     .action(
       async (
         o: WaitOptions & {
           device?: string;
           cert?: string;
+          publicKey?: string;
           subType?: string;
           tags?: string;
           fwTypes?: string;
@@ -75,9 +85,9 @@ export function register(program: Command, ctx: CliContext): void {
       ) => {
         const client = clientFor(o, ctx);
         if (o.csv !== undefined) {
-          if (o.device || o.cert || o.subType || o.tags || o.fwTypes) {
+          if (o.device || o.cert || o.publicKey || o.subType || o.tags || o.fwTypes !== undefined) {
             throw usageError(
-              "Use either --csv or --device/--cert (with --sub-type, --tags, --fw-types), not both.",
+              "Use either --csv or --device with --cert or --public-key (and --sub-type, --tags, --fw-types), not both.",
             );
           }
           const rows = parseCsvFile(await readText(ctx, "--csv", o.csv), 5).map(
@@ -92,17 +102,34 @@ export function register(program: Command, ctx: CliContext): void {
           await reportUpload(ctx, client, await client.onboardDevices(rows), o);
           return;
         }
-        if (!o.device || !o.cert)
-          throw usageError("cloud onboard needs --device and --cert, or --csv.");
+        if (!o.device || (o.cert === undefined) === (o.publicKey === undefined)) {
+          throw usageError(
+            "cloud onboard needs --device with either --cert (a device certificate) or --public-key (an ES256 public key), or --csv.",
+          );
+        }
+        const [option, file] =
+          o.cert !== undefined ? ["--cert", o.cert] : ["--public-key", o.publicKey ?? ""];
+        const pem = await readText(ctx, option, file);
+        const modality = onboardingModality(pem);
+        if ((modality === "public-key") !== (option === "--public-key")) {
+          throw usageError(
+            `${option} ${file} holds ${modality === "public-key" ? "a PUBLIC KEY" : "no PUBLIC KEY"} PEM; pass ${modality === "public-key" ? "it with --public-key" : "a certificate with --cert"}. Nothing was sent.`,
+          );
+        }
+        const supportedFirmwareTypes =
+          o.fwTypes === undefined ? DEFAULT_FIRMWARE_TYPES : splitList(o.fwTypes, ",");
         await client.onboardDevice({
           deviceId: o.device,
-          certificate: await readText(ctx, "--cert", o.cert),
+          certificate: pem,
           ...(o.subType !== undefined ? { subType: o.subType } : {}),
           ...(o.tags !== undefined ? { tags: splitList(o.tags, ",") } : {}),
-          ...(o.fwTypes !== undefined ? { supportedFirmwareTypes: splitList(o.fwTypes, ",") } : {}),
+          supportedFirmwareTypes,
         });
-        if (o.json) writeJson(ctx.io, { ok: true, deviceId: o.device });
-        else writeLines(ctx.io, `Onboarded ${o.device}.`);
+        const how =
+          modality === "public-key" ? "its public key (device JWTs over REST)" : "its certificate";
+        if (o.json)
+          writeJson(ctx.io, { ok: true, deviceId: o.device, modality, supportedFirmwareTypes });
+        else writeLines(ctx.io, `Onboarded ${o.device} with ${how}.`);
       },
     );
 

@@ -92,7 +92,10 @@ export function addBoardOptions(command: Command): Command {
     .option("--root-ca <file...>", "root CA PEM file(s) to write instead of Amazon Root CA 1")
     .option("--sub-type <type>", "nRF Cloud device subType")
     .option("--tags <a,b>", "nRF Cloud device tags, comma-separated")
-    .option("--fw-types <APP,MODEM>", "supported firmware types, comma-separated")
+    .option(
+      "--fw-types <APP,MODEM>",
+      "firmware types for FOTA, comma-separated (default APP,MODEM; '' for none)",
+    )
     .option("--save-dir <dir>", "keep each device's CSR, certificate and device.json here");
   return addCloudOptions(addLinkOptions(command));
 }

@@ -1,6 +1,12 @@
 import type { Command } from "commander";
 import { startSimCloud } from "../../sim/cloud/index.js";
-import { type CliContext, parseIntegerOption, writeJson, writeLines } from "../context.js";
+import {
+  type CliContext,
+  parseIntegerOption,
+  usageError,
+  writeJson,
+  writeLines,
+} from "../context.js";
 
 interface SimCloudCliOptions {
   port: string;
@@ -8,6 +14,7 @@ interface SimCloudCliOptions {
   apiKey?: string;
   bulkDelayMs: string;
   latencyMs: string;
+  ownershipCode?: string[];
   json?: boolean;
 }
 
@@ -23,9 +30,15 @@ export function registerSimCloud(sim: Command, ctx: CliContext): void {
     .option("--api-key <key>", "API key the simulator accepts (default: random, printed)")
     .option("--bulk-delay-ms <n>", "time a bulk operation takes from upload to result", "1000")
     .option("--latency-ms <n>", "delay added to every response", "0")
+    .option(
+      "--ownership-code <deviceId=code...>",
+      "a Nordic board the account may claim by the code on its label (cloud associate, create-cert)",
+    )
     .option("--json", "print {baseUrl, apiKey} as JSON")
     .action(async (o: SimCloudCliOptions) => {
+      const ownershipCodes = parseOwnershipCodes(o.ownershipCode ?? []);
       const cloud = await startSimCloud({
+        ownershipCodes,
         port: parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
         host: o.host,
         bulkDelayMs: parseIntegerOption("--bulk-delay-ms", o.bulkDelayMs, { min: 0 }),
@@ -52,4 +65,19 @@ export function registerSimCloud(sim: Command, ctx: CliContext): void {
         await cloud.close();
       }
     });
+}
+
+/** `nrf-352656100367881=123456` pairs: device ID and ownership code. */
+function parseOwnershipCodes(pairs: readonly string[]): Record<string, string> {
+  const codes: Record<string, string> = {};
+  for (const pair of pairs) {
+    const match = /^([^=\s]+)=(\S+)$/.exec(pair);
+    if (!match) {
+      throw usageError(
+        `--ownership-code takes deviceId=code (e.g. nrf-352656100367881=123456), got "${pair}"`,
+      );
+    }
+    codes[match[1] as string] = match[2] as string;
+  }
+  return codes;
 }

@@ -67,7 +67,10 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
       "--no-reserved-credentials",
       "a fresh board without the modem's own entries in sec tags 4294967292-4294967294",
     )
-    .option("--network-time", "the modem knows the time from the start (AT+CCLK?, %JWT iat/exp)")
+    .option(
+      "--no-network-time",
+      "start without the network's time, like a board not yet attached (AT%JWT then fails)",
+    )
     .option("--json", "print {port, imei, deviceUuid, identityPublicKeyPem} as JSON")
     .action(async (options: SimModemCliOptions) => {
       const terminator = terminators[options.terminator.toLowerCase()];
@@ -78,7 +81,8 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
         ...(options.imei ? { imei: options.imei } : {}),
         ...(options.uuid ? { deviceUuid: options.uuid } : {}),
         ...(options.seed ? { seed: options.seed } : {}),
-        ...(options.networkTime ? { clock: Date.now } : {}),
+        // A connected board has the network's time (AT+CCLK?, %JWT iat/exp); so does this one.
+        ...(options.networkTime !== false ? { clock: Date.now } : {}),
         model: options.model,
         firmware: options.firmware,
         keygenMs: parseIntegerOption("--keygen-ms", options.keygenMs, { min: 0 }),

@@ -17,6 +17,7 @@ import {
   type BulkEndpoint,
   CsvValidationError,
   isCertificatePem,
+  isPublicKeyPem,
   isValidDeviceId,
   isValidSubType,
   isValidTag,
@@ -32,6 +33,12 @@ export interface SimCloudOptions {
   apiKey?: string;
   /** Time from upload to the end of a bulk operation (default 1000 ms; half of it PENDING). */
   bulkDelayMs?: number;
+  /**
+   * `timed` (default): bulk operations move on by themselves after `bulkDelayMs`. `manual`: they
+   * stay where they are until `advanceBulkOps()` is called, so a test sees every state it expects
+   * however slow or fast the machine is.
+   */
+  bulkProgress?: "timed" | "manual";
   /** Added to every response. */
   latencyMs?: number;
   /** Probability (0…1) of answering 429 with `Retry-After: retryAfterSeconds`. */
@@ -80,6 +87,11 @@ export interface SimCloud {
   ownershipCodes: Map<string, string>;
   /** PEM of the CA that signs CreateDeviceCertificate results. */
   jitpCaCertificatePem(): Promise<string>;
+  /**
+   * Moves every unfinished bulk operation one step on (PENDING → IN_PROGRESS → SUCCEEDED or
+   * FAILED) and returns how many moved. For `bulkProgress: "manual"`; harmless otherwise.
+   */
+  advanceBulkOps(): number;
   /** Requests received, and faults injected. */
   stats: { requests: number; injected429: number; injected500: number };
   close(): Promise<void>;
@@ -125,6 +137,8 @@ export async function startSimCloud(options: SimCloudOptions = {}): Promise<SimC
   const ownershipCodes = new Map(Object.entries(options.ownershipCodes ?? {}));
   const stats = { requests: 0, injected429: 0, injected500: 0 };
   const timers = new Set<NodeJS.Timeout>();
+  /** The next step of each unfinished bulk operation. */
+  const pendingSteps = new Map<SimBulkOp, () => void>();
   let jitpCa: Promise<SimCertificateAuthority> | null = null;
   const getJitpCa = () => {
     jitpCa ??= createSimCertificateAuthority({
@@ -219,12 +233,28 @@ export async function startSimCloud(options: SimCloudOptions = {}): Promise<SimC
       errors: [],
     };
     bulkOps.set(id, op);
-    // Chained, not two timers: under load two due timers may run in either order.
-    later(bulkDelayMs / 2, () => {
-      op.details.status = "IN_PROGRESS";
-      later(bulkDelayMs / 2, () => finishBulkOp(op, rows, endpoint, dataPath));
-    });
+    const step = () => {
+      if (op.details.status === "PENDING") op.details.status = "IN_PROGRESS";
+      else if (op.details.status === "IN_PROGRESS") finishBulkOp(op, rows, endpoint, dataPath);
+    };
+    pendingSteps.set(op, step);
+    if (options.bulkProgress !== "manual") {
+      // Chained, not two timers: under load two due timers may run in either order.
+      later(bulkDelayMs / 2, () => {
+        step();
+        later(bulkDelayMs / 2, step);
+      });
+    }
     return id;
+  }
+
+  function advanceBulkOps(): number {
+    let moved = 0;
+    for (const step of [...pendingSteps.values()]) {
+      step();
+      moved += 1;
+    }
+    return moved;
   }
 
   /** Applies every row, then sets the final status and the error summary URL. */
@@ -244,6 +274,7 @@ export async function startSimCloud(options: SimCloudOptions = {}): Promise<SimC
             : registry.registerPublicKey(row.deviceId, row.pem);
       if (error) op.errors.push({ row: index, message: error });
     });
+    pendingSteps.delete(op);
     op.details.status = op.errors.length === 0 ? "SUCCEEDED" : "FAILED";
     op.details.completedAt = new Date(now()).toISOString();
     if (op.errors.length > 0) op.details.errorSummaryUrl = `${dataPath}.json`;
@@ -547,6 +578,7 @@ export async function startSimCloud(options: SimCloudOptions = {}): Promise<SimC
     bulkOps,
     ownershipCodes,
     jitpCaCertificatePem: simCaPem,
+    advanceBulkOps,
     stats,
     async close() {
       for (const timer of timers) clearTimeout(timer);
@@ -597,7 +629,10 @@ function parseJson(body: string): unknown {
   }
 }
 
-/** OnboardSingleDeviceArgs, validated like the CSV columns (JSON allows SMP/CUSTOM and commas in subType). */
+/**
+ * OnboardSingleDeviceArgs, validated like the CSV columns (JSON allows SMP/CUSTOM and commas in
+ * subType). `certificate` holds a certificate or an ES256 public key, as the CSV column does.
+ */
 function onboardingArgs(deviceId: string, input: unknown) {
   const fail = (field: string): never => {
     throw new SimHttpError(422, 42200, `Validation failed: field ${field}`);
@@ -605,7 +640,9 @@ function onboardingArgs(deviceId: string, input: unknown) {
   if (!isValidDeviceId(deviceId)) fail("deviceId");
   if (typeof input !== "object" || input === null) return fail("body");
   const args = input as Record<string, unknown>;
-  if (typeof args.certificate !== "string" || !isCertificatePem(args.certificate))
+  // Both onboarding modalities travel in `certificate`: a device certificate or a public key.
+  const pem = args.certificate;
+  if (typeof pem !== "string" || !(isCertificatePem(pem) || isPublicKeyPem(pem)))
     fail("certificate");
   const subType = args.subType ?? "";
   if (typeof subType !== "string" || !isValidSubType(subType)) fail("subType");

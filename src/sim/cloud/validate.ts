@@ -75,3 +75,4 @@ export const isValidDeviceId = (id: string) => DEVICE_ID.test(id);
 export const isValidSubType = (subType: string) => SUBTYPE.test(subType);
 export const isValidTag = (tag: string) => TAG.test(tag);
 export const isCertificatePem = (pem: string) => CERT_PEM.test(pem);
+export const isPublicKeyPem = (pem: string) => KEY_PEM.test(pem);
