@@ -45,15 +45,17 @@ export {
   type StationSummary,
 } from "./station.js";
 export {
+  type BoardRow,
+  LiveView,
+  type LiveViewOptions,
+  type LiveViewTerminal,
+  layoutBoardRows,
+} from "./station-live-view.js";
+export {
   type OnboardingResult,
   StationOnboarding,
   type StationOnboardMode,
 } from "./station-onboarding.js";
-export {
-  formatStationSummary,
-  jsonlEventWriter,
-  LiveView,
-  plainEventWriter,
-} from "./station-output.js";
+export { formatStationSummary, jsonlEventWriter, plainEventWriter } from "./station-output.js";
 export { type StepEvent, type StepName, StepRunner, type StepTiming, stepNames } from "./steps.js";
 export { TaskPool } from "./task-pool.js";
