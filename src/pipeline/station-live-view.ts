@@ -147,8 +147,11 @@ export class LiveView {
       0,
     );
     const moveUp = up > 0 ? `\x1b[${up}A` : "";
-    // \r first: the cursor goes to the first column; \x1b[J erases the old frame below it.
-    this.terminal.write(`\r${moveUp}\x1b[J${lines.join("\n")}\n`);
+    // Each line is erased and rewritten in place; what is left of a longer old frame is
+    // erased after the new one. Never erase from the top-left corner down: terminals such as
+    // tmux (scroll-on-clear) take that for "clear screen" and push the old screen into the
+    // scroll-back, leaving a copy of every frame there.
+    this.terminal.write(`\r${moveUp}${lines.map((line) => `\x1b[2K${line}`).join("\n")}\n\x1b[J`);
     this.drawn = lines.map(displayLength);
   }
 
@@ -163,7 +166,7 @@ export class LiveView {
       `ok ${count("ok")}`,
       `failed ${count("failed")}`,
       `running ${count("running")}`,
-      `uploads ${this.uploads}`,
+      ...(this.uploads > 0 ? [`uploads ${this.uploads}`] : []),
       ...(hidden > 0 ? [`(${hidden} not shown)`] : []),
       ...(this.ended
         ? []
@@ -214,8 +217,8 @@ export function layoutBoardRows(rows: readonly BoardRow[], width: number, now: n
     Math.max(0, ...cells.map((cell) => displayLength(cell[column])));
   const widths: Record<Column, number> = {
     port: widest("port"),
-    state: 6,
-    elapsed: Math.max(6, widest("elapsed")),
+    state: widest("state"),
+    elapsed: widest("elapsed"),
     detail: widest("detail"),
     device: widest("device"),
   };
@@ -229,8 +232,9 @@ export function layoutBoardRows(rows: readonly BoardRow[], width: number, now: n
   for (const [column, least] of [
     ["device", 12],
     ["port", 12],
-    ["detail", 12],
     ["device", 0],
+    ["detail", 11],
+    ["port", 6],
   ] as const) {
     const over = total() - width;
     if (over <= 0) break;
