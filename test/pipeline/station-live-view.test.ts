@@ -211,6 +211,7 @@ describe.skipIf(!canRun)("station live view in a real terminal", () => {
   async function station(
     size: { columns: number; rows: number },
     during?: (terminal: CliInTerminal) => Promise<void>,
+    env: Record<string, string> = {},
   ) {
     const runDir = join(dir, `run-${++run}`);
     await mkdir(runDir);
@@ -229,7 +230,7 @@ describe.skipIf(!canRun)("station live view in a real terminal", () => {
         "--onboard",
         "none",
       ],
-      { dir: runDir, ...size, env: { NRF_PROVISION_CA_PASSPHRASE: passphrase } },
+      { dir: runDir, ...size, env: { NRF_PROVISION_CA_PASSPHRASE: passphrase, ...env } },
     );
     try {
       await during?.(terminal);
@@ -301,5 +302,27 @@ describe.skipIf(!canRun)("station live view in a real terminal", () => {
     // The screen only: narrowing makes tmux reflow the frame on screen at that moment, and
     // the rows it no longer has room for go to its scroll-back before the view can redraw.
     expectOneRowPerBoard(result, 40, 20, false);
+  }, 180_000);
+
+  it("with TERM=dumb, prints one plain line per board instead of the live view", async () => {
+    const { code, transcript } = await station({ columns: 80, rows: 24 }, undefined, {
+      TERM: "dumb",
+    });
+    const shown = transcript.join("\n");
+    expect(code, shown).toBe(0);
+    const rows = transcript.filter((line) => /^ok {6}\S+\/p\d {2}/.test(line));
+    expect(rows.map((line) => /\/p(\d) /.exec(line)?.[1]).sort(), shown).toEqual([
+      "1",
+      "2",
+      "3",
+      "4",
+      "5",
+      "6",
+    ]);
+    expect(
+      transcript.some((line) => line.startsWith("boards ")),
+      shown,
+    ).toBe(false);
+    expect(shown).not.toContain("\x1b");
   }, 180_000);
 });
