@@ -1,7 +1,13 @@
 // The pipeline: provision one board (bench), many boards with a journal (factory station),
 // and the self-contained demo. Built on modem/, attest/, ca/, cloud/ and jwt/.
 
-export { type DemoOptions, type DemoReport, runDemo } from "./demo.js";
+export {
+  type DemoOptions,
+  type DemoReport,
+  demoHeadline,
+  formatDemoSummary,
+  runDemo,
+} from "./demo.js";
 export {
   type DeviceIdPolicy,
   deviceIdFor,
