@@ -21,7 +21,7 @@ export interface CliIo {
 
 /** Signals as a promise, with a way to stop listening. */
 export interface InterruptSignal {
-  /** Resolves on the first SIGINT or SIGTERM after it was first read. */
+  /** Resolves on the first of its signals after it was first read. */
   readonly promise: Promise<void>;
   /** Removes the signal listeners, if any were installed. Idempotent. */
   dispose(): void;

@@ -159,8 +159,12 @@ function stationNotes(io: CliIo, options: StationCliOptions): (event: StationEve
         `station: watching ${options.ports} for boards every ${options.watchInterval} ms; Ctrl-C stops it\n`,
       );
     } else if (event.type === "station-stopping") {
+      const finishing =
+        event.boardsInProgress > 0
+          ? `${event.boardsInProgress} board(s) in progress finish, then `
+          : "";
       io.stderr.write(
-        `station: stopping: ${event.boardsInProgress} board(s) in progress finish, then queued onboarding is uploaded (Ctrl-C again stops at once; the journal keeps the rest)\n`,
+        `station: stopping: ${finishing}queued onboarding is uploaded (Ctrl-C again stops at once; the journal keeps the rest)\n`,
       );
     }
   };
