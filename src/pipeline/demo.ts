@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { openAtClient } from "../at/index.js";
 import { initCa, loadCa } from "../ca/index.js";
 import { createCloudClient } from "../cloud/index.js";
-import { NrfProvisionError } from "../errors/index.js";
 import { generateDeviceKeyPair, mintDeviceJwt } from "../jwt/index.js";
 import { createMemoryTransportPair, openSerialTransport } from "../serial/index.js";
 import { startSimCloud } from "../sim/cloud/index.js";
@@ -23,10 +22,10 @@ export interface DemoOptions {
   /** Force the in-memory link even when socat is there (tests of the fallback). */
   transport?: "auto" | "memory";
   /**
-   * When this resolves (Ctrl-C), the demo stops: simulators and temporary files are removed,
-   * and it rejects with `ERR_INTERRUPTED`.
+   * Stops the demo (Ctrl-C): its simulators and temporary files are removed, and it rejects
+   * with the signal's reason.
    */
-  interrupted?: Promise<void>;
+  signal?: AbortSignal;
 }
 
 export interface DemoReport {
@@ -53,18 +52,22 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   };
   const cleanup = new Cleanup();
   const work = demoSteps(options, log, cleanup);
+  const { signal } = options;
+  let onAbort: (() => void) | undefined;
   try {
-    if (options.interrupted === undefined) return await work;
+    if (signal === undefined) return await work;
     work.catch(() => {}); // what fails once the simulators are gone is no news
-    const interrupted = options.interrupted.then(() => {
-      stopped = true;
-      throw new NrfProvisionError(
-        "ERR_INTERRUPTED",
-        "the demo was interrupted; its simulated board, simulated nRF Cloud and temporary files are removed",
-      );
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        stopped = true;
+        reject(signal.reason);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
     });
-    return await Promise.race([work, interrupted]);
+    return await Promise.race([work, aborted]);
   } finally {
+    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
     await cleanup.run();
   }
 }

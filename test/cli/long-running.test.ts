@@ -88,7 +88,7 @@ describe.skipIf(!hasSocat)("demo as a process", () => {
         demo.child.kill(signal);
         // The board is provisioned next (hundreds of milliseconds): the signal lands before.
         expect(await demo.exit).toEqual({ code: 130, signal: null });
-        expect(demo.err()).toMatch(/^demo: the demo was interrupted/m);
+        expect(demo.err()).toMatch(/^demo: interrupted; /m);
         expect(demo.out()).not.toMatch(/^done in /m);
         expect(existsSync(dirname(simPort!))).toBe(false);
         expect(existsSync(dirname(caDir!))).toBe(false);

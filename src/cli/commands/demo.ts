@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { isNrfProvisionError } from "../../errors/index.js";
 import {
   demoHeadline,
   formatDemoSummary,
@@ -32,12 +31,14 @@ async function demoCommand(options: DemoCliOptions, ctx: CliContext): Promise<vo
   const { io } = ctx;
   const verbose = options.verbose === true && options.json !== true;
   if (!options.json && !verbose) writeLines(io, demoHeadline);
+  // Ctrl-C, SIGTERM or a closed terminal: the demo removes what it started, then exits 130.
+  const stop = new AbortController();
+  io.stopped.then(() => stop.abort());
   try {
     const report = await runDemo({
       ...(verbose ? { log: (line: string) => writeLines(io, line) } : {}),
       keep: options.keep === true,
-      // Ctrl-C, SIGTERM or a closed terminal: the demo removes what it started, then exits 130.
-      interrupted: io.stopped,
+      signal: stop.signal,
     });
     if (options.json) writeJson(io, { ok: true, ...report });
     else if (verbose) {
@@ -46,9 +47,10 @@ async function demoCommand(options: DemoCliOptions, ctx: CliContext): Promise<vo
       if (report.kept) writeLines(io, `kept ${report.workDir}`);
     } else writeLines(io, ...formatDemoSummary(report));
   } catch (error) {
-    if (!isNrfProvisionError(error, "ERR_INTERRUPTED")) throw error;
-    if (options.json) writeJson(io, { ok: false, error: error.toJSON() });
-    io.stderr.write(`demo: ${error.message}\n`);
+    if (!stop.signal.aborted) throw error;
+    io.stderr.write(
+      "demo: interrupted; its simulated board, simulated nRF Cloud and temporary files are removed\n",
+    );
     ctx.exitCode = ExitCode.INTERRUPTED;
   }
 }
