@@ -122,7 +122,8 @@ type MaybeTerminal = CliIo["stderr"] & LiveViewTerminal & { isTTY?: boolean };
 
 /**
  * Where progress goes. Results (one line per board, or `--jsonl` events) go to stdout; the
- * live view goes to stderr when it is a terminal that can move the cursor (not `TERM=dumb`),
+ * live view goes to stderr when it is a terminal that can move the cursor (not `TERM=dumb`)
+ * and nothing else writes there,
  * and then stdout gets the per-board lines only if it is not that terminal too. Notes (watching,
  * stopping) go to stderr when there is no live view to show them.
  */
@@ -131,8 +132,10 @@ function stationOutput(
   options: StationCliOptions,
 ): { onEvent: (event: StationEvent) => void; liveView?: LiveView } {
   const stderr = io.stderr as MaybeTerminal;
+  // The view needs stderr to itself: `--verbose` (the link options') logs AT traffic there.
+  const verbose = (options as { verbose?: boolean }).verbose === true;
   const liveView =
-    !options.jsonl && stderr.isTTY === true && io.env.TERM !== "dumb"
+    !options.jsonl && !verbose && stderr.isTTY === true && io.env.TERM !== "dumb"
       ? new LiveView(stderr)
       : undefined;
   const results = options.jsonl
