@@ -123,9 +123,8 @@ type MaybeTerminal = CliIo["stderr"] & LiveViewTerminal & { isTTY?: boolean };
 /**
  * Where progress goes. Results (one line per board, or `--jsonl` events) go to stdout; the
  * live view goes to stderr when it is a terminal that can move the cursor (not `TERM=dumb`)
- * and nothing else writes there,
- * and then stdout gets the per-board lines only if it is not that terminal too. Notes (watching,
- * stopping) go to stderr when there is no live view to show them.
+ * and nothing else writes there, and then stdout gets the per-board lines only if it is not
+ * that terminal too. Notes (watching, stopping) go to stderr when there is no live view.
  */
 function stationOutput(
   io: CliIo,
