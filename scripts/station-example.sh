@@ -65,6 +65,9 @@ args=(
 [[ $WATCH == 1 ]] && args+=(--watch)
 
 echo "station: ports $PORTS, journal $JOURNAL, log $LOG"
+# With WATCH=1 the station runs until Ctrl-C (SIGINT) or SIGTERM; it then finishes the boards
+# in progress, uploads what is queued, and exits 130: that is how a watching station ends.
+[[ $WATCH == 1 ]] && echo "watching for boards: plug them in; press Ctrl-C to stop"
 set +e
 "${nrf_provision[@]}" "${args[@]}" >>"$LOG"
 status=$?
@@ -82,7 +85,16 @@ case $status in
   3) echo "board or port problem before any board ran (no board found?): check 'nrf-provision ports'" ;;
   4) echo "CA problem: check $CA_DIR and NRF_PROVISION_CA_PASSPHRASE" ;;
   5) echo "nRF Cloud problem: check NRF_CLOUD_API_KEY and the network" ;;
-  130) echo "interrupted: run this script again to finish the batch" ;;
+  130)
+    if [[ $WATCH == 1 ]]; then
+      # The last run's summary: "boards succeeded failed".
+      read -r boards succeeded failed < <(grep '"type":"station-end"' "$LOG" | tail -n 1 |
+        sed -n 's/.*"summary":{"boards":\([0-9]*\),"succeeded":\([0-9]*\),"failed":\([0-9]*\).*/\1 \2 \3/p') || true
+      echo "station stopped: ${succeeded:-0} of ${boards:-0} board(s) done, ${failed:-0} failure(s) (see $LOG)"
+    else
+      echo "interrupted: run this script again to finish the batch"
+    fi
+    ;;
   *) echo "station failed (exit $status): see $LOG" ;;
 esac
 exit "$status"

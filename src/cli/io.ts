@@ -14,24 +14,34 @@ export interface CliIo {
   cwd: string;
   /** Resolves when the user interrupts (Ctrl-C / SIGTERM); long-running commands race it. */
   interrupted: Promise<void>;
+  /**
+   * Like `interrupted`, and also on SIGHUP (the terminal was closed): for commands that end
+   * only by a signal or must clean up however they end (simulators, demo). Not the station:
+   * under `nohup` it must not stop when the terminal closes.
+   */
+  stopped: Promise<void>;
 }
 
-/** SIGINT/SIGTERM as a promise, with a way to stop listening. */
+/** Signals as a promise, with a way to stop listening. */
 export interface InterruptSignal {
-  /** Resolves on the first SIGINT or SIGTERM after it was first read. */
+  /** Resolves on the first of its signals after it was first read. */
   readonly promise: Promise<void>;
   /** Removes the signal listeners, if any were installed. Idempotent. */
   dispose(): void;
 }
 
-const signals = ["SIGINT", "SIGTERM"] as const;
+const interruptSignals: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
+const stopSignals: readonly NodeJS.Signals[] = [...interruptSignals, "SIGHUP"];
 
 /**
- * Listens for SIGINT/SIGTERM only once `promise` is first read: a listener replaces Node's
- * default "exit on Ctrl-C", so commands that never race `interrupted` keep that default.
- * After the first signal the listeners are gone (a second Ctrl-C exits the process).
+ * Listens for `signals` (SIGINT, SIGTERM) only once `promise` is first read: a listener
+ * replaces Node's default "exit on Ctrl-C", so commands that never race `interrupted` keep that
+ * default. After the first signal the listeners are gone (a second Ctrl-C exits the process).
  */
-export function interruptSignal(target: NodeJS.EventEmitter = process): InterruptSignal {
+export function interruptSignal(
+  target: NodeJS.EventEmitter = process,
+  signals: readonly NodeJS.Signals[] = interruptSignals,
+): InterruptSignal {
   let promise: Promise<void> | undefined;
   let onSignal: (() => void) | undefined;
   const dispose = () => {
@@ -69,14 +79,28 @@ export function processIo(overrides: Partial<CliIo> = {}): { io: CliIo; dispose(
     cwd: process.cwd(),
   };
   if (overrides.interrupted !== undefined) {
-    return { io: { ...base, ...overrides, interrupted: overrides.interrupted }, dispose: () => {} };
+    const { interrupted } = overrides;
+    return {
+      io: { ...base, ...overrides, interrupted, stopped: overrides.stopped ?? interrupted },
+      dispose: () => {},
+    };
   }
-  const signal = interruptSignal();
-  const io = Object.defineProperty({ ...base, ...overrides }, "interrupted", {
-    get: () => signal.promise,
-    enumerable: true,
-  }) as CliIo;
-  return { io, dispose: signal.dispose };
+  const interrupt = interruptSignal();
+  const stop = interruptSignal(process, stopSignals);
+  const io = Object.defineProperties(
+    { ...base, ...overrides },
+    {
+      interrupted: { get: () => interrupt.promise, enumerable: true },
+      stopped: { get: () => stop.promise, enumerable: true },
+    },
+  ) as CliIo;
+  return {
+    io,
+    dispose: () => {
+      interrupt.dispose();
+      stop.dispose();
+    },
+  };
 }
 
 const unreadableReasons: Record<string, string> = {

@@ -1,7 +1,13 @@
 // The pipeline: provision one board (bench), many boards with a journal (factory station),
 // and the self-contained demo. Built on modem/, attest/, ca/, cloud/ and jwt/.
 
-export { type DemoOptions, type DemoReport, runDemo } from "./demo.js";
+export {
+  type DemoOptions,
+  type DemoReport,
+  demoHeadline,
+  formatDemoSummary,
+  runDemo,
+} from "./demo.js";
 export {
   type DeviceIdPolicy,
   deviceIdFor,
@@ -47,15 +53,17 @@ export {
   type StationSummary,
 } from "./station.js";
 export {
+  type BoardRow,
+  LiveView,
+  type LiveViewOptions,
+  type LiveViewTerminal,
+  layoutBoardRows,
+} from "./station-live-view.js";
+export {
   type OnboardingResult,
   StationOnboarding,
   type StationOnboardMode,
 } from "./station-onboarding.js";
-export {
-  formatStationSummary,
-  jsonlEventWriter,
-  LiveView,
-  plainEventWriter,
-} from "./station-output.js";
+export { formatStationSummary, jsonlEventWriter, plainEventWriter } from "./station-output.js";
 export { type StepEvent, type StepName, StepRunner, type StepTiming, stepNames } from "./steps.js";
 export { TaskPool } from "./task-pool.js";

@@ -1,8 +1,14 @@
 import type { ProvisionResult } from "./provision.js";
 import type { StepTiming } from "./steps.js";
 
-/** The human summary of one provisioned board (step 9). */
-export function formatProvisionSummary(result: ProvisionResult): string[] {
+/**
+ * The human summary of one provisioned board (step 9). `steps: false` leaves out the step
+ * times, for output that told them as they happened.
+ */
+export function formatProvisionSummary(
+  result: ProvisionResult,
+  options: { steps?: boolean } = {},
+): string[] {
   const { credentials } = result;
   const check = (written: boolean, verified: boolean, sha256: string) =>
     `${written ? "written" : "already there"}, ${verified ? "verified" : "NOT verified"} (SHA-256 ${sha256})`;
@@ -25,7 +31,7 @@ export function formatProvisionSummary(result: ProvisionResult): string[] {
     `  private key   ${credentials.privateKey.present ? "present (made by the modem; never leaves it)" : "MISSING"}`,
     `  onboarding    ${describeOnboarding(result)}`,
     `  mode          restored to ${result.functionalMode.before}`,
-    `  steps         ${formatTimings(result.steps)}`,
+    ...(options.steps === false ? [] : [`  steps         ${formatTimings(result.steps)}`]),
     `  total         ${result.totalMs} ms`,
   ];
 }

@@ -34,6 +34,8 @@ export type StationEvent =
       totalMs: number;
     }
   | { type: "board-failed"; board: BoardLabel; step: string; code: string; message: string }
+  /** The station was interrupted: boards in progress finish, queued rows are uploaded. */
+  | { type: "station-stopping"; boardsInProgress: number }
   | { type: "onboarding-upload"; bulkOpsRequestId: string; devices: number }
   | ({ type: "onboarding-result" } & OnboardingResult)
   | { type: "station-end"; summary: StationSummary };
@@ -60,7 +62,7 @@ export interface StationOptions {
   onboard: StationOnboardMode;
   cloud?: CloudClient;
   concurrency: number;
-  /** Keep polling `listPorts` every `intervalMs` until `interrupted`. */
+  /** Keep polling `listPorts` every `intervalMs` until `interrupted`, which is then the only end. */
   watch?: { intervalMs: number };
   interrupted: Promise<void>;
   onEvent?: (event: StationEvent) => void;
@@ -132,8 +134,11 @@ export async function runStation(options: StationOptions): Promise<StationSummar
   const boardFailures: StationSummary["failures"] = [];
   const pool = new TaskPool(options.concurrency);
   let interrupted = false;
+  let ended = false;
   options.interrupted.then(() => {
+    if (ended) return;
     interrupted = true;
+    emit({ type: "station-stopping", boardsInProgress: pool.active });
   });
 
   const provisionPort = async (port: string) => {
@@ -242,6 +247,7 @@ export async function runStation(options: StationOptions): Promise<StationSummar
     interrupted,
     wallMs: clock() - started,
   };
+  ended = true;
   emit({ type: "station-end", summary });
   return summary;
 }
@@ -283,12 +289,21 @@ async function watchPorts(
     }
     seen.clear();
     for (const port of present) seen.add(port);
-    await Promise.race([options.interrupted, delay(intervalMs)]);
+    await delayUnlessInterrupted(intervalMs, options.interrupted);
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/**
+ * Waits `ms`, or less if `interrupted` comes first. The timer is deliberately not unref'd:
+ * while no board is attached it is the only thing keeping the process alive, and without it
+ * Node ends a watching station within a second (exit 13, an unsettled top-level await).
+ */
+function delayUnlessInterrupted(ms: number, interrupted: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([interrupted, elapsed]).finally(() => clearTimeout(timer));
 }
 
 function describeOnboarding(result: ProvisionResult): string {

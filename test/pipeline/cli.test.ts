@@ -69,9 +69,9 @@ describe("nrf-provision provision / demo (in-process CLI)", () => {
     expect(rows[0]).toContain(certificate);
   });
 
-  it("demo runs the pipeline against the simulators and tells each step", async () => {
+  it("demo --verbose tells each step once, as it happens, then the report without the times", async () => {
     const { io, out } = captureIo({}, bench.dir);
-    expect(await runCli(["demo"], io)).toBe(0);
+    expect(await runCli(["demo", "--verbose"], io)).toBe(0);
     const text = out();
     for (const step of [
       "connect",
@@ -82,11 +82,14 @@ describe("nrf-provision provision / demo (in-process CLI)", () => {
       "verify",
       "onboard",
     ]) {
-      expect(text).toContain(step);
+      // Each step's time appears once (it used to be told live and again in the summary).
+      expect(text.match(new RegExp(`\\b${step}\\b +\\d+ ms`, "g")), step).toHaveLength(1);
     }
+    expect(text).not.toMatch(/^ {2}steps /m);
     expect(text).toMatch(/simulated nRF91 on pseudo-terminal/);
     expect(text).toMatch(/RegisterPublicKeys/);
     expect(text).toMatch(/updated the device state with the JWT \(shadow version 1\)/);
+    expect(text).toMatch(/^ {2}private key {3}present/m);
   });
 
   it("demo --json reports the pipeline and the JWT; the in-memory fallback says so", async () => {

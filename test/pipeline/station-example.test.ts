@@ -1,20 +1,29 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimCloud, startSimCloud } from "../../src/sim/cloud/index.js";
+import { cliPath, repoRoot } from "../cli/process.js";
 import { type PtyBoard, passphrase, removeDir, startPtyBoards, tempDir } from "./fixtures.js";
 
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-
-function runScript(env: NodeJS.ProcessEnv): Promise<{ status: number | null; output: string }> {
+/**
+ * Runs the script in its own process group; `whenRunning(group)` may then signal the group,
+ * as a terminal's Ctrl-C does (every process of the foreground job gets SIGINT).
+ */
+function runScript(
+  env: NodeJS.ProcessEnv,
+  whenRunning?: (group: number) => Promise<void>,
+): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn("bash", ["scripts/station-example.sh"], {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
+    whenRunning?.(child.pid ?? 0).catch(reject);
     let output = "";
     child.stdout.on("data", (chunk) => {
       output += String(chunk);
@@ -47,7 +56,7 @@ describe("scripts/station-example.sh against the simulators", () => {
 
   it("creates the CA, reports a failed board with exit 6, and finishes on the rerun with exit 0", async () => {
     const env = {
-      NRF_PROVISION: "node --import tsx src/cli/run.ts",
+      NRF_PROVISION: `node ${cliPath}`,
       STATION_DIR: dir,
       BATCH: "test",
       NRF_PROVISION_CA_PASSPHRASE: passphrase,
@@ -74,4 +83,37 @@ describe("scripts/station-example.sh against the simulators", () => {
       true,
     );
   }, 240_000);
+
+  it("WATCH=1: runs until Ctrl-C, then reports what the station did and exits 130", async () => {
+    const [board] = good;
+    const log = join(dir, "watch.log");
+    const result = await runScript(
+      {
+        NRF_PROVISION: `node ${cliPath}`,
+        STATION_DIR: dir,
+        BATCH: "watch",
+        LOG: log,
+        WATCH: "1",
+        PORTS: `${board!.path},${join(dir, "not-plugged-yet")}`,
+        NRF_PROVISION_CA_PASSPHRASE: passphrase,
+        NRF_CLOUD_API_KEY: cloud.apiKey,
+        NRF_CLOUD_BASE_URL: cloud.baseUrl,
+      },
+      async (group) => {
+        // Once the board is done, the station keeps watching for the other port: Ctrl-C.
+        while (!(await readFile(log, "utf8").catch(() => "")).includes('"type":"board-done"')) {
+          await sleep(100);
+        }
+        process.kill(-group, "SIGINT");
+      },
+    );
+    expect(result.status, result.output).toBe(130);
+    expect(result.output).toContain("watching for boards: plug them in; press Ctrl-C to stop");
+    expect(result.output).toMatch(/station stopped: 1 of 1 board\(s\) done, 0 failure\(s\)/);
+    const events = (await readFile(log, "utf8"))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(events.at(-1)).toMatchObject({ type: "station-end", summary: { interrupted: true } });
+  }, 120_000);
 });

@@ -2,14 +2,12 @@ import { spawnSync } from "node:child_process";
 import { appendFile, readFile, symlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   appendToOnboardingCsv,
   deviceIdFor,
   Journal,
   keygenAttributesFor,
-  LiveView,
   loadRootCaBundle,
   parseDeviceIdPolicy,
   splitCsvRecords,
@@ -236,51 +234,6 @@ describe("onboarding CSV (--onboard csv:FILE)", () => {
       `dev-2,,a|b,,"${certificatePem("BBBB")}"\n`,
       `dev-1,,,,"${certificatePem("CCCC")}"\n`,
     ]);
-  });
-});
-
-describe("LiveView", () => {
-  it("draws one row per board and a totals line, redrawing in place", () => {
-    const out = new PassThrough();
-    let text = "";
-    out.on("data", (chunk) => {
-      text += String(chunk);
-    });
-    let now = 0;
-    const view = new LiveView(out, () => now, 0);
-    view.handle({ type: "board-found", port: "/dev/ttyACM0" });
-    now = 1500;
-    view.handle({
-      type: "step-start",
-      board: { port: "/dev/ttyACM0", deviceId: "nrf-1" },
-      step: "keygen",
-    });
-    now = 3000;
-    view.handle({
-      type: "board-failed",
-      board: { port: "/dev/ttyACM0", deviceId: "nrf-1" },
-      step: "keygen",
-      code: "ERR_AT_TIMEOUT",
-      message: "…",
-    });
-    view.handle({
-      type: "station-end",
-      summary: {
-        boards: 1,
-        succeeded: 0,
-        failed: 1,
-        outcomes: { provisioned: 0, resumed: 0, "already-provisioned": 0 },
-        onboarding: { mode: "none", onboarded: 0, failed: 0 },
-        failures: [],
-        interrupted: false,
-        wallMs: 3000,
-      },
-    });
-    const frames = text.split("\x1b[2F");
-    expect(frames.length).toBeGreaterThan(2); // later frames move up over the earlier ones
-    const last = frames.at(-1)!;
-    expect(last).toMatch(/\/dev\/ttyACM0 +nrf-1 +keygen +3\.0s {2}FAILED ERR_AT_TIMEOUT/);
-    expect(last).toContain("boards 1  ok 0  failed 1  running 0");
   });
 });
 

@@ -46,8 +46,8 @@ export function registerSimCloud(sim: Command, ctx: CliContext): void {
         ...(o.apiKey ? { apiKey: o.apiKey } : {}),
         seed: Date.now(),
       });
-      // Listen for Ctrl-C before saying where we listen: a script may interrupt right away.
-      const interrupted = ctx.io.interrupted;
+      // Listen for Ctrl-C (and SIGTERM, SIGHUP) before saying where we listen: a script may interrupt right away.
+      const stopped = ctx.io.stopped;
       // The simulator's key is not a real credential: printing it is how clients learn it.
       if (o.json) writeJson(ctx.io, { baseUrl: cloud.baseUrl, apiKey: cloud.apiKey });
       else {
@@ -60,7 +60,7 @@ export function registerSimCloud(sim: Command, ctx: CliContext): void {
         );
       }
       try {
-        await interrupted;
+        await stopped;
       } finally {
         await cloud.close();
       }

@@ -94,8 +94,8 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
         urcs: options.urcs,
         reservedCredentials: options.reservedCredentials,
       });
-      // Listen for Ctrl-C before saying where we listen: a script may interrupt right away.
-      const interrupted = ctx.io.interrupted;
+      // Listen for Ctrl-C (and SIGTERM, SIGHUP) before saying where we listen: a script may interrupt right away.
+      const stopped = ctx.io.stopped;
       const { modem } = sim;
       if (options.json) {
         writeJson(ctx.io, {
@@ -114,7 +114,7 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
         );
       }
       try {
-        await interrupted;
+        await stopped;
       } finally {
         await sim.close();
       }

@@ -6,6 +6,7 @@ import {
   Journal,
   jsonlEventWriter,
   LiveView,
+  type LiveViewTerminal,
   plainEventWriter,
   runStation,
   type StationEvent,
@@ -95,10 +96,7 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
     await journal.close();
     throw error;
   });
-  const liveView = !options.jsonl && io.isTTY ? new LiveView(io.stdout) : undefined;
-  const onEvent: (event: StationEvent) => void = options.jsonl
-    ? jsonlEventWriter(io.stdout)
-    : (liveView?.handle ?? plainEventWriter(io.stdout));
+  const { onEvent, liveView } = stationOutput(io, options);
   try {
     const summary = await runStation({
       listPorts,
@@ -115,16 +113,71 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
       onEvent,
     });
     if (!options.jsonl) writeLines(io, ...formatStationSummary(summary));
-    ctx.exitCode =
-      summary.interrupted && !options.watch
-        ? ExitCode.INTERRUPTED
-        : summary.failed > 0
-          ? ExitCode.PARTIAL
-          : ExitCode.OK;
+    // Interrupted is how a watching station always ends: 130, as for any interrupted run.
+    ctx.exitCode = summary.interrupted
+      ? ExitCode.INTERRUPTED
+      : summary.failed > 0
+        ? ExitCode.PARTIAL
+        : ExitCode.OK;
   } finally {
+    liveView?.close();
     await ca.close();
     await journal.close();
   }
+}
+
+/** A stream that may be a terminal (process.stderr is a tty.WriteStream when it is one). */
+type MaybeTerminal = CliIo["stderr"] & LiveViewTerminal & { isTTY?: boolean };
+
+/**
+ * Where progress goes. Results (one line per board, or `--jsonl` events) go to stdout; the
+ * live view goes to stderr when it is a terminal that can move the cursor (not `TERM=dumb`)
+ * and nothing else writes there, and then stdout gets the per-board lines only if it is not
+ * that terminal too. Notes (watching, stopping) go to stderr when there is no live view.
+ */
+function stationOutput(
+  io: CliIo,
+  options: StationCliOptions,
+): { onEvent: (event: StationEvent) => void; liveView?: LiveView } {
+  const stderr = io.stderr as MaybeTerminal;
+  // The view needs stderr to itself: `--verbose` (the link options') logs AT traffic there.
+  const liveView =
+    !options.jsonl && !options.verbose && stderr.isTTY === true && io.env.TERM !== "dumb"
+      ? new LiveView(stderr)
+      : undefined;
+  const results = options.jsonl
+    ? jsonlEventWriter(io.stdout)
+    : liveView === undefined || !io.isTTY
+      ? plainEventWriter(io.stdout)
+      : undefined;
+  const notes = liveView === undefined ? stationNotes(io, options) : undefined;
+  return {
+    onEvent: (event) => {
+      liveView?.handle(event);
+      results?.(event);
+      notes?.(event);
+    },
+    ...(liveView === undefined ? {} : { liveView }),
+  };
+}
+
+/** Without a live view: say on stderr that a watching station waits, and that it is stopping. */
+function stationNotes(io: CliIo, options: StationCliOptions): (event: StationEvent) => void {
+  return (event) => {
+    if (event.type === "station-start" && event.watch) {
+      io.stderr.write(
+        `station: watching ${options.ports} for boards every ${options.watchInterval} ms; Ctrl-C stops it\n`,
+      );
+    } else if (event.type === "station-stopping") {
+      const finishing =
+        event.boardsInProgress > 0
+          ? `${event.boardsInProgress} board(s) in progress finish, then `
+          : "";
+      io.stderr.write(
+        `station: stopping: ${finishing}queued onboarding is uploaded (Ctrl-C again stops at once; the journal keeps the rest)\n`,
+      );
+    }
+  };
 }
 
 /**

@@ -1,6 +1,4 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { openAtClient } from "../../../src/at/index.js";
 import { openSerialTransport } from "../../../src/serial/index.js";
@@ -40,31 +38,4 @@ describe.skipIf(!hasSocat)("nrf-provision sim modem", () => {
   });
 });
 
-describe.skipIf(!hasSocat)("nrf-provision sim modem as a process", () => {
-  it("exits 0 and removes its port on SIGINT (Ctrl-C)", async () => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "src/cli/run.ts", "sim", "modem", "--json"],
-      {
-        cwd: fileURLToPath(new URL("../../../", import.meta.url)),
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let out = "";
-    child.stdout.on("data", (chunk) => {
-      out += String(chunk);
-    });
-    const exited = new Promise<number | null>((resolve) =>
-      child.once("exit", (code) => resolve(code)),
-    );
-    while (!out.trim().endsWith("}")) {
-      if (child.exitCode !== null) throw new Error(`sim modem exited early with ${child.exitCode}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const { port } = JSON.parse(out);
-    expect(existsSync(port)).toBe(true);
-    child.kill("SIGINT");
-    expect(await exited).toBe(0);
-    expect(existsSync(port)).toBe(false);
-  });
-});
+// As a child process of the built CLI, with signals: test/cli/long-running.test.ts.
