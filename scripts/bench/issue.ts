@@ -8,8 +8,6 @@
 //   nrf-provision (batch …)        issueBatch: this thread plus worker threads, ledger included,
 //                                  on a fleet-sized batch (from source each worker first loads
 //                                  tsx, ~0.3–1 s, which a batch of a few thousand does not amortise)
-//   nrf-provision (node:crypto …)  without ledger, in a child process with the native CSR
-//                                  verifier turned off (NRF_PROVISION_NATIVE=0): the fallback
 //   python cryptography            the same full step with the package Nordic's Python tools use,
 //                                  on the same CSRs (scripts/bench/issue_python.py; skipped with
 //                                  a note when python3 or its cryptography package is missing)
@@ -28,7 +26,6 @@ import {
   loadCa,
 } from "../../src/ca/index.js";
 import { prepareCertificate } from "../../src/ca/issue.js";
-import { p256Backend } from "../../src/p256/index.js";
 import { modemLikeCsr, randomDeviceId } from "../../test/ca/csr-factory.js";
 import { issueWithX509Library, referenceCa } from "../../test/ca/reference-issuer.js";
 
@@ -45,25 +42,11 @@ interface Rates {
   cpu: number[];
 }
 
-// The child run for the node:crypto fallback: prints only its own rate.
-const fallbackOnly = process.argv.includes("--without-ledger-only");
-
 const dir = await mkdtemp(join(tmpdir(), "nrf-bench-issue-"));
 try {
   await initCa({ dir, passphrase: "bench passphrase" });
   const ca = await loadCa({ dir, passphrase: "bench passphrase" });
   const csrs = Array.from({ length: PER_ROUND }, () => modemLikeCsr(randomDeviceId()).der);
-  if (fallbackOnly) {
-    const rates = newRates();
-    for (let round = 0; round < ROUNDS; round++) {
-      await measure(rates, csrs.length, async () => {
-        for (const csr of csrs) await prepareCertificate(ca, csr);
-      });
-    }
-    await ca.close();
-    console.log(median(rates.wall));
-    process.exit(0);
-  }
   const items: BatchItem[] = csrs.map((der, i) => ({
     label: String(i),
     input: { kind: "csr", der },
@@ -107,16 +90,10 @@ try {
     });
   }
   await ca.close();
-  const fallback = fallbackRate();
   const python = await pythonRate(dir, csrs);
 
   const cores = availableParallelism();
-  const { backend, unavailable } = p256Backend();
-  console.log(
-    `CSR signature check: ${backend}${unavailable ? ` (native verifier ${unavailable})` : ""}`,
-  );
   console.log(`nrf-provision (without ledger): ${median(withoutLedger.wall)}/s`);
-  console.log(`nrf-provision (node:crypto CSR check, without ledger): ${fallback}`);
   console.log(`nrf-provision (one at a time, fsync each): ${median(oneAtATime.wall)}/s`);
   console.log(
     `nrf-provision (batch of ${fleet.length}, ${cores} threads, ledger): ${median(batch.wall)}/s`,
@@ -136,20 +113,6 @@ try {
   );
 } finally {
   await rm(dir, { recursive: true, force: true });
-}
-
-/** The fallback's rate from a child run of this script with the native verifier off. */
-function fallbackRate(): string {
-  const child = spawnSync(
-    process.execPath,
-    [...process.execArgv, process.argv[1]!, "--without-ledger-only"],
-    {
-      env: { ...process.env, NRF_PROVISION_NATIVE: "0" },
-      encoding: "utf8",
-    },
-  );
-  const rate = child.stdout.trim();
-  return child.status === 0 && /^\d+$/.test(rate) ? `${rate}/s` : `failed (${child.stderr.trim()})`;
 }
 
 /** Python `cryptography` on the same CSRs, or why it could not run. */
