@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { formatProvisionSummary, runDemo } from "../../pipeline/index.js";
 import { type CliContext, writeJson, writeLines } from "../context.js";
 
 /** Registers `demo`: the whole job against simulators, no hardware, no network. */
@@ -13,6 +12,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--json", "print one JSON document")
     .action(async (options: { keep?: boolean; json?: boolean }) => {
       const { io } = ctx;
+      const { formatProvisionSummary, runDemo } = await import("../../pipeline/index.js");
       const report = await runDemo({
         ...(options.json ? {} : { log: (line) => writeLines(io, line) }),
         keep: options.keep === true,

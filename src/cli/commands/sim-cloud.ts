@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { startSimCloud } from "../../sim/cloud/index.js";
 import { type CliContext, parseIntegerOption, writeJson, writeLines } from "../context.js";
 
 interface SimCloudCliOptions {
@@ -25,6 +24,7 @@ export function registerSimCloud(sim: Command, ctx: CliContext): void {
     .option("--latency-ms <n>", "delay added to every response", "0")
     .option("--json", "print {baseUrl, apiKey} as JSON")
     .action(async (o: SimCloudCliOptions) => {
+      const { startSimCloud } = await import("../../sim/cloud/index.js");
       const cloud = await startSimCloud({
         port: parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
         host: o.host,

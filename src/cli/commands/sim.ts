@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { type SimTerminator, startSimModemOnPty } from "../../sim/modem/index.js";
+import type { SimTerminator } from "../../sim/modem/index.js";
 import {
   type CliContext,
   parseIntegerOption,
@@ -54,6 +54,7 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
       const terminator = terminators[options.terminator.toLowerCase()];
       if (!terminator)
         throw usageError(`--terminator must be cr, lf or crlf, got "${options.terminator}"`);
+      const { startSimModemOnPty } = await import("../../sim/modem/index.js");
       const sim = await startSimModemOnPty({
         ...(options.link ? { linkPath: options.link } : {}),
         ...(options.imei ? { imei: options.imei } : {}),
