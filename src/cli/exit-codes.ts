@@ -24,6 +24,7 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 const prefixToExitCode: ReadonlyArray<[string, ExitCode]> = [
   ["ERR_USAGE", ExitCode.USAGE],
+  ["ERR_INTERRUPTED", ExitCode.INTERRUPTED],
   ["ERR_TRANSPORT", ExitCode.DEVICE],
   ["ERR_PORT", ExitCode.DEVICE],
   ["ERR_SERIAL", ExitCode.DEVICE],
