@@ -1,13 +1,8 @@
-import { spawnSync } from "node:child_process";
 import { createECDH, createPrivateKey, ECDH, type KeyObject, randomBytes, sign } from "node:crypto";
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodeSequence, encodeTlv, encodeUnsignedInteger, Tag } from "../../src/der/index.js";
 import { verifyP256Sha256 } from "../../src/p256/index.js";
-import { modemLikeCsr } from "../ca/csr-factory.js";
-import { opensslVerifyFile, PASSPHRASE, tempDir } from "../ca/helpers.js";
 
 // The group order n and field prime p of P-256 (SEC 2 §2.4.2).
 const N = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
