@@ -1,16 +1,130 @@
-// The library's public face: each concern's index.
+// The library's public face (`import … from "nrf-provision"`): the documented entry points of
+// each concern and their types, nothing internal. Simulators are in "nrf-provision/sim".
+// Importing this module has no side effects and loads no heavy library: @peculiar/x509,
+// serialport and zod load when first used.
 
-export * from "./at/index.js";
-export * from "./attest/index.js";
-export * from "./ca/index.js";
-export * from "./cloud/index.js";
-export * from "./der/index.js";
-export * from "./device-id/index.js";
-export * from "./errors/index.js";
-export * from "./jwt/index.js";
-export * from "./modem/index.js";
-export * from "./p256/index.js";
-export * from "./pipeline/index.js";
-export * from "./serial/index.js";
-export * from "./sim/cloud/index.js";
-export * from "./sim/index.js";
+export {
+  type AtClient,
+  type AtClientOptions,
+  AtError,
+  type AtMode,
+  type AtResponse,
+  type AtSendOptions,
+  type AtTerminator,
+  openAtClient,
+} from "./at/index.js";
+export {
+  type AttestationToken,
+  AttestError,
+  type AttestErrorCode,
+  assertKeygenTrusted,
+  type DigestStatus,
+  KeygenMessageType,
+  type KeygenOutput,
+  parseAttestationToken,
+  parseKeygenOutput,
+} from "./attest/index.js";
+export {
+  type BatchItem,
+  type BatchOptions,
+  type BatchResult,
+  CA_PASSPHRASE_ENV,
+  CaError,
+  type CaInfo,
+  type CertificateAuthority,
+  type CertificateProfile,
+  countIssued,
+  type InitCaOptions,
+  type IssuedCertificate,
+  type IssueOptions,
+  initCa,
+  issueBatch,
+  issueDeviceCertificate,
+  type LedgerEntry,
+  type LedgerQuery,
+  type LoadCaOptions,
+  loadCa,
+  readCaInfo,
+  readLedger,
+  registerCertificatesCsv,
+} from "./ca/index.js";
+export {
+  BulkOpsError,
+  type BulkOpsResult,
+  type BulkRowFailure,
+  type CloudClient,
+  type CloudClientOptions,
+  CloudError,
+  type CloudErrorCode,
+  CsvError,
+  createCloudClient,
+  DEFAULT_BASE_URL,
+  type OnboardDeviceInput,
+  type OnboardingRow,
+  type UpdateDeviceStateInput,
+} from "./cloud/index.js";
+export { deviceIdProblem } from "./device-id/index.js";
+export { describeError, isNrfProvisionError, NrfProvisionError } from "./errors/index.js";
+export {
+  createDeviceJwtSigner,
+  type DecodedDeviceJwt,
+  type DeviceJwtClaims,
+  type DeviceJwtSigner,
+  type DeviceKeyPairPem,
+  decodeDeviceJwt,
+  generateDeviceKeyPair,
+  JwtError,
+  type JwtErrorCode,
+  type MintDeviceJwtOptions,
+  mintDeviceJwt,
+  publicKeyKid,
+  type VerifiedDeviceJwt,
+  type VerifyDeviceJwtOptions,
+  verifyDeviceJwt,
+} from "./jwt/index.js";
+export {
+  type CredentialEntry,
+  type CredentialTypeName,
+  deleteCredential,
+  getFunctionalMode,
+  type KeygenOptions,
+  keygen,
+  listCredentials,
+  ModemError,
+  type ModemIdentity,
+  type ModemJwt,
+  type ModemJwtOptions,
+  type ModemKeygenResult,
+  modemJwt,
+  readIdentity,
+  setFunctionalMode,
+  type WriteCredentialOptions,
+  type WriteCredentialResult,
+  withOfflineMode,
+  writeCredential,
+} from "./modem/index.js";
+export {
+  type BoardConnection,
+  type DemoOptions,
+  type DemoReport,
+  type DeviceIdPolicy,
+  ProvisionError,
+  type ProvisionOptions,
+  type ProvisionResult,
+  parseDeviceIdPolicy,
+  provisionBoard,
+  runDemo,
+  runStation,
+  type StationEvent,
+  type StationOptions,
+  type StationSummary,
+} from "./pipeline/index.js";
+export {
+  type ByteTransport,
+  type DiscoveredBoard,
+  fromDuplex,
+  listBoards,
+  openSerialTransport,
+  resolvePort,
+  type SerialTransportOptions,
+} from "./serial/index.js";

@@ -1,4 +1,3 @@
-import "reflect-metadata";
 import {
   createHash,
   createPrivateKey,
@@ -6,10 +5,11 @@ import {
   type KeyObject,
   randomBytes,
   webcrypto,
+  X509Certificate,
 } from "node:crypto";
 import { mkdir, open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import * as x509 from "@peculiar/x509";
+import type * as X509Library from "@peculiar/x509";
 import { fromPemAll, readCertificateElements, spkiPublicKeyBits, wholeOf } from "../der/index.js";
 import { DeviceCertificateTemplate } from "./certificate-template.js";
 import { CaError } from "./errors.js";
@@ -104,6 +104,7 @@ export async function initCa(options: InitCaOptions): Promise<CaInfo> {
   const now = (options.clock ?? (() => new Date()))();
   const serial = randomBytes(20);
   serial[0] = (serial[0]! & 0x7f) | 0x40; // positive, and exactly 20 bytes (no sign byte needed)
+  const x509 = await loadX509Library();
   const certificate = await x509.X509CertificateGenerator.createSelfSigned(
     {
       serialNumber: serial.toString("hex"),
@@ -148,8 +149,17 @@ export async function initCa(options: InitCaOptions): Promise<CaInfo> {
   return readCaInfo(options.dir);
 }
 
-function caName(options: InitCaOptions): x509.JsonName {
-  const name: x509.JsonName = [];
+/**
+ * @peculiar/x509 (with the reflect-metadata polyfill it needs) only for making a CA: it costs
+ * more to load than most commands take to run, and reading a certificate needs only node:crypto.
+ */
+async function loadX509Library(): Promise<typeof X509Library> {
+  await import("reflect-metadata");
+  return import("@peculiar/x509");
+}
+
+function caName(options: InitCaOptions): X509Library.JsonName {
+  const name: X509Library.JsonName = [];
   if (options.country) name.push({ C: [options.country] });
   if (options.organization) name.push({ O: [options.organization] });
   name.push({ CN: [options.commonName ?? "nrf-provision device CA"] });
@@ -234,9 +244,9 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
 export async function readCaInfo(dir: string): Promise<CaInfo> {
   const files = caPaths(dir);
   const certificatePem = await readCaFile(files.certificate, "certificate");
-  let certificate: x509.X509Certificate;
+  let certificate: X509Certificate;
   try {
-    certificate = new x509.X509Certificate(certificatePem);
+    certificate = new X509Certificate(certificatePem);
   } catch (error) {
     throw new CaError(
       "ERR_CA_INVALID",
@@ -247,13 +257,12 @@ export async function readCaInfo(dir: string): Promise<CaInfo> {
   return {
     dir,
     files,
-    subject: certificate.subject,
+    // node:crypto lists the RDNs one per line; one line reads "C=NO, O=…, CN=…".
+    subject: certificate.subject.split("\n").join(", "),
     serialNumber: certificate.serialNumber.toLowerCase(),
-    notBefore: certificate.notBefore,
-    notAfter: certificate.notAfter,
-    sha256Fingerprint: createHash("sha256")
-      .update(new Uint8Array(certificate.rawData))
-      .digest("hex"),
+    notBefore: new Date(certificate.validFrom),
+    notAfter: new Date(certificate.validTo),
+    sha256Fingerprint: createHash("sha256").update(certificate.raw).digest("hex"),
     certificatePem,
   };
 }

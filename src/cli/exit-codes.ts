@@ -31,6 +31,7 @@ const { FAILURE, USAGE, DEVICE, CA, CLOUD, INTERRUPTED } = ExitCode;
 export const exitCodeByErrorCode: Readonly<Record<string, ExitCode>> = Object.freeze({
   // The command line itself (including its input files and the cloud settings).
   ERR_USAGE: USAGE,
+  ERR_INTERRUPTED: INTERRUPTED, // Ctrl-C at the passphrase prompt
   ERR_INPUT_FILE: USAGE,
   ERR_CLOUD_CONFIG: USAGE, // no API key
   ERR_JWT_KEY_FILE: USAGE, // a key file that cannot be read, or would be overwritten

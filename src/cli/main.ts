@@ -1,15 +1,5 @@
 import { Command, CommanderError, Help, type Option } from "commander";
 import { describeError, NrfProvisionError } from "../errors/index.js";
-import * as ca from "./commands/ca.js";
-import * as cloud from "./commands/cloud.js";
-import * as demo from "./commands/demo.js";
-import * as jwt from "./commands/jwt.js";
-import * as modem from "./commands/modem.js";
-import * as parse from "./commands/parse.js";
-import * as ports from "./commands/ports.js";
-import * as provision from "./commands/provision.js";
-import * as sim from "./commands/sim.js";
-import * as station from "./commands/station.js";
 import type { CliContext } from "./context.js";
 import { ExitCode, exitCodeForErrorCode } from "./exit-codes.js";
 import { type CliIo, processIo } from "./io.js";
@@ -43,8 +33,46 @@ function helpConfiguration(width: number) {
   };
 }
 
-/** Builds the command tree. Each concern registers its own commands. */
-export function buildProgram(ctx: CliContext): Command {
+export interface CommandModule {
+  register(program: Command, ctx: CliContext): void;
+}
+
+/**
+ * Each top-level command's module, in help order. Start-up is part of the interface: a run
+ * loads only the module of the command it names (none for --version, all for the overview
+ * help or an unknown command), and each module loads what its actions need.
+ */
+const commandModules: Record<string, () => Promise<CommandModule>> = {
+  ports: () => import("./commands/ports.js"),
+  modem: () => import("./commands/modem.js"),
+  parse: () => import("./commands/parse.js"),
+  sim: () => import("./commands/sim.js"),
+  ca: () => import("./commands/ca.js"),
+  cloud: () => import("./commands/cloud.js"),
+  jwt: () => import("./commands/jwt.js"),
+  provision: () => import("./commands/provision.js"),
+  station: () => import("./commands/station.js"),
+  demo: () => import("./commands/demo.js"),
+};
+
+/** Every command module, in help order (the overview help, tests). */
+export function allCommandModules(): Promise<CommandModule[]> {
+  return Promise.all(Object.values(commandModules).map((loadModule) => loadModule()));
+}
+
+/** The command modules a run with `argv` needs. */
+function commandModulesFor(argv: readonly string[]): Promise<CommandModule[]> {
+  const name = argv.find((arg) => !arg.startsWith("-"));
+  const load = name === undefined ? undefined : commandModules[name];
+  if (load) return Promise.all([load()]);
+  if (name === undefined && argv.some((arg) => arg === "-V" || arg === "--version")) {
+    return Promise.resolve([]);
+  }
+  return allCommandModules();
+}
+
+/** Builds the command tree from the given command modules; each registers its own commands. */
+export function buildProgram(ctx: CliContext, modules: readonly CommandModule[]): Command {
   const columns = (ctx.io.stdout as { columns?: number }).columns;
   const help = helpConfiguration(
     Math.min(HELP_WIDTH, ctx.io.isTTY && columns ? columns : HELP_WIDTH),
@@ -62,9 +90,7 @@ export function buildProgram(ctx: CliContext): Command {
     .configureHelp(help)
     .configureOutput(output)
     .exitOverride();
-  for (const module of [ports, modem, parse, sim, ca, cloud, jwt, provision, station, demo]) {
-    module.register(program, ctx);
-  }
+  for (const module of modules) module.register(program, ctx);
   // Sub-commands inherit output and help settings and must not call process.exit either.
   // Every command takes --verbose: at least for the stack of an unexpected error.
   const harden = (command: Command) => {
@@ -90,7 +116,7 @@ export function buildProgram(ctx: CliContext): Command {
 export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): Promise<number> {
   const { io, dispose } = processIo(ioOverrides);
   const ctx: CliContext = { io, exitCode: ExitCode.OK };
-  const program = buildProgram(ctx);
+  const program = buildProgram(ctx, await commandModulesFor(argv));
   const wantsJson = argv.includes("--json") || argv.includes("--jsonl");
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { CA_PASSPHRASE_ENV, CaError, type CertificateAuthority, loadCa } from "../ca/index.js";
-import { isNrfProvisionError } from "../errors/index.js";
+import { isNrfProvisionError, NrfProvisionError } from "../errors/index.js";
 import { usageError } from "./context.js";
 import type { CliIo } from "./io.js";
 
@@ -21,16 +21,75 @@ export function canPrompt(io: CliIo): boolean {
 }
 
 /**
- * Reads one line from the terminal without echoing it (the question goes to stderr).
- * Backspace edits; Enter ends; Ctrl-C, Ctrl-D or the end of input abort with a usage error.
+ * The keys of a hidden line, as `sudo`'s prompt takes them: printable characters are the
+ * answer; Backspace (DEL or ^H) deletes one character, Ctrl-U the whole line; Enter ends it;
+ * Ctrl-C interrupts; Ctrl-D on an empty line is the end of input. Escape sequences (arrow,
+ * function and Alt keys) and other control characters are ignored, never kept, also when a
+ * sequence arrives split across reads.
+ */
+export class HiddenLineEditor {
+  private chars: string[] = [];
+  /** Inside an escape sequence: after ESC, after ESC [ (CSI), or after ESC O (SS3). */
+  private escape: "none" | "esc" | "csi" | "ss3" = "none";
+
+  /** Feeds typed characters; returns how the line ended, or null while it goes on. */
+  feed(text: string): { kind: "enter"; line: string } | { kind: "interrupt" | "eof" } | null {
+    for (const char of text) {
+      if (this.escape !== "none") {
+        this.skipEscaped(char);
+        continue;
+      }
+      switch (char) {
+        case "\r":
+        case "\n":
+          return { kind: "enter", line: this.chars.join("") };
+        case "\u0003":
+          return { kind: "interrupt" };
+        case "\u0004":
+          if (this.chars.length === 0) return { kind: "eof" };
+          continue;
+        case "\u007f":
+        case "\b":
+          this.chars.pop();
+          continue;
+        case "\u0015":
+          this.chars = [];
+          continue;
+        case "\u001b":
+          this.escape = "esc";
+          continue;
+      }
+      const code = char.codePointAt(0)!;
+      if (code >= 0x20 && !(code >= 0x80 && code < 0xa0)) this.chars.push(char);
+    }
+    return null;
+  }
+
+  private skipEscaped(char: string): void {
+    const code = char.codePointAt(0)!;
+    if (this.escape === "esc") {
+      // ESC [ and ESC O start longer sequences; ESC + any other key is Alt+key (dropped).
+      this.escape = char === "[" ? "csi" : char === "O" ? "ss3" : "none";
+    } else if (this.escape === "ss3") {
+      this.escape = "none"; // one final character: ESC O A (arrow up in application mode)
+    } else if (code >= 0x40 && code <= 0x7e) {
+      this.escape = "none"; // the final byte of a CSI sequence: ESC [ 1 ; 5 C
+    }
+  }
+}
+
+/**
+ * Reads one line from the terminal without echoing it (the question goes to stderr), edited
+ * as HiddenLineEditor describes. Ctrl-C rejects with ERR_INTERRUPTED (exit 130); Ctrl-D on an
+ * empty line or the end of input reject with a usage error.
  */
 export function promptHidden(io: CliIo, question: string): Promise<string> {
   const stdin = io.stdin as unknown as TerminalInput;
   io.stderr.write(question);
   stdin.setRawMode(true);
   stdin.resume();
+  const editor = new HiddenLineEditor();
   return new Promise((resolveLine, reject) => {
-    let value = "";
     const finish = () => {
       stdin.off("data", onData);
       stdin.off("end", onEnd);
@@ -44,16 +103,19 @@ export function promptHidden(io: CliIo, question: string): Promise<string> {
       reject(usageError("passphrase prompt ended without an answer (end of input)"));
     };
     const onData = (chunk: Buffer | string) => {
-      for (const char of String(chunk)) {
-        if (char === "\r" || char === "\n") {
-          finish();
-          return resolveLine(value);
-        }
-        if (char === "\u0003" || char === "\u0004") {
-          finish();
-          return reject(usageError("passphrase prompt interrupted"));
-        }
-        value = char === "\u007f" || char === "\b" ? value.slice(0, -1) : value + char;
+      const ended = editor.feed(String(chunk));
+      if (ended === null) return;
+      finish();
+      if (ended.kind === "enter") resolveLine(ended.line);
+      else if (ended.kind === "eof") {
+        reject(usageError("passphrase prompt ended without an answer (Ctrl-D)"));
+      } else {
+        reject(
+          new NrfProvisionError(
+            "ERR_INTERRUPTED",
+            "passphrase prompt interrupted (Ctrl-C); nothing was changed",
+          ),
+        );
       }
     };
     stdin.on("data", onData);

@@ -16,18 +16,29 @@ import {
 import { parseErrorSummary } from "./error-summary.js";
 import { BulkOpsError, CloudError, CsvError } from "./errors.js";
 import { type Auth, type HttpRequest, type RetryOptions, sendRequest, sleep } from "./http.js";
-import {
-  BulkOpsAcceptedSchema,
-  type BulkOpsRequestDetails,
-  BulkOpsRequestDetailsSchema,
-  type BulkOpsRequestList,
-  BulkOpsRequestListSchema,
-  type BulkOpsStatus,
-  type Device,
-  type DeviceCertificate,
-  DeviceCertificateSchema,
-  DeviceSchema,
+import type {
+  BulkOpsAccepted,
+  BulkOpsRequestDetails,
+  BulkOpsRequestList,
+  BulkOpsStatus,
+  Device,
+  DeviceCertificate,
 } from "./schemas.js";
+
+/** A bulk operation's ID (schemas.ts has the same; that module loads zod). */
+const ULID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+type Schemas = typeof import("./schemas.js");
+type SchemaName = {
+  [K in keyof Schemas]: Schemas[K] extends z.ZodType ? K : never;
+}[keyof Schemas];
+
+let schemas: Promise<Schemas> | undefined;
+/** zod and the response schemas load with the first response to check, not at import. */
+function loadSchemas(): Promise<Schemas> {
+  schemas ??= import("./schemas.js");
+  return schemas;
+}
 
 export const DEFAULT_BASE_URL = "https://api.nrfcloud.com/v1";
 
@@ -156,6 +167,7 @@ export interface BulkUploadResult {
 /** A typed nRF Cloud REST client: one function per endpoint, responses validated at runtime. */
 export function createCloudClient(options: CloudClientOptions = {}): CloudClient {
   const base = new URL(options.baseUrl ?? DEFAULT_BASE_URL);
+  void loadSchemas(); // while the first request is on the wire
   const basePath = base.pathname.replace(/\/+$/, "");
   const http = {
     fetch: options.fetch ?? globalThis.fetch,
@@ -186,11 +198,12 @@ export function createCloudClient(options: CloudClientOptions = {}): CloudClient
 
   const send = (request: HttpRequest) => sendRequest(http, request);
 
-  async function sendJson<S extends z.ZodType>(
+  async function sendJson<N extends SchemaName>(
     request: HttpRequest,
-    schema: S,
-  ): Promise<z.infer<S>> {
+    schemaName: N,
+  ): Promise<z.infer<Schemas[N]>> {
     const response = await send(request);
+    const schema = (await loadSchemas())[schemaName] as unknown as z.ZodType<z.infer<Schemas[N]>>;
     let json: unknown;
     try {
       json = JSON.parse(response.text);
@@ -202,23 +215,39 @@ export function createCloudClient(options: CloudClientOptions = {}): CloudClient
     return parsed.data;
   }
 
+  /**
+   * The 202 of a bulk upload, `{"bulkOpsRequestId": "<ULID>"}`, checked by hand so that the
+   * first status poll goes out at once instead of after zod has loaded.
+   */
+  function acceptedBulkOps(request: HttpRequest, response: { text: string }): BulkOpsAccepted {
+    let json: unknown;
+    try {
+      json = JSON.parse(response.text);
+    } catch (cause) {
+      throw responseError(request, "is not JSON", cause);
+    }
+    const id = (json as { bulkOpsRequestId?: unknown } | null)?.bulkOpsRequestId;
+    if (typeof id !== "string" || !ULID_PATTERN.test(id)) {
+      throw responseError(request, "has no bulkOpsRequestId (a ULID)", undefined);
+    }
+    return { bulkOpsRequestId: id };
+  }
+
   async function uploadCsv(
     endpoint: BulkUpload["endpoint"],
     path: string,
     bodies: CsvBody[],
   ): Promise<BulkUpload> {
     const chunks = await mapWithConcurrency(bodies, concurrency, async (body) => {
-      const accepted = await sendJson(
-        {
-          method: "POST",
-          url: url(path),
-          auth: apiKey,
-          body: body.body,
-          contentType: "text/csv",
-          expect: [202],
-        },
-        BulkOpsAcceptedSchema,
-      );
+      const request: HttpRequest = {
+        method: "POST",
+        url: url(path),
+        auth: apiKey,
+        body: body.body,
+        contentType: "text/csv",
+        expect: [202],
+      };
+      const accepted = acceptedBulkOps(request, await send(request));
       return {
         bulkOpsRequestId: accepted.bulkOpsRequestId,
         deviceIds: body.deviceIds,
@@ -236,7 +265,7 @@ export function createCloudClient(options: CloudClientOptions = {}): CloudClient
         auth: apiKey,
         expect: [200],
       },
-      BulkOpsRequestDetailsSchema,
+      "BulkOpsRequestDetailsSchema",
     );
   }
 
@@ -378,7 +407,7 @@ export function createCloudClient(options: CloudClientOptions = {}): CloudClient
           contentType: "text/plain",
           expect: [201],
         },
-        DeviceCertificateSchema,
+        "DeviceCertificateSchema",
       );
     },
 
@@ -458,7 +487,7 @@ export function createCloudClient(options: CloudClientOptions = {}): CloudClient
           auth: o.jwt ? { kind: "bearer", token: o.jwt } : apiKey,
           expect: [200],
         },
-        DeviceSchema,
+        "DeviceSchema",
       );
     },
 
@@ -483,7 +512,7 @@ export function createCloudClient(options: CloudClientOptions = {}): CloudClient
           auth: apiKey,
           expect: [200],
         },
-        BulkOpsRequestListSchema,
+        "BulkOpsRequestListSchema",
       );
     },
 

@@ -1,5 +1,3 @@
-import { ErrorSummarySchema } from "./schemas.js";
-
 /** One failed row of a bulk operation as the error summary states it. */
 export interface SummaryRowError {
   /** 0-based row of the uploaded CSV. */
@@ -24,10 +22,9 @@ export function parseErrorSummary(text: string): ParsedErrorSummary {
   } catch {
     json = undefined;
   }
-  const current = ErrorSummarySchema.safeParse(json);
-  if (current.success) {
+  if (isCurrentSummary(json)) {
     const errors: SummaryRowError[] = [];
-    for (const line of current.data.errors) {
+    for (const line of json.errors) {
       const match = CURRENT_ROW.exec(line);
       if (!match) return { format: "unparseable", raw: text };
       errors.push({ row: Number(match[1]), message: (match[2] ?? "").trim() });
@@ -78,4 +75,11 @@ export function formatLegacyErrorSummary(errors: readonly SummaryRowError[]): st
   }
   const prose = `Bulk operation finished with ${errors.length} error(s) [row numbers are (1-based)]: ${JSON.stringify(byMessage)}.`;
   return JSON.stringify({ message: prose });
+}
+
+/** The current format, `{"errors": ["…", …]}` (checked by hand: zod is loaded only for responses). */
+function isCurrentSummary(json: unknown): json is { errors: string[] } {
+  if (typeof json !== "object" || json === null) return false;
+  const errors = (json as { errors?: unknown }).errors;
+  return Array.isArray(errors) && errors.every((line) => typeof line === "string");
 }

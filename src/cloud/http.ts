@@ -1,5 +1,4 @@
 import { CloudError } from "./errors.js";
-import { ErrorBodySchema } from "./schemas.js";
 
 export interface RetryOptions {
   /** Attempts in total, the first included (default 5). */
@@ -225,14 +224,23 @@ export function parseErrorBody(text: string): { nrfErrorCode: number | null; mes
     return { nrfErrorCode: null, message: text.trim().slice(0, 500) || "(empty body)" };
   }
   if (Array.isArray(json)) return { nrfErrorCode: null, message: json.map(String).join("; ") };
-  const parsed = ErrorBodySchema.safeParse(json);
-  if (parsed.success) {
-    return {
-      nrfErrorCode: parsed.data.code ?? null,
-      message: parsed.data.message ?? text.slice(0, 500),
-    };
+  const body = errorBodyOf(json);
+  if (body) {
+    return { nrfErrorCode: body.code ?? null, message: body.message ?? text.slice(0, 500) };
   }
   return { nrfErrorCode: null, message: text.slice(0, 500) };
+}
+
+/**
+ * The error body nRF Cloud sends, `{code?: number, message?: string}` (SDK
+ * `nrf_cloud_rest_error_decode` reads these keys), or null for anything else.
+ */
+function errorBodyOf(json: unknown): { code?: number; message?: string } | null {
+  if (typeof json !== "object" || json === null) return null;
+  const { code, message } = json as { code?: unknown; message?: unknown };
+  if (code !== undefined && typeof code !== "number") return null;
+  if (message !== undefined && typeof message !== "string") return null;
+  return { ...(code === undefined ? {} : { code }), ...(message === undefined ? {} : { message }) };
 }
 
 function isTimeout(error: unknown): boolean {

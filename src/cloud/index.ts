@@ -20,4 +20,11 @@ export { type CsvRecord, parseCsvRecords } from "./csv-parse.js";
 export * from "./error-summary.js";
 export * from "./errors.js";
 export { parseErrorBody, parseRetryAfter, type RetryOptions } from "./http.js";
-export * from "./schemas.js";
+export type {
+  BulkOpsAccepted,
+  BulkOpsRequestDetails,
+  BulkOpsRequestList,
+  BulkOpsStatus,
+  Device,
+  DeviceCertificate,
+} from "./schemas.js";

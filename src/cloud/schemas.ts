@@ -71,12 +71,3 @@ export const DeviceSchema = z.looseObject({
   ),
 });
 export type Device = z.infer<typeof DeviceSchema>;
-
-/** The error body nRF Cloud sends (SDK `nrf_cloud_rest_error_decode` reads these keys). */
-export const ErrorBodySchema = z.looseObject({
-  code: z.number().optional(),
-  message: z.string().optional(),
-});
-
-/** The current error summary format: 0-based rows (UTILS since 2025-12). */
-export const ErrorSummarySchema = z.object({ errors: z.array(z.string()) });

@@ -2,11 +2,12 @@ import { createPublicKey, type KeyObject, verify } from "node:crypto";
 import type { P256Verdict } from "./verdict.js";
 
 /**
- * The reference path, and the fallback when the native verifier is not built: the point goes
- * in as a JWK (OpenSSL's DER decoder costs about 3× as much; both check that the point is on
- * the curve), then node:crypto verifies.
+ * Whether `signatureDer` (a DER ECDSA-Sig-Value) over `data` verifies with the uncompressed
+ * P-256 point `point` (65 bytes, 0x04 ‖ X ‖ Y). Anything else as `point` is "invalid-key".
+ * The point goes in as a JWK (OpenSSL's DER decoder costs about 3× as much; both check that
+ * the point is on the curve), then node:crypto verifies.
  */
-export function verifyWithNodeCrypto(
+export function verifyP256Sha256(
   point: Uint8Array,
   data: Uint8Array,
   signatureDer: Uint8Array,

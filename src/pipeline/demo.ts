@@ -7,8 +7,6 @@ import { initCa, loadCa } from "../ca/index.js";
 import { createCloudClient } from "../cloud/index.js";
 import { generateDeviceKeyPair, mintDeviceJwt } from "../jwt/index.js";
 import { createMemoryTransportPair, openSerialTransport } from "../serial/index.js";
-import { startSimCloud } from "../sim/cloud/index.js";
-import { SimModem, socatAvailable, startSimModemOnPty } from "../sim/modem/index.js";
 import { parseDeviceIdPolicy } from "./device-id.js";
 import { onboardEachDevice } from "./onboarding.js";
 import { type BoardConnection, type ProvisionResult, provisionBoard } from "./provision.js";
@@ -109,6 +107,8 @@ async function demoSteps(
     );
   }
 
+  // The simulators (and jose, which the simulated cloud verifies JWTs with) load only here.
+  const { startSimCloud } = await import("../sim/cloud/index.js");
   const sim = await startSimCloud({ port: 0, bulkDelayMs: 100 });
   cleanup.push(() => sim.close());
   log(`simulated nRF Cloud at ${sim.baseUrl}`);
@@ -158,6 +158,7 @@ async function startSimulatedBoard(
   transport: "auto" | "memory",
   cleanup: Cleanup,
 ): Promise<{ board: BoardConnection; transport: "pty" | "memory" }> {
+  const { SimModem, socatAvailable, startSimModemOnPty } = await import("../sim/modem/index.js");
   if (transport === "auto" && (await socatAvailable())) {
     const sim = await startSimModemOnPty({});
     cleanup.push(() => sim.close());

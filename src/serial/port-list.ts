@@ -1,8 +1,8 @@
 import { readdir, readFile, readlink, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
-import { SerialPort } from "serialport";
 import { NrfProvisionError } from "../errors/index.js";
 import type { PortLister, PortRecord } from "./port-record.js";
+import { loadSerialport } from "./serialport-transport.js";
 
 /** The tty names serialport lists on Linux (bindings-cpp `linux-list`). */
 const SERIAL_TTY = /^(tty(S|WCH|ACM|USB|AMA|MFD|O|XRUSB)\d+|rfcomm\d+)$/;
@@ -94,7 +94,7 @@ export async function listPortsFromSysfs(root = "/"): Promise<PortRecord[]> {
 export function systemPortLister(
   options: { list?: () => Promise<PortRecord[]>; root?: string } = {},
 ): PortLister {
-  const list = options.list ?? (() => SerialPort.list());
+  const list = options.list ?? (async () => (await loadSerialport()).SerialPort.list());
   return async () => {
     try {
       return await list();

@@ -1,7 +1,7 @@
 import { read } from "node:fs";
 import { realpath } from "node:fs/promises";
 import { promisify } from "node:util";
-import { SerialPort } from "serialport";
+import type { SerialPort } from "serialport";
 import { NrfProvisionError } from "../errors/index.js";
 import { StreamTransport } from "./stream-transport.js";
 import type { ByteTransport } from "./transport.js";
@@ -118,18 +118,32 @@ async function readReportingHangUp(
   }
 }
 
+let serialportModule: Promise<typeof import("serialport")> | undefined;
+
+/**
+ * serialport and its native binding, loaded when a port is first opened or listed: importing
+ * them costs more than the rest of a short command, and most commands never open a port.
+ */
+export function loadSerialport(): Promise<typeof import("serialport")> {
+  serialportModule ??= import("serialport");
+  return serialportModule;
+}
+
 /** The platform binding, with hang-up detection on Unix ports (exported for its test only). */
-export const hangUpAwareBinding: typeof SerialPort.binding = {
-  ...SerialPort.binding,
-  list: () => SerialPort.binding.list(),
-  open: async (options: Parameters<typeof SerialPort.binding.open>[0]) => {
-    const port = await SerialPort.binding.open(options as never);
-    if (isUnixPortBinding(port)) {
-      port.read = (buffer, offset, length) => readReportingHangUp(port, buffer, offset, length);
-    }
-    return port;
-  },
-} as typeof SerialPort.binding;
+export function hangUpAwareBinding(serialPort: typeof SerialPort): typeof SerialPort.binding {
+  const binding = serialPort.binding;
+  return {
+    ...binding,
+    list: () => binding.list(),
+    open: async (options: Parameters<typeof binding.open>[0]) => {
+      const port = await binding.open(options as never);
+      if (isUnixPortBinding(port)) {
+        port.read = (buffer, offset, length) => readReportingHangUp(port, buffer, offset, length);
+      }
+      return port;
+    },
+  } as typeof SerialPort.binding;
+}
 
 /**
  * Opens a real serial port (or pseudo-terminal) as a ByteTransport: 8N1, exclusive lock,
@@ -146,6 +160,7 @@ export async function openSerialTransport(
         throw portOpenError(path, error);
       })
     : path;
+  const { SerialPort } = await loadSerialport();
   const port = new SerialPort({
     path: device,
     baudRate: options.baudRate ?? 115200,
@@ -156,7 +171,7 @@ export async function openSerialTransport(
     lock: true,
     autoOpen: false,
     // Not in SerialPort's option type, but it passes `binding` on to SerialPortStream.
-    ...({ binding: hangUpAwareBinding } as object),
+    ...({ binding: hangUpAwareBinding(SerialPort) } as object),
   });
   await new Promise<void>((resolve, reject) =>
     port.open((error) => (error ? reject(error) : resolve())),

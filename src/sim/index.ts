@@ -1,3 +1,18 @@
-// Simulators that are real programs: a simulated nRF91 modem (and, from its own folder, nRF Cloud).
+// Simulators that are real programs (`import … from "nrf-provision/sim"`): a simulated nRF91
+// modem over any byte transport or a socat pseudo-terminal, and a simulated nRF Cloud HTTP
+// server. Also the in-memory transport pair that connects a SimModem to an AT client.
 
-export * from "./modem/index.js";
+export { createMemoryTransportPair, type MemoryTransport } from "../serial/index.js";
+export {
+  type SimBulkOp,
+  type SimCloud,
+  type SimCloudOptions,
+  startSimCloud,
+} from "./cloud/index.js";
+export {
+  SimModem,
+  type SimModemFaults,
+  type SimModemOptions,
+  type SimTerminator,
+  startSimModemOnPty,
+} from "./modem/index.js";

@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import type { Command } from "commander";
 import { afterAll, describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/cli/exit-codes.js";
-import { buildProgram } from "../../src/cli/main.js";
+import { allCommandModules, buildProgram } from "../../src/cli/main.js";
 import { type ChildResult, runChild } from "./child.js";
 import { type CliResult, captureIo, runCliCaptured } from "./harness.js";
 import { readmeExitCodes } from "./readme-exit-codes.js";
@@ -270,14 +270,20 @@ function expectCase(testCase: Case, result: CliResult | ChildResult): void {
 }
 
 describe("every command × every command-line mistake (in-process)", () => {
-  it("covers every command and every group the CLI has", () => {
+  it("covers every command and every group the CLI has", async () => {
     const leaves: string[] = [];
     const parents: string[] = [];
     const walk = (command: Command, path: string[]) => {
       (command.commands.length === 0 ? leaves : parents).push(path.join(" "));
       for (const sub of command.commands) walk(sub, [...path, sub.name()]);
     };
-    walk(buildProgram({ io: captureIo().io as never, exitCode: ExitCode.OK }), []);
+    walk(
+      buildProgram(
+        { io: captureIo().io as never, exitCode: ExitCode.OK },
+        await allCommandModules(),
+      ),
+      [],
+    );
     expect(commands.map((spec) => spec.path.join(" ")).sort()).toEqual(leaves.sort());
     expect(groups.map((path) => path.join(" ")).sort()).toEqual(parents.sort());
   });

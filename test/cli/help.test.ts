@@ -2,10 +2,12 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/cli/exit-codes.js";
-import { buildProgram, HELP_WIDTH } from "../../src/cli/main.js";
+import { allCommandModules, buildProgram, HELP_WIDTH } from "../../src/cli/main.js";
 import { DEVICE_ID_RULE } from "../../src/device-id/index.js";
 import { runChild } from "./child.js";
 import { captureIo, runCliCaptured } from "./harness.js";
+
+const modules = await allCommandModules();
 
 /** Every command path, the root included. */
 function commandPaths(): string[][] {
@@ -14,12 +16,12 @@ function commandPaths(): string[][] {
     paths.push(path);
     for (const sub of command.commands) walk(sub, [...path, sub.name()]);
   };
-  walk(buildProgram({ io: captureIo().io as never, exitCode: ExitCode.OK }), []);
+  walk(buildProgram({ io: captureIo().io as never, exitCode: ExitCode.OK }, modules), []);
   return paths;
 }
 
 function commandAt(path: string[]): Command {
-  let command = buildProgram({ io: captureIo().io as never, exitCode: ExitCode.OK });
+  let command = buildProgram({ io: captureIo().io as never, exitCode: ExitCode.OK }, modules);
   for (const name of path) command = command.commands.find((sub) => sub.name() === name)!;
   return command;
 }

@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliContext } from "../../src/cli/context.js";
 import { ExitCode } from "../../src/cli/exit-codes.js";
-import { buildProgram } from "../../src/cli/main.js";
+import { allCommandModules, buildProgram } from "../../src/cli/main.js";
 import { socatAvailable } from "../../src/sim/modem/index.js";
 import { runChild, startChild, startSimModemChild } from "./child.js";
 import { captureIo } from "./harness.js";
@@ -37,9 +37,9 @@ function commandAt(program: Command, path: string[]): Command {
 }
 
 describe("the link options", () => {
-  it("are the same flags, with the same help and defaults, on every command that opens a board", () => {
+  it("are the same flags, with the same help and defaults, on every command that opens a board", async () => {
     const ctx: CliContext = { io: captureIo().io as never, exitCode: ExitCode.OK };
-    const program = buildProgram(ctx);
+    const program = buildProgram(ctx, await allCommandModules());
     const describe = (path: string[]) =>
       commandAt(program, path)
         .options.filter((option) => linkFlags.includes(option.long ?? ""))

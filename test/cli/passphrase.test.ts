@@ -8,6 +8,7 @@ import type { CliIo } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/main.js";
 import {
   canPrompt,
+  HiddenLineEditor,
   newCaPassphrase,
   openCaWithPassphrase,
   promptHidden,
@@ -63,12 +64,12 @@ describe("promptHidden", () => {
   });
 
   it.each([
-    ["Ctrl-C", "abc\u0003", /interrupted/],
-    ["Ctrl-D", "\u0004", /interrupted/],
-  ])("%s aborts with a usage error and leaves raw mode", async (_, keys, message) => {
+    ["Ctrl-C", "abc\u0003", "ERR_INTERRUPTED", /interrupted/],
+    ["Ctrl-D on an empty line", "\u0004", "ERR_USAGE", /without an answer/],
+  ])("%s aborts and leaves raw mode", async (_, keys, code, message) => {
     const { stdin, io } = terminal({ replies: [keys] });
     await expect(promptHidden(io, "Q: ")).rejects.toMatchObject({
-      code: "ERR_USAGE",
+      code,
       message: expect.stringMatching(message),
     });
     expect(stdin.rawModes).toEqual([true, false]);
@@ -147,5 +148,38 @@ describe("CA passphrase", () => {
     expect(ok.out() + ok.err()).not.toContain("same");
     const reopen = terminal({ replies: ["same\r"], cwd: dir });
     await (await openCaWithPassphrase(reopen.io, "ca")).close();
+  });
+});
+
+describe("HiddenLineEditor: keys as sudo's prompt takes them", () => {
+  const typed = (...chunks: string[]) => {
+    const editor = new HiddenLineEditor();
+    for (const chunk of chunks) {
+      const ended = editor.feed(chunk);
+      if (ended) return ended;
+    }
+    return null;
+  };
+
+  it.each([
+    ["plain text", ["secret\r"], "secret"],
+    ["backspace (DEL and ^H)", ["secrex\u007fT\bt\r"], "secret"],
+    ["Ctrl-U clears the line", ["wrong\u0015right\r"], "right"],
+    ["arrow keys (CSI) are ignored", ["se\u001b[Dcr\u001b[Aet\r"], "secret"],
+    ["application-mode arrows (SS3) are ignored", ["se\u001bOCcret\r"], "secret"],
+    ["Ctrl+arrow and function keys are ignored", ["a\u001b[1;5Cb\u001b[15~c\r"], "abc"],
+    ["Alt+key is ignored", ["a\u001bxb\r"], "ab"],
+    ["a sequence split across reads", ["ab\u001b", "[", "1;5", "D", "c\n"], "abc"],
+    ["other control characters are ignored", ["a\tb\u0001c\u0004\r"], "abc"],
+    ["non-ASCII characters are kept whole", ["pässwörd😀\u007f\r"], "pässwörd"],
+  ])("%s", (_, chunks, line) => {
+    expect(typed(...chunks)).toEqual({ kind: "enter", line });
+  });
+
+  it("Ctrl-C interrupts; Ctrl-D ends input only on an empty line", () => {
+    expect(typed("abc\u0003def\r")).toEqual({ kind: "interrupt" });
+    expect(typed("\u0004")).toEqual({ kind: "eof" });
+    expect(typed("ab\u0015\u0004")).toEqual({ kind: "eof" });
+    expect(typed("abc")).toBeNull();
   });
 });

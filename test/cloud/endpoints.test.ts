@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DeviceSchema } from "../../src/cloud/index.js";
+import { DeviceSchema } from "../../src/cloud/schemas.js";
 import { DUPLICATE_CERTIFICATE } from "../../src/sim/cloud/index.js";
 import { clientFor, cloudErrorOf, fastWait, onboardingRows, useSimCloud } from "./helpers.js";
 

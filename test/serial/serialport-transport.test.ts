@@ -92,7 +92,7 @@ describe("openSerialTransport on a socat pseudo-terminal pair", () => {
       path: pair.a,
       baudRate: 115200,
       autoOpen: false,
-      ...({ binding: hangUpAwareBinding } as object),
+      ...({ binding: hangUpAwareBinding(SerialPort) } as object),
     });
     await new Promise<void>((resolve, reject) =>
       port.open((error) => (error ? reject(error) : resolve())),

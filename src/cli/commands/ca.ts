@@ -19,7 +19,6 @@ import {
   readLedger,
   registerCertificatesCsv,
 } from "../../ca/index.js";
-import { p256Backend } from "../../p256/index.js";
 import {
   type CliContext,
   parseIntegerOption,
@@ -85,9 +84,8 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (o: { dir: string; json?: boolean }) => {
       const info = await readCaInfo(resolve(ctx.io.cwd, o.dir));
       const issued = await countIssued(info);
-      const verifier = p256Backend();
       if (o.json) {
-        return writeJson(ctx.io, { ok: true, ca: caJson(info, issued), csrVerifier: verifier });
+        return writeJson(ctx.io, { ok: true, ca: caJson(info, issued) });
       }
       writeLines(
         ctx.io,
@@ -98,7 +96,6 @@ export function register(program: Command, ctx: CliContext): void {
         `SHA-256      ${info.sha256Fingerprint}`,
         `issued       ${issued} certificate${issued === 1 ? "" : "s"}`,
         `directory    ${info.dir}`,
-        `CSR checks   ${verifier.backend === "native" ? "native P-256 verifier" : `node:crypto (native verifier ${verifier.unavailable})`}`,
       );
     });
 

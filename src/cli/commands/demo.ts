@@ -1,10 +1,4 @@
 import type { Command } from "commander";
-import {
-  demoHeadline,
-  formatDemoSummary,
-  formatProvisionSummary,
-  runDemo,
-} from "../../pipeline/index.js";
 import { type CliContext, writeJson, writeLines } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 
@@ -29,6 +23,9 @@ export function register(program: Command, ctx: CliContext): void {
 
 async function demoCommand(options: DemoCliOptions, ctx: CliContext): Promise<void> {
   const { io } = ctx;
+  const { demoHeadline, formatDemoSummary, formatProvisionSummary, runDemo } = await import(
+    "../../pipeline/index.js"
+  );
   const verbose = options.verbose === true && options.json !== true;
   if (!options.json && !verbose) writeLines(io, demoHeadline);
   // Ctrl-C, SIGTERM or a closed terminal: the demo removes what it started, then exits 130.

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { startSimCloud } from "../../sim/cloud/index.js";
 import {
   type CliContext,
   parseIntegerOption,
@@ -37,6 +36,7 @@ export function registerSimCloud(sim: Command, ctx: CliContext): void {
     .option("--json", "print {baseUrl, apiKey} as JSON")
     .action(async (o: SimCloudCliOptions) => {
       const ownershipCodes = parseOwnershipCodes(o.ownershipCode ?? []);
+      const { startSimCloud } = await import("../../sim/cloud/index.js");
       const cloud = await startSimCloud({
         ownershipCodes,
         port: parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),

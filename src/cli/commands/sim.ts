@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { type SimTerminator, type SimUrcLevel, startSimModemOnPty } from "../../sim/modem/index.js";
+import type { SimTerminator, SimUrcLevel } from "../../sim/modem/index.js";
 import {
   type CliContext,
   parseIntegerOption,
@@ -76,6 +76,7 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
       const terminator = terminators[options.terminator.toLowerCase()];
       if (!terminator)
         throw usageError(`--terminator must be cr, lf or crlf, got "${options.terminator}"`);
+      const { startSimModemOnPty } = await import("../../sim/modem/index.js");
       const sim = await startSimModemOnPty({
         ...(options.link ? { linkPath: options.link } : {}),
         ...(options.imei ? { imei: options.imei } : {}),

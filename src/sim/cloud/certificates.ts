@@ -1,4 +1,3 @@
-import "reflect-metadata";
 import {
   createPrivateKey,
   generateKeyPairSync,
@@ -7,7 +6,6 @@ import {
   sign,
   webcrypto,
 } from "node:crypto";
-import * as x509 from "@peculiar/x509";
 import {
   encodeBitString,
   encodeSequence,
@@ -46,6 +44,9 @@ export async function createSimCertificateAuthority(
   const now = o.now ?? Date.now;
   const crypto = webcrypto as unknown as Crypto;
   const keys = await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
+  // Loaded here, not at import: @peculiar/x509 and its reflect-metadata polyfill are heavy.
+  await import("reflect-metadata");
+  const x509 = await import("@peculiar/x509");
   const caCert = await x509.X509CertificateGenerator.createSelfSigned(
     {
       serialNumber: `01${randomBytes(8).toString("hex")}`,
