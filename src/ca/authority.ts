@@ -7,10 +7,11 @@ import {
   randomBytes,
   webcrypto,
 } from "node:crypto";
-import { mkdir, open, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 import { fromPemAll, readCertificateElements, spkiPublicKeyBits, wholeOf } from "../der/index.js";
+import { writeNewFile } from "../files/index.js";
 import { DeviceCertificateTemplate } from "./certificate-template.js";
 import { CaError } from "./errors.js";
 import { Ledger, type LedgerOptions, readLedger } from "./ledger.js";
@@ -139,12 +140,8 @@ export async function initCa(options: InitCaOptions): Promise<CaInfo> {
           passphrase: options.passphrase,
         }) as string);
   // Key first: if writing the certificate fails, the directory still refuses a second init.
-  await writeNewFile(paths.privateKey, keyPem, 0o600);
-  await writeNewFile(
-    paths.certificate,
-    certificate.toString("pem").replace(/\r\n/g, "\n") + "\n",
-    0o644,
-  );
+  await writeNewFile(paths.privateKey, keyPem, { private: true });
+  await writeNewFile(paths.certificate, certificate.toString("pem").replace(/\r\n/g, "\n") + "\n");
   return readCaInfo(options.dir);
 }
 
@@ -327,15 +324,4 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-async function writeNewFile(path: string, text: string, mode: number): Promise<void> {
-  const file = await open(path, "wx", mode);
-  try {
-    await file.writeFile(text);
-    await file.chmod(mode); // the umask may have narrowed or widened `mode`
-    await file.sync();
-  } finally {
-    await file.close();
-  }
 }

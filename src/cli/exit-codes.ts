@@ -11,7 +11,7 @@ export const ExitCode = {
   USAGE: 2,
   /** The board or modem failed: port missing or unplugged, AT error, timeout, bad attestation. */
   DEVICE: 3,
-  /** The certificate authority failed: missing CA, wrong passphrase, CSR rejected, ledger. */
+  /** The certificate authority or a file failed: missing CA, wrong passphrase, CSR rejected, ledger, an output file refused or unwritable. */
   CA: 4,
   /** nRF Cloud failed: HTTP error, validation, authentication, bulk operation failed. */
   CLOUD: 5,
@@ -34,6 +34,8 @@ const prefixToExitCode: ReadonlyArray<[string, ExitCode]> = [
   ["ERR_CA", ExitCode.CA],
   ["ERR_CSR", ExitCode.CA],
   ["ERR_LEDGER", ExitCode.CA],
+  // A file the tool reads or writes (src/files): refused overwrite, full disk, read-only …
+  ["ERR_IO", ExitCode.CA],
   ["ERR_CLOUD", ExitCode.CLOUD],
   ["ERR_BULK", ExitCode.CLOUD],
   ["ERR_CSV", ExitCode.CLOUD],

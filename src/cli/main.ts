@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { describeError, NrfProvisionError } from "../errors/index.js";
+import { fileSystemError } from "../files/index.js";
 import * as ca from "./commands/ca.js";
 import * as cloud from "./commands/cloud.js";
 import * as demo from "./commands/demo.js";
@@ -73,7 +74,11 @@ export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): 
   }
 }
 
-function reportError(io: CliIo, error: unknown, json: boolean): number {
+function reportError(io: CliIo, thrown: unknown, json: boolean): number {
+  // A file-system failure nobody wrapped is still the user's to fix, not a bug report.
+  const error = isFileSystemError(thrown)
+    ? fileSystemError("ERR_IO_FILE_SYSTEM", thrown.syscall ?? "use", thrown.path ?? "", thrown)
+    : thrown;
   const exit =
     error instanceof NrfProvisionError ? exitCodeForErrorCode(error.code) : ExitCode.FAILURE;
   if (json) {
@@ -92,4 +97,14 @@ function reportError(io: CliIo, error: unknown, json: boolean): number {
     );
   }
   return exit;
+}
+
+function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
+  const errno = error as NodeJS.ErrnoException | undefined;
+  return (
+    error instanceof Error &&
+    typeof errno?.code === "string" &&
+    typeof errno.syscall === "string" &&
+    typeof errno.path === "string"
+  );
 }

@@ -1,6 +1,6 @@
 import { createPublicKey, X509Certificate } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ensureDirectory, refuseExisting, writeNewFile } from "../files/index.js";
 import type { AtClient } from "../at/index.js";
 import { assertKeygenTrusted, type KeygenOutput } from "../attest/index.js";
 import { type CertificateAuthority, issueDeviceCertificate } from "../ca/index.js";
@@ -171,7 +171,9 @@ export async function provisionBoard(options: ProvisionOptions): Promise<Provisi
         steps: steps.timings,
         totalMs: clock() - started,
       };
-      if (options.saveDir !== undefined) await saveDeviceFiles(options.saveDir, result);
+      if (options.saveDir !== undefined) {
+        await saveDeviceFiles(options.saveDir, result, options.replace === true);
+      }
       return result;
     } finally {
       await at.close().catch(() => {}); // an unplugged board's port is already gone
@@ -570,13 +572,25 @@ function mismatch(
   return undefined;
 }
 
-async function saveDeviceFiles(saveDir: string, result: ProvisionResult): Promise<void> {
+/** Never over earlier files or through a link; `--replace` (new keys) replaces them too. */
+async function saveDeviceFiles(
+  saveDir: string,
+  result: ProvisionResult,
+  replace: boolean,
+): Promise<void> {
   const dir = join(saveDir, result.deviceId);
-  await mkdir(dir, { recursive: true });
-  if (result.csrPem !== undefined) await writeFile(join(dir, "csr.pem"), result.csrPem);
-  await writeFile(join(dir, "certificate.pem"), result.certificate.pem);
   const { steps: _steps, csrPem: _csr, ...summary } = result;
-  await writeFile(join(dir, "device.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  const files: Array<[string, string]> = [
+    ...(result.csrPem === undefined ? [] : [["csr.pem", result.csrPem] as [string, string]]),
+    ["certificate.pem", result.certificate.pem],
+    ["device.json", `${JSON.stringify(summary, null, 2)}\n`],
+  ];
+  await ensureDirectory(dir);
+  const paths = files.map(([name]) => join(dir, name));
+  await refuseExisting(paths, { force: replace });
+  for (const [i, [, content]] of files.entries()) {
+    await writeNewFile(paths[i]!, content, { force: replace });
+  }
 }
 
 function samePublicKey(certificatePem: string, publicKeyPem: string): boolean {

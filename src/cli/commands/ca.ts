@@ -1,4 +1,3 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { parseKeygenOutput } from "../../attest/index.js";
@@ -19,6 +18,14 @@ import {
   readLedger,
   registerCertificatesCsv,
 } from "../../ca/index.js";
+import { fromPemAll } from "../../der/index.js";
+import {
+  ensureDirectory,
+  FileError,
+  readInputFile,
+  refuseExisting,
+  writeNewFile,
+} from "../../files/index.js";
 import { p256Backend } from "../../p256/index.js";
 import {
   type CliContext,
@@ -119,6 +126,7 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option("--out <file>", "write the certificate PEM here (single input)")
     .option("--out-dir <dir>", "batch output directory")
+    .option("--force", "replace existing output files (never a CA file or a symbolic link)")
     .option("--workers <n>", "worker threads for batches (default: all cores)")
     .option("--json", "print one JSON document")
     .action(async (o: IssueFlags) => issueCommand(ctx, o));
@@ -172,6 +180,7 @@ interface IssueFlags {
   out?: string;
   outDir?: string;
   workers?: string;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -191,6 +200,12 @@ async function issueCommand(ctx: CliContext, o: IssueFlags): Promise<void> {
     o.workers === undefined
       ? undefined
       : parseIntegerOption("--workers", o.workers, { min: 1, max: 256 });
+  const force = o.force === true;
+  const out = o.out === undefined ? undefined : resolve(ctx.io.cwd, o.out);
+  // Refuse before the CA is opened: a certificate issued for a file that cannot be written
+  // would be in the ledger for nothing.
+  if (out !== undefined) await refuseExisting([out], { force });
+  if (batch) await refuseBatchOutputs(resolve(ctx.io.cwd, o.outDir!), force);
   const ca = await openCaWithPassphrase(ctx.io, o.dir);
   try {
     if (batch) {
@@ -199,6 +214,7 @@ async function issueCommand(ctx: CliContext, o: IssueFlags): Promise<void> {
         profile: o.profile,
         outDir: resolve(ctx.io.cwd, o.outDir!),
         workers,
+        force,
         json: o.json === true,
       });
       return;
@@ -210,7 +226,11 @@ async function issueCommand(ctx: CliContext, o: IssueFlags): Promise<void> {
       profile: o.profile,
       ...(o.deviceId === undefined ? {} : { deviceId: o.deviceId }),
     });
-    if (o.out !== undefined) await writeFile(resolve(ctx.io.cwd, o.out), certificate.pem);
+    if (out !== undefined) {
+      await writeNewFile(out, certificate.pem, { force }).catch((error: unknown) => {
+        throw outputFailed(error, ca, [certificate], []);
+      });
+    }
     if (o.json) return writeJson(ctx.io, { ok: true, certificate: certificateJson(certificate) });
     if (o.out === undefined) ctx.io.stdout.write(certificate.pem);
     ctx.io.stderr.write(
@@ -230,10 +250,11 @@ async function issueBatchCommand(
     profile: CertificateProfile;
     outDir: string;
     workers: number | undefined;
+    force: boolean;
     json: boolean;
   },
 ): Promise<void> {
-  await mkdir(o.outDir, { recursive: true });
+  await ensureDirectory(o.outDir);
   const started = Date.now();
   let done = 0;
   const showProgress = ctx.io.isTTY && !o.json;
@@ -251,7 +272,6 @@ async function issueBatchCommand(
   if (showProgress) ctx.io.stderr.write("\n");
   const issued = results.flatMap((r) => (r.ok ? [r.certificate] : []));
   const failures = results.flatMap((r) => (r.ok ? [] : [{ input: r.label, ...r.error }]));
-  await writeCertificateFiles(o.outDir, issued);
   const chunks = chunkRows(issued);
   const csvFiles = chunks.map((_, i) =>
     join(
@@ -261,8 +281,16 @@ async function issueBatchCommand(
         : `register-certificates-${String(i + 1).padStart(3, "0")}.csv`,
     ),
   );
-  for (const [i, chunk] of chunks.entries())
-    await writeFile(csvFiles[i]!, registerCertificatesCsv(chunk));
+  const written: string[] = [];
+  try {
+    await writeCertificateFiles(o.outDir, issued, o.force, written);
+    for (const [i, chunk] of chunks.entries()) {
+      await writeNewFile(csvFiles[i]!, registerCertificatesCsv(chunk), { force: o.force });
+      written.push(csvFiles[i]!);
+    }
+  } catch (error) {
+    throw outputFailed(error, ca, issued, written);
+  }
   if (failures.length > 0) ctx.exitCode = ExitCode.CA;
   const seconds = (Date.now() - started) / 1000;
   if (o.json) {
@@ -294,47 +322,89 @@ const FILE_WRITERS = 16;
 async function writeCertificateFiles(
   outDir: string,
   certificates: IssuedCertificate[],
+  force: boolean,
+  written: string[],
 ): Promise<void> {
   const lastByDevice = [...new Map(certificates.map((c) => [c.deviceId, c])).values()];
   let next = 0;
+  let failed = false;
   const writer = async () => {
-    while (next < lastByDevice.length) {
+    while (next < lastByDevice.length && !failed) {
       const certificate = lastByDevice[next++]!;
-      await writeFile(join(outDir, `${certificate.deviceId}.pem`), certificate.pem);
+      const path = join(outDir, `${certificate.deviceId}.pem`);
+      // No fsync per copy: the ledger holds every certificate durably already.
+      await writeNewFile(path, certificate.pem, { force, sync: false }).catch((error) => {
+        failed = true;
+        throw error;
+      });
+      written.push(path);
     }
   };
-  await Promise.all(Array.from({ length: FILE_WRITERS }, writer));
+  const outcomes = await Promise.allSettled(Array.from({ length: FILE_WRITERS }, writer));
+  const rejected = outcomes.find((outcome) => outcome.status === "rejected");
+  if (rejected) throw rejected.reason;
+}
+
+/** Refuses a batch whose RegisterCertificates CSV would overwrite an earlier batch's. */
+async function refuseBatchOutputs(outDir: string, force: boolean): Promise<void> {
+  const names = ["register-certificates.csv", "register-certificates-001.csv"];
+  await refuseExisting(
+    names.map((name) => join(outDir, name)),
+    { force },
+  );
+}
+
+/**
+ * An output that could not be written after certificates were issued: says what is in the
+ * ledger (issued), which files were written, and how to get the rest.
+ */
+function outputFailed(
+  error: unknown,
+  ca: CertificateAuthority,
+  issued: readonly IssuedCertificate[],
+  written: readonly string[],
+): unknown {
+  if (!(error instanceof FileError)) return error;
+  return new FileError(
+    error.code,
+    `${error.message} ${issued.length} certificate${issued.length === 1 ? " was" : "s were"} issued and recorded in the ledger ${ca.ledger.path}; ${written.length} output file${written.length === 1 ? " was" : "s were"} written before this failure. Export the certificates again with "nrf-provision ca ledger --dir ${ca.info.dir} --csv".`,
+    {
+      cause: error,
+      details: {
+        ...error.details,
+        issued: issued.map((c) => ({ deviceId: c.deviceId, serialNumber: c.serialNumber })),
+        written,
+      },
+    },
+  );
 }
 
 /** Reads every input: CSR files (one or several PEM blocks, or DER) and KEYGEN lines. */
 async function readInputs(io: CliIo, o: IssueFlags): Promise<BatchItem[]> {
   const items: BatchItem[] = [];
   for (const file of o.csr ?? []) {
-    const bytes = await readInputFile(io, file);
+    const bytes = await readCaInput(io, file, "CSR file");
     const text = bytes.toString("latin1");
     if (!text.includes("-----BEGIN")) {
       items.push({ label: file, input: { kind: "csr", der: new Uint8Array(bytes) } });
       continue;
     }
-    const blocks = [
-      ...text.matchAll(
-        /-----BEGIN (NEW )?CERTIFICATE REQUEST-----[\s\S]*?-----END (NEW )?CERTIFICATE REQUEST-----/g,
-      ),
-    ];
+    const blocks = fromPemAll(text, ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]);
     if (blocks.length === 0)
       throw new CaError("ERR_CSR_MALFORMED", `${file} holds no PEM certificate request.`);
-    blocks.forEach((block, i) => {
-      const der = Buffer.from(block[0].replace(/-----[A-Z ]+-----|\s/g, ""), "base64");
+    blocks.forEach((der, i) => {
       items.push({
         label: blocks.length === 1 ? file : `${file}#${i + 1}`,
-        input: { kind: "csr", der: new Uint8Array(der) },
+        input: { kind: "csr", der },
       });
     });
   }
   if (o.keygen !== undefined)
     items.push({ label: "--keygen", input: { kind: "keygen", text: o.keygen } });
   if (o.keygenFile !== undefined) {
-    const lines = (await readInputFile(io, o.keygenFile)).toString("utf8").split(/\r?\n/);
+    const lines = (await readCaInput(io, o.keygenFile, "KEYGEN file"))
+      .toString("utf8")
+      .split(/\r?\n/);
     lines.forEach((line, i) => {
       // Blank lines, comments and the modem's final "OK" (pasted transcripts) are not inputs.
       const text = line.trim();
@@ -349,13 +419,12 @@ async function readInputs(io: CliIo, o: IssueFlags): Promise<BatchItem[]> {
   return items;
 }
 
-async function readInputFile(io: CliIo, file: string): Promise<Buffer> {
+async function readCaInput(io: CliIo, file: string, what: string): Promise<Buffer> {
   try {
-    return await readFile(resolve(io.cwd, file));
+    return await readInputFile(resolve(io.cwd, file), { what });
   } catch (error) {
-    throw new CaError("ERR_CA_INPUT", `Cannot read ${file}: ${(error as Error).message}.`, {
-      cause: error,
-    });
+    if (!(error instanceof FileError) || error.code !== "ERR_IO_READ") throw error;
+    throw new CaError("ERR_CA_INPUT", error.message, { cause: error, details: error.details });
   }
 }
 
