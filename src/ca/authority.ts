@@ -140,8 +140,10 @@ export async function initCa(options: InitCaOptions): Promise<CaInfo> {
           passphrase: options.passphrase,
         }) as string);
   // Key first: if writing the certificate fails, the directory still refuses a second init.
-  await writeNewFile(paths.privateKey, keyPem, { private: true });
-  await writeNewFile(paths.certificate, certificate.toString("pem").replace(/\r\n/g, "\n") + "\n");
+  await writeNewFile(paths.privateKey, keyPem, { private: true, caFile: true });
+  await writeNewFile(paths.certificate, certificate.toString("pem").replace(/\r\n/g, "\n") + "\n", {
+    caFile: true,
+  });
   return readCaInfo(options.dir);
 }
 

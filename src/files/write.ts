@@ -4,7 +4,7 @@ import { link, lstat, mkdir, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { FileError, fileSystemError } from "./errors.js";
 
-/** File names that belong to a CA directory: never replaced by an output, even with --force. */
+/** File names of a CA directory: no output takes them, not even with --force. */
 export const PROTECTED_FILE_NAMES: readonly string[] = [
   "ca.key.pem",
   "ca.pem",
@@ -17,6 +17,8 @@ export interface WriteOptions {
   private?: boolean;
   /** Replace an existing regular file (never a symbolic link, a folder or a CA file). */
   force?: boolean;
+  /** Only `ca init` writes CA files (ca.key.pem, ca.pem …); any other output is refused them. */
+  caFile?: boolean;
   /**
    * fsync the file before its name appears (default true). A batch of certificate copies
    * that the CA ledger also holds may skip it.
@@ -45,6 +47,7 @@ export async function writeNewFile(
   options: WriteOptions = {},
 ): Promise<void> {
   const mode = modeFor(options);
+  if (!options.caFile) refuseCaFileName(path);
   if (options.force) await checkReplaceable(path);
   const temporary = join(
     dirname(path),
@@ -90,6 +93,7 @@ export async function refuseExisting(
   options: { force?: boolean } = {},
 ): Promise<void> {
   for (const path of paths) {
+    refuseCaFileName(path);
     if (options.force) await checkReplaceable(path);
     else if (await lstatOrUndefined(path)) throw await existsError(path);
   }
@@ -129,10 +133,12 @@ async function writeExclusive(
   }
 }
 
+/** An output never takes a CA file's name: `--out ca/ledger.jsonl` would become the ledger. */
+function refuseCaFileName(path: string): void {
+  if (PROTECTED_FILE_NAMES.includes(basename(path))) throw protectedError(path);
+}
+
 async function checkReplaceable(path: string): Promise<void> {
-  if (PROTECTED_FILE_NAMES.includes(basename(path)) && (await lstatOrUndefined(path))) {
-    throw protectedError(path);
-  }
   const stats = await lstatOrUndefined(path);
   if (stats?.isSymbolicLink()) throw symlinkError(path);
   if (stats && !stats.isFile()) {
@@ -147,7 +153,6 @@ async function checkReplaceable(path: string): Promise<void> {
 async function existsError(path: string): Promise<FileError> {
   const stats = await lstatOrUndefined(path);
   if (stats?.isSymbolicLink()) return symlinkError(path);
-  if (PROTECTED_FILE_NAMES.includes(basename(path))) return protectedError(path);
   return new FileError(
     "ERR_IO_EXISTS",
     `Refusing to overwrite ${path}: it already exists. Move it aside, choose another path, or pass --force to replace it.`,
@@ -158,7 +163,7 @@ async function existsError(path: string): Promise<FileError> {
 function protectedError(path: string): FileError {
   return new FileError(
     "ERR_IO_PROTECTED",
-    `Refusing to write ${path}: ${basename(path)} is a CA file and is never replaced, not even with --force. Choose another output path.`,
+    `Refusing to write ${path}: ${basename(path)} is the name of a CA file, which no output may take or replace, not even with --force. Choose another output path.`,
     { details: { path } },
   );
 }

@@ -1,9 +1,9 @@
 import { createPublicKey, X509Certificate } from "node:crypto";
 import { join } from "node:path";
-import { ensureDirectory, refuseExisting, writeNewFile } from "../files/index.js";
 import type { AtClient } from "../at/index.js";
 import { assertKeygenTrusted, type KeygenOutput } from "../attest/index.js";
 import { type CertificateAuthority, issueDeviceCertificate } from "../ca/index.js";
+import { ensureDirectory, refuseExisting, writeNewFile } from "../files/index.js";
 import {
   checkFirmwareSupportsKeygen,
   credentialSha256,

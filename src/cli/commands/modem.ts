@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { type AtClient, type AtTerminator, openAtClient } from "../../at/index.js";
+import { ensureDirectory, FileError, writeNewFile } from "../../files/index.js";
 import {
   CREDENTIAL_TYPES,
   checkFirmwareSupportsKeygen,
@@ -23,7 +24,6 @@ import {
   writeCredential,
 } from "../../modem/index.js";
 import { openSerialTransport, portListerFromEnv, resolvePort } from "../../serial/index.js";
-import { ensureDirectory, FileError, writeNewFile } from "../../files/index.js";
 import { type CliContext, parseIntegerOption, writeJson, writeLines } from "../context.js";
 
 /** Options every `modem` command takes to reach the board. */
