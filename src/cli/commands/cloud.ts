@@ -33,6 +33,7 @@ import { packageVersion } from "../version.js";
 interface ConnectionOptions {
   baseUrl?: string;
   apiKey?: string;
+  httpTimeout?: string;
   json?: boolean;
 }
 interface WaitOptions extends ConnectionOptions {
@@ -335,6 +336,7 @@ function connection(cmd: Command): Command {
       `nRF Cloud API base URL (default: NRF_CLOUD_BASE_URL or ${DEFAULT_BASE_URL})`,
     )
     .option("--api-key <key>", "nRF Cloud API key (default: NRF_CLOUD_API_KEY); never printed")
+    .option("--http-timeout <seconds>", "give up on one HTTP request after this long", "30")
     .option("--json", "print one JSON document");
 }
 
@@ -352,6 +354,8 @@ function clientFor(o: ConnectionOptions, ctx: CliContext): CloudClient {
   return createCloudClient({
     baseUrl: o.baseUrl ?? ctx.io.env.NRF_CLOUD_BASE_URL ?? DEFAULT_BASE_URL,
     apiKey: o.apiKey ?? ctx.io.env.NRF_CLOUD_API_KEY,
+    timeoutMs:
+      parseIntegerOption("--http-timeout", o.httpTimeout ?? "30", { min: 1, max: 3600 }) * 1000,
     userAgent: `nrf-provision/${packageVersion}`,
     onWarning: (message) => ctx.io.stderr.write(`warning: ${message}\n`),
   });

@@ -42,6 +42,7 @@ export interface BoardCliOptions {
   saveDir?: string;
   apiKey?: string;
   baseUrl?: string;
+  httpTimeout?: string;
 }
 
 interface ProvisionCliOptions extends BoardCliOptions {
@@ -88,7 +89,8 @@ export function addBoardOptions(command: Command): Command {
     .option(
       "--base-url <url>",
       "nRF Cloud API base URL (default: $NRF_CLOUD_BASE_URL or production)",
-    );
+    )
+    .option("--http-timeout <seconds>", "give up on one nRF Cloud request after this long", "30");
 }
 
 async function provisionCommand(options: ProvisionCliOptions, ctx: CliContext): Promise<void> {
@@ -188,7 +190,9 @@ export function cloudClientFrom(options: BoardCliOptions, io: CliIo, purpose: st
     );
   }
   const baseUrl = options.baseUrl ?? io.env.NRF_CLOUD_BASE_URL;
-  return createCloudClient({ apiKey, ...(baseUrl ? { baseUrl } : {}) });
+  const timeoutMs =
+    parseIntegerOption("--http-timeout", options.httpTimeout ?? "30", { min: 1, max: 3600 }) * 1000;
+  return createCloudClient({ apiKey, timeoutMs, ...(baseUrl ? { baseUrl } : {}) });
 }
 
 /** A real board on a serial port: a fresh AT client (mode detection, numeric errors) per open. */
