@@ -13,6 +13,7 @@ export {
   listCredentials,
   parseCredentialType,
   readCredential,
+  redactAtCommandForLog,
   type StoredCredential,
   type WriteCredentialOptions,
   type WriteCredentialResult,

@@ -154,6 +154,44 @@ describe("nrf-provision modem over a pseudo-terminal", () => {
     expect(modem.credentials().map((c) => c.secTag)).toEqual([42, 43]);
   });
 
+  it("--verbose never logs a private key, PSK or PSK identity written with creds write (AT and shell mode, echo on)", async () => {
+    const dir = await tempDir();
+    const { generateKeyPairSync } = await import("node:crypto");
+    const keyPem = generateKeyPairSync("ec", { namedCurve: "P-256" })
+      .privateKey.export({ type: "sec1", format: "pem" })
+      .toString();
+    const secretBody = keyPem.split("\n")[1]!;
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(join(dir, "key.pem"), keyPem);
+    await writeFile(join(dir, "psk.txt"), "0123456789abcdef0123456789abcdef");
+    await writeFile(join(dir, "identity.txt"), "secret-identity-42");
+    for (const sim of [{ echo: true }, { shellMode: true }]) {
+      const { path } = await startSim(sim);
+      const writes: Array<[string, string, string]> = [
+        ["client-key", "key.pem", secretBody],
+        ["psk", "psk.txt", "0123456789abcdef0123456789abcdef"],
+        ["psk-identity", "identity.txt", "secret-identity-42"],
+      ];
+      for (const [type, file, secret] of writes) {
+        const result = await cli(
+          args`modem creds write --port ${path} --sec-tag 42 --type ${type} --file ${join(dir, file)} --verbose`,
+        );
+        expect(result.exitCode, result.stderr).toBe(0);
+        expect(result.stderr).toMatch(
+          />> (at )?AT%CMNG=0,42,[234],\\?"\[\d+ characters redacted\]/,
+        );
+        expect(result.stderr).not.toContain(secret);
+      }
+      // A certificate is public: its write is logged whole.
+      const root = await cli(
+        args`modem creds write --port ${path} --sec-tag 42 --type root-ca --file ${amazonRootCaPath} --verbose`,
+      );
+      expect(root.stderr).toContain(
+        "MIIDQTCCAimgAwIBAgITBmyfz5m/jAo54vB4ikPmljZbyjANBgkqhkiG9w0BAQsF",
+      );
+    }
+  });
+
   it("modem creds write, list and delete", async () => {
     const { path, modem } = await startSim();
     const write = await cli(

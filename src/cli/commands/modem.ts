@@ -20,6 +20,7 @@ import {
   parseCredentialType,
   readFirmware,
   readIdentity,
+  redactAtCommandForLog,
   withOfflineMode,
   writeCredential,
 } from "../../modem/index.js";
@@ -85,7 +86,7 @@ async function withModem<T>(
   const transport = await openSerialTransport(path, { baudRate, rtscts: options.rtscts });
   const log = options.verbose
     ? (direction: "tx" | "rx", text: string) =>
-        ctx.io.stderr.write(`${direction === "tx" ? ">>" : "<<"} ${text}\n`)
+        ctx.io.stderr.write(`${direction === "tx" ? ">>" : "<<"} ${redactAtCommandForLog(text)}\n`)
     : undefined;
   // openAtClient closes the transport itself when it fails.
   const at = await openAtClient(transport, {
