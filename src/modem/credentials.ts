@@ -96,6 +96,8 @@ export async function listCredentials(
     const secTag = Number(match[1]);
     const type = Number(match[2]);
     if (secTag > MAX_USER_SEC_TAG) continue;
+    // A line for another tag or type is no evidence about the one asked for.
+    if (options.secTag !== undefined && secTag !== options.secTag) continue;
     if (options.type !== undefined && type !== options.type) continue;
     entries.push({
       secTag,
