@@ -86,6 +86,22 @@ export async function initCa(options: InitCaOptions): Promise<CaInfo> {
       `Country must be two capital letters (ISO 3166), got ${JSON.stringify(country)}.`,
     );
   }
+  for (const [name, value] of [
+    ["common name", options.commonName],
+    ["organization", options.organization],
+  ] as const) {
+    // Copied into every certificate's issuer: a NUL or control character there misleads
+    // whoever reads it (C strings end at NUL; terminals act on escapes).
+    if (
+      value !== undefined &&
+      (/[\u0000-\u001f\u007f-\u009f]/.test(value) || value.length > 64 || value.trim() === "")
+    ) {
+      throw new CaError(
+        "ERR_CA_INVALID_SUBJECT",
+        `The CA ${name} must be 1 to 64 printable characters without control characters or NUL, got ${JSON.stringify(value)}.`,
+      );
+    }
+  }
   const days = options.days ?? 3650;
   if (!Number.isInteger(days) || days < 1) {
     throw new CaError(

@@ -1,4 +1,5 @@
 import { lstat, mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readLedger } from "../../src/ca/index.js";
@@ -218,4 +219,37 @@ describe("ca issue PEM input (ReDoS)", () => {
     expect(result.code).toBe(4);
     expect(result.err).toMatch(/huge\.txt is larger than 64 MiB.*split it.*\[ERR_IO_TOO_LARGE\]/);
   }, 30_000);
+});
+
+describe("ca issue --workers", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(() => cleanup());
+
+  it("is capped at the number of cores, with a warning", async () => {
+    const cli = (argv: string[]) =>
+      runCliCaptured(argv, { env: { NRF_PROVISION_CA_PASSPHRASE: PASSPHRASE }, cwd: dir });
+    expect((await cli(["ca", "init", "--dir", "ca"])).code).toBe(0);
+    const file = join(dir, "d.pem");
+    await writeFile(file, modemLikeCsr("nrf-352656100000003").pem);
+    const cores = availableParallelism();
+    const result = await cli([
+      "ca",
+      "issue",
+      "--dir",
+      "ca",
+      "--csr",
+      file,
+      file,
+      "--out-dir",
+      "out",
+      "--workers",
+      "100000",
+    ]);
+    expect(result.code, result.err).toBe(0);
+    expect(result.err).toContain(
+      `warning: --workers 100000 is more than the ${cores} cores of this machine; using ${cores}.`,
+    );
+  });
 });

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey } from "node:crypto";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { initCa, loadCa } from "../../src/ca/index.js";
@@ -132,6 +132,20 @@ describe("CA key file", () => {
         ),
       });
     }
+  });
+
+  it("ca init refuses subject attributes with control characters or NUL", async () => {
+    for (const bad of [
+      { commonName: "CA\u0000evil" },
+      { organization: "Acme\u001b[2J" },
+      { commonName: "x\ny" },
+    ]) {
+      await expect(initCa({ dir: caDir, passphrase: PASSPHRASE, ...bad })).rejects.toMatchObject({
+        code: "ERR_CA_INVALID_SUBJECT",
+        message: expect.stringContaining("without control characters or NUL"),
+      });
+    }
+    await expect(stat(caDir)).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("ca init refuses a folder holding another CA's ledger", async () => {

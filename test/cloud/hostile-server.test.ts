@@ -183,6 +183,22 @@ describe("secrets and bounded server text", () => {
   }, 60_000);
 });
 
+describe("CSV errors", () => {
+  it("number rows from 1, as the file's lines", async () => {
+    const { dir, run, requests } = await serve((_, response) => json(response, 202, {}));
+    writeFileSync(join(dir, "certs.csv"), `dev-1,"${FAKE_CERT}"\ndev-2,a,b\n`);
+    const result = await run("cloud", "register-certs", "--csv", "certs.csv");
+    expect(result.code).toBe(5);
+    expect(result.err).toMatch(
+      /^error: CSV row 2: 3 columns, expected 2\. Fix the file; nothing was uploaded\./,
+    );
+    writeFileSync(join(dir, "dup.csv"), `dev-1,"${FAKE_CERT}"\ndev-1,"${FAKE_CERT}"\n`);
+    const dup = await run("cloud", "register-certs", "--csv", "dup.csv");
+    expect(dup.err).toMatch(/CSV row 2 \(device "dev-1"\), field deviceId: duplicates row 1/);
+    expect(requests).toEqual([]);
+  });
+});
+
 describe("what the server says is checked", () => {
   it("cloud device get refuses a record for another device", async () => {
     const { run } = await serve((_, response) => json(response, 200, { id: "someone-else" }));

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { parseKeygenOutput } from "../../attest/index.js";
@@ -127,7 +128,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--out <file>", "write the certificate PEM here (single input)")
     .option("--out-dir <dir>", "batch output directory")
     .option("--force", "replace existing output files (never a CA file or a symbolic link)")
-    .option("--workers <n>", "worker threads for batches (default: all cores)")
+    .option("--workers <n>", "worker threads for batches (default and most: all cores)")
     .option("--json", "print one JSON document")
     .action(async (o: IssueFlags) => issueCommand(ctx, o));
 
@@ -196,10 +197,7 @@ async function issueCommand(ctx: CliContext, o: IssueFlags): Promise<void> {
   if (batch && (o.out !== undefined || o.deviceId !== undefined)) {
     throw usageError("--out and --device-id apply to a single input, not to --out-dir batches");
   }
-  const workers =
-    o.workers === undefined
-      ? undefined
-      : parseIntegerOption("--workers", o.workers, { min: 1, max: 256 });
+  const workers = o.workers === undefined ? undefined : workersOption(ctx, o.workers);
   const force = o.force === true;
   const out = o.out === undefined ? undefined : resolve(ctx.io.cwd, o.out);
   // Refuse before the CA is opened: a certificate issued for a file that cannot be written
@@ -310,6 +308,17 @@ async function issueBatchCommand(
     `Issued ${issued.length} of ${items.length} certificates in ${seconds.toFixed(1)} s into ${o.outDir}${failures.length > 0 ? ` (${failures.length} failed, listed above)` : ""}`,
     ...csvFiles.map((file) => `  RegisterCertificates CSV: ${file}`),
   );
+}
+
+/** More signing threads than cores only add contention (and memory): capped, with a warning. */
+function workersOption(ctx: CliContext, value: string): number {
+  const requested = parseIntegerOption("--workers", value, { min: 1 });
+  const cores = availableParallelism();
+  if (requested <= cores) return requested;
+  ctx.io.stderr.write(
+    `warning: --workers ${requested} is more than the ${cores} cores of this machine; using ${cores}.\n`,
+  );
+  return cores;
 }
 
 /** PEM files written at once by a batch: one by one, 10,000 files took about 1.7 s here. */

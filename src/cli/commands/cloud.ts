@@ -431,7 +431,8 @@ function parseCsvFile<N extends 2 | 5>(
         fields.length === 1 && deviceId === ""
           ? "blank line (nRF Cloud refuses blank lines)"
           : `${fields.length} columns, expected ${columns}`;
-      throw new CsvError(`CSV row ${row}: ${reason}. Fix the file; nothing was uploaded.`, {
+      // Rows are numbered from 1, as an editor numbers the file's lines (there is no header).
+      throw new CsvError(`CSV row ${row + 1}: ${reason}. Fix the file; nothing was uploaded.`, {
         row,
         deviceId,
         field: "row",
