@@ -11,6 +11,7 @@ export {
   modeFor,
   PROTECTED_FILE_NAMES,
   refuseExisting,
+  requireFolder,
   type WriteOptions,
   writeNewFile,
 } from "./write.js";

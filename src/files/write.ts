@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { link, lstat, mkdir, open, rename, unlink } from "node:fs/promises";
+import { link, lstat, mkdir, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { FileError, fileSystemError } from "./errors.js";
 
@@ -99,6 +99,26 @@ export async function refuseExisting(
   }
 }
 
+/** Refuses before any work when the folder an output goes into is missing or not a folder. */
+export async function requireFolder(dir: string): Promise<void> {
+  const stats = await lstatOrUndefined(dir);
+  if (stats?.isDirectory() || (stats?.isSymbolicLink() && (await isDirectory(dir)))) return;
+  throw new FileError(
+    "ERR_IO_NOT_A_DIRECTORY",
+    stats === undefined
+      ? `The folder ${dir} does not exist: create it or choose another output path.`
+      : `${dir} is not a folder: choose another output path.`,
+    { details: { path: dir } },
+  );
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
+}
+
 /** Creates `dir` (and parents) if missing; ERR_IO_NOT_A_DIRECTORY if something else is there. */
 export async function ensureDirectory(dir: string, options: { private?: boolean } = {}) {
   try {
@@ -155,7 +175,7 @@ async function existsError(path: string): Promise<FileError> {
   if (stats?.isSymbolicLink()) return symlinkError(path);
   return new FileError(
     "ERR_IO_EXISTS",
-    `Refusing to overwrite ${path}: it already exists. Move it aside, choose another path, or pass --force to replace it.`,
+    `Refusing to overwrite ${path}: it already exists. Move it aside or choose another path.`,
     { details: { path } },
   );
 }

@@ -1,4 +1,5 @@
 import { createPublicKey, X509Certificate } from "node:crypto";
+import { lstat, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AtClient } from "../at/index.js";
 import { assertKeygenTrusted, type KeygenOutput } from "../attest/index.js";
@@ -572,7 +573,11 @@ function mismatch(
   return undefined;
 }
 
-/** Never over earlier files or through a link; `--replace` (new keys) replaces them too. */
+/**
+ * Never over another provisioning's files or through a link. The same certificate saved
+ * again (a station rerun resuming the board) refreshes its own files; `--replace` (new keys)
+ * replaces earlier ones.
+ */
 async function saveDeviceFiles(
   saveDir: string,
   result: ProvisionResult,
@@ -587,10 +592,19 @@ async function saveDeviceFiles(
   ];
   await ensureDirectory(dir);
   const paths = files.map(([name]) => join(dir, name));
-  await refuseExisting(paths, { force: replace });
+  const force = replace || (await savedCertificatePem(dir)) === result.certificate.pem;
+  await refuseExisting(paths, { force });
   for (const [i, [, content]] of files.entries()) {
-    await writeNewFile(paths[i]!, content, { force: replace });
+    await writeNewFile(paths[i]!, content, { force });
   }
+}
+
+/** The certificate an earlier save left in `dir` (a regular file only), if any. */
+async function savedCertificatePem(dir: string): Promise<string | undefined> {
+  const path = join(dir, "certificate.pem");
+  const stats = await lstat(path).catch(() => undefined);
+  if (!stats?.isFile()) return undefined;
+  return readFile(path, "utf8").catch(() => undefined);
 }
 
 function samePublicKey(certificatePem: string, publicKeyPem: string): boolean {

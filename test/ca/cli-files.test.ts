@@ -49,6 +49,22 @@ describe("ca issue outputs", () => {
     expect(await readFile(join(dir, "device.pem"), "utf8")).toMatch(/^-----BEGIN CERTIFICATE-----/);
   });
 
+  it("--out into a missing folder is refused before issuing", async () => {
+    const result = await cli([
+      "ca",
+      "issue",
+      "--dir",
+      "ca",
+      "--csr",
+      csr,
+      "--out",
+      "nowhere/d.pem",
+    ]);
+    expect(result.code).toBe(4);
+    expect(result.err).toMatch(/The folder .*nowhere does not exist.*\[ERR_IO_NOT_A_DIRECTORY\]/);
+    expect(await issued()).toBe(0);
+  });
+
   it("--out never replaces a CA file, with or without --force", async () => {
     const key = await readFile(join(dir, "ca", "ca.key.pem"), "utf8");
     for (const target of ["ca/ca.key.pem", "ca/ca.pem", "ca/ledger.jsonl"]) {

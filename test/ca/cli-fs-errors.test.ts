@@ -126,6 +126,18 @@ describe("file-system failures of ca commands (built CLI)", () => {
     await expect(stat(join(dir, "d.crt"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 
+  it("ENOSPC in the CA folder itself (full tmpfs): a clean error and no ledger.jsonl.lock.* files left", async () => {
+    const result = await unshared(
+      `cp -a ca ca-copy && mount -t tmpfs -o size=32k tmpfs ca && cp -a ca-copy/. ca/ && (head -c 1000000 /dev/zero > ca/filler || true) && "${process.execPath}" "${CLI}" ca issue --dir ca --csr d.pem; code=$?; ls -a ca; exit $code`,
+      dir,
+    );
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stderr).toMatch(/ENOSPC.*\[ERR_LEDGER_WRITE\]/);
+    expect(result.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    expect(result.stdout).not.toMatch(/ledger\.jsonl\.lock/);
+    expect(result.stdout).toMatch(/ledger\.jsonl\n/);
+  });
+
   it("ENOSPC while writing batch output: says what was issued and what was written; no empty files", async () => {
     const files: string[] = [];
     for (let i = 0; i < 40; i++) {

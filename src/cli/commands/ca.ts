@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { parseKeygenOutput } from "../../attest/index.js";
 import {
@@ -25,6 +25,7 @@ import {
   FileError,
   readInputFile,
   refuseExisting,
+  requireFolder,
   writeNewFile,
 } from "../../files/index.js";
 import { p256Backend } from "../../p256/index.js";
@@ -202,7 +203,10 @@ async function issueCommand(ctx: CliContext, o: IssueFlags): Promise<void> {
   const out = o.out === undefined ? undefined : resolve(ctx.io.cwd, o.out);
   // Refuse before the CA is opened: a certificate issued for a file that cannot be written
   // would be in the ledger for nothing.
-  if (out !== undefined) await refuseExisting([out], { force });
+  if (out !== undefined) {
+    await requireFolder(dirname(out));
+    await refuseExisting([out], { force });
+  }
   if (batch) await refuseBatchOutputs(resolve(ctx.io.cwd, o.outDir!), force);
   const ca = await openCaWithPassphrase(ctx.io, o.dir);
   try {
