@@ -7,12 +7,19 @@ import {
   webcrypto,
   X509Certificate,
 } from "node:crypto";
-import { mkdir, open, readFile, stat } from "node:fs/promises";
+import { lstat, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type * as X509Library from "@peculiar/x509";
 import { fromPemAll, readCertificateElements, spkiPublicKeyBits, wholeOf } from "../der/index.js";
+import { adviceFor, ensureDirectory, writeNewFile } from "../files/index.js";
 import { DeviceCertificateTemplate } from "./certificate-template.js";
 import { CaError } from "./errors.js";
+import {
+  CA_KEY_ITERATIONS,
+  decryptCaKey,
+  encryptPrivateKeyPem,
+  type KeyProtection,
+} from "./key-file.js";
 import { Ledger, type LedgerOptions, readLedger } from "./ledger.js";
 import { SerialNumbers } from "./serial.js";
 import { type CaSigner, isNodeWebCrypto, nodeKeySigner, webCryptoSigner } from "./signer.js";
@@ -79,6 +86,22 @@ export async function initCa(options: InitCaOptions): Promise<CaInfo> {
       `Country must be two capital letters (ISO 3166), got ${JSON.stringify(country)}.`,
     );
   }
+  for (const [name, value] of [
+    ["common name", options.commonName],
+    ["organization", options.organization],
+  ] as const) {
+    // Copied into every certificate's issuer: a NUL or control character there misleads
+    // whoever reads it (C strings end at NUL; terminals act on escapes).
+    if (
+      value !== undefined &&
+      (/[\u0000-\u001f\u007f-\u009f]/.test(value) || value.length > 64 || value.trim() === "")
+    ) {
+      throw new CaError(
+        "ERR_CA_INVALID_SUBJECT",
+        `The CA ${name} must be 1 to 64 printable characters without control characters or NUL, got ${JSON.stringify(value)}.`,
+      );
+    }
+  }
   const days = options.days ?? 3650;
   if (!Number.isInteger(days) || days < 1) {
     throw new CaError(
@@ -87,16 +110,18 @@ export async function initCa(options: InitCaOptions): Promise<CaInfo> {
     );
   }
   const paths = caPaths(options.dir);
-  for (const path of [paths.certificate, paths.privateKey]) {
+  for (const path of [paths.certificate, paths.privateKey, paths.ledger]) {
     if (await exists(path)) {
       throw new CaError(
         "ERR_CA_EXISTS",
-        `A CA already exists in ${options.dir} (${path}); it is never overwritten. Use another --dir or remove the old CA yourself.`,
+        path === paths.ledger
+          ? `${options.dir} holds a CA ledger (${path}) of another CA; a new CA never shares it. Use another --dir.`
+          : `A CA already exists in ${options.dir} (${path}); it is never overwritten. Use another --dir or remove the old CA yourself.`,
         { details: { path } },
       );
     }
   }
-  await mkdir(options.dir, { recursive: true, mode: 0o700 });
+  await ensureDirectory(options.dir, { private: true });
 
   const subtle = webcrypto.subtle;
   const algorithm = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
@@ -133,19 +158,14 @@ export async function initCa(options: InitCaOptions): Promise<CaInfo> {
   const keyPem =
     options.passphrase === null
       ? (privateKey.export({ type: "pkcs8", format: "pem" }) as string)
-      : (privateKey.export({
-          type: "pkcs8",
-          format: "pem",
-          cipher: "aes-256-cbc",
-          passphrase: options.passphrase,
-        }) as string);
+      : await encryptPrivateKeyPem(privateKey, options.passphrase);
   // Key first: if writing the certificate fails, the directory still refuses a second init.
-  await writeNewFile(paths.privateKey, keyPem, 0o600);
-  await writeNewFile(
-    paths.certificate,
-    certificate.toString("pem").replace(/\r\n/g, "\n") + "\n",
-    0o644,
-  );
+  await writeNewFile(paths.privateKey, keyPem, { private: true, caFile: true });
+  await writeNewFile(paths.certificate, certificate.toString("pem").replace(/\r\n/g, "\n") + "\n", {
+    caFile: true,
+  });
+  // Created now, so that a later load can tell a lost ledger from a new one.
+  await writeNewFile(paths.ledger, "", { caFile: true });
   return readCaInfo(options.dir);
 }
 
@@ -182,6 +202,8 @@ export interface LoadCaOptions {
   crypto?: Crypto;
   clock?: () => Date;
   ledger?: LedgerOptions;
+  /** Told about a CA that works but is at risk (unencrypted key, world-writable folder …). */
+  onWarning?: (message: string) => void;
 }
 
 /** Opens the CA in `dir`: decrypts the key, checks it matches the certificate, opens the ledger. */
@@ -195,8 +217,16 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
       { details: { notAfter: info.notAfter.toISOString() } },
     );
   }
+  const warn = options.onWarning ?? (() => {});
   const keyPem = await readCaFile(info.files.privateKey, "private key");
-  const privateKey = decryptKey(keyPem, options.passphrase, info.files.privateKey);
+  const { key: privateKey, protection } = await decryptCaKey(
+    keyPem,
+    options.passphrase,
+    info.files.privateKey,
+    `set ${CA_PASSPHRASE_ENV} or run interactively to be prompted`,
+  );
+  warnAboutProtection(info.files.privateKey, protection, warn);
+  await warnIfWorldWritable(options.dir, warn);
   const certificateDer = fromPemAll(info.certificatePem, ["CERTIFICATE"])[0]!;
   const { subjectDer, spkiDer } = tbsPieces(certificateDer);
   const keyMatches = createPublicKey(privateKey)
@@ -272,32 +302,35 @@ export async function countIssued(info: CaInfo): Promise<number> {
   return (await readLedger(info.files.ledger)).entries.length;
 }
 
-function decryptKey(pem: string, passphrase: string | null, path: string): KeyObject {
-  const encrypted = pem.includes("ENCRYPTED PRIVATE KEY");
-  if (encrypted && passphrase === null) {
-    throw new CaError(
-      "ERR_CA_PASSPHRASE_REQUIRED",
-      `The CA key ${path} is encrypted; set ${CA_PASSPHRASE_ENV} or run interactively to be prompted.`,
+const REENCRYPT = (path: string) =>
+  `openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA256 -iter ${CA_KEY_ITERATIONS} -in ${path} -out ${path}.new (then move it over the old file)`;
+
+function warnAboutProtection(
+  path: string,
+  protection: KeyProtection,
+  warn: (message: string) => void,
+): void {
+  if (protection.kind === "unencrypted") {
+    warn(
+      `The CA key ${path} is NOT encrypted: anyone who can read it can issue certificates your devices and nRF Cloud trust. Encrypt it: ${REENCRYPT(path)}.`,
+    );
+  } else if (protection.kind === "legacy-encrypted") {
+    warn(
+      `The CA key ${path} uses OpenSSL's legacy PEM encryption (one MD5 round from the passphrase): re-encrypt it as PKCS#8: ${REENCRYPT(path)}.`,
+    );
+  } else if (protection.iterations !== null && protection.iterations < 100_000) {
+    warn(
+      `The CA key ${path} is encrypted with only ${protection.iterations} PBKDF2 iterations (keys since this version use ${CA_KEY_ITERATIONS}); consider re-encrypting it: ${REENCRYPT(path)}.`,
     );
   }
-  try {
-    return createPrivateKey(
-      encrypted
-        ? { key: pem, format: "pem", passphrase: passphrase ?? "" }
-        : { key: pem, format: "pem" },
-    );
-  } catch (error) {
-    if (encrypted) {
-      throw new CaError(
-        "ERR_CA_PASSPHRASE",
-        `Wrong passphrase for the CA key ${path} (it could not be decrypted). Check ${CA_PASSPHRASE_ENV}.`,
-        { cause: error },
-      );
-    }
-    throw new CaError(
-      "ERR_CA_INVALID",
-      `The CA key ${path} is not a valid PKCS#8 PEM key; restore it from your backup.`,
-      { cause: error },
+}
+
+/** Anyone on the machine could replace the key, certificate or ledger in such a folder. */
+async function warnIfWorldWritable(dir: string, warn: (message: string) => void): Promise<void> {
+  const stats = await lstat(dir).catch(() => undefined);
+  if (stats !== undefined && (stats.mode & 0o002) !== 0) {
+    warn(
+      `The CA folder ${dir} is writable by every user: anyone could swap its key, certificate or ledger. Run "chmod o-w ${dir}" (0700 is best).`,
     );
   }
 }
@@ -327,24 +360,18 @@ async function readCaFile(path: string, what: string): Promise<string> {
         { details: { path } },
       );
     }
-    throw error;
+    const errno = (error as NodeJS.ErrnoException).code;
+    throw new CaError(
+      "ERR_CA_UNREADABLE",
+      `Cannot read the CA ${what} ${path} (${errno ?? (error as Error).message}). ${adviceFor(errno, path)}`,
+      { cause: error, details: { path, errno } },
+    );
   }
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
+  return lstat(path).then(
     () => true,
     () => false,
   );
-}
-
-async function writeNewFile(path: string, text: string, mode: number): Promise<void> {
-  const file = await open(path, "wx", mode);
-  try {
-    await file.writeFile(text);
-    await file.chmod(mode); // the umask may have narrowed or widened `mode`
-    await file.sync();
-  } finally {
-    await file.close();
-  }
 }

@@ -77,6 +77,16 @@ export function checkCsrAlgorithms(csr: ParsedCsr, deviceLabel = describeCsr(csr
       { details: { keyAlgorithm: csr.keyAlgorithm, curve: csr.keyCurve } },
     );
   }
+  // Decided: compressed points are refused. Modems write uncompressed keys (0x04 ‖ X ‖ Y);
+  // RFC 5480 makes only the uncompressed form mandatory to support, so a certificate carrying
+  // a compressed key could fail in a TLS stack or at nRF Cloud after the device shipped.
+  if (csr.publicKeyBits.length !== 65 || csr.publicKeyBits[0] !== 0x04) {
+    throw new CaError(
+      "ERR_CSR_KEY_TYPE",
+      `The CSR for ${deviceLabel} has a ${csr.publicKeyBits[0] === 0x02 || csr.publicKeyBits[0] === 0x03 ? "compressed" : "malformed"} P-256 public key; device certificates carry the uncompressed form (65 bytes, 0x04 ‖ X ‖ Y) that AT%KEYGEN produces. Generate the key on the modem.`,
+      { details: { keyAlgorithm: csr.keyAlgorithm, curve: csr.keyCurve } },
+    );
+  }
   if (csr.signatureAlgorithm !== OID_ECDSA_SHA256) {
     throw new CaError(
       "ERR_CSR_SIGNATURE",

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { type CloudClient, createCloudClient, DEFAULT_BASE_URL } from "../cloud/index.js";
-import { usageError } from "./context.js";
+import { parseIntegerOption, usageError } from "./context.js";
 import type { CliIo } from "./io.js";
 import { packageVersion } from "./version.js";
 
@@ -10,16 +10,18 @@ import { packageVersion } from "./version.js";
 export interface CloudCliOptions {
   apiKey?: string;
   baseUrl?: string;
+  httpTimeout?: string;
 }
 
-/** Adds `--base-url` and `--api-key`. */
+/** Adds `--base-url`, `--api-key` and `--http-timeout`. */
 export function addCloudOptions(command: Command): Command {
   return command
     .option(
       "--base-url <url>",
       `nRF Cloud API base URL (default: $NRF_CLOUD_BASE_URL or ${DEFAULT_BASE_URL})`,
     )
-    .option("--api-key <key>", "nRF Cloud API key (default: $NRF_CLOUD_API_KEY); never printed");
+    .option("--api-key <key>", "nRF Cloud API key (default: $NRF_CLOUD_API_KEY); never printed")
+    .option("--http-timeout <seconds>", "give up on one nRF Cloud request after this long", "30");
 }
 
 /**
@@ -42,8 +44,11 @@ export function cloudClientFrom(
         `${need.hint === undefined ? "" : `, ${need.hint}`}. Nothing was sent.`,
     );
   }
+  const timeoutMs =
+    parseIntegerOption("--http-timeout", options.httpTimeout ?? "30", { min: 1, max: 3600 }) * 1000;
   return createCloudClient({
     baseUrl,
+    timeoutMs,
     ...(apiKey === undefined ? {} : { apiKey }),
     userAgent: `nrf-provision/${packageVersion}`,
     onWarning: (message) => io.stderr.write(`warning: ${message}\n`),

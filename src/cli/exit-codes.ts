@@ -11,7 +11,7 @@ export const ExitCode = {
   USAGE: 2,
   /** The board or modem failed: port missing or unplugged, AT error, timeout, bad attestation. */
   DEVICE: 3,
-  /** The certificate authority failed: missing CA, wrong passphrase, CSR rejected, ledger. */
+  /** The certificate authority or a file failed: missing CA, wrong passphrase, CSR rejected, ledger, an output file refused or unwritable. */
   CA: 4,
   /** nRF Cloud failed: HTTP error, validation, authentication, bulk operation failed. */
   CLOUD: 5,
@@ -33,6 +33,7 @@ export const exitCodeByErrorCode: Readonly<Record<string, ExitCode>> = Object.fr
   ERR_USAGE: USAGE,
   ERR_INTERRUPTED: INTERRUPTED, // Ctrl-C at the passphrase prompt
   ERR_INPUT_FILE: USAGE,
+  ERR_IO_TOO_LARGE: USAGE, // an input file above the size cap
   ERR_CLOUD_CONFIG: USAGE, // no API key
   ERR_JWT_KEY_FILE: USAGE, // a key file that cannot be read, or would be overwritten
 
@@ -110,8 +111,24 @@ export const exitCodeByErrorCode: Readonly<Record<string, ExitCode>> = Object.fr
   ERR_LEDGER_DUPLICATE_SERIAL: CA,
   ERR_LEDGER_LOCKED: CA,
   ERR_LEDGER_WRITE: CA,
+  ERR_CA_KEY_CORRUPT: CA,
+  ERR_CA_UNREADABLE: CA,
+  ERR_LEDGER_CORRUPT: CA,
+  ERR_LEDGER_MISSING: CA,
+  ERR_LEDGER_NOT_A_FILE: CA,
+  ERR_LEDGER_UNWRITABLE: CA,
   ERR_PROVISION_ISSUE: CA,
   ERR_PROVISION_NOT_IN_LEDGER: CA, // a station device whose certificate the ledger lacks
+
+  // Files the tool writes or reads beside the CA (src/files): with the CA's exit code, since
+  // they are the same kind of local state (refused overwrite, full or read-only disk).
+  ERR_IO_EXISTS: CA,
+  ERR_IO_SYMLINK: CA,
+  ERR_IO_PROTECTED: CA,
+  ERR_IO_NOT_A_DIRECTORY: CA,
+  ERR_IO_READ: CA,
+  ERR_IO_WRITE: CA,
+  ERR_IO_FILE_SYSTEM: CA,
 
   // nRF Cloud: requests, bulk operations, the CSV files it takes.
   ERR_CLOUD_HTTP: CLOUD,

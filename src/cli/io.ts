@@ -1,7 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { NrfProvisionError } from "../errors/index.js";
+import { FileError, readInputFile as readBoundedFile } from "../files/index.js";
 
 /** Everything a command touches outside the process, injected so tests run commands in-process. */
 export interface CliIo {
@@ -113,14 +113,17 @@ const unreadableReasons: Record<string, string> = {
 };
 
 /**
- * Reads an input file named by `flag` (relative to the working directory). A missing or
- * unreadable file is a usage error (`ERR_INPUT_FILE`, exit 2) naming the flag and the file.
+ * Reads an input file named by `flag` (relative to the working directory), at most the size
+ * cap of src/files (`ERR_IO_TOO_LARGE` above it). A missing or unreadable file is a usage
+ * error (`ERR_INPUT_FILE`, exit 2) naming the flag and the file.
  */
 export async function readInputFile(io: CliIo, flag: string, file: string): Promise<Buffer> {
   const path = resolve(io.cwd, file);
   try {
-    return await readFile(path);
-  } catch (error) {
+    return await readBoundedFile(path, { what: `${flag} file` });
+  } catch (thrown) {
+    if (thrown instanceof FileError && thrown.code !== "ERR_IO_READ") throw thrown;
+    const error = thrown instanceof FileError ? thrown.cause : thrown;
     const errno = (error as NodeJS.ErrnoException).code;
     const known = errno === undefined ? undefined : unreadableReasons[errno];
     const reason = known === undefined ? (error as Error).message : `${known} (${errno})`;

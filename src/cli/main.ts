@@ -1,5 +1,6 @@
 import { Command, CommanderError, Help, type Option } from "commander";
 import { describeError, NrfProvisionError } from "../errors/index.js";
+import { fileSystemError } from "../files/index.js";
 import type { CliContext } from "./context.js";
 import { ExitCode, exitCodeForErrorCode } from "./exit-codes.js";
 import { type CliIo, processIo } from "./io.js";
@@ -144,13 +145,18 @@ function exitCodeForCommander(error: CommanderError): ExitCode {
 
 /**
  * One line on stderr (and the JSON document with `--json`). An error that is not an
- * NrfProvisionError is a bug: it is reported as `ERR_UNEXPECTED`, its stack only with --verbose.
+ * NrfProvisionError (nor a file-system error) is a bug: it is reported as `ERR_UNEXPECTED`, its
+ * stack only with --verbose.
  */
 function reportError(
   io: CliIo,
-  error: unknown,
+  thrown: unknown,
   options: { json: boolean; verbose: boolean },
 ): number {
+  // A file-system failure nobody wrapped is still the user's to fix, not a bug report.
+  const error = isFileSystemError(thrown)
+    ? fileSystemError("ERR_IO_FILE_SYSTEM", thrown.syscall ?? "use", thrown.path ?? "", thrown)
+    : thrown;
   const known = error instanceof NrfProvisionError;
   const body = known
     ? error.toJSON()
@@ -171,4 +177,14 @@ function reportError(
 
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, " ");
+}
+
+function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
+  const errno = error as NodeJS.ErrnoException | undefined;
+  return (
+    error instanceof Error &&
+    typeof errno?.code === "string" &&
+    typeof errno.syscall === "string" &&
+    typeof errno.path === "string"
+  );
 }

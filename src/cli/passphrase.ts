@@ -132,14 +132,18 @@ export function promptHidden(io: CliIo, question: string): Promise<string> {
  */
 export async function openCaWithPassphrase(io: CliIo, dir: string): Promise<CertificateAuthority> {
   const caDir = resolve(io.cwd, dir);
+  const onWarning = (message: string) => io.stderr.write(`warning: ${message}\n`);
   const fromEnv = io.env[CA_PASSPHRASE_ENV];
-  if (fromEnv !== undefined && fromEnv !== "") return loadCa({ dir: caDir, passphrase: fromEnv });
+  if (fromEnv !== undefined && fromEnv !== "") {
+    return loadCa({ dir: caDir, passphrase: fromEnv, onWarning });
+  }
   try {
-    return await loadCa({ dir: caDir, passphrase: null });
+    return await loadCa({ dir: caDir, passphrase: null, onWarning });
   } catch (error) {
     if (!isNrfProvisionError(error, "ERR_CA_PASSPHRASE_REQUIRED") || !canPrompt(io)) throw error;
   }
-  return loadCa({ dir: caDir, passphrase: await promptHidden(io, "CA passphrase: ") });
+  const passphrase = await promptHidden(io, "CA passphrase: ");
+  return loadCa({ dir: caDir, passphrase, onWarning });
 }
 
 /** The passphrase for a new CA: NRF_PROVISION_CA_PASSPHRASE, or asked twice on a terminal; never empty. */

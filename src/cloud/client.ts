@@ -167,6 +167,16 @@ export interface BulkUploadResult {
 /** A typed nRF Cloud REST client: one function per endpoint, responses validated at runtime. */
 export function createCloudClient(options: CloudClientOptions = {}): CloudClient {
   const base = new URL(options.baseUrl ?? DEFAULT_BASE_URL);
+  if (base.username !== "" || base.password !== "") {
+    // Never echoed: the URL is shown without its user:password part.
+    base.username = "";
+    base.password = "";
+    throw new CloudError(
+      "ERR_CLOUD_CONFIG",
+      `The nRF Cloud base URL must not carry credentials (user:password@): ${base.href}. The API key goes in NRF_CLOUD_API_KEY or --api-key.`,
+      { details: { baseUrl: base.href } },
+    );
+  }
   void loadSchemas(); // while the first request is on the wire
   const basePath = base.pathname.replace(/\/+$/, "");
   const http = {
@@ -480,15 +490,21 @@ export function createCloudClient(options: CloudClientOptions = {}): CloudClient
 
     /** FetchDevice (API key, or a device JWT). */
     async fetchDevice(o: { deviceId: string; jwt?: string }): Promise<Device> {
-      return sendJson(
-        {
-          method: "GET",
-          url: url(`/devices/${device(o.deviceId)}`),
-          auth: o.jwt ? { kind: "bearer", token: o.jwt } : apiKey,
-          expect: [200],
-        },
-        "DeviceSchema",
-      );
+      const request: HttpRequest = {
+        method: "GET",
+        url: url(`/devices/${device(o.deviceId)}`),
+        auth: o.jwt ? { kind: "bearer", token: o.jwt } : apiKey,
+        expect: [200],
+      };
+      const fetched = await sendJson(request, "DeviceSchema");
+      if (fetched.id !== o.deviceId) {
+        throw responseError(
+          request,
+          `it describes device ${JSON.stringify(fetched.id.slice(0, 128))}, not ${o.deviceId}`,
+          undefined,
+        );
+      }
+      return fetched;
     },
 
     /** DeleteDevice; the ownership code is only needed for onboarded, unassociated Nordic hardware. */

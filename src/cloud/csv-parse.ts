@@ -50,7 +50,7 @@ export function parseCsvRecords(text: string): CsvRecord[] {
     }
     i += 1;
   }
-  if (quoted) throw new SyntaxError(`unterminated quoted field in CSV row ${records.length}`);
+  if (quoted) throw new SyntaxError(`unterminated quoted field in CSV row ${records.length + 1}`);
   if (field.length > 0 || fields.length > 0) endRecord();
   return records;
 }

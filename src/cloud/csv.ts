@@ -67,7 +67,7 @@ type FieldCheck = (value: string) => string | null;
 
 function rejectRow(row: number, deviceId: string, field: string, reason: string): CsvError {
   return new CsvError(
-    `CSV row ${row} (device "${deviceId}"), field ${field}: ${reason}. Fix the row; nothing was uploaded.`,
+    `CSV row ${row + 1} (device "${deviceId}"), field ${field}: ${reason}. Fix the row; nothing was uploaded.`,
     { row, deviceId, field, reason },
   );
 }
@@ -135,7 +135,7 @@ function buildBodies<T extends { deviceId: string }>(
     const idProblem = checkDeviceId(row.deviceId);
     if (idProblem) fail("deviceId", idProblem);
     const earlier = firstRowOf.get(row.deviceId);
-    if (earlier !== undefined) fail("deviceId", `duplicates row ${earlier}`);
+    if (earlier !== undefined) fail("deviceId", `duplicates row ${earlier + 1}`);
     firstRowOf.set(row.deviceId, index);
     return formatRow(row, fail);
   });

@@ -32,7 +32,10 @@ export class BulkOpsError extends NrfProvisionError {
   }
 }
 
-/** A CSV row or field would be refused by nRF Cloud; nothing was sent. */
+/**
+ * A CSV row or field would be refused by nRF Cloud; nothing was sent. Messages number rows
+ * from 1 (the line in the file); `details.row` is the 0-based index in the caller's rows.
+ */
 export class CsvError extends NrfProvisionError {
   constructor(
     message: string,

@@ -112,7 +112,7 @@ export async function sendRequest(
       if (isTimeout(error)) {
         throw new CloudError(
           "ERR_CLOUD_TIMEOUT",
-          `nRF Cloud did not answer ${target.method} ${target.path} within ${options.timeoutMs} ms; check the network or raise the timeout.`,
+          `nRF Cloud did not answer ${target.method} ${target.path} within ${options.timeoutMs} ms; check the network or raise the timeout with --http-timeout <seconds>.`,
           { cause: error, details: { ...target, timeoutMs: options.timeoutMs } },
         );
       }
@@ -131,13 +131,14 @@ export async function sendRequest(
     if (request.expect.includes(response.status)) {
       return { status: response.status, headers: response.headers, text };
     }
+    const said = redactSecrets(text, secretsOf(request));
     if (retryable(response.status) && !lastAttempt && mayResend(request, response)) {
       const retryAfter = parseRetryAfter(response.headers.get("retry-after"), options.now());
       await retry.sleep(retryAfter === null ? backoff() : Math.min(retryAfter, retry.maxDelayMs));
       continue;
     }
     const mayHaveActed = response.status >= 500 && !mayResend(request, response);
-    throw httpError(response.status, text, target, attempt + 1, mayHaveActed);
+    throw httpError(response.status, said, target, attempt + 1, mayHaveActed);
   }
 }
 
@@ -215,20 +216,69 @@ function httpError(
   });
 }
 
-/** `{code, message}`, or a JSON array of strings, or raw text (reference §6). */
+/** The most characters of a server's error text that any message or --json output carries. */
+export const MAX_ERROR_TEXT = 500;
+
+/** `{code, message}`, or a JSON array of strings, or raw text (reference §6); at most 500 characters. */
 export function parseErrorBody(text: string): { nrfErrorCode: number | null; message: string } {
+  const { nrfErrorCode, message } = errorBodyParts(text);
+  return { nrfErrorCode, message: bounded(message) };
+}
+
+function errorBodyParts(text: string): { nrfErrorCode: number | null; message: string } {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return { nrfErrorCode: null, message: text.trim().slice(0, 500) || "(empty body)" };
+    return { nrfErrorCode: null, message: text.trim() || "(empty body)" };
   }
-  if (Array.isArray(json)) return { nrfErrorCode: null, message: json.map(String).join("; ") };
+  if (Array.isArray(json)) {
+    // Only as many items as can show: a 30 MB array must not be joined whole.
+    const items: string[] = [];
+    let length = 0;
+    for (const item of json) {
+      if (length > MAX_ERROR_TEXT) break;
+      const line = typeof item === "string" ? item : JSON.stringify(item);
+      items.push(line);
+      length += line.length + 2;
+    }
+    return { nrfErrorCode: null, message: items.join("; ") };
+  }
   const body = errorBodyOf(json);
   if (body) {
-    return { nrfErrorCode: body.code ?? null, message: body.message ?? text.slice(0, 500) };
+    return { nrfErrorCode: body.code ?? null, message: body.message ?? text };
   }
-  return { nrfErrorCode: null, message: text.slice(0, 500) };
+  return { nrfErrorCode: null, message: text };
+}
+
+function bounded(text: string): string {
+  return text.length <= MAX_ERROR_TEXT
+    ? text
+    : `${text.slice(0, MAX_ERROR_TEXT)}… (${text.length - MAX_ERROR_TEXT} more characters cut)`;
+}
+
+/** The credentials a request carries: never to be repeated in anything we print. */
+function secretsOf(request: HttpRequest): string[] {
+  if (request.auth.kind === "api-key") return request.auth.apiKey ? [request.auth.apiKey] : [];
+  if (request.auth.kind === "bearer") return [request.auth.token];
+  return [];
+}
+
+const PRIVATE_KEY_PEM =
+  /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[^-]*(-----END [A-Z ]*PRIVATE KEY-----)?/g;
+const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
+
+/**
+ * Server text with the request's credentials, any Authorization value and any private key
+ * (also JSON-escaped) replaced by "[redacted]": a server or proxy that echoes the request must
+ * not put the API key in an error message, a log or --json output.
+ */
+export function redactSecrets(text: string, secrets: readonly string[] = []): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) result = result.split(secret).join("[redacted]");
+  }
+  return result.replace(PRIVATE_KEY_PEM, "[private key redacted]").replace(BEARER, "$1 [redacted]");
 }
 
 /**

@@ -30,4 +30,4 @@ export {
   writeHeader,
   writeTime,
 } from "./der.js";
-export { fromPemAll, toPem } from "./pem.js";
+export { fromPemAll, type PemBlock, pemBlocks, toPem } from "./pem.js";

@@ -36,8 +36,9 @@ export async function acquireFileLock(
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   const owner = `${process.pid} ${hostname()}\n`;
   const temporary = `${lockPath}.${process.pid}.${randomBytes(4).toString("hex")}`;
-  await writeFile(temporary, owner, { mode: 0o600 });
   try {
+    // Inside the try: a full disk can create the file and then fail the write.
+    await writeFile(temporary, owner, { mode: 0o600 });
     for (let delayMs = 1; ; delayMs = Math.min(delayMs * 2, 50)) {
       try {
         await link(temporary, lockPath);

@@ -1,6 +1,7 @@
 import type { KeyObject } from "node:crypto";
-import { access, mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ensureDirectory, refuseExisting, writeNewFile } from "../files/index.js";
 import { assertValidDeviceId } from "./claims.js";
 import { JwtError } from "./errors.js";
 import { generateDeviceKeyPair, toDevicePrivateKey, toDevicePublicKey } from "./keys.js";
@@ -42,8 +43,8 @@ export function numberedDeviceIds(prefix: string, count: number, start = 1): str
 /**
  * Generates a key pair per device and writes `<id>.key.pem` (mode 0600) and `<id>.pub.pem`
  * into `outDir` (created if missing), plus the RegisterPublicKeys CSV when `csvPath` is given.
- * Refuses (ERR_JWT_KEY_FILE) before writing anything if any target file already exists:
- * keys are never overwritten.
+ * Refuses (ERR_IO_EXISTS, ERR_IO_SYMLINK) before writing anything if any target file already
+ * exists: keys are never overwritten, and never written through a symbolic link.
  */
 export async function writeDeviceKeyPairs(
   outDir: string,
@@ -60,16 +61,16 @@ export async function writeDeviceKeyPairs(
   if (options.csvPath !== undefined) targets.push(options.csvPath);
   await refuseExisting(targets);
 
-  await mkdir(outDir, { recursive: true });
+  await ensureDirectory(outDir);
   const written: WrittenDeviceKeyPair[] = [];
   for (const target of planned) {
     const { privateKeyPem, publicKeyPem } = generateDeviceKeyPair();
-    await writeNewFile(target.privateKeyPath, privateKeyPem, 0o600);
-    await writeNewFile(target.publicKeyPath, publicKeyPem, 0o644);
+    await writeNewFile(target.privateKeyPath, privateKeyPem, { private: true });
+    await writeNewFile(target.publicKeyPath, publicKeyPem);
     written.push({ ...target, publicKeyPem });
   }
   if (options.csvPath !== undefined) {
-    await writeNewFile(options.csvPath, buildPublicKeysCsv(written), 0o644);
+    await writeNewFile(options.csvPath, buildPublicKeysCsv(written));
   }
   return written;
 }
@@ -87,34 +88,6 @@ export function buildPublicKeysCsv(
       return `${deviceId},"${publicKeyPem}"\n`;
     })
     .join("");
-}
-
-/** Writes a file that must not exist yet (exclusive create, so a race cannot overwrite either). */
-async function writeNewFile(path: string, content: string, mode: number): Promise<void> {
-  try {
-    await writeFile(path, content, { flag: "wx", mode });
-  } catch (cause) {
-    throw new JwtError("ERR_JWT_KEY_FILE", `Cannot write ${path}: ${(cause as Error).message}.`, {
-      cause,
-      details: { path },
-    });
-  }
-}
-
-async function refuseExisting(paths: readonly string[]): Promise<void> {
-  for (const path of paths) {
-    const exists = await access(path).then(
-      () => true,
-      () => false,
-    );
-    if (exists) {
-      throw new JwtError(
-        "ERR_JWT_KEY_FILE",
-        `Refusing to overwrite ${path}: choose another output directory or device IDs, or remove the file.`,
-        { details: { path } },
-      );
-    }
-  }
 }
 
 async function readKeyFile(path: string, what: string): Promise<string> {

@@ -21,6 +21,22 @@ export const CREDENTIAL_TYPES = {
 } as const;
 export type CredentialTypeName = keyof typeof CREDENTIAL_TYPES;
 
+/** Types whose content is secret: private key, PSK, PSK identity. Never logged. */
+const SECRET_CREDENTIAL_TYPES: ReadonlySet<number> = new Set([2, 3, 4]);
+// AT%CMNG=0,<sec tag>,<type>,"<content>"…: the content holds no quote (AT string rules). In
+// the shell mode the command is `at AT%CMNG=…` with the quotes escaped as \".
+const CMNG_WRITE = /^((?:at\s+)?AT%CMNG=0,\s*\d+\s*,\s*(\d+)\s*,\s*\\?")([^"]*?)(\\?")/i;
+
+/**
+ * An AT line as it may appear in a log (`--verbose`, sent or echoed): the content of a %CMNG
+ * write of a private key, PSK or PSK identity is replaced by its length. Others are unchanged.
+ */
+export function redactAtCommandForLog(command: string): string {
+  const match = CMNG_WRITE.exec(command);
+  if (!match || !SECRET_CREDENTIAL_TYPES.has(Number(match[2]))) return command;
+  return `${match[1]}[${match[3]!.length} characters redacted]${match[4]}${command.slice(match[0].length)}`;
+}
+
 /** `root-ca` for 0 …; `type-<n>` for numbers without a name. */
 export function credentialTypeName(type: number): string {
   for (const [name, value] of Object.entries(CREDENTIAL_TYPES)) {
@@ -81,6 +97,8 @@ export async function listCredentials(
     const secTag = Number(match[1]);
     const type = Number(match[2]);
     if (secTag > MAX_USER_SEC_TAG && !options.includeReserved) continue;
+    // A line for another tag or type is no evidence about the one asked for.
+    if (options.secTag !== undefined && secTag !== options.secTag) continue;
     if (options.type !== undefined && type !== options.type) continue;
     entries.push({
       secTag,

@@ -14,6 +14,7 @@ export {
   listCredentials,
   parseCredentialType,
   readCredential,
+  redactAtCommandForLog,
   type StoredCredential,
   type WriteCredentialOptions,
   type WriteCredentialResult,

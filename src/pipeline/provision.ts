@@ -1,9 +1,10 @@
 import { createPublicKey, X509Certificate } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { lstat, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AtClient } from "../at/index.js";
 import { assertKeygenTrusted, type KeygenOutput } from "../attest/index.js";
 import { type CertificateAuthority, issueDeviceCertificate } from "../ca/index.js";
+import { ensureDirectory, refuseExisting, writeNewFile } from "../files/index.js";
 import {
   checkFirmwareSupportsKeygen,
   credentialSha256,
@@ -171,7 +172,9 @@ export async function provisionBoard(options: ProvisionOptions): Promise<Provisi
         steps: steps.timings,
         totalMs: clock() - started,
       };
-      if (options.saveDir !== undefined) await saveDeviceFiles(options.saveDir, result);
+      if (options.saveDir !== undefined) {
+        await saveDeviceFiles(options.saveDir, result, options.replace === true);
+      }
       return result;
     } finally {
       await at.close().catch(() => {}); // an unplugged board's port is already gone
@@ -573,13 +576,38 @@ function mismatch(
   return undefined;
 }
 
-async function saveDeviceFiles(saveDir: string, result: ProvisionResult): Promise<void> {
+/**
+ * Never over another provisioning's files or through a link. The same certificate saved
+ * again (a station rerun resuming the board) refreshes its own files; `--replace` (new keys)
+ * replaces earlier ones.
+ */
+async function saveDeviceFiles(
+  saveDir: string,
+  result: ProvisionResult,
+  replace: boolean,
+): Promise<void> {
   const dir = join(saveDir, result.deviceId);
-  await mkdir(dir, { recursive: true });
-  if (result.csrPem !== undefined) await writeFile(join(dir, "csr.pem"), result.csrPem);
-  await writeFile(join(dir, "certificate.pem"), result.certificate.pem);
   const { steps: _steps, csrPem: _csr, ...summary } = result;
-  await writeFile(join(dir, "device.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  const files: Array<[string, string]> = [
+    ...(result.csrPem === undefined ? [] : [["csr.pem", result.csrPem] as [string, string]]),
+    ["certificate.pem", result.certificate.pem],
+    ["device.json", `${JSON.stringify(summary, null, 2)}\n`],
+  ];
+  await ensureDirectory(dir);
+  const paths = files.map(([name]) => join(dir, name));
+  const force = replace || (await savedCertificatePem(dir)) === result.certificate.pem;
+  await refuseExisting(paths, { force });
+  for (const [i, [, content]] of files.entries()) {
+    await writeNewFile(paths[i]!, content, { force });
+  }
+}
+
+/** The certificate an earlier save left in `dir` (a regular file only), if any. */
+async function savedCertificatePem(dir: string): Promise<string | undefined> {
+  const path = join(dir, "certificate.pem");
+  const stats = await lstat(path).catch(() => undefined);
+  if (!stats?.isFile()) return undefined;
+  return readFile(path, "utf8").catch(() => undefined);
 }
 
 function samePublicKey(certificatePem: string, publicKeyPem: string): boolean {

@@ -19,6 +19,8 @@ export interface CsrSpec {
   nullParameter?: boolean;
   /** Flip a bit in the signature. */
   breakSignature?: boolean;
+  /** Put the P-256 point in compressed form (0x02/0x03 ‖ X) in the SPKI. */
+  compressedPoint?: boolean;
 }
 
 export const OID = { CN: "2.5.4.3", O: "2.5.4.10", C: "2.5.4.6", OU: "2.5.4.11" } as const;
@@ -43,7 +45,9 @@ export function buildCsr(spec: CsrSpec): BuiltCsr {
       ),
     ),
   );
-  const spki = publicKey.export({ type: "spki", format: "der" });
+  const spki = spec.compressedPoint
+    ? compressedSpki(publicKey)
+    : publicKey.export({ type: "spki", format: "der" });
   const info = encodeSequence(
     encodeTlv(Tag.INTEGER, Uint8Array.of(0)),
     subject,
@@ -59,6 +63,15 @@ export function buildCsr(spec: CsrSpec): BuiltCsr {
   if (spec.breakSignature) signature[signature.length - 1]! ^= 0x01;
   const der = encodeSequence(info, algorithm, encodeBitString(signature));
   return { der, pem: toPem("CERTIFICATE REQUEST", der), privateKey, publicKey };
+}
+
+/** The SPKI of a P-256 key with its point compressed: the last 33 bytes become 0x02|0x03 ‖ X. */
+function compressedSpki(publicKey: KeyObject): Uint8Array {
+  const uncompressed = publicKey.export({ type: "spki", format: "der" });
+  const point = uncompressed.subarray(uncompressed.length - 65);
+  const compressed = Buffer.concat([Uint8Array.of(0x02 | (point[64]! & 1)), point.subarray(1, 33)]);
+  const algorithm = uncompressed.subarray(2, uncompressed.length - 68); // AlgorithmIdentifier
+  return encodeSequence(algorithm, encodeBitString(compressed));
 }
 
 /** A CSR whose subject is just CN=`commonName` (what the modem produces). */

@@ -75,6 +75,16 @@ describe("CSR parsing and checks", () => {
     }
   });
 
+  it("refuses a compressed P-256 point (decided: certificates carry uncompressed keys), though it is validly self-signed", () => {
+    const csr = parseCsr(modemLikeCsr("dev-1", { compressedPoint: true }).der);
+    expect([0x02, 0x03]).toContain(csr.publicKeyBits[0]);
+    expect(csr.publicKeyBits).toHaveLength(33);
+    expect(() => verifyCsr(csr)).toThrow(
+      /has a compressed P-256 public key; device certificates carry the uncompressed form/,
+    );
+    expect(codeOf(() => verifyCsr(csr))).toBe("ERR_CSR_KEY_TYPE");
+  });
+
   it("refuses CNs that are not device IDs, saying which rule failed", () => {
     const space = parseCsr(modemLikeCsr("my device").der);
     expect(() => deviceIdOf(space)).toThrow(/a device ID is 1 to 64 characters/);

@@ -49,7 +49,7 @@ describe("ledger", () => {
 
   it("skips a torn last line, never counts it, and keeps it isolated from the next append", async () => {
     const path = join(dir, "ledger.jsonl");
-    const ledger = await Ledger.open(path);
+    const ledger = await Ledger.open(path, { create: true });
     await ledger.append(entry("01"));
     await ledger.append(entry("02"));
     const whole = await readFile(path, "utf8");
@@ -65,8 +65,8 @@ describe("ledger", () => {
 
   it("rejects a reused serial, also one another process appended after this one opened", async () => {
     const path = join(dir, "ledger.jsonl");
-    const first = await Ledger.open(path);
-    const second = await Ledger.open(path);
+    const first = await Ledger.open(path, { create: true });
+    const second = await Ledger.open(path, { create: true });
     await first.append(entry("aa"));
     const error = await second.append(entry("aa", "other")).catch((e: CaError) => e);
     expect((error as CaError).code).toBe("ERR_LEDGER_DUPLICATE_SERIAL");
@@ -77,7 +77,7 @@ describe("ledger", () => {
 
   it("knows at open exactly the serials of the intact records, whatever their layout", async () => {
     const path = join(dir, "ledger.jsonl");
-    const writer = await Ledger.open(path);
+    const writer = await Ledger.open(path, { create: true });
     for (const serial of ["a1", "a2", "a3"]) await writer.append(entry(serial));
     await writer.close();
     const [first, second, third] = (await readFile(path, "utf8")).split("\n");
@@ -91,7 +91,7 @@ describe("ledger", () => {
     await writeFile(path, lines.join("\n"));
     expect((await readLedger(path)).entries.map((e) => e.serialNumber)).toEqual(["a1", "b1"]);
 
-    const ledger = await Ledger.open(path);
+    const ledger = await Ledger.open(path, { create: true });
     expect(ledger.knownCount).toBe(2);
     for (const serial of ["a1", "b1"]) {
       const error = await ledger.append(entry(serial)).catch((e: CaError) => e);
@@ -104,7 +104,7 @@ describe("ledger", () => {
 
   it("group-commits concurrent appends and resolves each only once written", async () => {
     const path = join(dir, "ledger.jsonl");
-    const ledger = await Ledger.open(path);
+    const ledger = await Ledger.open(path, { create: true });
     const serials = Array.from({ length: 500 }, (_, i) => i.toString(16).padStart(4, "0"));
     await Promise.all(serials.map((s) => ledger.append(entry(s))));
     expect((await readLedger(path)).entries.length).toBe(500);
@@ -117,7 +117,7 @@ describe("ledger", () => {
     const dead = spawn(process.execPath, ["-e", ""]);
     await exitOf(dead);
     await writeFile(`${path}.lock`, `${dead.pid} ${hostname()}\n`);
-    const ledger = await Ledger.open(path, { lockTimeoutMs: 300 });
+    const ledger = await Ledger.open(path, { create: true, lockTimeoutMs: 300 });
     await ledger.append(entry("01"));
     await writeFile(`${path}.lock`, `${process.pid} ${hostname()}\n`); // held by a live process
     const error = await ledger.append(entry("02")).catch((e: CaError) => e);

@@ -114,7 +114,7 @@ describe("buildOnboardingCsv", () => {
     expect(error.code).toBe("ERR_CSV_INVALID");
     expect(error.details).toMatchObject({ row: 1, deviceId: rows[1]?.deviceId, field });
     expect(String(error.details.reason)).toMatch(reason);
-    expect(error.message).toContain(`row 1`);
+    expect(error.message).toContain(`CSV row 2 (device`);
     expect(error.message).toContain(field);
   });
 
@@ -125,7 +125,8 @@ describe("buildOnboardingCsv", () => {
         { deviceId: "x", certificate: CERT },
       ]),
     );
-    expect(dup.details).toMatchObject({ row: 1, field: "deviceId", reason: "duplicates row 0" });
+    expect(dup.details).toMatchObject({ row: 1, field: "deviceId", reason: "duplicates row 1" });
+    expect(dup.message).toMatch(/^CSV row 2 \(device "x"\)/);
     expect(rejection(() => buildOnboardingCsv([])).details.reason).toBe("no rows");
   });
 });
@@ -382,7 +383,7 @@ async function checkRegisterRejection(o: {
   expect(error.details).toMatchObject({ row: o.index, deviceId: bad.deviceId, field: csvField });
   expect(String(error.details.reason)).toMatch(reason);
   expect(error.message).toContain(
-    `CSV row ${o.index} (device "${bad.deviceId}"), field ${csvField}: ${error.details.reason}`,
+    `CSV row ${o.index + 1} (device "${bad.deviceId}"), field ${csvField}: ${error.details.reason}`,
   );
   if (!serverRefuses) return;
   const response = await postCsv(o.sim, o.path, `${bad.deviceId},"${bad.pem}"\n`);

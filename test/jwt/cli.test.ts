@@ -59,8 +59,8 @@ describe("jwt keygen", () => {
     const before = readFileSync(join(cwd, "keys", "dev-1.key.pem"), "utf8");
 
     const again = await cli(cwd, "jwt", "keygen", "--device", "dev-1", "--out-dir", "keys");
-    expect(again.code).toBe(2);
-    expect(again.err).toMatch(/Refusing to overwrite .*dev-1\.key\.pem.*\[ERR_JWT_KEY_FILE\]/);
+    expect(again.code).toBe(4);
+    expect(again.err).toMatch(/Refusing to overwrite .*dev-1\.key\.pem.*\[ERR_IO_EXISTS\]/);
     expect(readFileSync(join(cwd, "keys", "dev-1.key.pem"), "utf8")).toBe(before);
   });
 

@@ -116,7 +116,7 @@ describe("writeDeviceKeyPairs", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "d-2.pub.pem"), "keep me");
     const error = await rejection(writeDeviceKeyPairs(dir, ["d-1", "d-2"]));
-    expect(error.code).toBe("ERR_JWT_KEY_FILE");
+    expect(error.code).toBe("ERR_IO_EXISTS");
     expect(error.details.path).toBe(join(dir, "d-2.pub.pem"));
     expect(() => statSync(join(dir, "d-1.key.pem"))).toThrow();
     expect(readFileSync(join(dir, "d-2.pub.pem"), "utf8")).toBe("keep me");
@@ -125,7 +125,7 @@ describe("writeDeviceKeyPairs", () => {
     const csvError = await rejection(
       writeDeviceKeyPairs(dir, ["d-3"], { csvPath: join(dir, "keys.csv") }),
     );
-    expect(csvError.code).toBe("ERR_JWT_KEY_FILE");
+    expect(csvError.code).toBe("ERR_IO_EXISTS");
     expect(() => statSync(join(dir, "d-3.key.pem"))).toThrow();
   });
 });

@@ -99,8 +99,11 @@ describe("nrf-provision modem over a pseudo-terminal", () => {
       digestStatus: "match",
       csr: { commonName: modem.deviceUuid, signatureValid: true },
     });
-    const csrPath = join(dir, "out", `${modem.deviceUuid}.csr.pem`);
-    expect(json.files).toEqual([csrPath, join(dir, "out", `${modem.deviceUuid}.keygen.txt`)]);
+    const csrPath = join(dir, "out", `${modem.deviceUuid}.sectag16842753.csr.pem`);
+    expect(json.files).toEqual([
+      csrPath,
+      join(dir, "out", `${modem.deviceUuid}.sectag16842753.keygen.txt`),
+    ]);
     const pem = await readFile(csrPath, "utf8");
     expect(pem).toBe(json.pem);
     expect(json.der).toBe(pem.replace(/-----[^-]+-----|\n/g, ""));
@@ -122,12 +125,71 @@ describe("nrf-provision modem over a pseudo-terminal", () => {
     );
     expect(exitCode).toBe(0);
     expect(json.kind).toBe("public-key");
-    expect(await readFile(join(dir, `${modem.deviceUuid}.pub.pem`), "utf8")).toBe(json.pem);
+    expect(await readFile(join(dir, `${modem.deviceUuid}.sectag16.pub.pem`), "utf8")).toBe(
+      json.pem,
+    );
     const cn = await cliJson(
       args`modem keygen --port ${path} --sec-tag 16 --replace --verbose --attributes ${`CN=nrf-${modem.imei}`}`,
     );
     expect(cn.json.csr.commonName).toBe(`nrf-${modem.imei}`);
     expect(cn.stderr).toMatch(/^>> AT%CMNG=3,16,2\n(.*\n)*>> AT%KEYGEN=16,2,0,"CN=nrf-/m);
+  });
+
+  it("modem keygen --out-dir: sec tag 43 never overwrites sec tag 42's files; a rerun is refused", async () => {
+    const { path, modem } = await startSim();
+    const dir = await tempDir();
+    const first = await cliJson(args`modem keygen --port ${path} --sec-tag 42 --out-dir out`, dir);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const second = await cliJson(args`modem keygen --port ${path} --sec-tag 43 --out-dir out`, dir);
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(await readFile(first.json.files[0], "utf8")).toBe(first.json.pem);
+    expect(await readFile(second.json.files[0], "utf8")).toBe(second.json.pem);
+    expect(first.json.pem).not.toBe(second.json.pem);
+    // Same sec tag again: the earlier CSR stays; the new one is printed, not lost.
+    const again = await cli(args`modem keygen --port ${path} --sec-tag 42 --out-dir out`, dir);
+    expect(again.exitCode).toBe(4);
+    expect(again.stderr).toMatch(/Refusing to overwrite .*sectag42\.csr\.pem.*\[ERR_IO_EXISTS\]/);
+    expect(again.stdout).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----/);
+    expect(await readFile(first.json.files[0], "utf8")).toBe(first.json.pem);
+    expect(modem.credentials().map((c) => c.secTag)).toEqual([42, 43]);
+  });
+
+  it("--verbose never logs a private key, PSK or PSK identity written with creds write (AT and shell mode, echo on)", async () => {
+    const dir = await tempDir();
+    const { generateKeyPairSync } = await import("node:crypto");
+    const keyPem = generateKeyPairSync("ec", { namedCurve: "P-256" })
+      .privateKey.export({ type: "sec1", format: "pem" })
+      .toString();
+    const secretBody = keyPem.split("\n")[1]!;
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(join(dir, "key.pem"), keyPem);
+    await writeFile(join(dir, "psk.txt"), "0123456789abcdef0123456789abcdef");
+    await writeFile(join(dir, "identity.txt"), "secret-identity-42");
+    for (const sim of [{ echo: true }, { shellMode: true }]) {
+      const { path } = await startSim(sim);
+      const writes: Array<[string, string, string]> = [
+        ["client-key", "key.pem", secretBody],
+        ["psk", "psk.txt", "0123456789abcdef0123456789abcdef"],
+        ["psk-identity", "identity.txt", "secret-identity-42"],
+      ];
+      for (const [type, file, secret] of writes) {
+        const result = await cli(
+          args`modem creds write --port ${path} --sec-tag 42 --type ${type} --file ${join(dir, file)} --verbose`,
+        );
+        expect(result.exitCode, result.stderr).toBe(0);
+        expect(result.stderr).toMatch(
+          />> (at )?AT%CMNG=0,42,[234],\\?"\[\d+ characters redacted\]/,
+        );
+        expect(result.stderr).not.toContain(secret);
+      }
+      // A certificate is public: its write is logged whole.
+      const root = await cli(
+        args`modem creds write --port ${path} --sec-tag 42 --type root-ca --file ${amazonRootCaPath} --verbose`,
+      );
+      expect(root.stderr).toContain(
+        "MIIDQTCCAimgAwIBAgITBmyfz5m/jAo54vB4ikPmljZbyjANBgkqhkiG9w0BAQsF",
+      );
+    }
   });
 
   it("modem creds write, list and delete", async () => {

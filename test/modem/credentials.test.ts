@@ -86,6 +86,22 @@ describe("listCredentials", () => {
 });
 
 describe("writeCredential", () => {
+  it("a listing line for another sec tag does not verify the requested one", async () => {
+    // A modem that ignores the tag filter and lists what sec tag 7 holds (the same bytes).
+    const at = new ScriptedAtClient()
+      .on(/^AT%CMNG=0,/s, [])
+      .on(/^AT%CMNG=1/, [`%CMNG: 7,0,"${AMAZON_LISTED}"`]);
+    await expect(
+      writeCredential(at, {
+        secTag: 42,
+        type: 0,
+        content: amazonRootCa,
+        firmware: "mfw_nrf9160_1.3.5",
+      }),
+    ).rejects.toMatchObject({ message: expect.stringContaining("is not listed") });
+    expect(await listCredentials(at, { secTag: 42 })).toEqual([]);
+  });
+
   it("writes the Amazon Root CA with LF and verifies the hash a real modem lists", async () => {
     const { at, store } = storeModem();
     const result = await writeCredential(at, {

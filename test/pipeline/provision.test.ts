@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, symlink, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createCloudClient } from "../../src/cloud/index.js";
@@ -55,6 +55,34 @@ describe("provisionBoard over a pseudo-terminal", () => {
       await readFile(join(dir, "saved", result.deviceId, "device.json"), "utf8"),
     );
     expect(saved.imei).toBe(modem.imei);
+  });
+
+  it("--save-dir never writes through a planted device.json link; --replace replaces regular files", async () => {
+    const { ca, dir, rootCaPem } = bench;
+    const [board] = await bench.startBoards(1);
+    const deviceId = `nrf-${board!.modem.imei}`;
+    const saveDir = join(dir, "saved-link");
+    await mkdir(join(saveDir, deviceId), { recursive: true });
+    await writeFile(join(dir, "victim.txt"), "victim");
+    await symlink(join(dir, "victim.txt"), join(saveDir, deviceId, "device.json"));
+    const options = {
+      board: serialConnection(board!.path),
+      ca,
+      deviceIdPolicy: parseDeviceIdPolicy("imei"),
+      rootCaPem,
+      saveDir,
+    };
+    const error = await provisionBoard(options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProvisionError);
+    expect((error as ProvisionError).cause).toMatchObject({ code: "ERR_IO_SYMLINK" });
+    expect(await readFile(join(dir, "victim.txt"), "utf8")).toBe("victim");
+    // Refused before anything was saved: no certificate.pem beside the link.
+    expect((await readdir(join(saveDir, deviceId))).sort()).toEqual(["device.json"]);
+    await unlink(join(saveDir, deviceId, "device.json"));
+    await writeFile(join(saveDir, deviceId, "device.json"), "old");
+    const again = await provisionBoard({ ...options, replace: true });
+    const saved = JSON.parse(await readFile(join(saveDir, deviceId, "device.json"), "utf8"));
+    expect(saved.certificate.serialNumber).toBe(again.certificate.serialNumber);
   });
 
   it("refuses a sec tag that already holds credentials, naming the board, mode restored", async () => {

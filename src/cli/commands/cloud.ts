@@ -1,4 +1,3 @@
-import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import {
@@ -14,6 +13,13 @@ import {
   parseCsvRecords,
 } from "../../cloud/index.js";
 import { DEVICE_ID_RULE } from "../../device-id/index.js";
+import {
+  ensureDirectory,
+  FileError,
+  readInputFile,
+  refuseExisting,
+  writeNewFile,
+} from "../../files/index.js";
 import { mintDeviceJwt } from "../../jwt/index.js";
 import { addCloudOptions, cloudClientFrom } from "../cloud-options.js";
 import {
@@ -29,6 +35,7 @@ import { readInputText } from "../io.js";
 interface ConnectionOptions {
   baseUrl?: string;
   apiKey?: string;
+  httpTimeout?: string;
   json?: boolean;
 }
 interface WaitOptions extends ConnectionOptions {
@@ -198,33 +205,46 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption("--device <id>", "device ID (nrf-<IMEI> for Nordic products)")
     .requiredOption("--ownership-code <code>", "the device's ownership code")
     .option("--out-dir <dir>", "write <id>.crt.pem, <id>.key.pem (mode 0600) and <id>.ca.pem here")
+    .option("--force", "replace existing --out-dir files (never a symbolic link)")
     .action(
-      async (o: ConnectionOptions & { device: string; ownershipCode: string; outDir?: string }) => {
+      async (
+        o: ConnectionOptions & {
+          device: string;
+          ownershipCode: string;
+          outDir?: string;
+          force?: boolean;
+        },
+      ) => {
+        // Named after the device we asked for, never after what the server answered.
+        const dir = o.outDir === undefined ? undefined : resolve(ctx.io.cwd, o.outDir);
+        const files = dir === undefined ? undefined : createCertFiles(dir, o.device);
+        const force = o.force === true;
+        // Checked before the request: the key exists only in this reply.
+        if (files !== undefined) await refuseExisting(Object.values(files), { force });
         const created = await clientFor(o, ctx).createDeviceCertificate({
           deviceId: o.device,
           ownershipCode: o.ownershipCode,
         });
-        if (o.outDir === undefined) {
+        if (created.clientId !== o.device) {
+          ctx.io.stderr.write(
+            `warning: nRF Cloud answered with a certificate for ${JSON.stringify(created.clientId)}, not the requested ${o.device}; check the device ID.\n`,
+          );
+        }
+        if (dir === undefined || files === undefined) {
           if (o.json) writeJson(ctx.io, { ok: true, ...created });
           else
             writeLines(ctx.io, created.clientCert.trimEnd(), (created.privateKey ?? "").trimEnd());
           return;
         }
-        const dir = resolve(ctx.io.cwd, o.outDir);
-        await mkdir(dir, { recursive: true });
-        const files = {
-          certificate: join(dir, `${created.clientId}.crt.pem`),
-          privateKey: join(dir, `${created.clientId}.key.pem`),
-          caCertificate: join(dir, `${created.clientId}.ca.pem`),
-        };
-        await writeFile(files.certificate, created.clientCert);
-        await writeFile(files.caCertificate, created.caCert);
+        await ensureDirectory(dir);
         if (created.privateKey)
-          await writeFile(files.privateKey, created.privateKey, { mode: 0o600 });
+          await writeNewFile(files.privateKey, created.privateKey, { private: true, force });
+        await writeNewFile(files.certificate, created.clientCert, { force });
+        await writeNewFile(files.caCertificate, created.caCert, { force });
         done(
           ctx,
           o,
-          { deviceId: created.clientId, files },
+          { deviceId: o.device, clientId: created.clientId, files },
           `Wrote ${Object.values(files).join(", ")}.`,
         );
       },
@@ -372,6 +392,20 @@ function done(
   else writeLines(ctx.io, line);
 }
 
+/** The files of `cloud create-cert --out-dir`, named after the requested device ID. */
+function createCertFiles(dir: string, deviceId: string) {
+  if (!/^[A-Za-z0-9:_-]{1,128}$/.test(deviceId) || deviceId.startsWith("-")) {
+    throw usageError(
+      `--device ${JSON.stringify(deviceId)} cannot name a file: use letters, digits, ":", "_" and "-"`,
+    );
+  }
+  return {
+    certificate: join(dir, `${deviceId}.crt.pem`),
+    privateKey: join(dir, `${deviceId}.key.pem`),
+    caCertificate: join(dir, `${deviceId}.ca.pem`),
+  };
+}
+
 function readText(ctx: CliContext, option: string, file: string): Promise<string> {
   return readInputText(ctx.io, option, file);
 }
@@ -413,7 +447,8 @@ function parseCsvFile<N extends 2 | 5>(
         fields.length === 1 && deviceId === ""
           ? "blank line (nRF Cloud refuses blank lines)"
           : `${fields.length} columns, expected ${columns}`;
-      throw new CsvError(`CSV row ${row}: ${reason}. Fix the file; nothing was uploaded.`, {
+      // Rows are numbered from 1, as an editor numbers the file's lines (there is no header).
+      throw new CsvError(`CSV row ${row + 1}: ${reason}. Fix the file; nothing was uploaded.`, {
         row,
         deviceId,
         field: "row",

@@ -1,7 +1,7 @@
-import { mkdir, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type Command, Option } from "commander";
 import type { AtClient, AtClientOptions } from "../../at/index.js";
+import { ensureDirectory, FileError, writeNewFile } from "../../files/index.js";
 import {
   assertShellCanCarry,
   CREDENTIAL_TYPES,
@@ -20,6 +20,7 @@ import {
   parseCredentialType,
   readFirmware,
   readIdentity,
+  redactAtCommandForLog,
   withOfflineMode,
   writeCredential,
 } from "../../modem/index.js";
@@ -104,14 +105,22 @@ function deviceIdOf(result: ModemKeygenResult): string {
   return result.csr?.commonName ?? result.deviceUuid;
 }
 
-async function writeKeygenFiles(dir: string, result: ModemKeygenResult): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
+/**
+ * `<device ID>.sectag<N>.csr.pem` (or `.pub.pem`) and `<device ID>.sectag<N>.keygen.txt`: the
+ * sec tag is in the name so keys of two sec tags of one modem never share a file.
+ */
+async function writeKeygenFiles(
+  dir: string,
+  result: ModemKeygenResult,
+  force: boolean,
+): Promise<string[]> {
+  await ensureDirectory(dir);
   // The CN is modem output: keep it from naming a path outside the directory.
-  const base = deviceIdOf(result).replace(/[^\w.@-]/g, "_");
+  const base = `${deviceIdOf(result).replace(/[^\w.@-]/g, "_")}.sectag${result.secTag}`;
   const pemPath = resolve(dir, `${base}.${result.kind === "csr" ? "csr" : "pub"}.pem`);
   const rawPath = resolve(dir, `${base}.keygen.txt`);
-  await writeFile(pemPath, result.pem);
-  await writeFile(rawPath, `${result.response}\n`);
+  await writeNewFile(pemPath, result.pem, { force });
+  await writeNewFile(rawPath, `${result.response}\n`, { force });
   return [pemPath, rawPath];
 }
 
@@ -148,7 +157,11 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--public-key", "return the public key instead of a CSR")
     .option("--attributes <subject>", 'CSR subject attributes, e.g. "CN=nrf-352656100367872"')
     .option("--key-usage <bits>", '9-character key usage bit string, e.g. "101010000"')
-    .option("--out-dir <dir>", "write <device id>.csr.pem (or .pub.pem) and the raw output here")
+    .option(
+      "--out-dir <dir>",
+      "write <device id>.sectag<N>.csr.pem (or .pub.pem) and the raw output here",
+    )
+    .option("--force", "replace existing --out-dir files (never a symbolic link)")
     .option(
       "--replace",
       "delete the client key already in the sec tag first (some firmware refuses to overwrite it)",
@@ -161,6 +174,7 @@ export function register(program: Command, ctx: CliContext): void {
           attributes?: string;
           keyUsage?: string;
           outDir?: string;
+          force?: boolean;
           replace?: boolean;
         },
       ) => {
@@ -187,7 +201,15 @@ export function register(program: Command, ctx: CliContext): void {
         const files =
           options.outDir === undefined
             ? []
-            : await writeKeygenFiles(resolve(ctx.io.cwd, options.outDir), result);
+            : await writeKeygenFiles(
+                resolve(ctx.io.cwd, options.outDir),
+                result,
+                options.force === true,
+              ).catch((error: unknown) => {
+                // The key now lives in the sec tag: the CSR must not be lost with the file.
+                if (error instanceof FileError) ctx.io.stdout.write(result.pem);
+                throw error;
+              });
         if (options.json) return writeJson(ctx.io, { ...keygenJson(result), files });
         writeLines(
           ctx.io,
