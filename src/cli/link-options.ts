@@ -5,6 +5,7 @@ import {
   type AtTerminator,
   openAtClient,
 } from "../at/index.js";
+import { redactAtCommandForLog } from "../modem/index.js";
 import type { BoardConnection } from "../pipeline/index.js";
 import { openSerialTransport, type SerialTransportOptions } from "../serial/index.js";
 import { parseIntegerOption } from "./context.js";
@@ -86,7 +87,11 @@ export async function openLink(
     ...settings.at,
     ...(log === undefined
       ? {}
-      : { log: (direction, text) => log(`${direction === "tx" ? ">>" : "<<"} ${text}`) }),
+      : {
+          // Private keys and PSKs written with %CMNG never reach a log, sent or echoed.
+          log: (direction, text) =>
+            log(`${direction === "tx" ? ">>" : "<<"} ${redactAtCommandForLog(text)}`),
+        }),
   });
 }
 

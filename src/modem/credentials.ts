@@ -24,8 +24,8 @@ export type CredentialTypeName = keyof typeof CREDENTIAL_TYPES;
 /** Types whose content is secret: private key, PSK, PSK identity. Never logged. */
 const SECRET_CREDENTIAL_TYPES: ReadonlySet<number> = new Set([2, 3, 4]);
 // AT%CMNG=0,<sec tag>,<type>,"<content>"…: the content holds no quote (AT string rules). In
-// the shell mode the command is `at AT%CMNG=…` with the quotes escaped as \".
-const CMNG_WRITE = /^((?:at\s+)?AT%CMNG=0,\s*\d+\s*,\s*(\d+)\s*,\s*\\?")([^"]*?)(\\?")/i;
+// the shell mode the command is `at 'AT%CMNG=…'` (see at/shell.ts).
+const CMNG_WRITE = /^((?:at\s+'?)?AT%CMNG=0,\s*\d+\s*,\s*(\d+)\s*,\s*\\?")([^"]*?)(\\?")/i;
 
 /**
  * An AT line as it may appear in a log (`--verbose`, sent or echoed): the content of a %CMNG

@@ -178,7 +178,7 @@ describe("nrf-provision modem over a pseudo-terminal", () => {
         );
         expect(result.exitCode, result.stderr).toBe(0);
         expect(result.stderr).toMatch(
-          />> (at )?AT%CMNG=0,42,[234],\\?"\[\d+ characters redacted\]/,
+          />> (at ')?AT%CMNG=0,42,[234],"\[\d+ characters redacted\]"/,
         );
         expect(result.stderr).not.toContain(secret);
       }

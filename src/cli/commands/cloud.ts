@@ -13,13 +13,7 @@ import {
   parseCsvRecords,
 } from "../../cloud/index.js";
 import { DEVICE_ID_RULE } from "../../device-id/index.js";
-import {
-  ensureDirectory,
-  FileError,
-  readInputFile,
-  refuseExisting,
-  writeNewFile,
-} from "../../files/index.js";
+import { ensureDirectory, refuseExisting, writeNewFile } from "../../files/index.js";
 import { mintDeviceJwt } from "../../jwt/index.js";
 import { addCloudOptions, cloudClientFrom } from "../cloud-options.js";
 import {

@@ -20,7 +20,6 @@ import {
   parseCredentialType,
   readFirmware,
   readIdentity,
-  redactAtCommandForLog,
   withOfflineMode,
   writeCredential,
 } from "../../modem/index.js";
