@@ -177,9 +177,7 @@ describe("nrf-provision modem over a pseudo-terminal", () => {
           args`modem creds write --port ${path} --sec-tag 42 --type ${type} --file ${join(dir, file)} --verbose`,
         );
         expect(result.exitCode, result.stderr).toBe(0);
-        expect(result.stderr).toMatch(
-          />> (at ')?AT%CMNG=0,42,[234],"\[\d+ characters redacted\]"/,
-        );
+        expect(result.stderr).toMatch(/>> (at ')?AT%CMNG=0,42,[234],"\[\d+ characters redacted\]"/);
         expect(result.stderr).not.toContain(secret);
       }
       // A certificate is public: its write is logged whole.
