@@ -161,7 +161,7 @@ describe("secrets and bounded server text", () => {
         "https://admin:hunter2pass@api.example.com/v1",
         ...extra,
       );
-      expect(result.code).toBe(5);
+      expect(result.code).toBe(2); // a bad --base-url is a usage error, before anything is sent
       expect(result.out + result.err).toMatch(/must not carry credentials/);
       expect(result.out + result.err).not.toContain("hunter2pass");
       expect(result.out + result.err).not.toContain("admin");
