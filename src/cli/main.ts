@@ -61,14 +61,97 @@ export function allCommandModules(): Promise<CommandModule[]> {
   return Promise.all(Object.values(commandModules).map((loadModule) => loadModule()));
 }
 
-/** The command modules a run with `argv` needs. */
-function commandModulesFor(argv: readonly string[]): Promise<CommandModule[]> {
+/**
+ * The overview help (`nrf-provision --help`, or no command) as each module describes its
+ * command, so that it needs none of them. test/cli/help.test.ts holds it equal, line for line,
+ * to the help the modules themselves produce.
+ */
+const overview: ReadonlyArray<{ name: string; term: string; description: string }> = [
+  {
+    name: "ports",
+    term: "ports [options]",
+    description: "List attached nRF91 boards with their serial number and AT port",
+  },
+  {
+    name: "modem",
+    term: "modem",
+    description: "Talk to an nRF91 modem: identity, key generation, credentials, JWTs",
+  },
+  {
+    name: "parse",
+    term: "parse",
+    description: "Decode and check %KEYGEN / %ATTESTTOKEN output copied from a modem.",
+  },
+  {
+    name: "sim",
+    term: "sim",
+    description: "Run simulators (an nRF91 board, nRF Cloud) for rehearsals and tests.",
+  },
+  {
+    name: "ca",
+    term: "ca",
+    description:
+      "Local certificate authority: create it, issue device certificates, query its ledger.",
+  },
+  {
+    name: "cloud",
+    term: "cloud",
+    description:
+      "nRF Cloud REST API: onboard devices, register keys/certificates, device state, bulk operations. API key from NRF_CLOUD_API_KEY or --api-key; base URL from NRF_CLOUD_BASE_URL or --base-url.",
+  },
+  {
+    name: "jwt",
+    term: "jwt",
+    description:
+      "Software device keys and ES256 device JWTs for nRF Cloud (test devices, load tests).",
+  },
+  {
+    name: "provision",
+    term: "provision [options]",
+    description:
+      "Provision one board: KEYGEN in the modem, certificate from the local CA, root CA + certificate written and verified, onboarded on nRF Cloud.",
+  },
+  {
+    name: "station",
+    term: "station [options]",
+    description:
+      "Provision many boards in parallel with a crash-safe journal: a station killed at any moment and restarted finishes what was left and never re-keys or re-uploads.",
+  },
+  {
+    name: "demo",
+    term: "demo [options]",
+    description:
+      "Run the real provisioning pipeline against a simulated nRF91 and a simulated nRF Cloud (no hardware, no network), then use a device JWT.",
+  },
+];
+
+/** Registers the overview's stand-ins: names and descriptions only, for the root's help. */
+const overviewModule: CommandModule = {
+  register(program) {
+    const terms = new Map(overview.map((command) => [command.name, command.term]));
+    for (const { name, description } of overview) program.command(name).description(description);
+    const help = program.configureHelp();
+    program.configureHelp({
+      ...help,
+      subcommandTerm: (command: Command) =>
+        terms.get(command.name()) ?? Help.prototype.subcommandTerm.call(new Help(), command),
+    });
+  },
+};
+
+/**
+ * The command modules a run with `argv` needs: the one it names; none for --version; the
+ * overview's stand-ins when it names none; every module for a name that is none of them (so
+ * that commander can say which command was meant).
+ */
+export function commandModulesFor(argv: readonly string[]): Promise<CommandModule[]> {
   const name = argv.find((arg) => !arg.startsWith("-"));
   const load = name === undefined ? undefined : commandModules[name];
   if (load) return Promise.all([load()]);
   if (name === undefined && argv.some((arg) => arg === "-V" || arg === "--version")) {
     return Promise.resolve([]);
   }
+  if (name === undefined) return Promise.resolve([overviewModule]);
   return allCommandModules();
 }
 

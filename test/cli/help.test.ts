@@ -2,7 +2,12 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/cli/exit-codes.js";
-import { allCommandModules, buildProgram, HELP_WIDTH } from "../../src/cli/main.js";
+import {
+  allCommandModules,
+  buildProgram,
+  commandModulesFor,
+  HELP_WIDTH,
+} from "../../src/cli/main.js";
 import { DEVICE_ID_RULE } from "../../src/device-id/index.js";
 import { runChild } from "./child.js";
 import { captureIo, runCliCaptured } from "./harness.js";
@@ -89,5 +94,23 @@ describe("the device-ID rule", () => {
       expect(code, err).not.toBe(0);
       expect(oneLine(err), argv.join(" ")).toContain(`a device ID is ${DEVICE_ID_RULE}`);
     }
+  });
+});
+
+describe("the overview help", () => {
+  it("needs no command module, and says what the modules themselves say", async () => {
+    // The root's help from every module, as when a command module is loaded.
+    const full = buildProgram(
+      { io: captureIo().io as never, exitCode: ExitCode.OK },
+      modules,
+    ).helpInformation();
+    // What `nrf-provision --help` and a bare `nrf-provision` print: the stand-ins only.
+    expect(await commandModulesFor(["--help"])).toHaveLength(1);
+    const help = await runCliCaptured(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.out).toBe(full);
+    const bare = await runCliCaptured([]);
+    expect(bare.code).toBe(2);
+    expect(bare.err).toBe(full);
   });
 });
