@@ -56,12 +56,22 @@ try {
     { label: "nrf-provision parse keygen", args: ["parse", "keygen", keygenLine], target: 2.0 },
     {
       label: "nrf-provision ca issue --csr (key not encrypted)",
-      args: ["ca", "issue", "--dir", "ca-plain", "--csr", "device.csr.pem", "--out", "d1.pem"],
+      args: [
+        "ca",
+        "issue",
+        "--dir",
+        "ca-plain",
+        "--csr",
+        "device.csr.pem",
+        "--out",
+        "d1.pem",
+        "--force",
+      ],
       target: 3.0,
     },
     {
       label: "nrf-provision ca issue --csr (passphrase)",
-      args: ["ca", "issue", "--dir", "ca", "--csr", "device.csr.pem", "--out", "d2.pem"],
+      args: ["ca", "issue", "--dir", "ca", "--csr", "device.csr.pem", "--out", "d2.pem", "--force"],
     },
     {
       label: "nrf-provision provision (simulated board, zero latency)",
