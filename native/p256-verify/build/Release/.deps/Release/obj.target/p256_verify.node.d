@@ -1,1 +1,0 @@
-cmd_Release/obj.target/p256_verify.node := g++ -o Release/obj.target/p256_verify.node -shared -pthread -rdynamic -m64  -Wl,-soname=p256_verify.node -Wl,--start-group Release/obj.target/p256_verify/p256_verify.o -Wl,--end-group 

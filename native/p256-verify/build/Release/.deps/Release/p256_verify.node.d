@@ -1,1 +1,0 @@
-cmd_Release/p256_verify.node := ln -f "Release/obj.target/p256_verify.node" "Release/p256_verify.node" 2>/dev/null || (rm -rf "Release/p256_verify.node" && cp -af "Release/obj.target/p256_verify.node" "Release/p256_verify.node")
