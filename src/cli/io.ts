@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { NrfProvisionError } from "../errors/index.js";
-import { FileError, readInputFile as readBoundedFile } from "../files/index.js";
 
 /** Everything a command touches outside the process, injected so tests run commands in-process. */
 export interface CliIo {
@@ -119,6 +118,8 @@ const unreadableReasons: Record<string, string> = {
  */
 export async function readInputFile(io: CliIo, flag: string, file: string): Promise<Buffer> {
   const path = resolve(io.cwd, file);
+  // Loaded here, not at start-up: src/files brings node:crypto, which most runs never need.
+  const { FileError, readInputFile: readBoundedFile } = await import("../files/index.js");
   try {
     return await readBoundedFile(path, { what: `${flag} file` });
   } catch (thrown) {

@@ -1,6 +1,5 @@
 import { Command, CommanderError, Help, type Option } from "commander";
 import { describeError, NrfProvisionError } from "../errors/index.js";
-import { fileSystemError } from "../files/index.js";
 import type { CliContext } from "./context.js";
 import { ExitCode, exitCodeForErrorCode } from "./exit-codes.js";
 import { type CliIo, processIo } from "./io.js";
@@ -207,7 +206,10 @@ export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): 
     return ctx.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return exitCodeForCommander(error);
-    return reportError(io, error, { json: wantsJson, verbose: argv.includes("--verbose") });
+    return await reportError(io, error, {
+      json: wantsJson,
+      verbose: argv.includes("--verbose"),
+    });
   } finally {
     dispose();
   }
@@ -231,14 +233,20 @@ function exitCodeForCommander(error: CommanderError): ExitCode {
  * NrfProvisionError (nor a file-system error) is a bug: it is reported as `ERR_UNEXPECTED`, its
  * stack only with --verbose.
  */
-function reportError(
+async function reportError(
   io: CliIo,
   thrown: unknown,
   options: { json: boolean; verbose: boolean },
-): number {
+): Promise<number> {
   // A file-system failure nobody wrapped is still the user's to fix, not a bug report.
+  // src/files (and the node:crypto it brings) is loaded only then, not at every start-up.
   const error = isFileSystemError(thrown)
-    ? fileSystemError("ERR_IO_FILE_SYSTEM", thrown.syscall ?? "use", thrown.path ?? "", thrown)
+    ? (await import("../files/index.js")).fileSystemError(
+        "ERR_IO_FILE_SYSTEM",
+        thrown.syscall ?? "use",
+        thrown.path ?? "",
+        thrown,
+      )
     : thrown;
   const known = error instanceof NrfProvisionError;
   const body = known

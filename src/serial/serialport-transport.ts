@@ -1,5 +1,6 @@
 import { read } from "node:fs";
 import { realpath } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { promisify } from "node:util";
 import type { SerialPort } from "serialport";
 import { NrfProvisionError } from "../errors/index.js";
@@ -123,9 +124,13 @@ let serialportModule: Promise<typeof import("serialport")> | undefined;
 /**
  * serialport and its native binding, loaded when a port is first opened or listed: importing
  * them costs more than the rest of a short command, and most commands never open a port.
+ * Required, not imported: serialport is CommonJS, and `import()` of it has Node scan every
+ * module it re-exports for names, which took longer than loading them (issue 12).
  */
 export function loadSerialport(): Promise<typeof import("serialport")> {
-  serialportModule ??= import("serialport");
+  serialportModule ??= Promise.resolve().then(
+    () => createRequire(import.meta.url)("serialport") as typeof import("serialport"),
+  );
   return serialportModule;
 }
 

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { interruptSignal } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/main.js";
+import { runChild } from "./child.js";
 import { captureIo, runCliCaptured } from "./harness.js";
 
 const signalListeners = () => process.listenerCount("SIGINT") + process.listenerCount("SIGTERM");
@@ -11,6 +12,15 @@ describe("cli", () => {
     const { code, out } = await runCliCaptured(["--version"]);
     expect(code).toBe(0);
     expect(out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("the binary's --version and -V (answered without commander) print what runCli prints", async () => {
+    for (const argv of [["--version"], ["-V"], ["--version", "--json"]]) {
+      const inProcess = await runCliCaptured(argv);
+      const child = await runChild(argv);
+      expect(inProcess.out).toMatch(/^\d+\.\d+\.\d+\n$/);
+      expect(child).toMatchObject({ code: inProcess.code, out: inProcess.out, err: inProcess.err });
+    }
   });
 
   it("exits 2 on an unknown command", async () => {

@@ -2,21 +2,19 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { CloudClient } from "../../cloud/index.js";
 import { DEVICE_ID_RULE } from "../../device-id/index.js";
+// The pipeline's modules one by one, not its index: `provision` needs none of the station's.
+import { parseDeviceIdPolicy } from "../../pipeline/device-id.js";
+import { ProvisionError } from "../../pipeline/errors.js";
 import {
   appendToOnboardingCsv,
-  type BoardConnection,
-  defaultSecTag,
-  formatProvisionSummary,
-  formatTimings,
-  loadRootCaBundle,
   type Onboarder,
   onboardEachDevice,
-  ProvisionError,
-  parseDeviceIdPolicy,
-  provisionBoard,
-  type StationBoardOptions,
   skipOnboarding,
-} from "../../pipeline/index.js";
+} from "../../pipeline/onboarding.js";
+import { type BoardConnection, defaultSecTag, provisionBoard } from "../../pipeline/provision.js";
+import { formatProvisionSummary, formatTimings } from "../../pipeline/report.js";
+import { loadRootCaBundle } from "../../pipeline/root-ca.js";
+import type { StationBoardOptions } from "../../pipeline/station.js";
 import { portListerFromEnv, resolvePort } from "../../serial/index.js";
 import {
   addCloudOptions,
