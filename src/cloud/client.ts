@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { mapWithConcurrency } from "../concurrency/index.js";
 import { deviceIdProblem } from "../device-id/index.js";
 import {
   buildOnboardingCsv,
@@ -602,21 +603,4 @@ function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<vo
     const timer = setTimeout(done, ms);
     signal.addEventListener("abort", done);
   });
-}
-
-async function mapWithConcurrency<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

@@ -66,4 +66,3 @@ export {
 } from "./station-onboarding.js";
 export { formatStationSummary, jsonlEventWriter, plainEventWriter } from "./station-output.js";
 export { type StepEvent, type StepName, StepRunner, type StepTiming, stepNames } from "./steps.js";
-export { TaskPool } from "./task-pool.js";

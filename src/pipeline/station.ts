@@ -12,7 +12,7 @@ import {
   type StationOnboardMode,
 } from "./station-onboarding.js";
 import type { StepEvent } from "./steps.js";
-import { TaskPool } from "./task-pool.js";
+import { TaskPool } from "../concurrency/index.js";
 
 /** What happens at a station, as it happens: the live view and `--jsonl` render these. */
 export type StationEvent =

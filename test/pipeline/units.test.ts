@@ -11,7 +11,6 @@ import {
   loadRootCaBundle,
   parseDeviceIdPolicy,
   splitCsvRecords,
-  TaskPool,
 } from "../../src/pipeline/index.js";
 import { removeDir, tempDir } from "./fixtures.js";
 
@@ -182,28 +181,6 @@ describe("Journal", () => {
     });
     // Refused, it holds nothing: no lock is left behind for the next attempt.
     await expect(readFile(`${path}.lock`)).rejects.toMatchObject({ code: "ENOENT" });
-  });
-});
-
-describe("TaskPool", () => {
-  it("never runs more than its limit, keeps going after a failure, and reports idle", async () => {
-    const pool = new TaskPool(2);
-    let running = 0;
-    let peak = 0;
-    const finished: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      pool.submit(async () => {
-        running++;
-        peak = Math.max(peak, running);
-        await new Promise((resolve) => setImmediate(resolve));
-        running--;
-        if (i === 1) throw new Error("board 1 failed");
-        finished.push(i);
-      });
-    }
-    await pool.idle();
-    expect(peak).toBe(2);
-    expect(finished).toEqual([0, 2, 3, 4, 5]);
   });
 });
 

@@ -19,6 +19,7 @@ import {
   readLedger,
   registerCertificatesCsv,
 } from "../../ca/index.js";
+import { mapWithConcurrency } from "../../concurrency/index.js";
 import { fromPemAll } from "../../der/index.js";
 import {
   ensureDirectory,
@@ -340,23 +341,12 @@ async function writeCertificateFiles(
   written: string[],
 ): Promise<void> {
   const lastByDevice = [...new Map(certificates.map((c) => [c.deviceId, c])).values()];
-  let next = 0;
-  let failed = false;
-  const writer = async () => {
-    while (next < lastByDevice.length && !failed) {
-      const certificate = lastByDevice[next++]!;
-      const path = join(outDir, `${certificate.deviceId}.pem`);
-      // No fsync per copy: the ledger holds every certificate durably already.
-      await writeNewFile(path, certificate.pem, { force, sync: false }).catch((error) => {
-        failed = true;
-        throw error;
-      });
-      written.push(path);
-    }
-  };
-  const outcomes = await Promise.allSettled(Array.from({ length: FILE_WRITERS }, writer));
-  const rejected = outcomes.find((outcome) => outcome.status === "rejected");
-  if (rejected) throw rejected.reason;
+  await mapWithConcurrency(lastByDevice, FILE_WRITERS, async (certificate) => {
+    const path = join(outDir, `${certificate.deviceId}.pem`);
+    // No fsync per copy: the ledger holds every certificate durably already.
+    await writeNewFile(path, certificate.pem, { force, sync: false });
+    written.push(path);
+  });
 }
 
 /** Refuses a batch whose RegisterCertificates CSV would overwrite an earlier batch's. */

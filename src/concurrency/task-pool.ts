@@ -52,3 +52,30 @@ export class TaskPool {
     }
   }
 }
+
+/**
+ * Maps `items` through `fn` with at most `limit` calls in flight, on a {@link TaskPool}.
+ * Results keep the order of `items`; the first failure rejects once every started call ended.
+ */
+export async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const pool = new TaskPool(limit);
+  const results = new Array<R>(items.length);
+  const failures: unknown[] = [];
+  items.forEach((item, index) => {
+    pool.submit(async () => {
+      if (failures.length > 0) return; // stop starting new work after a failure
+      try {
+        results[index] = await fn(item, index);
+      } catch (error) {
+        failures.push(error);
+      }
+    });
+  });
+  await pool.idle();
+  if (failures.length > 0) throw failures[0];
+  return results;
+}
