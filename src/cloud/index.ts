@@ -11,6 +11,12 @@ export {
 export type { BulkUpload, BulkUploadChunk } from "./bulk-upload.js";
 export { type CloudClient, createCloudClient } from "./client.js";
 export { type CloudClientOptions, DEFAULT_BASE_URL } from "./context.js";
+export {
+  type CreatedCertificateFiles,
+  createdCertificateFiles,
+  refuseExistingCertificateFiles,
+  writeCreatedCertificate,
+} from "./created-certificate.js";
 export * from "./csv/index.js";
 export type { DeleteDeviceInput, FetchDeviceInput, OnboardDeviceInput } from "./devices.js";
 export * from "./error-summary.js";
@@ -24,4 +30,4 @@ export type {
   Device,
   DeviceCertificate,
 } from "./schemas.js";
-export type { UpdateDeviceStateInput } from "./state.js";
+export { shadowVersion, type UpdateDeviceStateInput } from "./state.js";

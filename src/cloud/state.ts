@@ -1,4 +1,5 @@
 import { type CloudContext, deviceOrAccountAuth, devicePath } from "./context.js";
+import type { Device } from "./schemas.js";
 
 export interface UpdateDeviceStateInput {
   deviceId: string;
@@ -25,4 +26,9 @@ export async function updateDeviceState(
     headers,
     expect: [200, 202],
   });
+}
+
+/** The device's shadow version (for `ifMatch`), if nRF Cloud reports one. */
+export function shadowVersion(device: Device): number | undefined {
+  return device.$meta?.version ?? device.state?.version;
 }
