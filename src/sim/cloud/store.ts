@@ -55,19 +55,6 @@ export interface SimBulkOp {
   body: string;
   errors: SummaryRowError[];
 }
-export interface SimBulkOp {
-  details: {
-    bulkOpsRequestId: string;
-    endpoint: BulkEndpoint;
-    status: "PENDING" | "IN_PROGRESS" | "SUCCEEDED" | "FAILED";
-    requestedAt: string;
-    completedAt?: string;
-    uploadedDataUrl: string;
-    errorSummaryUrl?: string;
-  };
-  body: string;
-  errors: SummaryRowError[];
-}
 
 /** What every route module shares: the options, the devices, the bulk jobs and the clock. */
 export interface SimCloudStore {
