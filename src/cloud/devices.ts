@@ -3,6 +3,7 @@ import { type CloudContext, deviceOrAccountAuth, devicePath, responseError } fro
 import {
   JSON_FIRMWARE_TYPES,
   JSON_SUBTYPE_PATTERN,
+  type OnboardingRow,
   onboardingPemProblem,
   TAG_PATTERN,
 } from "./csv/index.js";
@@ -10,14 +11,11 @@ import { CsvError } from "./errors.js";
 import type { HttpRequest } from "./http.js";
 import type { Device } from "./schemas.js";
 
-export interface OnboardDeviceInput {
-  deviceId: string;
-  /** The device certificate PEM, or an ES256 public-key PEM (sent in the same field). */
-  certificate: string;
-  subType?: string;
-  tags?: readonly string[];
-  supportedFirmwareTypes?: readonly string[];
-}
+/**
+ * OnboardDevice's input: the same fields as an OnboardDevices row (the certificate PEM, or an
+ * ES256 public-key PEM sent in the same field), checked with the JSON body's rules.
+ */
+export type OnboardDeviceInput = OnboardingRow;
 
 export interface FetchDeviceInput {
   deviceId: string;

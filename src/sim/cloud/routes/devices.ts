@@ -28,16 +28,7 @@ export function associationRoutes(store: SimCloudStore): Route[] {
         return { status: 202 };
       },
     ],
-    [
-      "DELETE",
-      /^\/v1\/association\/([^/]+)$/,
-      (request, [id = ""]) => {
-        requireApiKey(store, request);
-        if (!store.registry.delete(id))
-          throw new SimHttpError(404, 40413, `No device found for ID ${id}`);
-        return { status: 202 };
-      },
-    ],
+    ["DELETE", /^\/v1\/association\/([^/]+)$/, deleteDevice(store, 40413)],
   ];
 }
 
@@ -74,17 +65,19 @@ export function deviceRoutes(store: SimCloudStore): Route[] {
         return { status: 200, json: describeDevice(device, store.tenantId) };
       },
     ],
-    [
-      "DELETE",
-      /^\/v1\/devices\/([^/]+)$/,
-      (request, [id = ""]) => {
-        requireApiKey(store, request);
-        if (!store.registry.delete(id))
-          throw new SimHttpError(404, 40414, `No device found for ID ${id}`);
-        return { status: 202 };
-      },
-    ],
+    ["DELETE", /^\/v1\/devices\/([^/]+)$/, deleteDevice(store, 40414)],
   ];
+}
+
+/** DissociateDevice and DeleteDevice: the same removal, each with its own not-found code. */
+function deleteDevice(store: SimCloudStore, notFoundCode: number): Route[2] {
+  return (request, [id = ""]) => {
+    requireApiKey(store, request);
+    if (!store.registry.delete(id)) {
+      throw new SimHttpError(404, notFoundCode, `No device found for ID ${id}`);
+    }
+    return { status: 202 };
+  };
 }
 
 /** A JITP key and certificate from the simulator's CA (ownership code checked for nrf-…). */
