@@ -1,20 +1,16 @@
+import { chunkRows, formatPemRow, MAX_CSV_ROWS } from "../cloud/csv/index.js";
+
+export { chunkRows };
+
 /** Max rows nRF Cloud accepts in one RegisterCertificates request (nrf-cloud-api §4). */
-export const REGISTER_CERTIFICATES_MAX_ROWS = 1000;
+export const REGISTER_CERTIFICATES_MAX_ROWS = MAX_CSV_ROWS;
 
 /**
- * RegisterCertificates CSV: `deviceId,"<certificate PEM>"` per row, no header, LF row ends.
- * The PEM keeps its trailing LF inside the quotes (the API's regex requires it).
+ * RegisterCertificates CSV: `deviceId,"<certificate PEM>"` per row, no header, LF row ends
+ * (written by the one nRF Cloud CSV module, src/cloud/csv).
  */
 export function registerCertificatesCsv(
   rows: ReadonlyArray<{ deviceId: string; pem: string }>,
 ): string {
-  return rows.map((row) => `${row.deviceId},"${row.pem.replaceAll('"', '""')}"\n`).join("");
-}
-
-/** Splits rows into request-sized chunks. */
-export function chunkRows<T>(rows: readonly T[], size = REGISTER_CERTIFICATES_MAX_ROWS): T[][] {
-  const chunks: T[][] = [];
-  for (let start = 0; start < rows.length; start += size)
-    chunks.push(rows.slice(start, start + size));
-  return chunks;
+  return rows.map((row) => formatPemRow(row.deviceId, row.pem)).join("");
 }

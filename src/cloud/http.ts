@@ -43,7 +43,19 @@ export interface HttpResponse {
   text: string;
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `signal` aborts (its timer is then cleared, so nothing lingers). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done);
+  });
+}
 
 /** Parses `Retry-After` (delta seconds or an HTTP date) into milliseconds from `now`. */
 export function parseRetryAfter(value: string | null, now: number): number | null {

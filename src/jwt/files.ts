@@ -1,6 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { formatPemRow } from "../cloud/csv/index.js";
 import { ensureDirectory, refuseExisting, writeNewFile } from "../files/index.js";
 import { assertValidDeviceId } from "./claims.js";
 import { JwtError } from "./errors.js";
@@ -77,7 +78,7 @@ export async function writeDeviceKeyPairs(
 
 /**
  * The RegisterPublicKeys CSV body: `deviceId,"<SPKI PEM with trailing LF>"` rows, LF after
- * each row, no header. Byte-exact: send it as is.
+ * each row, no header (written by the one nRF Cloud CSV module). Byte-exact: send it as is.
  */
 export function buildPublicKeysCsv(
   rows: ReadonlyArray<{ deviceId: string; publicKeyPem: string }>,
@@ -85,7 +86,7 @@ export function buildPublicKeysCsv(
   return rows
     .map(({ deviceId, publicKeyPem }) => {
       assertValidDeviceId(deviceId);
-      return `${deviceId},"${publicKeyPem}"\n`;
+      return formatPemRow(deviceId, publicKeyPem);
     })
     .join("");
 }

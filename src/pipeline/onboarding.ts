@@ -6,11 +6,15 @@ import {
   type CloudClient,
   DEFAULT_FIRMWARE_TYPES,
   type OnboardingRow,
+  recordDeviceId,
+  splitCsvRecords,
 } from "../cloud/index.js";
 import { NrfProvisionError } from "../errors/index.js";
 import { acquireFileLock, FileLockedError } from "../file-lock/index.js";
 
 export type { OnboardingRow };
+/** Kept here for callers of the pipeline; the CSV module owns it. */
+export { splitCsvRecords };
 
 /** The parts of an onboarding row that are the same for every board of a run. */
 export type OnboardingFields = Omit<OnboardingRow, "deviceId" | "certificate">;
@@ -90,7 +94,7 @@ async function appendOrReplace(
     throw error;
   });
   const records = splitCsvRecords(existing);
-  const earlier = records.filter((record) => firstField(record) === row.deviceId);
+  const earlier = records.filter((record) => recordDeviceId(record) === row.deviceId);
   if (earlier.length === 0) {
     // A file whose last row lacks its line break gets one first, so rows never merge.
     const separator = existing === "" || existing.endsWith("\n") ? "" : "\n";
@@ -104,7 +108,7 @@ async function appendOrReplace(
       { details: { file, deviceId: row.deviceId } },
     );
   }
-  const kept = records.filter((record) => firstField(record) !== row.deviceId);
+  const kept = records.filter((record) => recordDeviceId(record) !== row.deviceId);
   await replaceDurably(file, kept.join("") + line);
   return { mode: "csv", file, status: "replaced" };
 }
@@ -120,28 +124,6 @@ async function lockCsv(file: string): Promise<() => Promise<void>> {
       { cause: error, details: { file, lockPath: error.lockPath } },
     );
   }
-}
-
-/** Splits CSV text into records (each with its line break), honouring quoted multi-line PEMs. */
-export function splitCsvRecords(text: string): string[] {
-  const records: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (char === '"') quoted = !quoted;
-    else if (char === "\n" && !quoted) {
-      records.push(text.slice(start, i + 1));
-      start = i + 1;
-    }
-  }
-  if (start < text.length) records.push(`${text.slice(start)}\n`);
-  return records.filter((record) => record.trim() !== "");
-}
-
-function firstField(record: string): string {
-  const comma = record.indexOf(",");
-  return (comma === -1 ? record : record.slice(0, comma)).trim();
 }
 
 async function appendDurably(file: string, text: string): Promise<void> {

@@ -146,3 +146,52 @@ describe("bulk onboarding", () => {
     expect(timeout).toMatchObject({ code: "ERR_BULK_TIMEOUT", details: { status: "PENDING" } });
   });
 });
+
+describe("bulk polling waits with the injected sleep", () => {
+  const jobId = "01HZZZZZZZZZZZZZZZZZZZZZZZ";
+  /** A server whose job is PENDING, then IN_PROGRESS, then SUCCEEDED. */
+  function scriptedFetch(): typeof fetch {
+    const statuses = ["PENDING", "IN_PROGRESS", "SUCCEEDED"];
+    return (async () => {
+      const status = statuses.shift() ?? "SUCCEEDED";
+      const body = {
+        bulkOpsRequestId: jobId,
+        endpoint: "ONBOARD_DEVICES",
+        status,
+        requestedAt: "2026-01-01T00:00:00Z",
+      };
+      return new Response(JSON.stringify(body), { status: 200 });
+    }) as typeof fetch;
+  }
+
+  it("sleeps through retry.sleep between polls (growing ×1.5), not a timer of its own", async () => {
+    const slept: number[] = [];
+    const client = createCloudClient({
+      baseUrl: "http://127.0.0.1:9/v1",
+      apiKey: "k",
+      fetch: scriptedFetch(),
+      retry: { sleep: async (ms) => void slept.push(ms) },
+    });
+    // A minute between polls: a real timer would outlast the test's timeout.
+    const result = await client.waitForBulkOps(jobId, {
+      pollIntervalMs: 60_000,
+      maxPollIntervalMs: 600_000,
+    });
+    expect(result.status).toBe("SUCCEEDED");
+    expect(slept).toEqual([60_000, 90_000]);
+  });
+
+  it("stops waiting when the signal aborts during the injected sleep", async () => {
+    const controller = new AbortController();
+    const client = createCloudClient({
+      baseUrl: "http://127.0.0.1:9/v1",
+      apiKey: "k",
+      fetch: scriptedFetch(),
+      // Never resolves by itself: only the abort ends the wait.
+      retry: { sleep: () => new Promise<void>(() => controller.abort()) },
+    });
+    await expect(client.waitForBulkOps(jobId, { signal: controller.signal })).rejects.toMatchObject(
+      { code: "ERR_BULK_WAIT_ABORTED" },
+    );
+  });
+});

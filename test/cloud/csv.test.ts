@@ -5,10 +5,18 @@ import {
   buildOnboardingCsv,
   buildRegisterCertificatesCsv,
   buildRegisterPublicKeysCsv,
+  CSV_FIRMWARE_TYPES,
   CsvError,
+  chunkRows,
+  formatPemRow,
   type OnboardingRow,
   onboardingModality,
+  parseCertificatesCsv,
   parseCsvRecords,
+  parseOnboardingCsv,
+  parsePublicKeysCsv,
+  recordDeviceId,
+  splitCsvRecords,
 } from "../../src/cloud/index.js";
 import { type SimCloud, startSimCloud } from "../../src/sim/cloud/index.js";
 import { clientFor, fastWait, testCa, useSimCloud } from "./helpers.js";
@@ -187,14 +195,7 @@ const validRow: fc.Arbitrary<OnboardingRow> = fc.record({
   certificate: fc.oneof(pem("CERTIFICATE"), pem("PUBLIC KEY")),
   subType: fc.stringMatching(/^[a-zA-Z0-9_.@/:#-]{0,40}$/),
   tags: fc.array(fc.stringMatching(/^[a-zA-Z0-9_.@:#-]{1,12}$/), { maxLength: 3 }),
-  supportedFirmwareTypes: fc.subarray([
-    "APP",
-    "MODEM",
-    "BOOT",
-    "SOFTDEVICE",
-    "BOOTLOADER",
-    "MDM_FULL",
-  ]),
+  supportedFirmwareTypes: fc.subarray([...CSV_FIRMWARE_TYPES]),
 });
 const uniqueRows = fc.uniqueArray(validRow, {
   minLength: 1,
@@ -214,6 +215,91 @@ const corruption = fc.constantFrom<
     (r) => ({ ...r, certificate: r.certificate.replace(/(\r\n|\r|\n)$/, "") }),
   ],
 );
+
+describe("parsing each kind of nRF Cloud CSV", () => {
+  it("reads OnboardDevices rows back as written: list columns split on |, empty lists empty", () => {
+    const rows: OnboardingRow[] = [
+      {
+        deviceId: "a-1",
+        certificate: CERT,
+        subType: "s",
+        tags: ["t1", "t2"],
+        supportedFirmwareTypes: ["APP", "MODEM"],
+      },
+      { deviceId: "a-2", certificate: KEY, subType: "", tags: [], supportedFirmwareTypes: [] },
+    ];
+    const [body] = buildOnboardingCsv(rows);
+    expect(parseOnboardingCsv(body?.body ?? "")).toEqual(rows);
+  });
+
+  it("reads RegisterPublicKeys and RegisterCertificates rows back as written", () => {
+    const keys = [
+      { deviceId: "k-1", publicKey: KEY },
+      { deviceId: "k-2", publicKey: KEY.replaceAll("\n", "\r\n") },
+    ];
+    expect(parsePublicKeysCsv(buildRegisterPublicKeysCsv(keys)[0]?.body ?? "")).toEqual(keys);
+    const certificates = [{ deviceId: "c-1", certificate: CERT }];
+    expect(parseCertificatesCsv(buildRegisterCertificatesCsv(certificates)[0]?.body ?? "")).toEqual(
+      certificates,
+    );
+  });
+
+  it("refuses a wrong column count, a blank line and an open quote, naming the row", () => {
+    const wrong = rejection(() => parsePublicKeysCsv(`k-1,"${KEY}"\nk-2\n`));
+    expect(wrong.message).toBe(
+      "CSV row 2: 1 columns, expected 2. Fix the file; nothing was uploaded.",
+    );
+    expect(wrong.details).toMatchObject({ row: 1, deviceId: "k-2", field: "row" });
+    const blank = rejection(() => parseCertificatesCsv(`c-1,"${CERT}"\n\nc-2,"${CERT}"\n`));
+    expect(blank.details).toMatchObject({
+      row: 1,
+      reason: "blank line (nRF Cloud refuses blank lines)",
+    });
+    const open = rejection(() => parseOnboardingCsv(`d,,,,"${CERT}`));
+    expect(open.details).toMatchObject({ reason: "malformed" });
+    expect(open.message).toMatch(/^The CSV file is malformed: unterminated quoted field/);
+  });
+
+  it('formats a deviceId,"PEM" row with doubled quotes, which the parser undoes', () => {
+    const row = formatPemRow("q-1", 'a "quoted" PEM\n');
+    expect(row).toBe('q-1,"a ""quoted"" PEM\n"\n');
+    expect(parseCsvRecords(row)[0]?.fields).toEqual(["q-1", 'a "quoted" PEM\n']);
+  });
+
+  it("splits record texts at unquoted line breaks only, and names each record's device", () => {
+    const text = `a,"${CERT}"\n\nb,"${KEY}"`;
+    const records = splitCsvRecords(text);
+    expect(records).toEqual([`a,"${CERT}"\n`, `b,"${KEY}"\n`]);
+    expect(records.map(recordDeviceId)).toEqual(["a", "b"]);
+  });
+
+  it("chunks rows into lists of at most 1000", () => {
+    const rows = Array.from({ length: 2001 }, (_, i) => i);
+    expect(chunkRows(rows).map((chunk) => [chunk[0], chunk.length])).toEqual([
+      [0, 1000],
+      [1000, 1000],
+      [2000, 1],
+    ]);
+    expect(chunkRows(rows, 1500).map((chunk) => chunk.length)).toEqual([1500, 501]);
+  });
+
+  it("round-trips any valid onboarding rows through write and parse", () => {
+    fc.assert(
+      fc.property(uniqueRows, (rows) => {
+        const parsed = buildOnboardingCsv(rows).flatMap((body) => parseOnboardingCsv(body.body));
+        expect(parsed).toEqual(
+          rows.map((row) => ({
+            ...row,
+            subType: row.subType ?? "",
+            tags: row.tags ?? [],
+            supportedFirmwareTypes: row.supportedFirmwareTypes ?? [],
+          })),
+        );
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
 
 describe("builder and simulator agree", () => {
   const startSim = useSimCloud();

@@ -1,4 +1,4 @@
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import {
   type BulkOpsRequestDetails,
@@ -6,14 +6,17 @@ import {
   type BulkRowFailure,
   type BulkUpload,
   type CloudClient,
-  CsvError,
+  createdCertificateFiles,
   DEFAULT_FIRMWARE_TYPES,
-  type OnboardingRow,
   onboardingModality,
-  parseCsvRecords,
+  parseCertificatesCsv,
+  parseOnboardingCsv,
+  parsePublicKeysCsv,
+  refuseExistingCertificateFiles,
+  shadowVersion,
+  writeCreatedCertificate,
 } from "../../cloud/index.js";
 import { DEVICE_ID_RULE } from "../../device-id/index.js";
-import { ensureDirectory, refuseExisting, writeNewFile } from "../../files/index.js";
 import { mintDeviceJwt } from "../../jwt/index.js";
 import { addCloudOptions, cloudClientFrom } from "../cloud-options.js";
 import {
@@ -36,6 +39,39 @@ interface WaitOptions extends ConnectionOptions {
   wait?: boolean;
   waitTimeout: string;
 }
+interface OnboardOptions extends WaitOptions {
+  device?: string;
+  cert?: string;
+  publicKey?: string;
+  subType?: string;
+  tags?: string;
+  fwTypes?: string;
+  csv?: string;
+}
+interface CsvUploadOptions extends WaitOptions {
+  csv: string;
+}
+interface DeviceOptions extends ConnectionOptions {
+  device: string;
+}
+interface AssociateOptions extends DeviceOptions {
+  ownershipCode: string;
+  subType?: string;
+}
+interface CreateCertOptions extends DeviceOptions {
+  ownershipCode: string;
+  outDir?: string;
+  force?: boolean;
+}
+interface StateOptions extends DeviceOptions {
+  reported?: string;
+  desired?: string;
+  jwtKey?: string;
+  ifMatch?: string;
+}
+interface DeleteOptions extends DeviceOptions {
+  ownershipCode?: string;
+}
 
 /** Registers `cloud …`: the nRF Cloud REST endpoints (onboarding, keys, state, bulk ops). */
 export function register(program: Command, ctx: CliContext): void {
@@ -45,7 +81,22 @@ export function register(program: Command, ctx: CliContext): void {
       "nRF Cloud REST API: onboard devices, register keys/certificates, device state, bulk operations. " +
         "API key from NRF_CLOUD_API_KEY or --api-key; base URL from NRF_CLOUD_BASE_URL or --base-url.",
     );
+  registerOnboard(cloud, ctx);
+  registerCsvUploads(cloud, ctx);
+  registerAssociation(cloud, ctx);
+  registerState(cloud, ctx);
+  registerDevice(cloud, ctx);
+  withWait(
+    cloud
+      .command("bulk-status")
+      .argument("<bulkOpsRequestId>")
+      .description("Show (or --wait for) a bulk operation"),
+  ).action((bulkOpsRequestId: string, options: WaitOptions) =>
+    bulkStatusCommand(bulkOpsRequestId, options, ctx),
+  );
+}
 
+function registerOnboard(cloud: Command, ctx: CliContext): void {
   withWait(
     cloud
       .command("onboard")
@@ -72,82 +123,21 @@ export function register(program: Command, ctx: CliContext): void {
       "firmware types the device supports for FOTA, comma-separated (default APP,MODEM; '' for none)",
     )
     .option("--csv <file>", 'OnboardDevices CSV: deviceId,subType,tags,fwTypes,"PEM" (no header)')
-    .action(
-      async (
-        o: WaitOptions & {
-          device?: string;
-          cert?: string;
-          publicKey?: string;
-          subType?: string;
-          tags?: string;
-          fwTypes?: string;
-          csv?: string;
-        },
-      ) => {
-        const client = clientFor(o, ctx);
-        if (o.csv !== undefined) {
-          if (o.device || o.cert || o.publicKey || o.subType || o.tags || o.fwTypes !== undefined) {
-            throw usageError(
-              "Use either --csv or --device with --cert or --public-key (and --sub-type, --tags, --fw-types), not both.",
-            );
-          }
-          const rows = parseCsvFile(await readText(ctx, "--csv", o.csv), 5).map(
-            ([deviceId, subType, tags, fwTypes, certificate]): OnboardingRow => ({
-              deviceId,
-              certificate,
-              subType,
-              tags: splitList(tags, "|"),
-              supportedFirmwareTypes: splitList(fwTypes, "|"),
-            }),
-          );
-          await reportUpload(ctx, client, await client.onboardDevices(rows), o);
-          return;
-        }
-        if (!o.device || (o.cert === undefined) === (o.publicKey === undefined)) {
-          throw usageError(
-            "cloud onboard needs --device with either --cert (a device certificate) or --public-key (an ES256 public key), or --csv.",
-          );
-        }
-        const [option, file] =
-          o.cert !== undefined ? ["--cert", o.cert] : ["--public-key", o.publicKey ?? ""];
-        const pem = await readText(ctx, option, file);
-        const modality = onboardingModality(pem);
-        if ((modality === "public-key") !== (option === "--public-key")) {
-          throw usageError(
-            `${option} ${file} holds ${modality === "public-key" ? "a PUBLIC KEY" : "no PUBLIC KEY"} PEM; pass ${modality === "public-key" ? "it with --public-key" : "a certificate with --cert"}. Nothing was sent.`,
-          );
-        }
-        const supportedFirmwareTypes =
-          o.fwTypes === undefined ? DEFAULT_FIRMWARE_TYPES : splitList(o.fwTypes, ",");
-        await client.onboardDevice({
-          deviceId: o.device,
-          certificate: pem,
-          ...(o.subType !== undefined ? { subType: o.subType } : {}),
-          ...(o.tags !== undefined ? { tags: splitList(o.tags, ",") } : {}),
-          supportedFirmwareTypes,
-        });
-        const how =
-          modality === "public-key" ? "its public key (device JWTs over REST)" : "its certificate";
-        if (o.json)
-          writeJson(ctx.io, { ok: true, deviceId: o.device, modality, supportedFirmwareTypes });
-        else writeLines(ctx.io, `Onboarded ${o.device} with ${how}.`);
-      },
+    .action((options: OnboardOptions) =>
+      options.csv === undefined
+        ? onboardOneCommand(options, ctx)
+        : onboardCsvCommand(options, options.csv, ctx),
     );
+}
 
+function registerCsvUploads(cloud: Command, ctx: CliContext): void {
   withWait(
     cloud
       .command("register-keys")
       .description('Register ES256 public keys for device JWTs (CSV deviceId,"PEM")'),
   )
     .requiredOption("--csv <file>", "RegisterPublicKeys CSV (no header)")
-    .action(async (o: WaitOptions & { csv: string }) => {
-      const client = clientFor(o, ctx);
-      const rows = parseCsvFile(await readText(ctx, "--csv", o.csv), 2);
-      const upload = await client.registerPublicKeys(
-        rows.map(([deviceId, publicKey]) => ({ deviceId, publicKey })),
-      );
-      await reportUpload(ctx, client, upload, o);
-    });
+    .action((options: CsvUploadOptions) => registerKeysCommand(options, ctx));
 
   withWait(
     cloud
@@ -155,15 +145,10 @@ export function register(program: Command, ctx: CliContext): void {
       .description('Replace certificates of onboarded devices (CSV deviceId,"PEM")'),
   )
     .requiredOption("--csv <file>", "RegisterCertificates CSV (no header)")
-    .action(async (o: WaitOptions & { csv: string }) => {
-      const client = clientFor(o, ctx);
-      const rows = parseCsvFile(await readText(ctx, "--csv", o.csv), 2);
-      const upload = await client.registerCertificates(
-        rows.map(([deviceId, certificate]) => ({ deviceId, certificate })),
-      );
-      await reportUpload(ctx, client, upload, o);
-    });
+    .action((options: CsvUploadOptions) => registerCertsCommand(options, ctx));
+}
 
+function registerAssociation(cloud: Command, ctx: CliContext): void {
   connection(cloud.command("associate"))
     .description(
       "Associate a Nordic device with the account by its ownership code (legacy JITP flow)",
@@ -171,26 +156,12 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption("--device <id>", "device ID, e.g. nrf-<IMEI>")
     .requiredOption("--ownership-code <code>", "the ownership code printed on the board")
     .option("--sub-type <subType>", "device sub-type")
-    .action(
-      async (
-        o: ConnectionOptions & { device: string; ownershipCode: string; subType?: string },
-      ) => {
-        await clientFor(o, ctx).associateDevice({
-          deviceId: o.device,
-          ownershipCode: o.ownershipCode,
-          ...(o.subType !== undefined ? { subType: o.subType } : {}),
-        });
-        done(ctx, o, { deviceId: o.device }, `Associated ${o.device}.`);
-      },
-    );
+    .action((options: AssociateOptions) => associateCommand(options, ctx));
 
   connection(cloud.command("dissociate"))
     .description("Dissociate a device (deprecated by nRF Cloud: prefer `cloud device delete`)")
     .requiredOption("--device <id>", "device ID")
-    .action(async (o: ConnectionOptions & { device: string }) => {
-      await clientFor(o, ctx).dissociateDevice({ deviceId: o.device });
-      done(ctx, o, { deviceId: o.device }, `Dissociated ${o.device}.`);
-    });
+    .action((options: DeviceOptions) => dissociateCommand(options, ctx));
 
   connection(cloud.command("create-cert"))
     .description(
@@ -200,50 +171,10 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption("--ownership-code <code>", "the device's ownership code")
     .option("--out-dir <dir>", "write <id>.crt.pem, <id>.key.pem (mode 0600) and <id>.ca.pem here")
     .option("--force", "replace existing --out-dir files (never a symbolic link)")
-    .action(
-      async (
-        o: ConnectionOptions & {
-          device: string;
-          ownershipCode: string;
-          outDir?: string;
-          force?: boolean;
-        },
-      ) => {
-        // Named after the device we asked for, never after what the server answered.
-        const dir = o.outDir === undefined ? undefined : resolve(ctx.io.cwd, o.outDir);
-        const files = dir === undefined ? undefined : createCertFiles(dir, o.device);
-        const force = o.force === true;
-        // Checked before the request: the key exists only in this reply.
-        if (files !== undefined) await refuseExisting(Object.values(files), { force });
-        const created = await clientFor(o, ctx).createDeviceCertificate({
-          deviceId: o.device,
-          ownershipCode: o.ownershipCode,
-        });
-        if (created.clientId !== o.device) {
-          ctx.io.stderr.write(
-            `warning: nRF Cloud answered with a certificate for ${JSON.stringify(created.clientId)}, not the requested ${o.device}; check the device ID.\n`,
-          );
-        }
-        if (dir === undefined || files === undefined) {
-          if (o.json) writeJson(ctx.io, { ok: true, ...created });
-          else
-            writeLines(ctx.io, created.clientCert.trimEnd(), (created.privateKey ?? "").trimEnd());
-          return;
-        }
-        await ensureDirectory(dir);
-        if (created.privateKey)
-          await writeNewFile(files.privateKey, created.privateKey, { private: true, force });
-        await writeNewFile(files.certificate, created.clientCert, { force });
-        await writeNewFile(files.caCertificate, created.caCert, { force });
-        done(
-          ctx,
-          o,
-          { deviceId: o.device, clientId: created.clientId, files },
-          `Wrote ${Object.values(files).join(", ")}.`,
-        );
-      },
-    );
+    .action((options: CreateCertOptions) => createCertCommand(options, ctx));
+}
 
+function registerState(cloud: Command, ctx: CliContext): void {
   connection(cloud.command("state"))
     .description(
       "Update a device's shadow (reported and/or desired), with the API key or a device JWT",
@@ -259,97 +190,217 @@ export function register(program: Command, ctx: CliContext): void {
       "--if-match <auto|N>",
       "only update shadow version N; auto: the version read just before",
     )
-    .action(
-      async (
-        o: ConnectionOptions & {
-          device: string;
-          reported?: string;
-          desired?: string;
-          jwtKey?: string;
-          ifMatch?: string;
-        },
-      ) => {
-        if (o.reported === undefined && o.desired === undefined) {
-          throw usageError("cloud state needs --reported JSON and/or --desired JSON.");
-        }
-        const state = {
-          ...(o.reported !== undefined
-            ? { reported: parseJsonObject("--reported", o.reported) }
-            : {}),
-          ...(o.desired !== undefined ? { desired: parseJsonObject("--desired", o.desired) } : {}),
-        };
-        const client = clientFor(o, ctx, o.jwtKey === undefined ? "required" : "optional");
-        const jwt =
-          o.jwtKey === undefined
-            ? undefined
-            : mintDeviceJwt({
-                privateKey: await readText(ctx, "--jwt-key", o.jwtKey),
-                deviceId: o.device,
-              });
-        let ifMatch: number | undefined;
-        if (o.ifMatch === "auto") {
-          const device = await client.fetchDevice({ deviceId: o.device, ...(jwt ? { jwt } : {}) });
-          ifMatch = device.$meta?.version ?? device.state?.version;
-          if (ifMatch === undefined) {
-            throw usageError(
-              `nRF Cloud reported no shadow version for ${o.device}; pass --if-match N or omit it.`,
-            );
-          }
-        } else if (o.ifMatch !== undefined) {
-          ifMatch = parseIntegerOption("--if-match", o.ifMatch, { min: 0 });
-        }
-        await client.updateDeviceState({
-          deviceId: o.device,
-          state,
-          ...(jwt ? { jwt } : {}),
-          ...(ifMatch !== undefined ? { ifMatch } : {}),
-        });
-        done(
-          ctx,
-          o,
-          { deviceId: o.device, ifMatch: ifMatch ?? null, auth: jwt ? "device-jwt" : "api-key" },
-          `Updated the state of ${o.device}${ifMatch === undefined ? "" : ` (was version ${ifMatch})`}.`,
-        );
-      },
-    );
+    .action((options: StateOptions) => stateCommand(options, ctx));
+}
 
+function registerDevice(cloud: Command, ctx: CliContext): void {
   const device = cloud.command("device").description("Read or delete one device");
   connection(device.command("get"))
     .description("FetchDevice: the device record and its shadow")
     .requiredOption("--device <id>", "device ID")
-    .action(async (o: ConnectionOptions & { device: string }) => {
-      const fetched = await clientFor(o, ctx).fetchDevice({ deviceId: o.device });
-      if (o.json) writeJson(ctx.io, { ok: true, device: fetched });
-      else writeLines(ctx.io, JSON.stringify(fetched, null, 2));
-    });
+    .action((options: DeviceOptions) => deviceGetCommand(options, ctx));
   connection(device.command("delete"))
     .description("DeleteDevice: remove the device from nRF Cloud")
     .requiredOption("--device <id>", "device ID")
     .option("--ownership-code <code>", "only for onboarded Nordic hardware that is not associated")
-    .action(async (o: ConnectionOptions & { device: string; ownershipCode?: string }) => {
-      await clientFor(o, ctx).deleteDevice({
-        deviceId: o.device,
-        ...(o.ownershipCode ? { ownershipCode: o.ownershipCode } : {}),
-      });
-      done(ctx, o, { deviceId: o.device }, `Deleted ${o.device}.`);
-    });
+    .action((options: DeleteOptions) => deviceDeleteCommand(options, ctx));
+}
 
-  withWait(
-    cloud
-      .command("bulk-status")
-      .argument("<bulkOpsRequestId>")
-      .description("Show (or --wait for) a bulk operation"),
-  ).action(async (id: string, o: WaitOptions) => {
-    const client = clientFor(o, ctx);
-    if (!o.wait) {
-      const details = await client.getBulkOpsRequest(id);
-      if (o.json) writeJson(ctx.io, { ok: true, ...details });
-      else writeLines(ctx.io, describeDetails(details));
-      return;
-    }
-    const result = await client.waitForBulkOps(id, waitOptions(ctx, o));
-    printResults(ctx, o, [result]);
+/** `cloud onboard --csv FILE`: one bulk upload of the file's rows. */
+async function onboardCsvCommand(
+  options: OnboardOptions,
+  csvFile: string,
+  ctx: CliContext,
+): Promise<void> {
+  const client = clientFor(options, ctx);
+  const { device, cert, publicKey, subType, tags, fwTypes } = options;
+  if (device || cert || publicKey || subType || tags || fwTypes !== undefined) {
+    throw usageError(
+      "Use either --csv or --device with --cert or --public-key (and --sub-type, --tags, --fw-types), not both.",
+    );
+  }
+  const rows = parseOnboardingCsv(await readText(ctx, "--csv", csvFile));
+  await reportUpload(ctx, client, await client.onboardDevices(rows), options);
+}
+
+/** `cloud onboard --device ID --cert|--public-key FILE`: one OnboardDevice call. */
+async function onboardOneCommand(options: OnboardOptions, ctx: CliContext): Promise<void> {
+  const client = clientFor(options, ctx);
+  const deviceId = options.device;
+  if (!deviceId || (options.cert === undefined) === (options.publicKey === undefined)) {
+    throw usageError(
+      "cloud onboard needs --device with either --cert (a device certificate) or --public-key (an ES256 public key), or --csv.",
+    );
+  }
+  const [option, file] =
+    options.cert !== undefined
+      ? ["--cert", options.cert]
+      : ["--public-key", options.publicKey ?? ""];
+  const pem = await readText(ctx, option, file);
+  const modality = onboardingModality(pem);
+  if ((modality === "public-key") !== (option === "--public-key")) {
+    throw usageError(
+      `${option} ${file} holds ${modality === "public-key" ? "a PUBLIC KEY" : "no PUBLIC KEY"} PEM; pass ${modality === "public-key" ? "it with --public-key" : "a certificate with --cert"}. Nothing was sent.`,
+    );
+  }
+  const supportedFirmwareTypes =
+    options.fwTypes === undefined ? DEFAULT_FIRMWARE_TYPES : splitFlagList(options.fwTypes);
+  await client.onboardDevice({
+    deviceId,
+    certificate: pem,
+    ...(options.subType !== undefined ? { subType: options.subType } : {}),
+    ...(options.tags !== undefined ? { tags: splitFlagList(options.tags) } : {}),
+    supportedFirmwareTypes,
   });
+  const how =
+    modality === "public-key" ? "its public key (device JWTs over REST)" : "its certificate";
+  if (options.json) writeJson(ctx.io, { ok: true, deviceId, modality, supportedFirmwareTypes });
+  else writeLines(ctx.io, `Onboarded ${deviceId} with ${how}.`);
+}
+
+async function registerKeysCommand(options: CsvUploadOptions, ctx: CliContext): Promise<void> {
+  const client = clientFor(options, ctx);
+  const rows = parsePublicKeysCsv(await readText(ctx, "--csv", options.csv));
+  await reportUpload(ctx, client, await client.registerPublicKeys(rows), options);
+}
+
+async function registerCertsCommand(options: CsvUploadOptions, ctx: CliContext): Promise<void> {
+  const client = clientFor(options, ctx);
+  const rows = parseCertificatesCsv(await readText(ctx, "--csv", options.csv));
+  await reportUpload(ctx, client, await client.registerCertificates(rows), options);
+}
+
+async function associateCommand(options: AssociateOptions, ctx: CliContext): Promise<void> {
+  await clientFor(options, ctx).associateDevice({
+    deviceId: options.device,
+    ownershipCode: options.ownershipCode,
+    ...(options.subType !== undefined ? { subType: options.subType } : {}),
+  });
+  done(ctx, options, { deviceId: options.device }, `Associated ${options.device}.`);
+}
+
+async function dissociateCommand(options: DeviceOptions, ctx: CliContext): Promise<void> {
+  await clientFor(options, ctx).dissociateDevice({ deviceId: options.device });
+  done(ctx, options, { deviceId: options.device }, `Dissociated ${options.device}.`);
+}
+
+async function createCertCommand(options: CreateCertOptions, ctx: CliContext): Promise<void> {
+  const deviceId = options.device;
+  // Named after the device we asked for, never after what the server answered.
+  const dir = options.outDir === undefined ? undefined : resolve(ctx.io.cwd, options.outDir);
+  if (dir !== undefined) refuseUnsafeFileName(deviceId);
+  const files = dir === undefined ? undefined : createdCertificateFiles(dir, deviceId);
+  const force = options.force === true;
+  if (files !== undefined) await refuseExistingCertificateFiles(files, force);
+  const created = await clientFor(options, ctx).createDeviceCertificate({
+    deviceId,
+    ownershipCode: options.ownershipCode,
+  });
+  if (created.clientId !== deviceId) {
+    ctx.io.stderr.write(
+      `warning: nRF Cloud answered with a certificate for ${JSON.stringify(created.clientId)}, not the requested ${deviceId}; check the device ID.\n`,
+    );
+  }
+  if (dir === undefined || files === undefined) {
+    if (options.json) writeJson(ctx.io, { ok: true, ...created });
+    else writeLines(ctx.io, created.clientCert.trimEnd(), (created.privateKey ?? "").trimEnd());
+    return;
+  }
+  await writeCreatedCertificate(dir, files, created, force);
+  done(
+    ctx,
+    options,
+    { deviceId, clientId: created.clientId, files },
+    `Wrote ${Object.values(files).join(", ")}.`,
+  );
+}
+
+/** `--device` names files under --out-dir: only characters safe in a file name. */
+function refuseUnsafeFileName(deviceId: string): void {
+  if (!/^[A-Za-z0-9:_-]{1,128}$/.test(deviceId) || deviceId.startsWith("-")) {
+    throw usageError(
+      `--device ${JSON.stringify(deviceId)} cannot name a file: use letters, digits, ":", "_" and "-"`,
+    );
+  }
+}
+
+async function stateCommand(options: StateOptions, ctx: CliContext): Promise<void> {
+  const { device: deviceId, reported, desired } = options;
+  if (reported === undefined && desired === undefined) {
+    throw usageError("cloud state needs --reported JSON and/or --desired JSON.");
+  }
+  const state = {
+    ...(reported !== undefined ? { reported: parseJsonObject("--reported", reported) } : {}),
+    ...(desired !== undefined ? { desired: parseJsonObject("--desired", desired) } : {}),
+  };
+  const client = clientFor(options, ctx, options.jwtKey === undefined ? "required" : "optional");
+  const jwt =
+    options.jwtKey === undefined
+      ? undefined
+      : mintDeviceJwt({ privateKey: await readText(ctx, "--jwt-key", options.jwtKey), deviceId });
+  const ifMatch = await ifMatchFrom(options, client, jwt);
+  await client.updateDeviceState({
+    deviceId,
+    state,
+    ...(jwt ? { jwt } : {}),
+    ...(ifMatch !== undefined ? { ifMatch } : {}),
+  });
+  done(
+    ctx,
+    options,
+    { deviceId, ifMatch: ifMatch ?? null, auth: jwt ? "device-jwt" : "api-key" },
+    `Updated the state of ${deviceId}${ifMatch === undefined ? "" : ` (was version ${ifMatch})`}.`,
+  );
+}
+
+/** `--if-match N`, or with `auto` the shadow version read just before. */
+async function ifMatchFrom(
+  options: StateOptions,
+  client: CloudClient,
+  jwt: string | undefined,
+): Promise<number | undefined> {
+  if (options.ifMatch === undefined) return undefined;
+  if (options.ifMatch !== "auto") {
+    return parseIntegerOption("--if-match", options.ifMatch, { min: 0 });
+  }
+  const device = await client.fetchDevice({ deviceId: options.device, ...(jwt ? { jwt } : {}) });
+  const version = shadowVersion(device);
+  if (version === undefined) {
+    throw usageError(
+      `nRF Cloud reported no shadow version for ${options.device}; pass --if-match N or omit it.`,
+    );
+  }
+  return version;
+}
+
+async function deviceGetCommand(options: DeviceOptions, ctx: CliContext): Promise<void> {
+  const fetched = await clientFor(options, ctx).fetchDevice({ deviceId: options.device });
+  if (options.json) writeJson(ctx.io, { ok: true, device: fetched });
+  else writeLines(ctx.io, JSON.stringify(fetched, null, 2));
+}
+
+async function deviceDeleteCommand(options: DeleteOptions, ctx: CliContext): Promise<void> {
+  await clientFor(options, ctx).deleteDevice({
+    deviceId: options.device,
+    ...(options.ownershipCode ? { ownershipCode: options.ownershipCode } : {}),
+  });
+  done(ctx, options, { deviceId: options.device }, `Deleted ${options.device}.`);
+}
+
+async function bulkStatusCommand(
+  bulkOpsRequestId: string,
+  options: WaitOptions,
+  ctx: CliContext,
+): Promise<void> {
+  const client = clientFor(options, ctx);
+  if (!options.wait) {
+    const details = await client.getBulkOpsRequest(bulkOpsRequestId);
+    if (options.json) writeJson(ctx.io, { ok: true, ...details });
+    else writeLines(ctx.io, describeDetails(details));
+    return;
+  }
+  const result = await client.waitForBulkOps(bulkOpsRequestId, waitOptions(ctx, options));
+  printResults(ctx, options, [result]);
 }
 
 /** Adds the connection options and --json every cloud command takes. */
@@ -369,43 +420,30 @@ function withWait(cmd: Command): Command {
 
 /** The client for a command: API key required unless a device JWT authenticates instead. */
 function clientFor(
-  o: ConnectionOptions,
+  options: ConnectionOptions,
   ctx: CliContext,
   apiKey: "required" | "optional" = "required",
 ): CloudClient {
-  return cloudClientFrom(o, ctx.io, { purpose: "the nRF Cloud REST API", apiKey });
+  return cloudClientFrom(options, ctx.io, { purpose: "the nRF Cloud REST API", apiKey });
 }
 
 function done(
   ctx: CliContext,
-  o: { json?: boolean },
+  options: { json?: boolean },
   fields: Record<string, unknown>,
   line: string,
 ): void {
-  if (o.json) writeJson(ctx.io, { ok: true, ...fields });
+  if (options.json) writeJson(ctx.io, { ok: true, ...fields });
   else writeLines(ctx.io, line);
-}
-
-/** The files of `cloud create-cert --out-dir`, named after the requested device ID. */
-function createCertFiles(dir: string, deviceId: string) {
-  if (!/^[A-Za-z0-9:_-]{1,128}$/.test(deviceId) || deviceId.startsWith("-")) {
-    throw usageError(
-      `--device ${JSON.stringify(deviceId)} cannot name a file: use letters, digits, ":", "_" and "-"`,
-    );
-  }
-  return {
-    certificate: join(dir, `${deviceId}.crt.pem`),
-    privateKey: join(dir, `${deviceId}.key.pem`),
-    caCertificate: join(dir, `${deviceId}.ca.pem`),
-  };
 }
 
 function readText(ctx: CliContext, option: string, file: string): Promise<string> {
   return readInputText(ctx.io, option, file);
 }
 
-function splitList(text: string, separator: string): string[] {
-  return text === "" ? [] : text.split(separator).map((item) => item.trim());
+/** A comma-separated flag value as a list ("" → none). */
+function splitFlagList(text: string): string[] {
+  return text === "" ? [] : text.split(",").map((item) => item.trim());
 }
 
 function parseJsonObject(option: string, text: string): Record<string, unknown> {
@@ -421,42 +459,10 @@ function parseJsonObject(option: string, text: string): Record<string, unknown> 
   return value as Record<string, unknown>;
 }
 
-/** Reads an nRF Cloud CSV file into rows of exactly `columns` fields (no header, no blank lines). */
-function parseCsvFile<N extends 2 | 5>(
-  text: string,
-  columns: N,
-): Array<N extends 2 ? [string, string] : [string, string, string, string, string]> {
-  let records: ReturnType<typeof parseCsvRecords>;
-  try {
-    records = parseCsvRecords(text);
-  } catch (error) {
-    throw new CsvError(`The CSV file is malformed: ${(error as Error).message}.`, {
-      reason: "malformed",
-    });
-  }
-  return records.map(({ row, fields }) => {
-    if (fields.length !== columns) {
-      const deviceId = fields[0] ?? "";
-      const reason =
-        fields.length === 1 && deviceId === ""
-          ? "blank line (nRF Cloud refuses blank lines)"
-          : `${fields.length} columns, expected ${columns}`;
-      // Rows are numbered from 1, as an editor numbers the file's lines (there is no header).
-      throw new CsvError(`CSV row ${row + 1}: ${reason}. Fix the file; nothing was uploaded.`, {
-        row,
-        deviceId,
-        field: "row",
-        reason,
-      });
-    }
-    return fields as never;
-  });
-}
-
-function waitOptions(ctx: CliContext, o: WaitOptions) {
+function waitOptions(ctx: CliContext, options: WaitOptions) {
   const lastStatus = new Map<string, string>();
   return {
-    timeoutMs: parseIntegerOption("--wait-timeout", o.waitTimeout, { min: 1 }) * 1000,
+    timeoutMs: parseIntegerOption("--wait-timeout", options.waitTimeout, { min: 1 }) * 1000,
     onProgress: (details: BulkOpsRequestDetails) => {
       if (lastStatus.get(details.bulkOpsRequestId) === details.status) return;
       lastStatus.set(details.bulkOpsRequestId, details.status);
@@ -469,14 +475,14 @@ async function reportUpload(
   ctx: CliContext,
   client: CloudClient,
   upload: BulkUpload,
-  o: WaitOptions,
+  options: WaitOptions,
 ): Promise<void> {
-  if (!o.wait) {
+  if (!options.wait) {
     const requests = upload.chunks.map((c) => ({
       bulkOpsRequestId: c.bulkOpsRequestId,
       rows: c.deviceIds.length,
     }));
-    if (o.json) writeJson(ctx.io, { ok: true, endpoint: upload.endpoint, requests });
+    if (options.json) writeJson(ctx.io, { ok: true, endpoint: upload.endpoint, requests });
     else {
       writeLines(
         ctx.io,
@@ -489,16 +495,20 @@ async function reportUpload(
     }
     return;
   }
-  const { results } = await client.waitForBulkUpload(upload, waitOptions(ctx, o));
-  printResults(ctx, o, results);
+  const { results } = await client.waitForBulkUpload(upload, waitOptions(ctx, options));
+  printResults(ctx, options, results);
 }
 
 /** Prints outcomes; failed rows name their device. Exit code 5 when any row failed. */
-function printResults(ctx: CliContext, o: { json?: boolean }, results: BulkOpsResult[]): void {
+function printResults(
+  ctx: CliContext,
+  options: { json?: boolean },
+  results: BulkOpsResult[],
+): void {
   const failures: BulkRowFailure[] = results.flatMap((r) => r.failures);
   const ok = results.every((r) => r.status === "SUCCEEDED");
   if (!ok) ctx.exitCode = ExitCode.CLOUD;
-  if (o.json) {
+  if (options.json) {
     writeJson(ctx.io, {
       ok,
       requests: results.map((r) => ({ ...r.details, failedRows: r.failures.length })),
@@ -507,9 +517,9 @@ function printResults(ctx: CliContext, o: { json?: boolean }, results: BulkOpsRe
     return;
   }
   const lines = results.map((r) => describeDetails(r.details));
-  for (const f of failures) {
+  for (const failure of failures) {
     lines.push(
-      `  FAILED ${f.deviceId ?? "(unknown device)"} (row ${f.row} of ${f.bulkOpsRequestId}): ${f.message}`,
+      `  FAILED ${failure.deviceId ?? "(unknown device)"} (row ${failure.row} of ${failure.bulkOpsRequestId}): ${failure.message}`,
     );
   }
   if (!ok)
@@ -517,7 +527,7 @@ function printResults(ctx: CliContext, o: { json?: boolean }, results: BulkOpsRe
   writeLines(ctx.io, ...lines);
 }
 
-function describeDetails(d: BulkOpsRequestDetails): string {
-  const completed = d.completedAt ? `, completed ${d.completedAt}` : "";
-  return `${d.bulkOpsRequestId} ${d.endpoint}: ${d.status} (requested ${d.requestedAt}${completed})`;
+function describeDetails(details: BulkOpsRequestDetails): string {
+  const completed = details.completedAt ? `, completed ${details.completedAt}` : "";
+  return `${details.bulkOpsRequestId} ${details.endpoint}: ${details.status} (requested ${details.requestedAt}${completed})`;
 }

@@ -1,4 +1,5 @@
 import {
+  createHash,
   createPrivateKey,
   generateKeyPairSync,
   type KeyObject,
@@ -6,18 +7,10 @@ import {
   sign,
   webcrypto,
 } from "node:crypto";
-import {
-  encodeBitString,
-  encodeSequence,
-  encodeTime,
-  encodeTlv,
-  Tag,
-  toPem,
-} from "../../der/index.js";
+import { DeviceCertificateTemplate } from "../../ca/certificate-template.js";
+import { encodeSequence, encodeTlv, spkiPublicKeyBits, Tag, toPem } from "../../der/index.js";
 
 const ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
-// AlgorithmIdentifier ecdsa-with-SHA256 (1.2.840.10045.4.3.2), DER.
-const ECDSA_WITH_SHA256 = Buffer.from("300a06082a8648ce3d040302", "hex");
 const OID_COMMON_NAME = Buffer.from("0603550403", "hex");
 const SERIAL_PREFIX = Uint8Array.of(0x01);
 
@@ -25,7 +18,7 @@ const SERIAL_PREFIX = Uint8Array.of(0x01);
 export interface SimCertificateAuthority {
   certificatePem: string;
   /** Issues an X.509 v1 certificate, CN = device ID, for `publicKey` (fresh serial each call). */
-  issue(o: { deviceId: string; publicKey: KeyObject; days?: number }): string;
+  issue(request: { deviceId: string; publicKey: KeyObject; days?: number }): string;
 }
 
 export interface SimIssuedKeyPair {
@@ -35,13 +28,14 @@ export interface SimIssuedKeyPair {
 
 /**
  * Creates a CA for simulated devices. The CA certificate itself is a proper v3 CA made with
- * @peculiar/x509; device certificates are assembled directly in DER and signed with
- * node:crypto, which is fast enough to make tens of thousands (bench, tests, rehearsal).
+ * @peculiar/x509; device certificates come from the project CA's DeviceCertificateTemplate
+ * (the "minimal" v1 profile) signed with node:crypto, which is fast enough to make tens of
+ * thousands (bench, tests, rehearsal).
  */
 export async function createSimCertificateAuthority(
-  o: { commonName?: string; now?: () => number } = {},
+  options: { commonName?: string; now?: () => number } = {},
 ): Promise<SimCertificateAuthority> {
-  const now = o.now ?? Date.now;
+  const now = options.now ?? Date.now;
   const crypto = webcrypto as unknown as Crypto;
   const keys = await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
   // Loaded here, not at import: @peculiar/x509 and its reflect-metadata polyfill are heavy.
@@ -50,7 +44,7 @@ export async function createSimCertificateAuthority(
   const caCert = await x509.X509CertificateGenerator.createSelfSigned(
     {
       serialNumber: `01${randomBytes(8).toString("hex")}`,
-      name: `CN=${o.commonName ?? "nrf-provision simulated CA"}`,
+      name: `CN=${options.commonName ?? "nrf-provision simulated CA"}`,
       notBefore: new Date(now() - 3_600_000),
       notAfter: new Date(now() + 10 * 365 * 86_400_000),
       signingAlgorithm: ALGORITHM,
@@ -66,7 +60,12 @@ export async function createSimCertificateAuthority(
     crypto,
   );
   const signingKey = await keyObjectFrom(keys.privateKey);
-  const issuer = Buffer.from(caCert.subjectName.toArrayBuffer());
+  const template = new DeviceCertificateTemplate({
+    subjectDer: new Uint8Array(caCert.subjectName.toArrayBuffer()),
+    subjectKeyIdentifier: createHash("sha1")
+      .update(spkiPublicKeyBits(new Uint8Array(caCert.publicKey.rawData)))
+      .digest(),
+  });
   // Many certificates share one device key in benches: export its SPKI once.
   const spkiCache = new WeakMap<KeyObject, Buffer>();
   const spkiOf = (key: KeyObject) => {
@@ -80,32 +79,28 @@ export async function createSimCertificateAuthority(
   return {
     certificatePem: toPem("CERTIFICATE", new Uint8Array(caCert.rawData)),
     issue({ deviceId, publicKey, days = 365 }) {
-      const serial = encodeTlv(Tag.INTEGER, SERIAL_PREFIX, randomBytes(15));
-      const subject = encodeSequence(
-        encodeTlv(
-          Tag.SET,
-          encodeSequence(
-            OID_COMMON_NAME,
-            encodeTlv(Tag.UTF8_STRING, Buffer.from(deviceId, "utf8")),
-          ),
-        ),
-      );
-      const tbs = encodeSequence(
-        serial,
-        ECDSA_WITH_SHA256,
-        issuer,
-        encodeSequence(
-          encodeTime(new Date(now() - 3_600_000)),
-          encodeTime(new Date(now() + days * 86_400_000)),
-        ),
-        subject,
-        spkiOf(publicKey),
-      );
-      const signature = sign("sha256", tbs, signingKey);
-      const certificate = encodeSequence(tbs, ECDSA_WITH_SHA256, encodeBitString(signature));
-      return toPem("CERTIFICATE", certificate);
+      const spkiDer = spkiOf(publicKey);
+      const tbs = template.buildTbs({
+        serial: Buffer.concat([SERIAL_PREFIX, randomBytes(15)]),
+        notBefore: new Date(now() - 3_600_000),
+        notAfter: new Date(now() + days * 86_400_000),
+        subjectDer: commonNameSubject(deviceId),
+        spkiDer,
+        publicKeyBits: spkiPublicKeyBits(spkiDer),
+        profile: "minimal",
+      });
+      return toPem("CERTIFICATE", template.assemble(tbs, sign("sha256", tbs, signingKey)));
     },
   };
+}
+
+/** Subject Name with one CN (UTF8String) = the device ID. */
+function commonNameSubject(deviceId: string): Uint8Array {
+  const commonName = encodeSequence(
+    OID_COMMON_NAME,
+    encodeTlv(Tag.UTF8_STRING, Buffer.from(deviceId, "utf8")),
+  );
+  return encodeSequence(encodeTlv(Tag.SET, commonName));
 }
 
 /** A fresh P-256 device key pair with a certificate from `ca` (CreateDeviceCertificate). */
