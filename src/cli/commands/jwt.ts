@@ -162,7 +162,7 @@ export function register(program: Command, ctx: CliContext): void {
       const flag = options.key === undefined ? "--cert" : "--key";
       const publicKey = await readKeyFile(ctx, flag, keyFile, toDevicePublicKey);
       const token = await readTokenOption(options.token, ctx);
-      const { header, claims } = verifyDeviceJwt(token, {
+      const { header, claims } = await verifyDeviceJwt(token, {
         publicKey,
         ...(options.device === undefined ? {} : { deviceId: options.device }),
       });
