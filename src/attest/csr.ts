@@ -5,6 +5,12 @@ import {
   DerError,
   encodeSequence,
   expectTag,
+  OID_COMMON_NAME,
+  OID_EC_PUBLIC_KEY,
+  OID_ECDSA_SHA256,
+  OID_ECDSA_SHA384,
+  OID_ECDSA_SHA512,
+  OID_P256,
   readChildren,
   readOid,
   readSingle,
@@ -48,8 +54,6 @@ export interface CertificationRequest {
   signatureValueDer: Uint8Array;
   signature: Uint8Array;
 }
-
-export const OID_COMMON_NAME = "2.5.4.3";
 
 const attributeNameByOid: Record<string, string> = {
   [OID_COMMON_NAME]: "CN",
@@ -181,13 +185,10 @@ export function formatSubject(request: Pick<CertificationRequest, "subject">): s
 }
 
 const ecdsaHashByOid: Record<string, string> = {
-  "1.2.840.10045.4.3.2": "sha256",
-  "1.2.840.10045.4.3.3": "sha384",
-  "1.2.840.10045.4.3.4": "sha512",
+  [OID_ECDSA_SHA256]: "sha256",
+  [OID_ECDSA_SHA384]: "sha384",
+  [OID_ECDSA_SHA512]: "sha512",
 };
-const OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2";
-const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
-const OID_P256 = "1.2.840.10045.3.1.7";
 
 /** "invalid-key": the request's public key is not a usable key of the type it declares. */
 export type RequestSignatureVerdict = P256Verdict;
@@ -247,7 +248,7 @@ function importRequestKey(
 // --- the %KEYGEN body -----------------------------------------------------------------------
 
 /** What the attestation layer reads out of a %KEYGEN CSR body. */
-export interface ParsedCsr {
+export interface KeygenCsr {
   request: CertificationRequest;
   subject: string;
   commonName: string | null;
@@ -297,7 +298,7 @@ export function parseSpki(der: Uint8Array): KeyObject {
  * Parses a %KEYGEN CSR body and verifies its self-signature. Throws AttestError
  * ERR_KEYGEN_MALFORMED; an invalid signature is reported in `signatureValid`.
  */
-export function parseCsr(der: Uint8Array): ParsedCsr {
+export function parseKeygenCsr(der: Uint8Array): KeygenCsr {
   let request: CertificationRequest;
   try {
     request = readCertificationRequest(der);

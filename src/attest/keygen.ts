@@ -9,7 +9,13 @@ import {
   expectTagged,
   parseCoseSign1,
 } from "./cose.js";
-import { type CertificationRequest, parseCsr, parseSpki, reinsertNullParameter } from "./csr.js";
+import {
+  type CertificationRequest,
+  type KeygenCsr,
+  parseKeygenCsr,
+  parseSpki,
+  reinsertNullParameter,
+} from "./csr.js";
 import { decodeBase64Url, extractBlob, formatUuid, splitTwoParts, toHex } from "./encoding.js";
 import { AttestError } from "./errors.js";
 
@@ -172,7 +178,7 @@ export function parseKeygenOutput(text: string): KeygenOutput {
   const payload = parseKeygenPayload(sign1.payload);
 
   const kind = payload.messageType === KeygenMessageType.csr ? "csr" : "public-key";
-  const csr = kind === "csr" ? parseCsr(der) : null;
+  const csr = kind === "csr" ? parseKeygenCsr(der) : null;
   if (!csr) parseSpki(der);
   const digestStatus = digestStatusOf(der, payload.digest, csr?.request ?? null);
   const common = {
@@ -204,7 +210,7 @@ function isParsableBody(blob: string): boolean {
 function describeBody(
   kind: "csr" | "public-key",
   der: Uint8Array,
-  csr: ReturnType<typeof parseCsr> | null,
+  csr: KeygenCsr | null,
 ): Pick<KeygenOutput, "kind" | "pem" | "publicKeyPem" | "csr"> {
   if (!csr) {
     const pem = toPem("PUBLIC KEY", der);
@@ -238,9 +244,9 @@ export function parseKeygenBody(text: string): UnattestedKeygenOutput {
     );
   }
   const der = decodeBase64Url(blob, "the keygen body", code);
-  let csr: ReturnType<typeof parseCsr> | null = null;
+  let csr: KeygenCsr | null = null;
   try {
-    csr = parseCsr(der);
+    csr = parseKeygenCsr(der);
   } catch (csrError) {
     try {
       parseSpki(der);

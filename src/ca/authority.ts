@@ -23,6 +23,7 @@ import {
 import { Ledger, type LedgerOptions, readLedger } from "./ledger.js";
 import { SerialNumbers } from "./serial.js";
 import { type CaSigner, isNodeWebCrypto, nodeKeySigner, webCryptoSigner } from "./signer.js";
+import { BACKDATE_MS, caExpiredError, DAY_MS } from "./validity.js";
 
 /** File names inside a CA directory. */
 export const CA_FILES = {
@@ -73,12 +74,35 @@ export interface InitCaOptions {
   clock?: () => Date;
 }
 
-const BACKDATE_MS = 5 * 60_000;
-const DAY_MS = 86_400_000;
-
 /** Creates a new P-256 CA in `dir`. Never overwrites: ERR_CA_EXISTS if either file is there. */
 export async function initCa(options: InitCaOptions): Promise<CaInfo> {
   checkNewPassphrase(options.passphrase);
+  checkCaSubject(options);
+  const days = options.days ?? 3650;
+  if (!Number.isInteger(days) || days < 1) {
+    throw new CaError(
+      "ERR_CA_INVALID_VALIDITY",
+      `CA validity must be a positive number of days, got ${days}.`,
+    );
+  }
+  const paths = caPaths(options.dir);
+  await refuseExistingCa(options.dir, paths);
+  await ensureDirectory(options.dir, { private: true });
+  const { certificatePem, privateKey } = await createSelfSignedCa(options, days);
+  const keyPem =
+    options.passphrase === null
+      ? (privateKey.export({ type: "pkcs8", format: "pem" }) as string)
+      : await encryptPrivateKeyPem(privateKey, options.passphrase);
+  // Key first: if writing the certificate fails, the directory still refuses a second init.
+  await writeNewFile(paths.privateKey, keyPem, { private: true, caFile: true });
+  await writeNewFile(paths.certificate, certificatePem, { caFile: true });
+  // Created now, so that a later load can tell a lost ledger from a new one.
+  await writeNewFile(paths.ledger, "", { caFile: true });
+  return readCaInfo(options.dir);
+}
+
+/** ERR_CA_INVALID_SUBJECT for a country that is not ISO 3166, or an unprintable name. */
+function checkCaSubject(options: Pick<InitCaOptions, "commonName" | "organization" | "country">) {
   const country = options.country;
   if (country !== undefined && !/^[A-Z]{2}$/.test(country)) {
     throw new CaError(
@@ -102,27 +126,28 @@ export async function initCa(options: InitCaOptions): Promise<CaInfo> {
       );
     }
   }
-  const days = options.days ?? 3650;
-  if (!Number.isInteger(days) || days < 1) {
-    throw new CaError(
-      "ERR_CA_INVALID_VALIDITY",
-      `CA validity must be a positive number of days, got ${days}.`,
-    );
-  }
-  const paths = caPaths(options.dir);
+}
+
+/** ERR_CA_EXISTS if `dir` already holds a CA certificate, key or ledger. */
+async function refuseExistingCa(dir: string, paths: ReturnType<typeof caPaths>): Promise<void> {
   for (const path of [paths.certificate, paths.privateKey, paths.ledger]) {
     if (await exists(path)) {
       throw new CaError(
         "ERR_CA_EXISTS",
         path === paths.ledger
-          ? `${options.dir} holds a CA ledger (${path}) of another CA; a new CA never shares it. Use another --dir.`
-          : `A CA already exists in ${options.dir} (${path}); it is never overwritten. Use another --dir or remove the old CA yourself.`,
+          ? `${dir} holds a CA ledger (${path}) of another CA; a new CA never shares it. Use another --dir.`
+          : `A CA already exists in ${dir} (${path}); it is never overwritten. Use another --dir or remove the old CA yourself.`,
         { details: { path } },
       );
     }
   }
-  await ensureDirectory(options.dir, { private: true });
+}
 
+/** A fresh P-256 key and its self-signed CA certificate (critical basicConstraints CA:true). */
+async function createSelfSignedCa(
+  options: InitCaOptions,
+  days: number,
+): Promise<{ certificatePem: string; privateKey: KeyObject }> {
   const subtle = webcrypto.subtle;
   const algorithm = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
   const keys = (await subtle.generateKey(algorithm, true, ["sign", "verify"])) as CryptoKeyPair;
@@ -154,19 +179,10 @@ export async function initCa(options: InitCaOptions): Promise<CaInfo> {
     webcrypto as unknown as Crypto,
   );
   const pkcs8 = Buffer.from(await subtle.exportKey("pkcs8", keys.privateKey));
-  const privateKey = createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" });
-  const keyPem =
-    options.passphrase === null
-      ? (privateKey.export({ type: "pkcs8", format: "pem" }) as string)
-      : await encryptPrivateKeyPem(privateKey, options.passphrase);
-  // Key first: if writing the certificate fails, the directory still refuses a second init.
-  await writeNewFile(paths.privateKey, keyPem, { private: true, caFile: true });
-  await writeNewFile(paths.certificate, certificate.toString("pem").replace(/\r\n/g, "\n") + "\n", {
-    caFile: true,
-  });
-  // Created now, so that a later load can tell a lost ledger from a new one.
-  await writeNewFile(paths.ledger, "", { caFile: true });
-  return readCaInfo(options.dir);
+  return {
+    certificatePem: `${certificate.toString("pem").replace(/\r\n/g, "\n")}\n`,
+    privateKey: createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" }),
+  };
 }
 
 /**
@@ -211,11 +227,7 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
   const clock = options.clock ?? (() => new Date());
   const info = await readCaInfo(options.dir);
   if (clock().getTime() > info.notAfter.getTime()) {
-    throw new CaError(
-      "ERR_CA_EXPIRED",
-      `The CA in ${options.dir} expired on ${info.notAfter.toISOString()}; create a new CA (ca init) and re-issue device certificates.`,
-      { details: { notAfter: info.notAfter.toISOString() } },
-    );
+    throw caExpiredError(options.dir, info.notAfter);
   }
   const warn = options.onWarning ?? (() => {});
   const keyPem = await readCaFile(info.files.privateKey, "private key");

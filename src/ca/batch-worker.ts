@@ -10,14 +10,16 @@ import { nodeKeySigner } from "./signer.js";
 
 const port = parentPort!;
 port.once("message", (setup: WorkerSetup) => {
+  let now = Date.now();
   const builder = {
     info: setup.info,
     template: new DeviceCertificateTemplate(setup.ca),
     signer: nodeKeySigner(setup.privateKey),
     serials: new SerialNumbers(),
-    clock: () => new Date(),
+    clock: () => new Date(now), // the issuing thread's clock, sent with each job
   };
   port.on("message", async (job: WorkerJob) => {
+    now = job.now;
     const outcomes = [];
     for (const item of job.items)
       outcomes.push(await prepareBatchItem(builder, item, setup.options));

@@ -175,6 +175,8 @@ export interface WorkerSetup {
 export interface WorkerJob {
   start: number;
   items: BatchItem[];
+  /** The CA's clock when the job was sent (ms): workers sign with the injected clock's time. */
+  now: number;
 }
 export interface WorkerReady {
   ready: true;
@@ -214,7 +216,11 @@ async function runWorkers(
       const sendNext = () => {
         const chunk = finished ? null : queue.take(CHUNK_SIZE);
         if (!chunk) return finishIfIdle();
-        const job: WorkerJob = { start: chunk.start, items: items.slice(chunk.start, chunk.end) };
+        const job: WorkerJob = {
+          start: chunk.start,
+          items: items.slice(chunk.start, chunk.end),
+          now: ca.clock().getTime(),
+        };
         worker.postMessage(job);
         inFlight++;
       };

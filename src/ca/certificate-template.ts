@@ -5,6 +5,7 @@ import {
   encodeOid,
   encodeSequence,
   encodeTlv,
+  OID_ECDSA_SHA256,
   Tag,
   tlvLength,
   writeHeader,
@@ -29,7 +30,7 @@ export interface DeviceCertificateFields {
   profile: CertificateProfile;
 }
 
-const ECDSA_WITH_SHA256 = encodeSequence(encodeOid("1.2.840.10045.4.3.2"));
+const ECDSA_WITH_SHA256 = encodeSequence(encodeOid(OID_ECDSA_SHA256));
 const VERSION_3 = encodeTlv(Tag.CONTEXT_0, encodeTlv(Tag.INTEGER, Uint8Array.of(2)));
 const SHA1_LENGTH = 20;
 const CRITICAL = encodeTlv(Tag.BOOLEAN, Uint8Array.of(0xff));

@@ -4,13 +4,15 @@ import {
   checkRequestSignature,
   readCertificationRequest,
 } from "../attest/index.js";
-import { DerError, fromPemAll } from "../der/index.js";
+import {
+  DerError,
+  fromPemAll,
+  OID_EC_PUBLIC_KEY,
+  OID_ECDSA_SHA256,
+  OID_P256,
+} from "../der/index.js";
 import { deviceIdProblem } from "../device-id/index.js";
 import { CaError } from "./errors.js";
-
-const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
-const OID_P256 = "1.2.840.10045.3.1.7";
-const OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2";
 
 /** Human names for keys people actually try to use, for the ERR_CSR_KEY_TYPE message. */
 const KNOWN_KEY_TYPES: Record<string, string> = {
@@ -27,11 +29,11 @@ const KNOWN_KEY_TYPES: Record<string, string> = {
 
 const CSR_PEM_LABELS = ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"] as const;
 
-/** A PKCS#10 request as the CA sees it: attest's parser output, nothing re-encoded. */
-export type ParsedCsr = CertificationRequest;
-
-/** Parses a CSR given as DER bytes or PEM text. Throws ERR_CSR_MALFORMED. */
-export function parseCsr(input: Uint8Array | string): ParsedCsr {
+/**
+ * The PKCS#10 request in a CSR given as DER bytes or PEM text, as attest's parser reads it
+ * (nothing re-encoded). Throws ERR_CSR_MALFORMED.
+ */
+export function parseCertificationRequest(input: Uint8Array | string): CertificationRequest {
   const der = typeof input === "string" ? singlePemCsr(input) : input;
   try {
     return readCertificationRequest(der);
@@ -62,7 +64,10 @@ function singlePemCsr(text: string): Uint8Array {
  * The CA's algorithm policy: an EC P-256 key (what nRF Cloud takes) and an ecdsa-with-SHA256
  * self-signature (with or without the modem's NULL parameter).
  */
-export function checkCsrAlgorithms(csr: ParsedCsr, deviceLabel = describeCsr(csr)): void {
+export function checkCsrAlgorithms(
+  csr: CertificationRequest,
+  deviceLabel = describeCsr(csr),
+): void {
   const isP256 = csr.keyAlgorithm === OID_EC_PUBLIC_KEY && csr.keyCurve === OID_P256;
   if (!isP256) {
     const name =
@@ -101,7 +106,7 @@ export function checkCsrAlgorithms(csr: ParsedCsr, deviceLabel = describeCsr(csr
  * CertificationRequestInfo, so both encodings of ecdsa-with-SHA256 (with and without the
  * modem's NULL) verify the same way.
  */
-export function verifyCsr(csr: ParsedCsr, deviceLabel = describeCsr(csr)): void {
+export function verifyCsr(csr: CertificationRequest, deviceLabel = describeCsr(csr)): void {
   checkCsrAlgorithms(csr, deviceLabel);
   const verdict = checkRequestSignature(csr);
   if (verdict === "invalid-key") {
@@ -119,7 +124,7 @@ export function verifyCsr(csr: ParsedCsr, deviceLabel = describeCsr(csr)): void 
 }
 
 /** The device ID the certificate is for: the CSR's single CN, checked against `expected`. */
-export function deviceIdOf(csr: ParsedCsr, expected?: string): string {
+export function deviceIdOf(csr: CertificationRequest, expected?: string): string {
   if (csr.commonNames.length !== 1) {
     throw new CaError(
       "ERR_CSR_DEVICE_ID",
@@ -148,11 +153,11 @@ export function deviceIdOf(csr: ParsedCsr, expected?: string): string {
 }
 
 /** Lowercase hex SHA-256 of the CSR as received (the ledger's "source"). */
-export function csrDigest(csr: ParsedCsr): string {
+export function csrDigest(csr: CertificationRequest): string {
   return hash("sha256", csr.der, "hex");
 }
 
-function describeCsr(csr: ParsedCsr): string {
+function describeCsr(csr: CertificationRequest): string {
   const cn = csr.commonNames[0];
   return cn === undefined ? "a device (no CN)" : `device ${JSON.stringify(cn)}`;
 }

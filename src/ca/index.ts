@@ -16,8 +16,7 @@ export {
 export { type BatchItem, type BatchOptions, type BatchResult, issueBatch } from "./batch.js";
 export type { CertificateProfile } from "./certificate-template.js";
 export {
-  type ParsedCsr,
-  parseCsr,
+  parseCertificationRequest,
   verifyCsr,
 } from "./csr.js";
 export { chunkRows, REGISTER_CERTIFICATES_MAX_ROWS, registerCertificatesCsv } from "./csv.js";

@@ -1,5 +1,9 @@
 import { hash } from "node:crypto";
-import { assertKeygenTrusted, type KeygenOutput } from "../attest/index.js";
+import {
+  assertKeygenTrusted,
+  type CertificationRequest,
+  type KeygenOutput,
+} from "../attest/index.js";
 import { toPem } from "../der/index.js";
 import type { CertificateAuthority } from "./authority.js";
 import type { CertificateProfile } from "./certificate-template.js";
@@ -7,13 +11,13 @@ import {
   checkCsrAlgorithms,
   csrDigest,
   deviceIdOf,
-  type ParsedCsr,
-  parseCsr,
+  parseCertificationRequest,
   verifyCsr,
 } from "./csr.js";
 import { CaError } from "./errors.js";
 import type { LedgerEntry } from "./ledger.js";
 import { SerialNumbers } from "./serial.js";
+import { BACKDATE_MS, caExpiredError, DAY_MS } from "./validity.js";
 
 export interface IssuedCertificate {
   /** PEM, LF line ends, trailing LF. */
@@ -49,9 +53,6 @@ export interface PreparedCertificate {
   source: string;
 }
 
-const DAY_MS = 86_400_000;
-/** Devices with a slightly slow clock must not see a certificate from the future. */
-const BACKDATE_MS = 5 * 60_000;
 const SERIAL_ATTEMPTS = 3;
 
 /**
@@ -99,12 +100,12 @@ export async function prepareCertificate(
 }
 
 function csrFromInput(input: Uint8Array | string | KeygenOutput): {
-  csr: ParsedCsr;
+  csr: CertificationRequest;
   source: string;
   signatureVerified: boolean;
 } {
   if (typeof input === "string" || input instanceof Uint8Array) {
-    const csr = parseCsr(input);
+    const csr = parseCertificationRequest(input);
     return { csr, source: `csr-sha256:${csrDigest(csr)}`, signatureVerified: false };
   }
   assertKeygenTrusted(input);
@@ -115,7 +116,7 @@ function csrFromInput(input: Uint8Array | string | KeygenOutput): {
     );
   }
   return {
-    csr: parseCsr(input.der),
+    csr: parseCertificationRequest(input.der),
     source: `keygen:${input.deviceUuid}:sec-tag-${input.secTag}:sha256:${input.digest}`,
     signatureVerified: input.csr?.signatureValid === true,
   };
@@ -124,7 +125,7 @@ function csrFromInput(input: Uint8Array | string | KeygenOutput): {
 /** Builds and signs the certificate from a checked CSR: the fast path's core. */
 export async function signCertificate(
   ca: CertificateBuilder,
-  csr: ParsedCsr,
+  csr: CertificationRequest,
   fields: {
     deviceId: string;
     notBefore: Date;
@@ -168,11 +169,7 @@ export function validity(
   }
   const now = ca.clock().getTime();
   if (now > ca.info.notAfter.getTime()) {
-    throw new CaError(
-      "ERR_CA_EXPIRED",
-      `The CA in ${ca.info.dir} expired on ${ca.info.notAfter.toISOString()}; create a new CA (ca init) and re-issue device certificates.`,
-      { details: { notAfter: ca.info.notAfter.toISOString() } },
-    );
+    throw caExpiredError(ca.info.dir, ca.info.notAfter);
   }
   // Whole seconds: X.509 times have no fractions, and the ledger should say exactly what was signed.
   const notBefore = new Date(Math.floor((now - BACKDATE_MS) / 1000) * 1000);

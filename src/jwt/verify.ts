@@ -1,4 +1,4 @@
-import { type KeyObject, verify } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { type DeviceJwtClaims, type DeviceJwtHeader, MAX_JWT_LIFETIME_SECONDS } from "./claims.js";
 import { JwtError } from "./errors.js";
 import { toDevicePublicKey } from "./keys.js";
@@ -43,11 +43,16 @@ export function decodeDeviceJwt(token: string): DecodedDeviceJwt {
 
 /**
  * Verifies an ES256 device JWT by the rules of nRF Cloud device JWTs, and returns its header
- * and claims.
+ * and claims. `jose` (loaded on first use: minting never needs it) checks the signature, that
+ * `alg` is ES256, the required claims and the times; this module adds the nRF Cloud rules
+ * (`exp` after `iat`, lifetime ≤ 7 days) and words every failure as a JwtError.
  * Checks, in order: structure, `alg` = ES256 (never `none` or HMAC), the raw r||s signature,
  * `sub`, and the times (`exp` required and not passed, `iat` not in the future, lifetime ≤ 7 days).
  */
-export function verifyDeviceJwt(token: string, options: VerifyDeviceJwtOptions): VerifiedDeviceJwt {
+export async function verifyDeviceJwt(
+  token: string,
+  options: VerifyDeviceJwtOptions,
+): Promise<VerifiedDeviceJwt> {
   const publicKey = toDevicePublicKey(options.publicKey);
   const now = options.now ?? Date.now() / 1000;
   const tolerance = options.clockToleranceSeconds ?? DEFAULT_JWT_CLOCK_TOLERANCE_SECONDS;
@@ -58,13 +63,75 @@ export function verifyDeviceJwt(token: string, options: VerifyDeviceJwtOptions):
       `now must be finite and clockToleranceSeconds finite and ≥ 0, got ${now} and ${tolerance}.`,
     );
   }
-
-  const { header, claims, signingInput, signature } = parseToken(token);
+  // Our own reading first, so a bad token is refused in our words before jose sees it.
+  const { header, signature } = parseToken(token);
   const verifiedHeader = checkHeader(header);
-  checkSignature(signingInput, signature, publicKey);
-  const sub = checkSubject(claims, options.deviceId);
-  const { iat, exp } = checkTimes(claims, sub, now, tolerance);
+  if (signature.length !== 64) throw derSignatureError(signature.length);
+  const claims = await joseVerify(token, publicKey, { ...options, now, tolerance });
+  const { sub, iat, exp } = checkClaims(claims, options.deviceId, now, tolerance);
   return { header: verifiedHeader, claims: { ...claims, sub, iat, exp } };
+}
+
+let jose: Promise<typeof import("jose")> | undefined;
+
+/** jose's `jwtVerify`, its failures mapped to JwtError codes. Returns the verified claims. */
+async function joseVerify(
+  token: string,
+  publicKey: KeyObject,
+  options: { deviceId?: string | undefined; now: number; tolerance: number },
+): Promise<Record<string, unknown>> {
+  jose ??= import("jose");
+  const { jwtVerify, errors } = await jose;
+  try {
+    const { payload } = await jwtVerify(token, publicKey, {
+      algorithms: ["ES256"],
+      requiredClaims: ["sub", "exp", "iat"],
+      ...(options.deviceId === undefined ? {} : { subject: options.deviceId }),
+      currentDate: new Date(options.now * 1000),
+      clockTolerance: options.tolerance,
+      maxTokenAge: MAX_JWT_LIFETIME_SECONDS,
+    });
+    return payload as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof errors.JWSSignatureVerificationFailed) {
+      throw new JwtError(
+        "ERR_JWT_SIGNATURE",
+        "JWT signature does not match the public key: the token was signed with another key or altered.",
+        { cause: error },
+      );
+    }
+    if (error instanceof errors.JWTClaimValidationFailed || error instanceof errors.JWTExpired) {
+      // The signature held: say which of our rules the claims break, in our order.
+      const claims = error.payload as Record<string, unknown>;
+      checkClaims(claims, options.deviceId, options.now, options.tolerance);
+      const sub = typeof claims.sub === "string" ? claims.sub : "?";
+      throw new JwtError("ERR_JWT_CLAIMS", `JWT for device ${sub}: ${error.message}.`, {
+        cause: error,
+        details: { deviceId: sub, claim: error.claim },
+      });
+    }
+    if (error instanceof errors.JOSEError) throw malformed(error.message, error);
+    throw error;
+  }
+}
+
+function derSignatureError(length: number): JwtError {
+  return new JwtError(
+    "ERR_JWT_SIGNATURE",
+    `JWT signature is ${length} bytes; ES256 needs the raw 64-byte r||s (DER-encoded ECDSA signatures are not valid JWS).`,
+    { details: { signatureLength: length } },
+  );
+}
+
+/** The nRF Cloud device JWT rules on verified claims: `sub`, then the times. */
+function checkClaims(
+  claims: Record<string, unknown>,
+  deviceId: string | undefined,
+  now: number,
+  tolerance: number,
+): { sub: string; iat: number; exp: number } {
+  const sub = checkSubject(claims, deviceId);
+  return { sub, ...checkTimes(claims, sub, now, tolerance) };
 }
 
 function parseToken(token: string): TokenParts {
@@ -123,28 +190,6 @@ function checkHeader(header: Record<string, unknown>): DeviceJwtHeader {
   if (header.crit !== undefined)
     throw malformed("the header has critical extensions (crit), which are not supported");
   return header as DeviceJwtHeader;
-}
-
-function checkSignature(signingInput: string, signature: Buffer, publicKey: KeyObject): void {
-  if (signature.length !== 64) {
-    throw new JwtError(
-      "ERR_JWT_SIGNATURE",
-      `JWT signature is ${signature.length} bytes; ES256 needs the raw 64-byte r||s (DER-encoded ECDSA signatures are not valid JWS).`,
-      { details: { signatureLength: signature.length } },
-    );
-  }
-  const valid = verify(
-    "sha256",
-    Buffer.from(signingInput, "latin1"),
-    { key: publicKey, dsaEncoding: "ieee-p1363" },
-    signature,
-  );
-  if (!valid) {
-    throw new JwtError(
-      "ERR_JWT_SIGNATURE",
-      "JWT signature does not match the public key: the token was signed with another key or altered.",
-    );
-  }
 }
 
 function checkSubject(claims: Record<string, unknown>, deviceId: string | undefined): string {

@@ -1,5 +1,6 @@
 import type { CertificateAuthority } from "../ca/index.js";
 import type { CloudClient, WaitForBulkOpsOptions } from "../cloud/index.js";
+import { TaskPool } from "../concurrency/index.js";
 import { NrfProvisionError } from "../errors/index.js";
 import type { DeviceIdPolicy } from "./device-id.js";
 import { type BoardLabel, ProvisionError } from "./errors.js";
@@ -12,7 +13,6 @@ import {
   type StationOnboardMode,
 } from "./station-onboarding.js";
 import type { StepEvent } from "./steps.js";
-import { TaskPool } from "../concurrency/index.js";
 
 /** What happens at a station, as it happens: the live view and `--jsonl` render these. */
 export type StationEvent =
@@ -109,11 +109,59 @@ export async function runStation(options: StationOptions): Promise<StationSummar
     watch: options.watch !== undefined,
     journal: journal.path,
   });
-
   const onboardingResults = new Map<string, OnboardingResult>();
-  const onboarding = new StationOnboarding({
+  const onboarding = createOnboarding(options, emit, onboardingResults);
+  const run: StationRun = { results: [], boardFailures: [], interrupted: false };
+  const pool = new TaskPool(options.concurrency);
+  let ended = false;
+  options.interrupted.then(() => {
+    if (ended) return;
+    run.interrupted = true;
+    emit({ type: "station-stopping", boardsInProgress: pool.active });
+  });
+  const provisionPort = (port: string) =>
+    provisionStationBoard(port, { options, onboarding, clock, emit, run });
+
+  const ports = options.watch === undefined ? [...new Set(await options.listPorts())] : undefined;
+  refuseSharedLiteralId(options.board.deviceIdPolicy, ports);
+  const recovered = await onboarding.recover();
+  await journal.record({ type: "station-start", pid: process.pid });
+  if (ports !== undefined) {
+    if (ports.length === 0 && recovered === 0 && journal.histories().length === 0) {
+      throw new NrfProvisionError(
+        "ERR_PORT_NOT_FOUND",
+        "no board to provision: no port given and none found; plug the boards in, check `nrf-provision ports`, or use --watch",
+      );
+    }
+    for (const port of ports) pool.submit(() => provisionPort(port));
+  } else {
+    await watchPorts(options, pool, provisionPort, () => run.interrupted);
+  }
+  await pool.idle();
+  await onboarding.finish();
+  const summary = await summarizeStation(options.onboard, run, onboarding, onboardingResults);
+  summary.wallMs = clock() - started;
+  ended = true;
+  emit({ type: "station-end", summary });
+  return summary;
+}
+
+/** What one station run has seen so far: boards done, boards failed, whether it was stopped. */
+interface StationRun {
+  results: ProvisionResult[];
+  boardFailures: StationSummary["failures"];
+  interrupted: boolean;
+}
+
+/** The station's onboarding queue, reporting each result and upload as a station event. */
+function createOnboarding(
+  options: StationOptions,
+  emit: (event: StationEvent) => void,
+  onboardingResults: Map<string, OnboardingResult>,
+): StationOnboarding {
+  return new StationOnboarding({
     mode: options.onboard,
-    journal,
+    journal: options.journal,
     ledger: options.ca.ledger,
     // With --watch an interruption is the normal end: the last batch still goes out (a second
     // Ctrl-C ends the process; the journal keeps whatever is left for the next run).
@@ -130,87 +178,64 @@ export async function runStation(options: StationOptions): Promise<StationSummar
     },
     onUpload: (upload) => emit({ type: "onboarding-upload", ...upload }),
   });
-  const results: ProvisionResult[] = [];
-  const boardFailures: StationSummary["failures"] = [];
-  const pool = new TaskPool(options.concurrency);
-  let interrupted = false;
-  let ended = false;
-  options.interrupted.then(() => {
-    if (ended) return;
-    interrupted = true;
-    emit({ type: "station-stopping", boardsInProgress: pool.active });
-  });
+}
 
-  const provisionPort = async (port: string) => {
-    if (interrupted) return;
-    emit({ type: "board-found", port });
-    try {
-      const result = await provisionBoard({
-        ...options.board,
-        board: options.connect(port),
-        ca: options.ca,
-        journal,
-        onboarder: onboarding,
-        clock,
-        onEvent: emit,
-      });
-      results.push(result);
-      emit({
-        type: "board-done",
-        board: { port, imei: result.imei, deviceId: result.deviceId },
-        outcome: result.outcome,
-        serialNumber: result.certificate.serialNumber,
-        onboarding: describeOnboarding(result),
-        totalMs: result.totalMs,
-      });
-    } catch (error) {
-      const failure = ProvisionError.wrap("connect", { port }, error);
-      boardFailures.push({
-        ...failure.board,
-        step: failure.step,
-        code: failure.code,
-        message: failure.message,
-      });
-      emit({
-        type: "board-failed",
-        board: failure.board,
-        step: failure.step,
-        code: failure.code,
-        message: failure.message,
-      });
-      await journal
-        .record({
-          type: "board-failed",
-          ...failure.board,
-          step: failure.step,
-          code: failure.code,
-          message: failure.message,
-        })
-        .catch(() => {}); // the failure is reported either way; the journal may be the problem
-    }
-  };
-
-  const ports = options.watch === undefined ? [...new Set(await options.listPorts())] : undefined;
-  refuseSharedLiteralId(options.board.deviceIdPolicy, ports);
-  const recovered = await onboarding.recover();
-  await journal.record({ type: "station-start", pid: process.pid });
-  if (ports !== undefined) {
-    if (ports.length === 0 && recovered === 0 && journal.histories().length === 0) {
-      throw new NrfProvisionError(
-        "ERR_PORT_NOT_FOUND",
-        "no board to provision: no port given and none found; plug the boards in, check `nrf-provision ports`, or use --watch",
-      );
-    }
-    for (const port of ports) pool.submit(() => provisionPort(port));
-  } else {
-    await watchPorts(options, pool, provisionPort, () => interrupted);
+/** Provisions the board on `port`; a failure is recorded (run, event, journal), never thrown. */
+async function provisionStationBoard(
+  port: string,
+  station: {
+    options: StationOptions;
+    onboarding: StationOnboarding;
+    clock: () => number;
+    emit: (event: StationEvent) => void;
+    run: StationRun;
+  },
+): Promise<void> {
+  const { options, emit, run } = station;
+  if (run.interrupted) return;
+  emit({ type: "board-found", port });
+  try {
+    const result = await provisionBoard({
+      ...options.board,
+      board: options.connect(port),
+      ca: options.ca,
+      journal: options.journal,
+      onboarder: station.onboarding,
+      clock: station.clock,
+      onEvent: emit,
+    });
+    run.results.push(result);
+    emit({
+      type: "board-done",
+      board: { port, imei: result.imei, deviceId: result.deviceId },
+      outcome: result.outcome,
+      serialNumber: result.certificate.serialNumber,
+      onboarding: describeOnboarding(result),
+      totalMs: result.totalMs,
+    });
+  } catch (error) {
+    const failure = ProvisionError.wrap("connect", { port }, error);
+    const reported = { step: failure.step, code: failure.code, message: failure.message };
+    run.boardFailures.push({ ...failure.board, ...reported });
+    emit({ type: "board-failed", board: failure.board, ...reported });
+    await options.journal
+      .record({ type: "board-failed", ...failure.board, ...reported })
+      .catch(() => {}); // the failure is reported either way; the journal may be the problem
   }
-  await pool.idle();
-  await onboarding.finish();
+}
 
-  // The verdict comes from the journal's facts, not from what this run happened to see: every
-  // device it ever saw must be verified on its modem and (unless none) on nRF Cloud. A device
-  // whose board failed in this run is counted once, as that board.
+/**
+ * The verdict comes from the journal's facts, not from what this run happened to see: every
+ * device it ever saw must be verified on its modem and (unless none) on nRF Cloud. A device
+ * whose board failed in this run is counted once, as that board. `wallMs` is left to the caller.
+ */
+async function summarizeStation(
+  mode: StationOnboardMode,
+  run: StationRun,
+  onboarding: StationOnboarding,
+  onboardingResults: Map<string, OnboardingResult>,
+): Promise<StationSummary> {
+  const { results, boardFailures } = run;
   const failedBoards = new Set(boardFailures.map((failure) => failure.deviceId));
   const unverified = (await onboarding.unverified()).filter(
     (device) => !failedBoards.has(device.deviceId),
@@ -229,7 +254,7 @@ export async function runStation(options: StationOptions): Promise<StationSummar
   const notVerified = new Set(unverified.map((device) => device.deviceId));
   const count = (outcome: ProvisionResult["outcome"]) =>
     results.filter((result) => result.outcome === outcome).length;
-  const summary: StationSummary = {
+  return {
     boards: results.length + boardFailures.length,
     succeeded: results.filter((result) => !notVerified.has(result.deviceId)).length,
     failed: boardFailures.length + onboardingFailures.length,
@@ -239,17 +264,14 @@ export async function runStation(options: StationOptions): Promise<StationSummar
       "already-provisioned": count("already-provisioned"),
     },
     onboarding: {
-      mode: options.onboard,
+      mode,
       onboarded: [...onboardingResults.values()].filter((result) => result.ok).length,
       failed: unverified.filter((device) => device.step === "onboard").length,
     },
     failures: [...boardFailures, ...onboardingFailures],
-    interrupted,
-    wallMs: clock() - started,
+    interrupted: run.interrupted,
+    wallMs: 0,
   };
-  ended = true;
-  emit({ type: "station-end", summary });
-  return summary;
 }
 
 /**

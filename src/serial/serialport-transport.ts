@@ -2,7 +2,16 @@ import { read } from "node:fs";
 import { realpath } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { promisify } from "node:util";
-import type { SerialPort } from "serialport";
+// @serialport/bindings-interface's types, through bindings-cpp: the interface package's "exports"
+// name its typings only for `require`.
+import type {
+  BindingInterface,
+  BindingPortInterface,
+  OpenOptions,
+  PortInfo,
+  SetOptions,
+  UpdateOptions,
+} from "@serialport/bindings-cpp";
 import { NrfProvisionError } from "../errors/index.js";
 import { StreamTransport } from "./stream-transport.js";
 import type { ByteTransport } from "./transport.js";
@@ -66,37 +75,35 @@ export function portOpenError(path: string, error: unknown): NrfProvisionError {
 
 const readAsync = promisify(read);
 
-/** What serialport's Linux and macOS port bindings expose (public fields of `LinuxPortBinding`). */
-interface UnixPortBinding {
+/**
+ * The public face of serialport's Unix port bindings (`LinuxPortBinding`, `DarwinPortBinding` in
+ * @serialport/bindings-cpp declare `fd` and `poller` public): what a read of its own needs.
+ */
+interface UnixPort extends BindingPortInterface {
   fd: number | null;
   readonly poller: { once(event: "readable", callback: (error: Error | null) => void): unknown };
-  read(
-    buffer: Buffer,
-    offset: number,
-    length: number,
-  ): Promise<{ bytesRead: number; buffer: Buffer }>;
 }
 
-function isUnixPortBinding(port: unknown): port is UnixPortBinding {
-  const candidate = port as Partial<UnixPortBinding> | null;
-  return typeof candidate?.fd === "number" && typeof candidate.poller?.once === "function";
+function isUnixPort(port: BindingPortInterface): port is UnixPort {
+  const candidate = port as Partial<UnixPort>;
+  return typeof candidate.fd === "number" && typeof candidate.poller?.once === "function";
 }
 
 /** Like bindings-cpp's `BindingsError` with `canceled`: serialport ignores it (closed on purpose). */
 const canceled = () => Object.assign(new Error("Port is not open"), { canceled: true });
 
 /**
- * serialport's Unix read loop retries a zero-byte read forever. A tty opened with VMIN=1 and
- * O_NONBLOCK reads 0 bytes only once it is hung up (USB device unplugged, or the PTY master
- * closed: the kernel swaps in `hung_up_tty_fops`, whose read returns 0). A read issued after
- * the hang-up (the poll woke on POLLHUP a moment before the kernel finished it, or the stream
- * was not reading yet) then spins on the thread pool and the disconnect is never reported:
- * an unplugged board would hang its client. This read does the same EAGAIN/poll dance but
- * turns 0 bytes into an error, which serialport reports as a disconnect (`close` with a
- * DisconnectedError).
+ * serialport's Unix read loop retries a zero-byte read forever (serialport/bindings-cpp#162,
+ * fix proposed in serialport/bindings-cpp#164, not released in 13.0.0). A tty opened with VMIN=1
+ * and O_NONBLOCK reads 0 bytes only once it is hung up (USB device unplugged, or the PTY master
+ * closed: the kernel swaps in `hung_up_tty_fops`, whose read returns 0). A read issued after the
+ * hang-up (the poll woke on POLLHUP a moment before the kernel finished it, or the stream was not
+ * reading yet) then spins on the thread pool and the disconnect is never reported: an unplugged
+ * board would hang its client. This read does the same EAGAIN/poll dance but turns 0 bytes into
+ * an error, which serialport's stream reports as a disconnect (`close` with a DisconnectedError).
  */
 async function readReportingHangUp(
-  port: UnixPortBinding,
+  port: UnixPort,
   buffer: Buffer,
   offset: number,
   length: number,
@@ -119,35 +126,72 @@ async function readReportingHangUp(
   }
 }
 
-let serialportModule: Promise<typeof import("serialport")> | undefined;
+/** A port of the real binding whose reads report a hang-up; everything else passes through. */
+class HangUpAwarePort implements BindingPortInterface {
+  constructor(private readonly port: BindingPortInterface) {}
 
-/**
- * serialport and its native binding, loaded when a port is first opened or listed: importing
- * them costs more than the rest of a short command, and most commands never open a port.
- * Required, not imported: serialport is CommonJS, and `import()` of it has Node scan every
- * module it re-exports for names, which took longer than loading them (issue 12).
- */
-export function loadSerialport(): Promise<typeof import("serialport")> {
-  serialportModule ??= Promise.resolve().then(
-    () => createRequire(import.meta.url)("serialport") as typeof import("serialport"),
-  );
-  return serialportModule;
+  get isOpen(): boolean {
+    return this.port.isOpen;
+  }
+
+  get openOptions(): Required<OpenOptions> {
+    return this.port.openOptions;
+  }
+
+  read(buffer: Buffer, offset: number, length: number) {
+    return isUnixPort(this.port)
+      ? readReportingHangUp(this.port, buffer, offset, length)
+      : this.port.read(buffer, offset, length);
+  }
+
+  close = () => this.port.close();
+  write = (buffer: Buffer) => this.port.write(buffer);
+  update = (options: UpdateOptions) => this.port.update(options);
+  set = (options: SetOptions) => this.port.set(options);
+  get = () => this.port.get();
+  getBaudRate = () => this.port.getBaudRate();
+  flush = () => this.port.flush();
+  drain = () => this.port.drain();
 }
 
-/** The platform binding, with hang-up detection on Unix ports (exported for its test only). */
-export function hangUpAwareBinding(serialPort: typeof SerialPort): typeof SerialPort.binding {
-  const binding = serialPort.binding;
-  return {
-    ...binding,
-    list: () => binding.list(),
-    open: async (options: Parameters<typeof binding.open>[0]) => {
-      const port = await binding.open(options as never);
-      if (isUnixPortBinding(port)) {
-        port.read = (buffer, offset, length) => readReportingHangUp(port, buffer, offset, length);
-      }
-      return port;
-    },
-  } as typeof SerialPort.binding;
+/**
+ * serialport's pattern for changing how ports behave: a binding of our own over the platform one
+ * (`SerialPort.binding`), handed to a `SerialPortStream`. Its ports detect a hang-up on Unix.
+ */
+export class HangUpAwareBinding implements BindingInterface<HangUpAwarePort> {
+  constructor(private readonly binding: BindingInterface) {}
+
+  list(): Promise<PortInfo[]> {
+    return this.binding.list();
+  }
+
+  async open(options: OpenOptions): Promise<HangUpAwarePort> {
+    return new HangUpAwarePort(await this.binding.open(options));
+  }
+}
+
+interface SerialportModules {
+  SerialPort: typeof import("serialport").SerialPort;
+  SerialPortStream: typeof import("@serialport/stream").SerialPortStream;
+}
+
+let serialportModules: Promise<SerialportModules> | undefined;
+
+/**
+ * serialport, its stream and its native binding, loaded when a port is first opened or listed:
+ * importing them costs more than the rest of a short command, and most commands never open a
+ * port. Required, not imported: serialport is CommonJS, and `import()` of it has Node scan every
+ * module it re-exports for names, which took longer than loading them (issue 12).
+ */
+export function loadSerialport(): Promise<SerialportModules> {
+  serialportModules ??= Promise.resolve().then(() => {
+    const require = createRequire(import.meta.url);
+    const { SerialPort } = require("serialport") as typeof import("serialport");
+    const { SerialPortStream } =
+      require("@serialport/stream") as typeof import("@serialport/stream");
+    return { SerialPort, SerialPortStream };
+  });
+  return serialportModules;
 }
 
 /**
@@ -165,8 +209,9 @@ export async function openSerialTransport(
         throw portOpenError(path, error);
       })
     : path;
-  const { SerialPort } = await loadSerialport();
-  const port = new SerialPort({
+  const { SerialPort, SerialPortStream } = await loadSerialport();
+  const port = new SerialPortStream({
+    binding: new HangUpAwareBinding(SerialPort.binding),
     path: device,
     baudRate: options.baudRate ?? 115200,
     dataBits: 8,
@@ -175,8 +220,6 @@ export async function openSerialTransport(
     rtscts: options.rtscts ?? true,
     lock: true,
     autoOpen: false,
-    // Not in SerialPort's option type, but it passes `binding` on to SerialPortStream.
-    ...({ binding: hangUpAwareBinding(SerialPort) } as object),
   });
   await new Promise<void>((resolve, reject) =>
     port.open((error) => (error ? reject(error) : resolve())),

@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { Crypto as PeculiarCrypto } from "@peculiar/webcrypto";
 import { describe, expect, it } from "vitest";
 import { type BatchItem, issueBatch, loadCa, readLedger } from "../../src/ca/index.js";
@@ -70,6 +71,28 @@ describe("issueBatch", () => {
     );
     for (const certificate of issued) {
       expect(ledger.get(certificate.serialNumber)?.pem).toBe(certificate.pem);
+    }
+  });
+
+  it("signs with the injected clock in worker threads too (every certificate's notBefore)", async () => {
+    const { ca } = fixture;
+    // A day after the CA was made: well inside its validity, and far from the real time.
+    const fixed = new Date(ca.info.notBefore.getTime() + 86_400_000 + 123_000);
+    const clocked = await loadCa({ dir: ca.info.dir, passphrase: PASSPHRASE, clock: () => fixed });
+    try {
+      // Enough items that the workers (slow to boot from source) sign some of them.
+      const results = await issueBatch(clocked, items("clocked", 1500), { workers: 3 });
+      const notBefores = new Set(
+        results.flatMap((r) =>
+          r.ok ? [new Date(new X509Certificate(r.certificate.pem).validFrom).toISOString()] : [],
+        ),
+      );
+      expect(results.every((r) => r.ok)).toBe(true);
+      // Backdated five minutes, whole seconds: one value for all 200, from the fixed clock.
+      const expected = new Date(Math.floor((fixed.getTime() - 5 * 60_000) / 1000) * 1000);
+      expect([...notBefores]).toEqual([expected.toISOString()]);
+    } finally {
+      await clocked.close();
     }
   });
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { deviceIdOf } from "../../src/ca/csr.js";
-import { CaError, parseCsr, verifyCsr } from "../../src/ca/index.js";
+import { CaError, parseCertificationRequest, verifyCsr } from "../../src/ca/index.js";
 import { Tag } from "../../src/der/index.js";
 import { readVector } from "../vectors.js";
 import { buildCsr, modemLikeCsr, OID } from "./csr-factory.js";
@@ -18,8 +18,12 @@ function codeOf(fn: () => unknown): string | undefined {
 
 describe("CSR parsing and checks", () => {
   it("accepts the modem CSR with and without the NULL parameter (same signature)", () => {
-    const original = parseCsr(readVector("keygen_csr_sectag17_expected_csr_original.pem"));
-    const reencoded = parseCsr(readVector("keygen_csr_sectag17_expected_csr_reencoded.pem"));
+    const original = parseCertificationRequest(
+      readVector("keygen_csr_sectag17_expected_csr_original.pem"),
+    );
+    const reencoded = parseCertificationRequest(
+      readVector("keygen_csr_sectag17_expected_csr_reencoded.pem"),
+    );
     expect(original.signatureAlgorithmHasNull).toBe(true);
     expect(reencoded.signatureAlgorithmHasNull).toBe(false);
     expect(original.der.length).toBe(reencoded.der.length + 2);
@@ -31,17 +35,17 @@ describe("CSR parsing and checks", () => {
   });
 
   it("accepts the sec tag 1235 CSR and the host-made CSR with a multi-RDN subject", () => {
-    const modem = parseCsr(readVector("keygen_csr_sectag1235_expected_csr.pem"));
+    const modem = parseCertificationRequest(readVector("keygen_csr_sectag1235_expected_csr.pem"));
     verifyCsr(modem);
     expect(deviceIdOf(modem)).toBe("50343956-3037-4738-800d-1f29e0a0f7bf");
-    const host = parseCsr(readVector("fixture_host_csr_cn_example-id.pem"));
+    const host = parseCertificationRequest(readVector("fixture_host_csr_cn_example-id.pem"));
     verifyCsr(host);
     expect(deviceIdOf(host, "example-id")).toBe("example-id");
   });
 
   it("reads DER input and copies subject and key as exact slices", () => {
     const built = modemLikeCsr("nrf-352656100367872");
-    const csr = parseCsr(built.der);
+    const csr = parseCertificationRequest(built.der);
     expect(Buffer.from(csr.spkiDer)).toEqual(
       built.publicKey.export({ type: "spki", format: "der" }),
     );
@@ -49,13 +53,13 @@ describe("CSR parsing and checks", () => {
   });
 
   it("refuses a broken signature with ERR_CSR_SIGNATURE", () => {
-    const csr = parseCsr(modemLikeCsr("dev-1", { breakSignature: true }).der);
+    const csr = parseCertificationRequest(modemLikeCsr("dev-1", { breakSignature: true }).der);
     expect(codeOf(() => verifyCsr(csr))).toBe("ERR_CSR_SIGNATURE");
     // A flipped byte in the signed part fails the same way.
     const der = Buffer.from(modemLikeCsr("dev-1").der);
     const at = der.indexOf(Buffer.from("dev-1"));
     der[at] = der[at]! ^ 0x20;
-    expect(codeOf(() => verifyCsr(parseCsr(der)))).toBe("ERR_CSR_SIGNATURE");
+    expect(codeOf(() => verifyCsr(parseCertificationRequest(der)))).toBe("ERR_CSR_SIGNATURE");
   });
 
   it("refuses RSA and P-384 keys with ERR_CSR_KEY_TYPE naming the key", () => {
@@ -63,7 +67,9 @@ describe("CSR parsing and checks", () => {
       ["rsa", "RSA"],
       ["p384", "EC P-384"],
     ] as const) {
-      const csr = parseCsr(buildCsr({ subject: [{ oid: OID.CN, value: "dev" }], keyType }).pem);
+      const csr = parseCertificationRequest(
+        buildCsr({ subject: [{ oid: OID.CN, value: "dev" }], keyType }).pem,
+      );
       try {
         verifyCsr(csr);
         expect.unreachable();
@@ -76,7 +82,7 @@ describe("CSR parsing and checks", () => {
   });
 
   it("refuses a compressed P-256 point (decided: certificates carry uncompressed keys), though it is validly self-signed", () => {
-    const csr = parseCsr(modemLikeCsr("dev-1", { compressedPoint: true }).der);
+    const csr = parseCertificationRequest(modemLikeCsr("dev-1", { compressedPoint: true }).der);
     expect([0x02, 0x03]).toContain(csr.publicKeyBits[0]);
     expect(csr.publicKeyBits).toHaveLength(33);
     expect(() => verifyCsr(csr)).toThrow(
@@ -86,18 +92,22 @@ describe("CSR parsing and checks", () => {
   });
 
   it("refuses CNs that are not device IDs, saying which rule failed", () => {
-    const space = parseCsr(modemLikeCsr("my device").der);
+    const space = parseCertificationRequest(modemLikeCsr("my device").der);
     expect(() => deviceIdOf(space)).toThrow(/a device ID is 1 to 64 characters/);
     expect(codeOf(() => deviceIdOf(space))).toBe("ERR_CSR_DEVICE_ID");
-    const long = parseCsr(modemLikeCsr("a".repeat(65)).der);
+    const long = parseCertificationRequest(modemLikeCsr("a".repeat(65)).der);
     expect(() => deviceIdOf(long)).toThrow(/this one has 65/);
-    expect(deviceIdOf(parseCsr(modemLikeCsr("A".repeat(64)).der))).toBe("A".repeat(64));
-    const noCn = parseCsr(buildCsr({ subject: [{ oid: OID.O, value: "Acme" }] }).der);
+    expect(deviceIdOf(parseCertificationRequest(modemLikeCsr("A".repeat(64)).der))).toBe(
+      "A".repeat(64),
+    );
+    const noCn = parseCertificationRequest(
+      buildCsr({ subject: [{ oid: OID.O, value: "Acme" }] }).der,
+    );
     expect(() => deviceIdOf(noCn)).toThrow(/no CN/);
   });
 
   it("refuses a --device-id that differs from the CN", () => {
-    const csr = parseCsr(modemLikeCsr("nrf-1").der);
+    const csr = parseCertificationRequest(modemLikeCsr("nrf-1").der);
     expect(codeOf(() => deviceIdOf(csr, "nrf-2"))).toBe("ERR_CSR_DEVICE_ID_MISMATCH");
   });
 
@@ -105,7 +115,7 @@ describe("CSR parsing and checks", () => {
     const printable = buildCsr({
       subject: [{ oid: OID.CN, value: "abc", tag: Tag.PRINTABLE_STRING }],
     });
-    expect(parseCsr(printable.der).commonNames).toEqual(["abc"]);
+    expect(parseCertificationRequest(printable.der).commonNames).toEqual(["abc"]);
     const bmp = buildCsr({
       subject: [
         {
@@ -115,7 +125,7 @@ describe("CSR parsing and checks", () => {
         },
       ],
     });
-    expect(parseCsr(bmp.der).commonNames).toEqual(["abc"]);
+    expect(parseCertificationRequest(bmp.der).commonNames).toEqual(["abc"]);
   });
 
   it("never crashes on arbitrary bytes: a parsed CSR or ERR_CSR_MALFORMED", () => {
@@ -133,7 +143,7 @@ describe("CSR parsing and checks", () => {
         ),
         (bytes) => {
           try {
-            const csr = parseCsr(bytes);
+            const csr = parseCertificationRequest(bytes);
             try {
               verifyCsr(csr);
             } catch (error) {

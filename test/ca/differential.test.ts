@@ -5,7 +5,7 @@ import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseCsr, verifyCsr } from "../../src/ca/csr.js";
+import { parseCertificationRequest, verifyCsr } from "../../src/ca/csr.js";
 import { randomSerial, signCertificate, validity } from "../../src/ca/issue.js";
 import { readChildren, readElement, Tag, wholeOf } from "../../src/der/index.js";
 import { buildCsr, type CsrSpec, OID } from "./csr-factory.js";
@@ -69,7 +69,7 @@ describe("fast path vs @peculiar/x509 generator (differential)", () => {
       const csr = buildCsr(spec);
       const serial = randomSerial();
       const times = validity(ca, 1 + (i % 4000));
-      const parsed = parseCsr(csr.der);
+      const parsed = parseCertificationRequest(csr.der);
       verifyCsr(parsed); // the issuing path's check (the native verifier when built) accepts it
       const fast = await signCertificate(ca, parsed, {
         deviceId: parsed.commonNames[0]!,

@@ -1,7 +1,12 @@
 import { Crypto as PeculiarCrypto } from "@peculiar/webcrypto";
 import { describe, expect, it } from "vitest";
 import { parseKeygenOutput } from "../../src/attest/index.js";
-import { type CaError, issueDeviceCertificate, loadCa, parseCsr } from "../../src/ca/index.js";
+import {
+  type CaError,
+  issueDeviceCertificate,
+  loadCa,
+  parseCertificationRequest,
+} from "../../src/ca/index.js";
 import { readChildren, readSingle, Tag, wholeOf } from "../../src/der/index.js";
 import { readVector } from "../vectors.js";
 import { modemLikeCsr } from "./csr-factory.js";
@@ -197,7 +202,7 @@ describe("issueDeviceCertificate", () => {
   });
   it("encodes any serial magnitude as a minimal positive INTEGER in the TBSCertificate", () => {
     const { ca } = fixture;
-    const csr = parseCsr(modemLikeCsr("serials-1").der);
+    const csr = parseCertificationRequest(modemLikeCsr("serials-1").der);
     const cases: Array<[number[], string]> = [
       [[0x00, 0x00, 0x80, 0x01], "0203008001"],
       [[0x00, 0x01], "020101"],

@@ -103,7 +103,7 @@ describe("writeDeviceKeyPairs", () => {
       const token = (await mintBatch([{ deviceId, keyPath: privateKeyPath, line: 1 }]).next())
         .value;
       expect(privateKey.type).toBe("private");
-      expect(verifyDeviceJwt(token?.token ?? "", { publicKey, deviceId }).claims.sub).toBe(
+      expect((await verifyDeviceJwt(token?.token ?? "", { publicKey, deviceId })).claims.sub).toBe(
         deviceId,
       );
     }
@@ -181,10 +181,10 @@ describe("mint batch files", () => {
     }
     expect(minted.map((m) => m.deviceId)).toEqual(["a", "b", "shared"]);
     const keyFor = [a, b, a];
-    minted.forEach(({ deviceId, token }, i) => {
+    for (const [i, { deviceId, token }] of minted.entries()) {
       const publicKey = keyFor[i]?.publicKeyPem ?? "";
-      const { claims } = verifyDeviceJwt(token, { publicKey, deviceId });
+      const { claims } = await verifyDeviceJwt(token, { publicKey, deviceId });
       expect(claims.exp - claims.iat).toBe(60);
-    });
+    }
   });
 });

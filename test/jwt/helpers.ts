@@ -20,3 +20,14 @@ export function jwtErrorOf(fn: () => unknown): JwtError {
   }
   throw new Error("expected a JwtError, nothing was thrown");
 }
+
+/** The JwtError an async call rejects with (verification is async: jose loads on first use). */
+export async function jwtRejectionOf(fn: () => Promise<unknown>): Promise<JwtError> {
+  try {
+    await fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(JwtError);
+    return error as JwtError;
+  }
+  throw new Error("expected a JwtError, nothing was thrown");
+}

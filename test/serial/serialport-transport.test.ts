@@ -1,9 +1,10 @@
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
+import { SerialPortStream } from "@serialport/stream";
 import { SerialPort } from "serialport";
 import { afterEach, describe, expect, it } from "vitest";
 import { openAtClient } from "../../src/at/index.js";
 import { type ByteTransport, fromDuplex, openSerialTransport } from "../../src/serial/index.js";
-import { hangUpAwareBinding, portOpenError } from "../../src/serial/serialport-transport.js";
+import { HangUpAwareBinding, portOpenError } from "../../src/serial/serialport-transport.js";
 import { basicModem, serveScript } from "../at/scripted-modem.js";
 import { type PtyPair, startPtyPair } from "./socat.js";
 
@@ -88,11 +89,11 @@ describe("openSerialTransport on a socat pseudo-terminal pair", () => {
 
   it("reports a hang-up that came before the read started (serialport alone retries 0-byte reads forever)", async () => {
     const pair = await ptyPair();
-    const port = new SerialPort({
+    const port = new SerialPortStream({
+      binding: new HangUpAwareBinding(SerialPort.binding),
       path: pair.a,
       baudRate: 115200,
       autoOpen: false,
-      ...({ binding: hangUpAwareBinding(SerialPort) } as object),
     });
     await new Promise<void>((resolve, reject) =>
       port.open((error) => (error ? reject(error) : resolve())),

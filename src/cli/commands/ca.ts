@@ -58,55 +58,13 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--days <n>", "CA validity in days", "3650")
     .option("--insecure-no-passphrase", "store the CA key UNENCRYPTED (test set-ups only)")
     .option("--json", "print one JSON document")
-    .action(async (o: InitFlags) => {
-      const days = parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
-      const passphrase = o.insecureNoPassphrase ? null : await newCaPassphrase(ctx.io);
-      if (passphrase === null) {
-        ctx.io.stderr.write(
-          "WARNING: --insecure-no-passphrase: the CA private key is stored UNENCRYPTED. Anyone who can read it can issue certificates your devices and nRF Cloud will trust. Use this for tests only.\n",
-        );
-      }
-      const info = await initCa({
-        dir: resolve(ctx.io.cwd, o.dir),
-        passphrase,
-        ...(o.cn === undefined ? {} : { commonName: o.cn }),
-        ...(o.org === undefined ? {} : { organization: o.org }),
-        ...(o.country === undefined ? {} : { country: o.country }),
-        days,
-      });
-      if (o.json) return writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
-      writeLines(
-        ctx.io,
-        `Created CA "${info.subject}" in ${info.dir}`,
-        `  certificate  ${info.files.certificate}`,
-        `  private key  ${info.files.privateKey} (${passphrase === null ? "UNENCRYPTED" : "encrypted PKCS#8"}, mode 0600)`,
-        `  valid until  ${info.notAfter.toISOString()}`,
-        `  SHA-256      ${info.sha256Fingerprint}`,
-        "Back up the whole directory (and the passphrase, separately): without the key no certificate can be issued or re-issued under this CA.",
-      );
-    });
+    .action((o: InitFlags) => initAction(ctx, o));
 
   ca.command("show")
     .description("Show the CA's subject, serial, validity, fingerprint and issued count.")
     .requiredOption("--dir <dir>", "CA directory")
     .option("--json", "print one JSON document")
-    .action(async (o: { dir: string; json?: boolean }) => {
-      const info = await readCaInfo(resolve(ctx.io.cwd, o.dir));
-      const issued = await countIssued(info);
-      if (o.json) {
-        return writeJson(ctx.io, { ok: true, ca: caJson(info, issued) });
-      }
-      writeLines(
-        ctx.io,
-        `subject      ${info.subject}`,
-        `serial       ${info.serialNumber}`,
-        `not before   ${info.notBefore.toISOString()}`,
-        `not after    ${info.notAfter.toISOString()}`,
-        `SHA-256      ${info.sha256Fingerprint}`,
-        `issued       ${issued} certificate${issued === 1 ? "" : "s"}`,
-        `directory    ${info.dir}`,
-      );
-    });
+    .action((o: { dir: string; json?: boolean }) => showAction(ctx, o));
 
   ca.command("issue")
     .description(
@@ -140,26 +98,77 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--device <id>", "only this device ID")
     .option("--json", "print one JSON document")
     .option("--csv", 'print RegisterCertificates CSV (deviceId,"PEM")')
-    .action(async (o: { dir: string; device?: string; json?: boolean; csv?: boolean }) => {
-      if (o.json && o.csv) throw usageError("--json and --csv cannot be combined");
-      const info = await readCaInfo(resolve(ctx.io.cwd, o.dir));
-      const { entries, damagedLines } = await readLedger(info.files.ledger);
-      const matching = entries.filter((e) => o.device === undefined || e.deviceId === o.device);
-      if (damagedLines > 0) {
-        ctx.io.stderr.write(
-          `warning: ${damagedLines} damaged ledger line(s) skipped (torn writes of an interrupted process); they are not counted.\n`,
-        );
-      }
-      if (o.csv) return void ctx.io.stdout.write(registerCertificatesCsv(matching));
-      if (o.json) return writeJson(ctx.io, { ok: true, count: matching.length, entries: matching });
-      if (matching.length === 0) return writeLines(ctx.io, "no certificates");
-      writeLines(
-        ctx.io,
-        ...matching.map(
-          (e) => `${e.issuedAt}  ${e.serialNumber}  ${e.deviceId}  until ${e.notAfter}`,
-        ),
-      );
-    });
+    .action((o: { dir: string; device?: string; json?: boolean; csv?: boolean }) =>
+      ledgerAction(ctx, o),
+    );
+}
+
+async function initAction(ctx: CliContext, o: InitFlags): Promise<void> {
+  const days = parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
+  const passphrase = o.insecureNoPassphrase ? null : await newCaPassphrase(ctx.io);
+  if (passphrase === null) {
+    ctx.io.stderr.write(
+      "WARNING: --insecure-no-passphrase: the CA private key is stored UNENCRYPTED. Anyone who can read it can issue certificates your devices and nRF Cloud will trust. Use this for tests only.\n",
+    );
+  }
+  const info = await initCa({
+    dir: resolve(ctx.io.cwd, o.dir),
+    passphrase,
+    ...(o.cn === undefined ? {} : { commonName: o.cn }),
+    ...(o.org === undefined ? {} : { organization: o.org }),
+    ...(o.country === undefined ? {} : { country: o.country }),
+    days,
+  });
+  if (o.json) return writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
+  writeLines(
+    ctx.io,
+    `Created CA "${info.subject}" in ${info.dir}`,
+    `  certificate  ${info.files.certificate}`,
+    `  private key  ${info.files.privateKey} (${passphrase === null ? "UNENCRYPTED" : "encrypted PKCS#8"}, mode 0600)`,
+    `  valid until  ${info.notAfter.toISOString()}`,
+    `  SHA-256      ${info.sha256Fingerprint}`,
+    "Back up the whole directory (and the passphrase, separately): without the key no certificate can be issued or re-issued under this CA.",
+  );
+}
+
+async function showAction(ctx: CliContext, o: { dir: string; json?: boolean }): Promise<void> {
+  const info = await readCaInfo(resolve(ctx.io.cwd, o.dir));
+  const issued = await countIssued(info);
+  if (o.json) {
+    return writeJson(ctx.io, { ok: true, ca: caJson(info, issued) });
+  }
+  writeLines(
+    ctx.io,
+    `subject      ${info.subject}`,
+    `serial       ${info.serialNumber}`,
+    `not before   ${info.notBefore.toISOString()}`,
+    `not after    ${info.notAfter.toISOString()}`,
+    `SHA-256      ${info.sha256Fingerprint}`,
+    `issued       ${issued} certificate${issued === 1 ? "" : "s"}`,
+    `directory    ${info.dir}`,
+  );
+}
+
+async function ledgerAction(
+  ctx: CliContext,
+  o: { dir: string; device?: string; json?: boolean; csv?: boolean },
+): Promise<void> {
+  if (o.json && o.csv) throw usageError("--json and --csv cannot be combined");
+  const info = await readCaInfo(resolve(ctx.io.cwd, o.dir));
+  const { entries, damagedLines } = await readLedger(info.files.ledger);
+  const matching = entries.filter((e) => o.device === undefined || e.deviceId === o.device);
+  if (damagedLines > 0) {
+    ctx.io.stderr.write(
+      `warning: ${damagedLines} damaged ledger line(s) skipped (torn writes of an interrupted process); they are not counted.\n`,
+    );
+  }
+  if (o.csv) return void ctx.io.stdout.write(registerCertificatesCsv(matching));
+  if (o.json) return writeJson(ctx.io, { ok: true, count: matching.length, entries: matching });
+  if (matching.length === 0) return writeLines(ctx.io, "no certificates");
+  writeLines(
+    ctx.io,
+    ...matching.map((e) => `${e.issuedAt}  ${e.serialNumber}  ${e.deviceId}  until ${e.notAfter}`),
+  );
 }
 
 interface InitFlags {

@@ -79,31 +79,7 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption("--out-dir <dir>", "directory for the key files (created if missing)")
     .option("--csv <file>", "also write the RegisterPublicKeys CSV (for `cloud register-keys`)")
     .option("--json", "print the written files as JSON")
-    .action(async (options: KeygenOptions) => {
-      const deviceIds = keygenDeviceIds(options);
-      const outDir = resolve(ctx.io.cwd, options.outDir);
-      const csvPath = options.csv === undefined ? undefined : resolve(ctx.io.cwd, options.csv);
-      const written = await writeDeviceKeyPairs(outDir, deviceIds, csvPath ? { csvPath } : {});
-      if (options.json) {
-        writeJson(ctx.io, {
-          devices: written.map(({ deviceId, privateKeyPath, publicKeyPath }) => ({
-            deviceId,
-            privateKeyPath,
-            publicKeyPath,
-          })),
-          csvPath: csvPath ?? null,
-        });
-        return;
-      }
-      const lines =
-        written.length === 1 && written[0]
-          ? [`wrote ${written[0].privateKeyPath}`, `wrote ${written[0].publicKeyPath}`]
-          : [`wrote ${written.length} device key pairs to ${outDir}`];
-      if (csvPath) {
-        lines.push(`wrote ${csvPath} (upload: nrf-provision cloud register-keys --csv ${csvPath})`);
-      }
-      writeLines(ctx.io, ...lines);
-    });
+    .action((options: KeygenOptions) => keygenAction(ctx, options));
 
   jwt
     .command("mint")
@@ -120,31 +96,7 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option("--kid", "add kid = SHA-256 of the public key (as nRF91 firmware does)")
     .option("--json", "print {token, header, claims}")
-    .action(async (options: MintOptions) => {
-      const lifetimeSeconds = parseIntegerOption("--lifetime", options.lifetime, {
-        min: 1,
-        max: MAX_JWT_LIFETIME_SECONDS,
-      });
-      const kid = options.kid === true;
-      if (options.batch !== undefined) {
-        const rows = parseMintBatch(
-          await readInputText(ctx.io, "--batch", options.batch),
-          dirname(resolve(ctx.io.cwd, options.batch)),
-          options.batch,
-        );
-        for await (const minted of mintBatch(rows, { lifetimeSeconds, kid })) {
-          ctx.io.stdout.write(`${JSON.stringify(minted)}\n`);
-        }
-        return;
-      }
-      if (options.key === undefined || options.device === undefined) {
-        throw usageError("jwt mint needs --key FILE and --device ID, or --batch FILE.csv");
-      }
-      const privateKey = await readKeyFile(ctx, "--key", options.key, toDevicePrivateKey);
-      const token = mintDeviceJwt({ privateKey, deviceId: options.device, lifetimeSeconds, kid });
-      if (options.json) writeJson(ctx.io, { token, ...decodeDeviceJwt(token) });
-      else writeLines(ctx.io, token);
-    });
+    .action((options: MintOptions) => mintAction(ctx, options));
 
   jwt
     .command("verify")
@@ -156,34 +108,90 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--cert <file>", "device certificate PEM (its public key is used)")
     .option("--device <id>", "require sub = this device ID")
     .option("--json", "print {valid, header, claims}")
-    .action(async (options: VerifyOptions) => {
-      const keyFile = options.key ?? options.cert;
-      if (keyFile === undefined) throw usageError("jwt verify needs --key FILE or --cert FILE");
-      const flag = options.key === undefined ? "--cert" : "--key";
-      const publicKey = await readKeyFile(ctx, flag, keyFile, toDevicePublicKey);
-      const token = await readTokenOption(options.token, ctx);
-      const { header, claims } = verifyDeviceJwt(token, {
-        publicKey,
-        ...(options.device === undefined ? {} : { deviceId: options.device }),
-      });
-      if (options.json) {
-        writeJson(ctx.io, { valid: true, header, claims });
-        return;
-      }
-      writeLines(
-        ctx.io,
-        `valid: ES256 token for device ${claims.sub}, expires ${new Date(claims.exp * 1000).toISOString()}`,
-      );
-    });
+    .action((options: VerifyOptions) => verifyAction(ctx, options));
 
   jwt
     .command("decode")
     .description("Print a JWT's header and claims without verifying it.")
     .requiredOption("--token <jwt>", "the token, or - to read it from stdin")
     .option("--json", "same output (always JSON)")
-    .action(async (options: { token: string }) => {
-      writeJson(ctx.io, decodeDeviceJwt(await readTokenOption(options.token, ctx)));
+    .action((options: { token: string }) => decodeAction(ctx, options));
+}
+
+async function keygenAction(ctx: CliContext, options: KeygenOptions): Promise<void> {
+  const deviceIds = keygenDeviceIds(options);
+  const outDir = resolve(ctx.io.cwd, options.outDir);
+  const csvPath = options.csv === undefined ? undefined : resolve(ctx.io.cwd, options.csv);
+  const written = await writeDeviceKeyPairs(outDir, deviceIds, csvPath ? { csvPath } : {});
+  if (options.json) {
+    writeJson(ctx.io, {
+      devices: written.map(({ deviceId, privateKeyPath, publicKeyPath }) => ({
+        deviceId,
+        privateKeyPath,
+        publicKeyPath,
+      })),
+      csvPath: csvPath ?? null,
     });
+    return;
+  }
+  const lines =
+    written.length === 1 && written[0]
+      ? [`wrote ${written[0].privateKeyPath}`, `wrote ${written[0].publicKeyPath}`]
+      : [`wrote ${written.length} device key pairs to ${outDir}`];
+  if (csvPath) {
+    lines.push(`wrote ${csvPath} (upload: nrf-provision cloud register-keys --csv ${csvPath})`);
+  }
+  writeLines(ctx.io, ...lines);
+}
+
+async function mintAction(ctx: CliContext, options: MintOptions): Promise<void> {
+  const lifetimeSeconds = parseIntegerOption("--lifetime", options.lifetime, {
+    min: 1,
+    max: MAX_JWT_LIFETIME_SECONDS,
+  });
+  const kid = options.kid === true;
+  if (options.batch !== undefined) {
+    const rows = parseMintBatch(
+      await readInputText(ctx.io, "--batch", options.batch),
+      dirname(resolve(ctx.io.cwd, options.batch)),
+      options.batch,
+    );
+    for await (const minted of mintBatch(rows, { lifetimeSeconds, kid })) {
+      ctx.io.stdout.write(`${JSON.stringify(minted)}\n`);
+    }
+    return;
+  }
+  if (options.key === undefined || options.device === undefined) {
+    throw usageError("jwt mint needs --key FILE and --device ID, or --batch FILE.csv");
+  }
+  const privateKey = await readKeyFile(ctx, "--key", options.key, toDevicePrivateKey);
+  const token = mintDeviceJwt({ privateKey, deviceId: options.device, lifetimeSeconds, kid });
+  if (options.json) writeJson(ctx.io, { token, ...decodeDeviceJwt(token) });
+  else writeLines(ctx.io, token);
+}
+
+async function verifyAction(ctx: CliContext, options: VerifyOptions): Promise<void> {
+  const keyFile = options.key ?? options.cert;
+  if (keyFile === undefined) throw usageError("jwt verify needs --key FILE or --cert FILE");
+  const flag = options.key === undefined ? "--cert" : "--key";
+  const publicKey = await readKeyFile(ctx, flag, keyFile, toDevicePublicKey);
+  const token = await readTokenOption(options.token, ctx);
+  const { header, claims } = await verifyDeviceJwt(token, {
+    publicKey,
+    ...(options.device === undefined ? {} : { deviceId: options.device }),
+  });
+  if (options.json) {
+    writeJson(ctx.io, { valid: true, header, claims });
+    return;
+  }
+  writeLines(
+    ctx.io,
+    `valid: ES256 token for device ${claims.sub}, expires ${new Date(claims.exp * 1000).toISOString()}`,
+  );
+}
+
+async function decodeAction(ctx: CliContext, options: { token: string }): Promise<void> {
+  writeJson(ctx.io, decodeDeviceJwt(await readTokenOption(options.token, ctx)));
 }
 
 function keygenDeviceIds(options: KeygenOptions): string[] {

@@ -131,22 +131,15 @@ export function register(program: Command, ctx: CliContext): void {
 
   withConnectionOptions(
     modem.command("info").description("Show IMEI, model, firmware, device UUID and +CFUN mode"),
-  ).action(async (options: ConnectionOptions) => {
-    const info = await withModem(ctx, options, async (at) => ({
-      ...(await readIdentity(at)),
-      functionalMode: await getFunctionalMode(at),
-    }));
-    if (options.json) return writeJson(ctx.io, info);
-    writeLines(
-      ctx.io,
-      `IMEI:            ${info.imei}`,
-      `model:           ${info.model}`,
-      `firmware:        ${info.firmware}`,
-      `device UUID:     ${info.deviceUuid}`,
-      `functional mode: ${info.functionalMode}`,
-    );
-  });
+  ).action((options: ConnectionOptions) => infoAction(ctx, options));
 
+  registerKeygen(modem, ctx);
+  registerCreds(modem, ctx);
+  registerJwt(modem, ctx);
+}
+
+/** `modem keygen`. */
+function registerKeygen(modem: Command, ctx: CliContext): void {
   withConnectionOptions(
     modem
       .command("keygen")
@@ -166,7 +159,7 @@ export function register(program: Command, ctx: CliContext): void {
       "delete the client key already in the sec tag first (some firmware refuses to overwrite it)",
     )
     .action(
-      async (
+      (
         options: ConnectionOptions & {
           secTag: string;
           publicKey?: boolean;
@@ -176,73 +169,20 @@ export function register(program: Command, ctx: CliContext): void {
           force?: boolean;
           replace?: boolean;
         },
-      ) => {
-        const request: KeygenOptions = {
-          secTag: parseSecTag(options.secTag),
-          content: options.publicKey ? "public-key" : "csr",
-          ...(options.attributes === undefined ? {} : { attributes: options.attributes }),
-          ...(options.keyUsage === undefined ? {} : { keyUsage: options.keyUsage }),
-        };
-        keygenCommand(request); // refuses bad attributes before the port is even opened
-        const result = await withModem(ctx, options, async (at) => {
-          checkFirmwareSupportsKeygen(await readFirmware(at));
-          return withOfflineMode(at, async () => {
-            if (options.replace) {
-              await deleteCredential(at, {
-                secTag: request.secTag,
-                type: CREDENTIAL_TYPES["client-key"],
-                ignoreMissing: true,
-              });
-            }
-            return keygen(at, request);
-          });
-        });
-        const files =
-          options.outDir === undefined
-            ? []
-            : await writeKeygenFiles(
-                resolve(ctx.io.cwd, options.outDir),
-                result,
-                options.force === true,
-              ).catch((error: unknown) => {
-                // The key now lives in the sec tag: the CSR must not be lost with the file.
-                if (error instanceof FileError) ctx.io.stdout.write(result.pem);
-                throw error;
-              });
-        if (options.json) return writeJson(ctx.io, { ...keygenJson(result), files });
-        writeLines(
-          ctx.io,
-          `device ID: ${deviceIdOf(result)} (device UUID ${result.deviceUuid}, sec tag ${result.secTag})`,
-          `digest:    ${result.digest} (${result.digestStatus})`,
-          ...files.map((file) => `wrote ${file}`),
-          result.pem.trimEnd(),
-        );
-      },
+      ) => keygenAction(ctx, options),
     );
+}
 
+/** `modem creds list | write | delete`. */
+function registerCreds(modem: Command, ctx: CliContext): void {
   const creds = modem.command("creds").description("List, write and delete stored credentials");
 
   withConnectionOptions(creds.command("list").description("List credentials with their SHA-256"))
     .option("--sec-tag <n>", "only this sec tag")
     .option("--all", "also list the modem's own entries in reserved sec tags (above 2147483647)")
-    .action(async (options: ConnectionOptions & { secTag?: string; all?: boolean }) => {
-      const secTag = options.secTag === undefined ? undefined : parseSecTag(options.secTag);
-      const entries = await withModem(ctx, options, (at) =>
-        listCredentials(at, {
-          ...(secTag === undefined ? {} : { secTag }),
-          includeReserved: options.all === true,
-        }),
-      );
-      if (options.json) return writeJson(ctx.io, entries);
-      if (entries.length === 0) return writeLines(ctx.io, "no credentials stored");
-      writeLines(
-        ctx.io,
-        ...entries.map(
-          (entry) =>
-            `${String(entry.secTag).padEnd(11)} ${entry.typeName.padEnd(26)} ${entry.sha256 ?? "(no hash on this firmware)"}${entry.secTag > MAX_USER_SEC_TAG ? "  (the modem's own)" : ""}`,
-        ),
-      );
-    });
+    .action((options: ConnectionOptions & { secTag?: string; all?: boolean }) =>
+      listAction(ctx, options),
+    );
 
   withConnectionOptions(
     creds
@@ -265,7 +205,7 @@ export function register(program: Command, ctx: CliContext): void {
       "the shell firmware lacks CONFIG_AT_SHELL_UNESCAPE_LF: refuse multi-line writes in shell mode before sending",
     )
     .action(
-      async (
+      (
         options: ConnectionOptions & {
           secTag: string;
           type: string;
@@ -273,47 +213,7 @@ export function register(program: Command, ctx: CliContext): void {
           lineEndings: LineEndings;
           shellLfUnescape: boolean;
         },
-      ) => {
-        const secTag = parseSecTag(options.secTag);
-        const type = parseCredentialType(options.type);
-        const content = await readInputText(ctx.io, "--file", options.file);
-        const where = `sec tag ${secTag} type ${credentialTypeName(type)}`;
-        const shellLfUnescape = options.shellLfUnescape;
-        // Known shell firmware without the LF unescape: refuse before the port is opened.
-        if (options.mode === "shell") {
-          assertShellCanCarry(
-            { mode: "shell", portName: options.port, shellLfUnescape },
-            content,
-            where,
-          );
-        }
-        const result = await withModem(
-          ctx,
-          options,
-          async (at) => {
-            // Auto-detected shell: refuse before anything but the probe was sent.
-            assertShellCanCarry(at, content, where);
-            const firmware = await readFirmware(at);
-            return withOfflineMode(at, () =>
-              writeCredential(at, {
-                secTag,
-                type,
-                content,
-                lineEndings: options.lineEndings,
-                firmware,
-              }),
-            );
-          },
-          { shellLfUnescape },
-        );
-        if (options.json) {
-          return writeJson(ctx.io, { secTag, type, typeName: credentialTypeName(type), ...result });
-        }
-        writeLines(
-          ctx.io,
-          `wrote sec tag ${secTag} ${credentialTypeName(type)}: ${result.bytes} bytes, SHA-256 ${result.sha256}, verified by ${result.verification}`,
-        );
-      },
+      ) => writeAction(ctx, options),
     );
 
   withConnectionOptions(
@@ -323,28 +223,13 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption("--type <type>", "root-ca, client-cert, client-key, … or a number")
     .option("--ignore-missing", "succeed when nothing is stored there")
     .action(
-      async (
-        options: ConnectionOptions & { secTag: string; type: string; ignoreMissing?: boolean },
-      ) => {
-        const secTag = parseSecTag(options.secTag);
-        const type = parseCredentialType(options.type);
-        const deleted = await withModem(ctx, options, (at) =>
-          withOfflineMode(at, () =>
-            deleteCredential(at, { secTag, type, ignoreMissing: options.ignoreMissing === true }),
-          ),
-        );
-        if (options.json) {
-          return writeJson(ctx.io, { secTag, type, typeName: credentialTypeName(type), deleted });
-        }
-        writeLines(
-          ctx.io,
-          deleted
-            ? `deleted sec tag ${secTag} ${credentialTypeName(type)}`
-            : `nothing stored in sec tag ${secTag} ${credentialTypeName(type)}`,
-        );
-      },
+      (options: ConnectionOptions & { secTag: string; type: string; ignoreMissing?: boolean }) =>
+        deleteAction(ctx, options),
     );
+}
 
+/** `modem jwt`. */
+function registerJwt(modem: Command, ctx: CliContext): void {
   withConnectionOptions(
     modem.command("jwt").description("Have the modem sign a JWT (needs modem time)"),
   )
@@ -353,26 +238,197 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--audience <aud>", "aud claim")
     .option("--lifetime <seconds>", "seconds until exp (0: no iat/exp)", "0")
     .action(
-      async (
+      (
         options: ConnectionOptions & {
           secTag?: string;
           subject?: string;
           audience?: string;
           lifetime: string;
         },
-      ) => {
-        const lifetimeSeconds = parseIntegerOption("--lifetime", options.lifetime, { min: 0 });
-        const secTag = options.secTag === undefined ? undefined : parseSecTag(options.secTag);
-        const jwt = await withModem(ctx, options, (at) =>
-          modemJwt(at, {
-            lifetimeSeconds,
-            ...(secTag === undefined ? {} : { secTag }),
-            ...(options.subject === undefined ? {} : { subject: options.subject }),
-            ...(options.audience === undefined ? {} : { audience: options.audience }),
-          }),
-        );
-        if (options.json) return writeJson(ctx.io, jwt);
-        writeLines(ctx.io, jwt.token);
-      },
+      ) => jwtAction(ctx, options),
     );
+}
+
+async function keygenAction(
+  ctx: CliContext,
+  options: ConnectionOptions & {
+    secTag: string;
+    publicKey?: boolean;
+    attributes?: string;
+    keyUsage?: string;
+    outDir?: string;
+    force?: boolean;
+    replace?: boolean;
+  },
+): Promise<void> {
+  const request: KeygenOptions = {
+    secTag: parseSecTag(options.secTag),
+    content: options.publicKey ? "public-key" : "csr",
+    ...(options.attributes === undefined ? {} : { attributes: options.attributes }),
+    ...(options.keyUsage === undefined ? {} : { keyUsage: options.keyUsage }),
+  };
+  keygenCommand(request); // refuses bad attributes before the port is even opened
+  const result = await withModem(ctx, options, async (at) => {
+    checkFirmwareSupportsKeygen(await readFirmware(at));
+    return withOfflineMode(at, async () => {
+      if (options.replace) {
+        await deleteCredential(at, {
+          secTag: request.secTag,
+          type: CREDENTIAL_TYPES["client-key"],
+          ignoreMissing: true,
+        });
+      }
+      return keygen(at, request);
+    });
+  });
+  const files =
+    options.outDir === undefined
+      ? []
+      : await writeKeygenFiles(
+          resolve(ctx.io.cwd, options.outDir),
+          result,
+          options.force === true,
+        ).catch((error: unknown) => {
+          // The key now lives in the sec tag: the CSR must not be lost with the file.
+          if (error instanceof FileError) ctx.io.stdout.write(result.pem);
+          throw error;
+        });
+  if (options.json) return writeJson(ctx.io, { ...keygenJson(result), files });
+  writeLines(
+    ctx.io,
+    `device ID: ${deviceIdOf(result)} (device UUID ${result.deviceUuid}, sec tag ${result.secTag})`,
+    `digest:    ${result.digest} (${result.digestStatus})`,
+    ...files.map((file) => `wrote ${file}`),
+    result.pem.trimEnd(),
+  );
+}
+
+async function writeAction(
+  ctx: CliContext,
+  options: ConnectionOptions & {
+    secTag: string;
+    type: string;
+    file: string;
+    lineEndings: LineEndings;
+    shellLfUnescape: boolean;
+  },
+): Promise<void> {
+  const secTag = parseSecTag(options.secTag);
+  const type = parseCredentialType(options.type);
+  const content = await readInputText(ctx.io, "--file", options.file);
+  const where = `sec tag ${secTag} type ${credentialTypeName(type)}`;
+  const shellLfUnescape = options.shellLfUnescape;
+  // Known shell firmware without the LF unescape: refuse before the port is opened.
+  if (options.mode === "shell") {
+    assertShellCanCarry({ mode: "shell", portName: options.port, shellLfUnescape }, content, where);
+  }
+  const result = await withModem(
+    ctx,
+    options,
+    async (at) => {
+      // Auto-detected shell: refuse before anything but the probe was sent.
+      assertShellCanCarry(at, content, where);
+      const firmware = await readFirmware(at);
+      return withOfflineMode(at, () =>
+        writeCredential(at, {
+          secTag,
+          type,
+          content,
+          lineEndings: options.lineEndings,
+          firmware,
+        }),
+      );
+    },
+    { shellLfUnescape },
+  );
+  if (options.json) {
+    return writeJson(ctx.io, { secTag, type, typeName: credentialTypeName(type), ...result });
+  }
+  writeLines(
+    ctx.io,
+    `wrote sec tag ${secTag} ${credentialTypeName(type)}: ${result.bytes} bytes, SHA-256 ${result.sha256}, verified by ${result.verification}`,
+  );
+}
+
+async function deleteAction(
+  ctx: CliContext,
+  options: ConnectionOptions & { secTag: string; type: string; ignoreMissing?: boolean },
+): Promise<void> {
+  const secTag = parseSecTag(options.secTag);
+  const type = parseCredentialType(options.type);
+  const deleted = await withModem(ctx, options, (at) =>
+    withOfflineMode(at, () =>
+      deleteCredential(at, { secTag, type, ignoreMissing: options.ignoreMissing === true }),
+    ),
+  );
+  if (options.json) {
+    return writeJson(ctx.io, { secTag, type, typeName: credentialTypeName(type), deleted });
+  }
+  writeLines(
+    ctx.io,
+    deleted
+      ? `deleted sec tag ${secTag} ${credentialTypeName(type)}`
+      : `nothing stored in sec tag ${secTag} ${credentialTypeName(type)}`,
+  );
+}
+
+async function jwtAction(
+  ctx: CliContext,
+  options: ConnectionOptions & {
+    secTag?: string;
+    subject?: string;
+    audience?: string;
+    lifetime: string;
+  },
+): Promise<void> {
+  const lifetimeSeconds = parseIntegerOption("--lifetime", options.lifetime, { min: 0 });
+  const secTag = options.secTag === undefined ? undefined : parseSecTag(options.secTag);
+  const jwt = await withModem(ctx, options, (at) =>
+    modemJwt(at, {
+      lifetimeSeconds,
+      ...(secTag === undefined ? {} : { secTag }),
+      ...(options.subject === undefined ? {} : { subject: options.subject }),
+      ...(options.audience === undefined ? {} : { audience: options.audience }),
+    }),
+  );
+  if (options.json) return writeJson(ctx.io, jwt);
+  writeLines(ctx.io, jwt.token);
+}
+
+async function infoAction(ctx: CliContext, options: ConnectionOptions): Promise<void> {
+  const info = await withModem(ctx, options, async (at) => ({
+    ...(await readIdentity(at)),
+    functionalMode: await getFunctionalMode(at),
+  }));
+  if (options.json) return writeJson(ctx.io, info);
+  writeLines(
+    ctx.io,
+    `IMEI:            ${info.imei}`,
+    `model:           ${info.model}`,
+    `firmware:        ${info.firmware}`,
+    `device UUID:     ${info.deviceUuid}`,
+    `functional mode: ${info.functionalMode}`,
+  );
+}
+
+async function listAction(
+  ctx: CliContext,
+  options: ConnectionOptions & { secTag?: string; all?: boolean },
+): Promise<void> {
+  const secTag = options.secTag === undefined ? undefined : parseSecTag(options.secTag);
+  const entries = await withModem(ctx, options, (at) =>
+    listCredentials(at, {
+      ...(secTag === undefined ? {} : { secTag }),
+      includeReserved: options.all === true,
+    }),
+  );
+  if (options.json) return writeJson(ctx.io, entries);
+  if (entries.length === 0) return writeLines(ctx.io, "no credentials stored");
+  writeLines(
+    ctx.io,
+    ...entries.map(
+      (entry) =>
+        `${String(entry.secTag).padEnd(11)} ${entry.typeName.padEnd(26)} ${entry.sha256 ?? "(no hash on this firmware)"}${entry.secTag > MAX_USER_SEC_TAG ? "  (the modem's own)" : ""}`,
+    ),
+  );
 }

@@ -72,54 +72,56 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
       "start without the network's time, like a board not yet attached (AT%JWT then fails)",
     )
     .option("--json", "print {port, imei, deviceUuid, identityPublicKeyPem} as JSON")
-    .action(async (options: SimModemCliOptions) => {
-      const terminator = terminators[options.terminator.toLowerCase()];
-      if (!terminator)
-        throw usageError(`--terminator must be cr, lf or crlf, got "${options.terminator}"`);
-      const { startSimModemOnPty } = await import("../../sim/modem/index.js");
-      const sim = await startSimModemOnPty({
-        ...(options.link ? { linkPath: options.link } : {}),
-        ...(options.imei ? { imei: options.imei } : {}),
-        ...(options.uuid ? { deviceUuid: options.uuid } : {}),
-        ...(options.seed ? { seed: options.seed } : {}),
-        // A connected board has the network's time (AT+CCLK?, %JWT iat/exp); so does this one.
-        ...(options.networkTime !== false ? { clock: Date.now } : {}),
-        model: options.model,
-        firmware: options.firmware,
-        keygenMs: parseIntegerOption("--keygen-ms", options.keygenMs, { min: 0 }),
-        latencyMs: parseIntegerOption("--latency-ms", options.latencyMs, { min: 0 }),
-        functionalMode: parseIntegerOption("--functional-mode", options.functionalMode, { min: 0 }),
-        terminator,
-        shellMode: options.shell ?? false,
-        shellLfUnescape: options.lfUnescape,
-        urcs: options.urcs,
-        reservedCredentials: options.reservedCredentials,
-      });
-      // Listen for Ctrl-C (and SIGTERM, SIGHUP) before saying where we listen: a script may interrupt right away.
-      const stopped = ctx.io.stopped;
-      const { modem } = sim;
-      if (options.json) {
-        writeJson(ctx.io, {
-          port: sim.path,
-          imei: modem.imei,
-          deviceUuid: modem.deviceUuid,
-          identityPublicKeyPem: modem.identityPublicKeyPem,
-        });
-      } else {
-        writeLines(
-          ctx.io,
-          `Simulated ${options.model} on ${sim.path}`,
-          `  IMEI ${modem.imei}, device UUID ${modem.deviceUuid}`,
-          `  use: --port ${sim.path}`,
-          "Press Ctrl-C to stop.",
-        );
-      }
-      try {
-        await stopped;
-      } finally {
-        await sim.close();
-      }
+    .action((options: SimModemCliOptions) => modemAction(ctx, options));
+}
+
+async function modemAction(ctx: CliContext, options: SimModemCliOptions): Promise<void> {
+  const terminator = terminators[options.terminator.toLowerCase()];
+  if (!terminator)
+    throw usageError(`--terminator must be cr, lf or crlf, got "${options.terminator}"`);
+  const { startSimModemOnPty } = await import("../../sim/modem/index.js");
+  const sim = await startSimModemOnPty({
+    ...(options.link ? { linkPath: options.link } : {}),
+    ...(options.imei ? { imei: options.imei } : {}),
+    ...(options.uuid ? { deviceUuid: options.uuid } : {}),
+    ...(options.seed ? { seed: options.seed } : {}),
+    // A connected board has the network's time (AT+CCLK?, %JWT iat/exp); so does this one.
+    ...(options.networkTime !== false ? { clock: Date.now } : {}),
+    model: options.model,
+    firmware: options.firmware,
+    keygenMs: parseIntegerOption("--keygen-ms", options.keygenMs, { min: 0 }),
+    latencyMs: parseIntegerOption("--latency-ms", options.latencyMs, { min: 0 }),
+    functionalMode: parseIntegerOption("--functional-mode", options.functionalMode, { min: 0 }),
+    terminator,
+    shellMode: options.shell ?? false,
+    shellLfUnescape: options.lfUnescape,
+    urcs: options.urcs,
+    reservedCredentials: options.reservedCredentials,
+  });
+  // Listen for Ctrl-C (and SIGTERM, SIGHUP) before saying where we listen: a script may interrupt right away.
+  const stopped = ctx.io.stopped;
+  const { modem } = sim;
+  if (options.json) {
+    writeJson(ctx.io, {
+      port: sim.path,
+      imei: modem.imei,
+      deviceUuid: modem.deviceUuid,
+      identityPublicKeyPem: modem.identityPublicKeyPem,
     });
+  } else {
+    writeLines(
+      ctx.io,
+      `Simulated ${options.model} on ${sim.path}`,
+      `  IMEI ${modem.imei}, device UUID ${modem.deviceUuid}`,
+      `  use: --port ${sim.path}`,
+      "Press Ctrl-C to stop.",
+    );
+  }
+  try {
+    await stopped;
+  } finally {
+    await sim.close();
+  }
 }
 
 /** Registers `sim …`: simulators that stand in for hardware and nRF Cloud. */

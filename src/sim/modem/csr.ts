@@ -1,9 +1,17 @@
 import { type KeyObject, sign } from "node:crypto";
-import { encodeBitString, encodeOid, encodeSequence, encodeTlv, Tag } from "../../der/index.js";
+import {
+  encodeBitString,
+  encodeOid,
+  encodeSequence,
+  encodeTlv,
+  OID_COMMON_NAME,
+  OID_ECDSA_SHA256,
+  Tag,
+} from "../../der/index.js";
 
 /** Subject attribute keys the simulator accepts in `%KEYGEN` attributes (nrf91-at.md §4). */
 const attributeOids: Record<string, string> = {
-  CN: "2.5.4.3",
+  CN: OID_COMMON_NAME,
   C: "2.5.4.6",
   L: "2.5.4.7",
   ST: "2.5.4.8",
@@ -37,8 +45,6 @@ export function keyUsageBitString(bits = "111010000"): Uint8Array {
   }
   return encodeTlv(Tag.BIT_STRING, Uint8Array.of(bytes.length * 8 - used.length), bytes);
 }
-
-const ecdsaWithSha256 = "1.2.840.10045.4.3.2";
 
 /**
  * A PKCS#10 CSR laid out like the modem's: version 0, the given subject (UTF8String, C as
@@ -75,6 +81,6 @@ export function buildModemCsr(options: {
     encodeTlv(Tag.CONTEXT_0, extensionRequest),
   );
   const signature = sign("sha256", info, options.privateKey);
-  const algorithm = encodeSequence(encodeOid(ecdsaWithSha256), encodeTlv(Tag.NULL));
+  const algorithm = encodeSequence(encodeOid(OID_ECDSA_SHA256), encodeTlv(Tag.NULL));
   return encodeSequence(info, algorithm, encodeBitString(signature));
 }
