@@ -6,16 +6,6 @@ import { describe, expect, it } from "vitest";
 const root = join(import.meta.dirname, "..");
 const MAX_LINES = 100;
 
-/**
- * Functions h13a is splitting on the cloud side; removed when the cloud-side split lands (the
- * integrator deletes this list after merging it).
- */
-const allowlist = new Set([
-  "src/sim/cloud/server.ts startSimCloud",
-  "src/cloud/client.ts createCloudClient",
-  "src/cli/commands/cloud.ts register",
-]);
-
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
@@ -65,7 +55,7 @@ describe("code shape", () => {
   );
 
   it(`has no function in src/ over ${MAX_LINES} lines`, () => {
-    const over = all.filter(({ key }) => !allowlist.has(key)).map(({ where }) => where);
+    const over = all.map(({ where }) => where);
     expect(over).toEqual([]);
   });
 
