@@ -1,7 +1,19 @@
 import { NrfProvisionError } from "../errors/index.js";
 
+/** Stable codes of the AT layer (exit code 3). */
+export type AtErrorCode =
+  | "ERR_AT_CME"
+  | "ERR_AT_CMS"
+  | "ERR_AT_COMMAND_INVALID"
+  | "ERR_AT_COMMAND_TOO_LONG"
+  | "ERR_AT_DISCONNECTED"
+  | "ERR_AT_ERROR"
+  | "ERR_AT_FRAMING"
+  | "ERR_AT_NO_RESPONDER"
+  | "ERR_AT_TIMEOUT";
+
 /** An AT-layer failure. `details` always carry `port` and `command`. */
-export class AtError extends NrfProvisionError {}
+export class AtError extends NrfProvisionError<AtErrorCode> {}
 
 /** Meanings that hold for any command (nrf91-at.md §2.4). */
 const genericMeanings: Readonly<Record<number, string>> = {
