@@ -12,8 +12,27 @@ export type AtErrorCode =
   | "ERR_AT_NO_RESPONDER"
   | "ERR_AT_TIMEOUT";
 
-/** An AT-layer failure. `details` always carry `port` and `command`. */
-export class AtError extends NrfProvisionError<AtErrorCode> {}
+/** The facts every AT-layer failure carries, and the CME code for `ERR_AT_CME`. */
+export interface AtErrorDetails {
+  port: string;
+  command: string;
+  /** The number of `+CME ERROR: <n>` (`ERR_AT_CME`); null when the modem gave text. */
+  cme?: number | null;
+  [fact: string]: unknown;
+}
+
+/** An AT-layer failure, naming the port and the command. */
+export class AtError extends NrfProvisionError<AtErrorCode> {
+  declare readonly details: Readonly<AtErrorDetails>;
+
+  constructor(
+    code: AtErrorCode,
+    message: string,
+    options: { cause?: unknown; details: AtErrorDetails },
+  ) {
+    super(code, message, options);
+  }
+}
 
 /** Meanings that hold for any command (nrf91-at.md §2.4). */
 const genericMeanings: Readonly<Record<number, string>> = {

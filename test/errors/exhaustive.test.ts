@@ -422,7 +422,12 @@ function simExit(error: SimError): ExitCode {
 }
 
 const layers = [
-  layer("AtError", atCodes, (code) => new AtError(code, "x"), atExit),
+  layer(
+    "AtError",
+    atCodes,
+    (code) => new AtError(code, "x", { details: { port: "p", command: "AT" } }),
+    atExit,
+  ),
   layer("AttestError", attestCodes, (code) => new AttestError(code, "x"), attestExit),
   layer("CaError", caCodes, (code) => new CaError(code, "x"), caExit),
   layer("CliError", cliCodes, (code) => new CliError(code, "x"), cliExit),
@@ -520,15 +525,19 @@ describe("the error-code unions", () => {
     expectTypeOf<ModemError["code"]>().toEqualTypeOf<ModemErrorCode>();
     expectTypeOf<CaError["code"]>().toEqualTypeOf<CaErrorCode>();
     expectTypeOf<PipelineError["code"]>().toEqualTypeOf<PipelineErrorCode>();
+    // An AT failure always names its port and command, and a CME error carries its number.
+    expectTypeOf<AtError["details"]["port"]>().toEqualTypeOf<string>();
+    expectTypeOf<AtError["details"]["cme"]>().toEqualTypeOf<number | null | undefined>();
+    const details = { port: "p", command: "AT" };
     // @ts-expect-error an AtError cannot carry a modem code
-    expect(new AtError("ERR_MODEM_IMEI", "x").code).toBe("ERR_MODEM_IMEI");
+    expect(new AtError("ERR_MODEM_IMEI", "x", { details }).code).toBe("ERR_MODEM_IMEI");
   });
 });
 
 describe("isNrfProvisionError(error, code)", () => {
   it("is true only for that code, and narrows the type to it", () => {
     const thrown: unknown = new AtError("ERR_AT_CME", "AT%KEYGEN → +CME ERROR: 514", {
-      details: { cme: 514 },
+      details: { port: "/dev/ttyACM0", command: "AT%KEYGEN=7,2,0", cme: 514 },
     });
     expect(isNrfProvisionError(thrown)).toBe(true);
     expect(isNrfProvisionError(thrown, "ERR_AT_TIMEOUT")).toBe(false);

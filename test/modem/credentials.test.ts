@@ -196,7 +196,9 @@ describe("writeCredential", () => {
 
   it("explains a command that is too long for the modem", async () => {
     const at = new ScriptedAtClient().on(/^AT%CMNG=0/, {
-      fail: new AtError("ERR_AT_COMMAND_TOO_LONG", "too long"),
+      fail: new AtError("ERR_AT_COMMAND_TOO_LONG", "too long", {
+        details: { port: "scripted", command: "AT%CMNG=0" },
+      }),
     });
     const content = "A".repeat(5000);
     await expect(writeCredential(at, { secTag: 1, type: 0, content })).rejects.toThrow(

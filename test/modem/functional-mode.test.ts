@@ -34,7 +34,9 @@ describe("functional mode", () => {
 
   it("restores the mode when the work fails and rethrows the failure", async () => {
     const { at, mode } = modem(1);
-    const failure = new AtError("ERR_AT_CME", "boom");
+    const failure = new AtError("ERR_AT_CME", "boom", {
+      details: { port: "scripted", command: "AT%KEYGEN=7,2,0", cme: 514 },
+    });
     await expect(
       withOfflineMode(at, async () => {
         throw failure;
@@ -48,7 +50,9 @@ describe("functional mode", () => {
     at.on("AT+CFUN=1", { cme: 50 });
     await expect(
       withOfflineMode(at, async () => {
-        throw new AtError("ERR_AT_TIMEOUT", "keygen timed out");
+        throw new AtError("ERR_AT_TIMEOUT", "keygen timed out", {
+          details: { port: "scripted", command: "AT%KEYGEN=7,2,0" },
+        });
       }),
     ).rejects.toMatchObject({
       code: "ERR_MODEM_CFUN_RESTORE",
@@ -59,7 +63,10 @@ describe("functional mode", () => {
 
   it("lets a disconnect through as it is when the restore fails for the same reason", async () => {
     const { at } = modem(1);
-    const gone = () => new AtError("ERR_AT_DISCONNECTED", "closed");
+    const gone = () =>
+      new AtError("ERR_AT_DISCONNECTED", "closed", {
+        details: { port: "scripted", command: "AT+CFUN=1" },
+      });
     at.on("AT+CFUN=1", { fail: gone() });
     const unplugged = gone();
     await expect(
