@@ -7,6 +7,7 @@ export {
   type AtClient,
   type AtClientOptions,
   AtError,
+  type AtErrorCode,
   type AtMode,
   type AtResponse,
   type AtSendOptions,
@@ -30,6 +31,7 @@ export {
   type BatchResult,
   CA_PASSPHRASE_ENV,
   CaError,
+  type CaErrorCode,
   type CaInfo,
   type CertificateAuthority,
   type CertificateProfile,
@@ -50,12 +52,14 @@ export {
 } from "./ca/index.js";
 export {
   BulkOpsError,
+  type BulkOpsErrorCode,
   type BulkOpsResult,
   type BulkRowFailure,
   type CloudClient,
   type CloudClientOptions,
   CloudError,
   type CloudErrorCode,
+  type CloudLayerErrorCode,
   CsvError,
   createCloudClient,
   DEFAULT_BASE_URL,
@@ -64,7 +68,13 @@ export {
   type UpdateDeviceStateInput,
 } from "./cloud/index.js";
 export { deviceIdProblem } from "./device-id/index.js";
-export { describeError, isNrfProvisionError, NrfProvisionError } from "./errors/index.js";
+export {
+  describeError,
+  type ErrorCode,
+  isNrfProvisionError,
+  NrfProvisionError,
+  type NrfProvisionErrorOptions,
+} from "./errors/index.js";
 export {
   createDeviceJwtSigner,
   type DecodedDeviceJwt,
@@ -91,6 +101,7 @@ export {
   keygen,
   listCredentials,
   ModemError,
+  type ModemErrorCode,
   type ModemIdentity,
   type ModemJwt,
   type ModemJwtOptions,
@@ -108,6 +119,8 @@ export {
   type DemoOptions,
   type DemoReport,
   type DeviceIdPolicy,
+  PipelineError,
+  type PipelineErrorCode,
   ProvisionError,
   type ProvisionOptions,
   type ProvisionResult,
@@ -126,5 +139,7 @@ export {
   listBoards,
   openSerialTransport,
   resolvePort,
+  SerialError,
+  type SerialErrorCode,
   type SerialTransportOptions,
 } from "./serial/index.js";

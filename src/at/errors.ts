@@ -1,7 +1,38 @@
 import { NrfProvisionError } from "../errors/index.js";
 
-/** An AT-layer failure. `details` always carry `port` and `command`. */
-export class AtError extends NrfProvisionError {}
+/** Stable codes of the AT layer (exit code 3). */
+export type AtErrorCode =
+  | "ERR_AT_CME"
+  | "ERR_AT_CMS"
+  | "ERR_AT_COMMAND_INVALID"
+  | "ERR_AT_COMMAND_TOO_LONG"
+  | "ERR_AT_DISCONNECTED"
+  | "ERR_AT_ERROR"
+  | "ERR_AT_FRAMING"
+  | "ERR_AT_NO_RESPONDER"
+  | "ERR_AT_TIMEOUT";
+
+/** The facts every AT-layer failure carries, and the CME code for `ERR_AT_CME`. */
+export interface AtErrorDetails {
+  port: string;
+  command: string;
+  /** The number of `+CME ERROR: <n>` (`ERR_AT_CME`); null when the modem gave text. */
+  cme?: number | null;
+  [fact: string]: unknown;
+}
+
+/** An AT-layer failure, naming the port and the command. */
+export class AtError extends NrfProvisionError<AtErrorCode> {
+  declare readonly details: Readonly<AtErrorDetails>;
+
+  constructor(
+    code: AtErrorCode,
+    message: string,
+    options: { cause?: unknown; details: AtErrorDetails },
+  ) {
+    super(code, message, options);
+  }
+}
 
 /** Meanings that hold for any command (nrf91-at.md §2.4). */
 const genericMeanings: Readonly<Record<number, string>> = {

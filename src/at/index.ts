@@ -20,7 +20,7 @@ export {
   type ResponseMatcher,
   responseMatcher,
 } from "./commands.js";
-export { AtError, cmeMeaning, commandName } from "./errors.js";
+export { AtError, type AtErrorCode, cmeMeaning, commandName } from "./errors.js";
 export { type AtFrame, AtLineFramer, MAX_LINE_BYTES } from "./framer.js";
 export { type FinalResult, isFinalResultLine, parseFinalResult } from "./result-codes.js";
 export {

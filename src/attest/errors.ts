@@ -12,14 +12,4 @@ export type AttestErrorCode =
   | "ERR_ATTEST_KEY_INVALID";
 
 /** A `%KEYGEN` / `%ATTESTTOKEN` output that is malformed or cannot be trusted. */
-export class AttestError extends NrfProvisionError {
-  declare readonly code: AttestErrorCode;
-
-  constructor(
-    code: AttestErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
-    super(code, message, options);
-  }
-}
+export class AttestError extends NrfProvisionError<AttestErrorCode> {}

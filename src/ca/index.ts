@@ -20,7 +20,7 @@ export {
   verifyCsr,
 } from "./csr.js";
 export { chunkRows, REGISTER_CERTIFICATES_MAX_ROWS, registerCertificatesCsv } from "./csv.js";
-export { CaError } from "./errors.js";
+export { CaError, type CaErrorCode } from "./errors.js";
 export { type IssuedCertificate, type IssueOptions, issueDeviceCertificate } from "./issue.js";
 export {
   Ledger,

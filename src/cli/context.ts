@@ -1,4 +1,4 @@
-import { NrfProvisionError } from "../errors/index.js";
+import { CliError } from "./errors.js";
 import type { ExitCode } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 
@@ -20,8 +20,8 @@ export function writeLines(io: CliIo, ...lines: string[]): void {
 }
 
 /** A usage error (exit code 2), for option combinations commander cannot check itself. */
-export function usageError(message: string): NrfProvisionError {
-  return new NrfProvisionError("ERR_USAGE", message);
+export function usageError(message: string): CliError {
+  return new CliError("ERR_USAGE", message);
 }
 
 /** Parses an integer option, or fails with a usage error naming the option. */

@@ -1,3 +1,5 @@
+import type { ErrorCode } from "../errors/index.js";
+
 /**
  * Process exit codes. Stable: scripts and factory stations branch on them.
  * Documented in the README ("Exit codes").
@@ -26,9 +28,11 @@ const { FAILURE, USAGE, DEVICE, CA, CLOUD, INTERRUPTED } = ExitCode;
 
 /**
  * Every error code nrf-provision throws, and the exit code it ends the process with. One
- * entry per code, no prefixes: a new code is added here, and a test fails until it is.
+ * entry per code, no prefixes. Keyed by the `ErrorCode` union, so a code added to a layer's
+ * union does not compile until it is listed here (and a code listed that no union has does
+ * not compile either); a test checks the same against the codes found in `src/`.
  */
-export const exitCodeByErrorCode: Readonly<Record<string, ExitCode>> = Object.freeze({
+export const exitCodeByErrorCode: Readonly<Record<ErrorCode, ExitCode>> = Object.freeze({
   // The command line itself (including its input files and the cloud settings).
   ERR_USAGE: USAGE,
   ERR_INTERRUPTED: INTERRUPTED, // Ctrl-C at the passphrase prompt
@@ -81,16 +85,8 @@ export const exitCodeByErrorCode: Readonly<Record<string, ExitCode>> = Object.fr
   // The pipeline's own checks, and failures of its steps that no lower layer classified.
   ERR_PROVISION_SEC_TAG_IN_USE: DEVICE,
   ERR_PROVISION_DEVICE_ID_MISMATCH: DEVICE,
-  ERR_PROVISION_CONNECT: DEVICE,
-  ERR_PROVISION_IDENTITY: DEVICE,
-  ERR_PROVISION_OFFLINE: DEVICE,
-  ERR_PROVISION_INVENTORY: DEVICE,
-  ERR_PROVISION_DELETE_CREDENTIALS: DEVICE,
-  ERR_PROVISION_KEYGEN: DEVICE,
-  ERR_PROVISION_WRITE_ROOT_CA: DEVICE,
-  ERR_PROVISION_WRITE_CERTIFICATE: DEVICE,
-  ERR_PROVISION_VERIFY: DEVICE,
-  ERR_PROVISION_RESTORE_MODE: DEVICE,
+  ERR_PROVISION_VERIFY: DEVICE, // a credential's hash differs after the write
+  ERR_PROVISION_STEP_FAILED: DEVICE, // a board step failed with nothing lower classifying it
 
   // The local certificate authority, the CSRs it refuses, its ledger.
   ERR_CA_EXISTS: CA,
@@ -166,9 +162,14 @@ export const exitCodeByErrorCode: Readonly<Record<string, ExitCode>> = Object.fr
   ERR_FILE_LOCKED: FAILURE,
   ERR_SIM_PTY: FAILURE,
   ERR_UNEXPECTED: FAILURE,
-});
+} satisfies Record<ErrorCode, ExitCode>);
 
 /** The process exit code for an error code (`ERR_AT_TIMEOUT` → 3); 1 for a code not listed. */
 export function exitCodeForErrorCode(code: string): ExitCode {
-  return Object.hasOwn(exitCodeByErrorCode, code) ? exitCodeByErrorCode[code]! : FAILURE;
+  return isErrorCode(code) ? exitCodeByErrorCode[code] : FAILURE;
+}
+
+/** True when `code` is one nrf-provision reports (a journal or an older version may hold others). */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(exitCodeByErrorCode, code);
 }

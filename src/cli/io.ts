@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { NrfProvisionError } from "../errors/index.js";
+import { CliError } from "./errors.js";
 
 /** Everything a command touches outside the process, injected so tests run commands in-process. */
 export interface CliIo {
@@ -128,7 +128,7 @@ export async function readInputFile(io: CliIo, flag: string, file: string): Prom
     const errno = (error as NodeJS.ErrnoException).code;
     const known = errno === undefined ? undefined : unreadableReasons[errno];
     const reason = known === undefined ? (error as Error).message : `${known} (${errno})`;
-    throw new NrfProvisionError(
+    throw new CliError(
       "ERR_INPUT_FILE",
       `cannot read ${flag} ${file}: ${reason}. ` +
         `Check the path (relative to ${io.cwd}); nothing was done.`,

@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import { CA_PASSPHRASE_ENV, CaError, type CertificateAuthority, loadCa } from "../ca/index.js";
-import { isNrfProvisionError, NrfProvisionError } from "../errors/index.js";
+import { isNrfProvisionError } from "../errors/index.js";
 import { usageError } from "./context.js";
+import { CliError } from "./errors.js";
 import type { CliIo } from "./io.js";
 
 /** A terminal input: what raw-mode hidden input needs of `process.stdin`. */
@@ -111,7 +112,7 @@ export function promptHidden(io: CliIo, question: string): Promise<string> {
         reject(usageError("passphrase prompt ended without an answer (Ctrl-D)"));
       } else {
         reject(
-          new NrfProvisionError(
+          new CliError(
             "ERR_INTERRUPTED",
             "passphrase prompt interrupted (Ctrl-C); nothing was changed",
           ),

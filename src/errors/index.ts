@@ -1,26 +1,36 @@
+import type { ErrorCode } from "./codes.js";
+
+export type { ErrorCode } from "./codes.js";
+
+/** What every error takes beside its code and message. */
+export interface NrfProvisionErrorOptions {
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
 /**
  * One base class for every failure nrf-provision reports, in the style of `jose`'s errors:
  * a stable string `code` scripts can branch on, `details` with the facts (board, device,
  * command, status …), the original `cause` kept, and a message that says what to do next.
+ *
+ * Each layer subclasses it with its own closed union of codes (`AtError` carries an
+ * `AtErrorCode`, `CaError` a `CaErrorCode` …), so `switch (error.code)` over a layer's
+ * errors is checked for exhaustiveness by the compiler; `ErrorCode` is the union of them all.
  */
-export class NrfProvisionError extends Error {
+export class NrfProvisionError<Code extends string = string> extends Error {
   /** Stable machine-readable code, e.g. `ERR_AT_TIMEOUT`. Never changes between versions. */
-  readonly code: string;
+  readonly code: Code;
   /** Structured facts about the failure (no secrets). */
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(
-    code: string,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
+  constructor(code: Code, message: string, options: NrfProvisionErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.details = Object.freeze({ ...(options.details ?? {}) });
   }
 
-  toJSON(): { name: string; code: string; message: string; details: Record<string, unknown> } {
+  toJSON(): { name: string; code: Code; message: string; details: Record<string, unknown> } {
     return {
       name: this.name,
       code: this.code,
@@ -30,8 +40,14 @@ export class NrfProvisionError extends Error {
   }
 }
 
-/** True when `error` is an NrfProvisionError (optionally with the given code). */
-export function isNrfProvisionError(error: unknown, code?: string): error is NrfProvisionError {
+/**
+ * True when `error` is an NrfProvisionError, and when `code` is given, one with that code;
+ * the type narrows to it (`isNrfProvisionError(e, "ERR_AT_CME")` → `e.code` is `"ERR_AT_CME"`).
+ */
+export function isNrfProvisionError<C extends ErrorCode = ErrorCode>(
+  error: unknown,
+  code?: C,
+): error is NrfProvisionError<C> {
   return error instanceof NrfProvisionError && (code === undefined || error.code === code);
 }
 

@@ -8,8 +8,11 @@ export interface FileLockOptions {
   timeoutMs?: number;
 }
 
+/** Stable code of the lock layer. */
+export type FileLockErrorCode = "ERR_FILE_LOCKED";
+
 /** The lock is held by a live process (or by one on another host, which cannot be checked). */
-export class FileLockedError extends NrfProvisionError {
+export class FileLockedError extends NrfProvisionError<FileLockErrorCode> {
   constructor(
     readonly lockPath: string,
     readonly holder: { pid: number; host: string } | null,

@@ -1,5 +1,16 @@
 import { NrfProvisionError } from "../errors/index.js";
 
+/** Stable codes of the file layer (exit code 4, and 2 for an input file above the size cap). */
+export type FileErrorCode =
+  | "ERR_IO_EXISTS"
+  | "ERR_IO_FILE_SYSTEM"
+  | "ERR_IO_NOT_A_DIRECTORY"
+  | "ERR_IO_PROTECTED"
+  | "ERR_IO_READ"
+  | "ERR_IO_SYMLINK"
+  | "ERR_IO_TOO_LARGE"
+  | "ERR_IO_WRITE";
+
 /**
  * A file the tool reads or writes could not be used. Codes: `ERR_IO_EXISTS` (refused to
  * overwrite), `ERR_IO_SYMLINK` (the path is a symbolic link), `ERR_IO_PROTECTED` (a CA file,
@@ -7,7 +18,7 @@ import { NrfProvisionError } from "../errors/index.js";
  * `ERR_IO_FILE_SYSTEM` (any other failed system call on a file).
  * `details.path` names the file.
  */
-export class FileError extends NrfProvisionError {}
+export class FileError extends NrfProvisionError<FileErrorCode> {}
 
 /** What to do about a failed system call on `path`, by errno. */
 export function adviceFor(code: string | undefined, path: string): string {

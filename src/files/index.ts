@@ -4,7 +4,7 @@
  * without --force (and CA files not even then); inputs are read with a size cap. Failures are
  * `FileError`s (ERR_IO_*) that name the file and the fix.
  */
-export { adviceFor, FileError, fileSystemError } from "./errors.js";
+export { adviceFor, FileError, type FileErrorCode, fileSystemError } from "./errors.js";
 export { DEFAULT_MAX_INPUT_BYTES, readInputFile } from "./read.js";
 export {
   ensureDirectory,

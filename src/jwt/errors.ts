@@ -19,14 +19,4 @@ export type JwtErrorCode =
   | "ERR_JWT_OPTIONS";
 
 /** A device JWT could not be minted, verified, or its key material could not be used. */
-export class JwtError extends NrfProvisionError {
-  declare readonly code: JwtErrorCode;
-
-  constructor(
-    code: JwtErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
-    super(code, message, options);
-  }
-}
+export class JwtError extends NrfProvisionError<JwtErrorCode> {}

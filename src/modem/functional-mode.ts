@@ -1,5 +1,5 @@
 import type { AtClient } from "../at/index.js";
-import { describeError, isNrfProvisionError, NrfProvisionError } from "../errors/index.js";
+import { describeError, type ErrorCode, isNrfProvisionError } from "../errors/index.js";
 import { ModemError } from "./errors.js";
 
 /** `+CFUN` modes in which credentials may be written and keys generated (ATREF `cmng_set`). */
@@ -83,8 +83,8 @@ async function restoreMode(at: AtClient, previous: number, operationError: unkno
   }
 }
 
-function summarize(error: unknown): { code: string; message: string } | null {
+function summarize(error: unknown): { code: ErrorCode; message: string } | null {
   if (error === undefined) return null;
-  if (error instanceof NrfProvisionError) return { code: error.code, message: error.message };
+  if (isNrfProvisionError(error)) return { code: error.code, message: error.message };
   return { code: "ERR_UNEXPECTED", message: describeError(error) };
 }

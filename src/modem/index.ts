@@ -20,7 +20,7 @@ export {
   type WriteCredentialResult,
   writeCredential,
 } from "./credentials.js";
-export { isCmeError, ModemError } from "./errors.js";
+export { isCmeError, ModemError, type ModemErrorCode } from "./errors.js";
 export {
   getFunctionalMode,
   OFFLINE_MODES,

@@ -69,7 +69,7 @@ export async function modemJwt(at: AtClient, options: ModemJwtOptions = {}): Pro
   try {
     await at.send("AT+CCLK?", { responsePrefix: "+CCLK:" });
   } catch (error) {
-    if (isNrfProvisionError(error) && /^ERR_AT_(ERROR|CME)$/.test(error.code)) {
+    if (isNrfProvisionError(error, "ERR_AT_ERROR") || isNrfProvisionError(error, "ERR_AT_CME")) {
       throw new ModemError(
         "ERR_MODEM_TIME_UNKNOWN",
         `the modem on ${at.portName} does not know the time (AT+CCLK? failed), so it cannot sign a JWT. Let it attach to the network (AT+CFUN=1) or set the clock with AT+CCLK, then retry.`,

@@ -1,4 +1,4 @@
-import { ModemError } from "./errors.js";
+import { ModemError, type ModemErrorCode } from "./errors.js";
 
 /** Highest sec tag a host may use; the modem reserves everything above for itself. */
 export const MAX_USER_SEC_TAG = 2147483647;
@@ -22,7 +22,7 @@ export function assertUserSecTag(secTag: number, port?: string): void {
 export function assertQuotableText(
   text: string,
   what: string,
-  code: string,
+  code: ModemErrorCode,
   details: Record<string, unknown> = {},
 ): void {
   const bad = /["\u0000-\u001f\u007f]/.exec(text);

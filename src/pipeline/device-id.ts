@@ -1,5 +1,5 @@
 import { deviceIdProblem } from "../device-id/index.js";
-import { NrfProvisionError } from "../errors/index.js";
+import { PipelineError } from "./errors.js";
 
 /**
  * How a board's nRF Cloud device ID is chosen. It becomes the CSR's CN, the certificate
@@ -28,7 +28,7 @@ export function parseDeviceIdPolicy(text: string): DeviceIdPolicy {
 function checkDeviceId(id: string, source: string): void {
   const problem = deviceIdProblem(id);
   if (problem) {
-    throw new NrfProvisionError(
+    throw new PipelineError(
       "ERR_USAGE",
       `${source} gives the device ID "${id}", which nRF Cloud would refuse: ${problem}`,
     );

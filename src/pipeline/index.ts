@@ -15,7 +15,13 @@ export {
   keygenAttributesFor,
   parseDeviceIdPolicy,
 } from "./device-id.js";
-export { type BoardLabel, describeBoard, ProvisionError } from "./errors.js";
+export {
+  type BoardLabel,
+  describeBoard,
+  PipelineError,
+  type PipelineErrorCode,
+  ProvisionError,
+} from "./errors.js";
 export {
   type DeviceHistory,
   Journal,

@@ -1,8 +1,8 @@
 import { type FileHandle, mkdir, open, readFile, realpath, truncate } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { crc32 } from "node:zlib";
-import { NrfProvisionError } from "../errors/index.js";
 import { acquireFileLock, FileLockedError } from "../file-lock/index.js";
+import { PipelineError } from "./errors.js";
 
 /**
  * One fact in the station journal. A record is written (and fsynced) before the step it
@@ -189,7 +189,7 @@ export class Journal implements StationJournal {
         await this.file.sync();
         for (const entry of batch) entry.done();
       } catch (error) {
-        const failure = new NrfProvisionError(
+        const failure = new PipelineError(
           "ERR_PROVISION_JOURNAL",
           `cannot write the station journal ${this.path}: ${(error as Error).message}; check the disk and the file's permissions`,
           { cause: error, details: { path: this.path } },
@@ -226,7 +226,7 @@ async function lockJournal(path: string, realPath: string): Promise<() => Promis
   } catch (error) {
     if (!(error instanceof FileLockedError)) throw error;
     const { holder, lockPath } = error;
-    throw new NrfProvisionError(
+    throw new PipelineError(
       "ERR_PROVISION_JOURNAL_IN_USE",
       `the station journal ${path} is in use by ${holder ? `process ${holder.pid} on ${holder.host}` : "another process"}: each station needs its own --journal. If no station is running on it, delete ${lockPath}.`,
       { cause: error, details: { path, lockPath, pid: holder?.pid, host: holder?.host } },
@@ -275,7 +275,7 @@ function parseRecord(line: string, path: string, lineNumber: number): JournalRec
     : tab < 0
       ? "has no checksum (was it edited, or written by an older nrf-provision?)"
       : "fails its checksum (it was edited or damaged)";
-  throw new NrfProvisionError(
+  throw new PipelineError(
     "ERR_PROVISION_JOURNAL_CORRUPT",
     `the station journal ${path}: line ${lineNumber} ${why}; nothing was done from it. Restore the journal from a backup, or move it aside and run again (boards plugged in are checked on the modem against the CA ledger)`,
     { details: { path, line: lineNumber } },

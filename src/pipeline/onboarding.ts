@@ -9,8 +9,8 @@ import {
   recordDeviceId,
   splitCsvRecords,
 } from "../cloud/index.js";
-import { NrfProvisionError } from "../errors/index.js";
 import { acquireFileLock, FileLockedError } from "../file-lock/index.js";
+import { PipelineError } from "./errors.js";
 
 export type { OnboardingRow };
 /** Kept here for callers of the pipeline; the CSV module owns it. */
@@ -102,7 +102,7 @@ async function appendOrReplace(
     return { mode: "csv", file, status: "appended" };
   }
   if (!replace) {
-    throw new NrfProvisionError(
+    throw new PipelineError(
       "ERR_PROVISION_CSV_DUPLICATE",
       `the onboarding CSV ${file} already has a row for device ${row.deviceId}; run with --replace to swap it for the new certificate`,
       { details: { file, deviceId: row.deviceId } },
@@ -118,7 +118,7 @@ async function lockCsv(file: string): Promise<() => Promise<void>> {
     return await acquireFileLock(`${file}.lock`);
   } catch (error) {
     if (!(error instanceof FileLockedError)) throw error;
-    throw new NrfProvisionError(
+    throw new PipelineError(
       "ERR_PROVISION_CSV_LOCKED",
       `the onboarding CSV ${file} stayed locked by ${error.holder ? `process ${error.holder.pid} on ${error.holder.host}` : "another process"} for 30 s; if no nrf-provision is running, delete ${error.lockPath}`,
       { cause: error, details: { file, lockPath: error.lockPath } },

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { NrfProvisionError } from "../errors/index.js";
+import { PipelineError } from "./errors.js";
 
 /**
  * The root CA PEM(s) written to the sec tag as type 0: Amazon Root CA 1 as bundled (the
@@ -13,14 +13,14 @@ export async function loadRootCaBundle(files: readonly string[] = []): Promise<s
   const parts = await Promise.all(
     files.map(async (file) => {
       const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
-        throw new NrfProvisionError(
+        throw new PipelineError(
           "ERR_USAGE",
           `cannot read the root CA file ${file} (${error.code ?? error.message}); check --root-ca`,
           { cause: error, details: { file } },
         );
       });
       if (!text.includes("-----BEGIN CERTIFICATE-----")) {
-        throw new NrfProvisionError(
+        throw new PipelineError(
           "ERR_USAGE",
           `${file} holds no PEM certificate; --root-ca takes PEM files (BEGIN CERTIFICATE)`,
           { details: { file } },

@@ -1,13 +1,15 @@
 import { createHash, X509Certificate } from "node:crypto";
 import type { LedgerEntry } from "../ca/index.js";
-import type {
-  BulkUploadChunk,
-  CloudClient,
-  OnboardingRow,
-  WaitForBulkOpsOptions,
+import {
+  BulkOpsError,
+  type BulkUploadChunk,
+  type CloudClient,
+  type OnboardingRow,
+  type WaitForBulkOpsOptions,
 } from "../cloud/index.js";
-import { describeError, isNrfProvisionError, NrfProvisionError } from "../errors/index.js";
+import { describeError, isNrfProvisionError } from "../errors/index.js";
 import { crashPoint } from "./crash-point.js";
+import { PipelineError } from "./errors.js";
 import type { DeviceHistory, StationJournal } from "./journal.js";
 import {
   type Onboarder,
@@ -312,7 +314,7 @@ export class StationOnboarding implements Onboarder {
       } else {
         await this.recordFailure(
           deviceId,
-          new NrfProvisionError(
+          new BulkOpsError(
             "ERR_BULK_FAILED",
             message === undefined
               ? `the journal does not say which certificate job ${chunk.bulkOpsRequestId} uploaded for ${deviceId}`
@@ -421,8 +423,8 @@ async function ledgerByFingerprint(ledger: CertificateLedger): Promise<Map<strin
   return new Map((await ledger.find()).map((entry) => [entry.sha256Fingerprint, entry]));
 }
 
-function notInLedger(deviceId: string, fingerprint: string): NrfProvisionError {
-  return new NrfProvisionError(
+function notInLedger(deviceId: string, fingerprint: string): PipelineError {
+  return new PipelineError(
     "ERR_PROVISION_NOT_IN_LEDGER",
     `the certificate journaled as verified on the modem of ${deviceId} (SHA-256 fingerprint ${fingerprint}) is not in the CA ledger, so nothing was uploaded for it: check --ca-dir, or plug the board in and run again (it is then checked on the modem)`,
     { details: { deviceId, sha256Fingerprint: fingerprint } },

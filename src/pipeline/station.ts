@@ -1,9 +1,9 @@
 import type { CertificateAuthority } from "../ca/index.js";
 import type { CloudClient, WaitForBulkOpsOptions } from "../cloud/index.js";
 import { TaskPool } from "../concurrency/index.js";
-import { NrfProvisionError } from "../errors/index.js";
+import { SerialError } from "../serial/index.js";
 import type { DeviceIdPolicy } from "./device-id.js";
-import { type BoardLabel, ProvisionError } from "./errors.js";
+import { type BoardLabel, PipelineError, ProvisionError } from "./errors.js";
 import type { StationJournal } from "./journal.js";
 import type { OnboardingFields } from "./onboarding.js";
 import { type BoardConnection, type ProvisionResult, provisionBoard } from "./provision.js";
@@ -128,7 +128,7 @@ export async function runStation(options: StationOptions): Promise<StationSummar
   await journal.record({ type: "station-start", pid: process.pid });
   if (ports !== undefined) {
     if (ports.length === 0 && recovered === 0 && journal.histories().length === 0) {
-      throw new NrfProvisionError(
+      throw new SerialError(
         "ERR_PORT_NOT_FOUND",
         "no board to provision: no port given and none found; plug the boards in, check `nrf-provision ports`, or use --watch",
       );
@@ -281,7 +281,7 @@ async function summarizeStation(
 function refuseSharedLiteralId(policy: DeviceIdPolicy, ports: string[] | undefined): void {
   if (policy.kind !== "fixed") return;
   if (ports !== undefined && ports.length <= 1) return;
-  throw new NrfProvisionError(
+  throw new PipelineError(
     "ERR_USAGE",
     `--device-id ${policy.id} is one literal ID, but the station ${ports === undefined ? "watches for any number of boards" : `has ${ports.length} boards`}: every board would get the same nRF Cloud ID. Use --device-id imei, imei:PREFIX or uuid, or provision that one board on its own`,
     { details: { deviceId: policy.id, boards: ports?.length } },

@@ -1,10 +1,10 @@
-import { NrfProvisionError } from "../errors/index.js";
 import {
   type DiscoveredBoard,
   findBoardBySerial,
   matchBoards,
   type OtherUsbDevice,
 } from "./boards.js";
+import { SerialError } from "./errors.js";
 import { systemPortLister } from "./port-list.js";
 import type { PortLister, PortRecord } from "./port-record.js";
 
@@ -56,13 +56,13 @@ export async function resolvePort(
     ];
     const which =
       wanted === undefined ? "no nRF91 board found" : `no nRF91 board with serial number ${wanted}`;
-    throw new NrfProvisionError(
+    throw new SerialError(
       "ERR_PORT_NOT_FOUND",
       `${which}${seen.length ? `; seen: ${seen.join(", ")}` : ""}: connect the board, or pass --port <path>`,
       { details },
     );
   }
-  throw new NrfProvisionError(
+  throw new SerialError(
     "ERR_PORT_AMBIGUOUS",
     `${candidates.length} nRF91 boards attached: ${candidates.map(describeBoard).join(", ")}; ` +
       "pick one with --port <path> or --serial-number",

@@ -8,6 +8,7 @@ export {
   type OtherUsbDevice,
 } from "./boards.js";
 export { type BoardListing, listBoards, resolvePort } from "./discovery.js";
+export { SerialError, type SerialErrorCode } from "./errors.js";
 export { createMemoryTransportPair, type MemoryTransport } from "./memory.js";
 export { listPortsFromSysfs, portListerFromEnv, systemPortLister } from "./port-list.js";
 export {

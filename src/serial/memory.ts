@@ -1,4 +1,4 @@
-import { NrfProvisionError } from "../errors/index.js";
+import { SerialError } from "./errors.js";
 import { type ByteTransport, TransportEvents, writeToClosedError } from "./transport.js";
 
 /** An in-memory link whose far end can be dropped, as if the USB cable were pulled. */
@@ -46,7 +46,7 @@ class MemoryEnd implements MemoryTransport {
 
   disconnect(reason = "link dropped"): void {
     const error = (side: string) =>
-      new NrfProvisionError("ERR_TRANSPORT_DISCONNECTED", `${side} disconnected: ${reason}`, {
+      new SerialError("ERR_TRANSPORT_DISCONNECTED", `${side} disconnected: ${reason}`, {
         details: { port: side },
       });
     this.end(error(this.name));

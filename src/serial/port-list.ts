@@ -1,6 +1,6 @@
 import { readdir, readFile, readlink, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
-import { NrfProvisionError } from "../errors/index.js";
+import { SerialError } from "./errors.js";
 import type { PortLister, PortRecord } from "./port-record.js";
 import { loadSerialport } from "./serialport-transport.js";
 
@@ -68,7 +68,7 @@ export async function listPortsFromSysfs(root = "/"): Promise<PortRecord[]> {
   const classDir = join(sysRoot, "class/tty");
   const names = (
     await readdir(classDir).catch((error: Error) => {
-      throw new NrfProvisionError(
+      throw new SerialError(
         "ERR_PORT_LIST",
         `cannot enumerate serial ports: ${error.message}; pass the port explicitly with --port`,
         { cause: error },
@@ -102,7 +102,7 @@ export function systemPortLister(
       try {
         return await listPortsFromSysfs(options.root);
       } catch (fallbackError) {
-        throw new NrfProvisionError(
+        throw new SerialError(
           "ERR_PORT_LIST",
           `cannot enumerate serial ports (${(listError as Error).message}; sysfs fallback: ` +
             `${(fallbackError as Error).message})`,

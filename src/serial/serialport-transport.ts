@@ -12,7 +12,7 @@ import type {
   SetOptions,
   UpdateOptions,
 } from "@serialport/bindings-cpp";
-import { NrfProvisionError } from "../errors/index.js";
+import { SerialError } from "./errors.js";
 import { StreamTransport } from "./stream-transport.js";
 import type { ByteTransport } from "./transport.js";
 
@@ -57,13 +57,13 @@ const what: Record<Exclude<OpenFailure, "other">, string> = {
  * The ERR_PORT_OPEN error for a failed open: what happened in words (not the system call that
  * failed) and, once, what to do about it (also in `details.advice`).
  */
-export function portOpenError(path: string, error: unknown): NrfProvisionError {
+export function portOpenError(path: string, error: unknown): SerialError {
   const reason = classifyOpenFailure(error);
   const errno = (error as { code?: unknown }).code;
   const happened =
     reason === "other" ? (error instanceof Error ? error.message : String(error)) : what[reason];
   const code = typeof errno === "string" && reason !== "other" ? ` (${errno})` : "";
-  return new NrfProvisionError(
+  return new SerialError(
     "ERR_PORT_OPEN",
     `cannot open ${path}: ${happened}${code}. Next: ${advice[reason]}`,
     {

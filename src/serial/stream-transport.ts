@@ -1,5 +1,5 @@
 import type { Duplex } from "node:stream";
-import { NrfProvisionError } from "../errors/index.js";
+import { SerialError } from "./errors.js";
 import { type ByteTransport, TransportEvents, writeToClosedError } from "./transport.js";
 
 /**
@@ -42,7 +42,7 @@ export class StreamTransport implements ByteTransport {
       this.stream.write(data, (error) => {
         if (!error) return resolve();
         reject(
-          new NrfProvisionError(
+          new SerialError(
             "ERR_TRANSPORT_WRITE",
             `writing to ${this.name} failed: ${error.message}`,
             {
@@ -76,7 +76,7 @@ export class StreamTransport implements ByteTransport {
     this.events.end(
       this.closeRequested
         ? undefined
-        : new NrfProvisionError(
+        : new SerialError(
             "ERR_TRANSPORT_DISCONNECTED",
             `${this.name} disconnected${reason ? ` (${reason.message})` : ""}: ` +
               "check the USB cable and that the board is powered, then retry",

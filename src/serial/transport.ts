@@ -1,4 +1,4 @@
-import { NrfProvisionError } from "../errors/index.js";
+import { SerialError } from "./errors.js";
 
 /**
  * The byte-stream seam between the AT layer and whatever carries the bytes: a real serial
@@ -64,8 +64,8 @@ export class TransportEvents {
 }
 
 /** The rejection of a write to a closed transport. */
-export function writeToClosedError(name: string): NrfProvisionError {
-  return new NrfProvisionError("ERR_TRANSPORT_CLOSED", `cannot write to ${name}: it is closed`, {
+export function writeToClosedError(name: string): SerialError {
+  return new SerialError("ERR_TRANSPORT_CLOSED", `cannot write to ${name}: it is closed`, {
     details: { port: name },
   });
 }

@@ -9,6 +9,7 @@ export {
   type SimCloudOptions,
   startSimCloud,
 } from "./cloud/index.js";
+export { SimError, type SimErrorCode } from "./errors.js";
 export {
   SimModem,
   type SimModemFaults,

@@ -1,17 +1,8 @@
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CaError, initCa, loadCa, readCaInfo } from "../../src/ca/index.js";
+import { initCa, loadCa, readCaInfo } from "../../src/ca/index.js";
 import { openssl, opensslText, PASSPHRASE, tempDir } from "./helpers.js";
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CaError);
-  return (error as CaError).code;
-}
 
 describe("CA init and load", () => {
   let dir: string;
@@ -57,14 +48,18 @@ describe("CA init and load", () => {
   it("never overwrites an existing CA", async () => {
     const caDir = join(dir, "ca");
     const first = await initCa({ dir: caDir, passphrase: PASSPHRASE });
-    expect(await codeOf(initCa({ dir: caDir, passphrase: PASSPHRASE }))).toBe("ERR_CA_EXISTS");
+    await expect(initCa({ dir: caDir, passphrase: PASSPHRASE })).rejects.toMatchObject({
+      name: "CaError",
+      code: "ERR_CA_EXISTS",
+    });
     expect((await readCaInfo(caDir)).sha256Fingerprint).toBe(first.sha256Fingerprint);
   });
 
   it("refuses an empty passphrase; null stores the key unencrypted and loads without one", async () => {
-    expect(await codeOf(initCa({ dir: join(dir, "a"), passphrase: "" }))).toBe(
-      "ERR_CA_PASSPHRASE_REQUIRED",
-    );
+    await expect(initCa({ dir: join(dir, "a"), passphrase: "" })).rejects.toMatchObject({
+      name: "CaError",
+      code: "ERR_CA_PASSPHRASE_REQUIRED",
+    });
     const info = await initCa({ dir: join(dir, "b"), passphrase: null });
     expect(await readFile(info.files.privateKey, "utf8")).toMatch(/^-----BEGIN PRIVATE KEY-----/);
     const ca = await loadCa({ dir: join(dir, "b"), passphrase: null });
@@ -74,36 +69,44 @@ describe("CA init and load", () => {
   it("reports a wrong or missing passphrase clearly, without the passphrase in the message", async () => {
     const caDir = join(dir, "ca");
     await initCa({ dir: caDir, passphrase: PASSPHRASE });
-    const wrong = await loadCa({ dir: caDir, passphrase: "not it" }).catch((e: CaError) => e);
-    expect((wrong as CaError).code).toBe("ERR_CA_PASSPHRASE");
-    expect((wrong as CaError).message).toContain("Wrong passphrase");
-    expect((wrong as CaError).message).not.toContain("not it");
-    expect(await codeOf(loadCa({ dir: caDir, passphrase: null }))).toBe(
-      "ERR_CA_PASSPHRASE_REQUIRED",
-    );
+    const wrong = loadCa({ dir: caDir, passphrase: "not it" });
+    await expect(wrong).rejects.toMatchObject({
+      name: "CaError",
+      code: "ERR_CA_PASSPHRASE",
+      message: expect.stringContaining("Wrong passphrase"),
+    });
+    await expect(wrong).rejects.toMatchObject({
+      message: expect.not.stringContaining("not it"),
+    });
+    await expect(loadCa({ dir: caDir, passphrase: null })).rejects.toMatchObject({
+      name: "CaError",
+      code: "ERR_CA_PASSPHRASE_REQUIRED",
+    });
   });
 
   it("names the missing file", async () => {
-    const missing = await loadCa({ dir: join(dir, "nothing"), passphrase: PASSPHRASE }).catch(
-      (e: CaError) => e,
-    );
-    expect((missing as CaError).code).toBe("ERR_CA_NOT_FOUND");
-    expect((missing as CaError).message).toContain(join(dir, "nothing", "ca.pem"));
+    await expect(
+      loadCa({ dir: join(dir, "nothing"), passphrase: PASSPHRASE }),
+    ).rejects.toMatchObject({
+      code: "ERR_CA_NOT_FOUND",
+      message: expect.stringContaining(join(dir, "nothing", "ca.pem")),
+    });
     const caDir = join(dir, "ca");
     const info = await initCa({ dir: caDir, passphrase: PASSPHRASE });
     await rm(info.files.privateKey);
-    const noKey = await loadCa({ dir: caDir, passphrase: PASSPHRASE }).catch((e: CaError) => e);
-    expect((noKey as CaError).code).toBe("ERR_CA_NOT_FOUND");
-    expect((noKey as CaError).message).toContain("ca.key.pem");
+    await expect(loadCa({ dir: caDir, passphrase: PASSPHRASE })).rejects.toMatchObject({
+      code: "ERR_CA_NOT_FOUND",
+      message: expect.stringContaining("ca.key.pem"),
+    });
   });
 
   it("refuses an expired CA", async () => {
     const caDir = join(dir, "ca");
     await initCa({ dir: caDir, passphrase: PASSPHRASE, days: 1 });
     const later = () => new Date(Date.now() + 2 * 86_400_000);
-    expect(await codeOf(loadCa({ dir: caDir, passphrase: PASSPHRASE, clock: later }))).toBe(
-      "ERR_CA_EXPIRED",
-    );
+    await expect(
+      loadCa({ dir: caDir, passphrase: PASSPHRASE, clock: later }),
+    ).rejects.toMatchObject({ name: "CaError", code: "ERR_CA_EXPIRED" });
   });
 
   it("loads keys that openssl encrypted with stronger parameters", async () => {
@@ -146,8 +149,9 @@ describe("CA init and load", () => {
     const a = await initCa({ dir: join(dir, "a"), passphrase: PASSPHRASE });
     const b = await initCa({ dir: join(dir, "b"), passphrase: PASSPHRASE });
     await writeFile(a.files.privateKey, await readFile(b.files.privateKey));
-    expect(await codeOf(loadCa({ dir: join(dir, "a"), passphrase: PASSPHRASE }))).toBe(
-      "ERR_CA_KEY_MISMATCH",
-    );
+    await expect(loadCa({ dir: join(dir, "a"), passphrase: PASSPHRASE })).rejects.toMatchObject({
+      name: "CaError",
+      code: "ERR_CA_KEY_MISMATCH",
+    });
   });
 });

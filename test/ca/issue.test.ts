@@ -1,25 +1,11 @@
 import { Crypto as PeculiarCrypto } from "@peculiar/webcrypto";
 import { describe, expect, it } from "vitest";
 import { parseKeygenOutput } from "../../src/attest/index.js";
-import {
-  type CaError,
-  issueDeviceCertificate,
-  loadCa,
-  parseCertificationRequest,
-} from "../../src/ca/index.js";
+import { issueDeviceCertificate, loadCa, parseCertificationRequest } from "../../src/ca/index.js";
 import { readChildren, readSingle, Tag, wholeOf } from "../../src/der/index.js";
 import { readVector } from "../vectors.js";
 import { modemLikeCsr } from "./csr-factory.js";
 import { opensslText, opensslVerify, PASSPHRASE, useTestCa } from "./helpers.js";
-
-async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeDefined();
-  return error as CaError;
-}
 
 describe("issueDeviceCertificate", () => {
   const fixture = useTestCa();
@@ -99,13 +85,14 @@ describe("issueDeviceCertificate", () => {
       );
     }
     const normalized = parseKeygenOutput(readVector("keygen_csr_sectag1235_body_normalized.txt"));
-    expect((await failure(issueDeviceCertificate(ca, normalized))).code).toBe(
-      "ERR_KEYGEN_DIGEST_NORMALIZED",
-    );
+    await expect(issueDeviceCertificate(ca, normalized)).rejects.toMatchObject({
+      code: "ERR_KEYGEN_DIGEST_NORMALIZED",
+    });
     const publicKey = parseKeygenOutput(readVector("keygen_pubkey_sectag16_uuid50363154.txt"));
-    const notCsr = await failure(issueDeviceCertificate(ca, publicKey));
-    expect(notCsr.code).toBe("ERR_CSR_MALFORMED");
-    expect(notCsr.message).toContain("public key, not a CSR");
+    await expect(issueDeviceCertificate(ca, publicKey)).rejects.toMatchObject({
+      code: "ERR_CSR_MALFORMED",
+      message: expect.stringContaining("public key, not a CSR"),
+    });
   });
 
   it("refuses KEYGEN output whose body does not match its COSE digest (ERR_KEYGEN_DIGEST)", async () => {
@@ -115,29 +102,29 @@ describe("issueDeviceCertificate", () => {
     // Change one base64url character inside the CSR's signature (the CSR still parses).
     const at = body.length - 10;
     const tampered = `${body.slice(0, at)}${body[at] === "A" ? "B" : "A"}${body.slice(at + 1)}.${cose}`;
-    expect((await failure(issueDeviceCertificate(ca, parseKeygenOutput(tampered)))).code).toBe(
-      "ERR_KEYGEN_DIGEST",
-    );
+    await expect(issueDeviceCertificate(ca, parseKeygenOutput(tampered))).rejects.toMatchObject({
+      code: "ERR_KEYGEN_DIGEST",
+    });
   });
 
   it("refuses bad CSRs before signing, and records nothing for them", async () => {
     const { ca } = fixture;
     const before = ca.ledger.knownCount;
-    expect(
-      (await failure(issueDeviceCertificate(ca, modemLikeCsr("x", { breakSignature: true }).der)))
-        .code,
-    ).toBe("ERR_CSR_SIGNATURE");
-    expect((await failure(issueDeviceCertificate(ca, modemLikeCsr("has space").pem))).code).toBe(
-      "ERR_CSR_DEVICE_ID",
-    );
-    expect((await failure(issueDeviceCertificate(ca, modemLikeCsr("b".repeat(65)).pem))).code).toBe(
-      "ERR_CSR_DEVICE_ID",
-    );
-    const mismatch = await failure(
+    await expect(
+      issueDeviceCertificate(ca, modemLikeCsr("x", { breakSignature: true }).der),
+    ).rejects.toMatchObject({ code: "ERR_CSR_SIGNATURE" });
+    await expect(issueDeviceCertificate(ca, modemLikeCsr("has space").pem)).rejects.toMatchObject({
+      code: "ERR_CSR_DEVICE_ID",
+    });
+    await expect(
+      issueDeviceCertificate(ca, modemLikeCsr("b".repeat(65)).pem),
+    ).rejects.toMatchObject({ code: "ERR_CSR_DEVICE_ID" });
+    await expect(
       issueDeviceCertificate(ca, modemLikeCsr("nrf-1").pem, { deviceId: "nrf-2" }),
-    );
-    expect(mismatch.code).toBe("ERR_CSR_DEVICE_ID_MISMATCH");
-    expect((await failure(issueDeviceCertificate(ca, "not a csr"))).code).toBe("ERR_CSR_MALFORMED");
+    ).rejects.toMatchObject({ code: "ERR_CSR_DEVICE_ID_MISMATCH" });
+    await expect(issueDeviceCertificate(ca, "not a csr")).rejects.toMatchObject({
+      code: "ERR_CSR_MALFORMED",
+    });
     expect(ca.ledger.knownCount).toBe(before);
   });
 
@@ -172,8 +159,8 @@ describe("issueDeviceCertificate", () => {
     });
     try {
       now = ca.info.notAfter.getTime() + 1000;
-      expect((await failure(issueDeviceCertificate(clocked, modemLikeCsr("late").der))).code).toBe(
-        "ERR_CA_EXPIRED",
+      await expect(issueDeviceCertificate(clocked, modemLikeCsr("late").der)).rejects.toMatchObject(
+        { code: "ERR_CA_EXPIRED" },
       );
     } finally {
       await clocked.close();

@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type CaError, Ledger, type LedgerEntry, readLedger } from "../../src/ca/index.js";
+import { Ledger, type LedgerEntry, readLedger } from "../../src/ca/index.js";
 import { createTestCa, PASSPHRASE, tempDir } from "./helpers.js";
 
 function entry(serialNumber: string, deviceId = `dev-${serialNumber}`): LedgerEntry {
@@ -68,8 +68,9 @@ describe("ledger", () => {
     const first = await Ledger.open(path, { create: true });
     const second = await Ledger.open(path, { create: true });
     await first.append(entry("aa"));
-    const error = await second.append(entry("aa", "other")).catch((e: CaError) => e);
-    expect((error as CaError).code).toBe("ERR_LEDGER_DUPLICATE_SERIAL");
+    await expect(second.append(entry("aa", "other"))).rejects.toMatchObject({
+      code: "ERR_LEDGER_DUPLICATE_SERIAL",
+    });
     await second.append(entry("bb"));
     await Promise.all([first.close(), second.close()]);
     expect((await readLedger(path)).entries.map((e) => e.serialNumber)).toEqual(["aa", "bb"]);
@@ -94,8 +95,9 @@ describe("ledger", () => {
     const ledger = await Ledger.open(path, { create: true });
     expect(ledger.knownCount).toBe(2);
     for (const serial of ["a1", "b1"]) {
-      const error = await ledger.append(entry(serial)).catch((e: CaError) => e);
-      expect((error as CaError).code).toBe("ERR_LEDGER_DUPLICATE_SERIAL");
+      await expect(ledger.append(entry(serial))).rejects.toMatchObject({
+        code: "ERR_LEDGER_DUPLICATE_SERIAL",
+      });
     }
     // Serials of damaged records were never handed out as recorded, so they stay usable.
     await ledger.append(entry("a2"));
@@ -120,9 +122,10 @@ describe("ledger", () => {
     const ledger = await Ledger.open(path, { create: true, lockTimeoutMs: 300 });
     await ledger.append(entry("01"));
     await writeFile(`${path}.lock`, `${process.pid} ${hostname()}\n`); // held by a live process
-    const error = await ledger.append(entry("02")).catch((e: CaError) => e);
-    expect((error as CaError).code).toBe("ERR_LEDGER_LOCKED");
-    expect((error as CaError).message).toContain(`process ${process.pid}`);
+    await expect(ledger.append(entry("02"))).rejects.toMatchObject({
+      code: "ERR_LEDGER_LOCKED",
+      message: expect.stringContaining(`process ${process.pid}`),
+    });
     await ledger.close();
   });
 

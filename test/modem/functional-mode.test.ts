@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { NrfProvisionError } from "../../src/errors/index.js";
+import { AtError } from "../../src/at/index.js";
 import { getFunctionalMode, withOfflineMode } from "../../src/modem/index.js";
-import { rejectionOf, ScriptedAtClient } from "./scripted-at-client.js";
+import { ScriptedAtClient } from "./scripted-at-client.js";
 
 function modem(mode: number) {
   const at = new ScriptedAtClient();
@@ -34,7 +34,9 @@ describe("functional mode", () => {
 
   it("restores the mode when the work fails and rethrows the failure", async () => {
     const { at, mode } = modem(1);
-    const failure = new NrfProvisionError("ERR_AT_CME", "boom");
+    const failure = new AtError("ERR_AT_CME", "boom", {
+      details: { port: "scripted", command: "AT%KEYGEN=7,2,0", cme: 514 },
+    });
     await expect(
       withOfflineMode(at, async () => {
         throw failure;
@@ -46,20 +48,25 @@ describe("functional mode", () => {
   it("surfaces both errors when the restore fails too", async () => {
     const { at } = modem(1);
     at.on("AT+CFUN=1", { cme: 50 });
-    const error = await rejectionOf(
+    await expect(
       withOfflineMode(at, async () => {
-        throw new NrfProvisionError("ERR_AT_TIMEOUT", "keygen timed out");
+        throw new AtError("ERR_AT_TIMEOUT", "keygen timed out", {
+          details: { port: "scripted", command: "AT%KEYGEN=7,2,0" },
+        });
       }),
-    );
-    expect(error.code).toBe("ERR_MODEM_CFUN_RESTORE");
-    expect(error.message).toMatch(/keygen timed out.*restoring functional mode 1/);
-    expect(error.details.operationError).toMatchObject({ code: "ERR_AT_TIMEOUT" });
-    expect(error.details.restoreError).toMatchObject({ code: "ERR_AT_CME" });
+    ).rejects.toMatchObject({
+      code: "ERR_MODEM_CFUN_RESTORE",
+      message: expect.stringMatching(/keygen timed out.*restoring functional mode 1/),
+      details: { operationError: { code: "ERR_AT_TIMEOUT" }, restoreError: { code: "ERR_AT_CME" } },
+    });
   });
 
   it("lets a disconnect through as it is when the restore fails for the same reason", async () => {
     const { at } = modem(1);
-    const gone = () => new NrfProvisionError("ERR_AT_DISCONNECTED", "closed");
+    const gone = () =>
+      new AtError("ERR_AT_DISCONNECTED", "closed", {
+        details: { port: "scripted", command: "AT+CFUN=1" },
+      });
     at.on("AT+CFUN=1", { fail: gone() });
     const unplugged = gone();
     await expect(

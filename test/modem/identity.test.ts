@@ -9,15 +9,6 @@ import {
 } from "../../src/modem/index.js";
 import { ScriptedAtClient } from "./scripted-at-client.js";
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
-
 describe("parseFirmwareVersion", () => {
   it.each([
     ["mfw_nrf9160_1.3.5", { major: 1, minor: 3, patch: 5 }],
@@ -45,8 +36,8 @@ describe("checkFirmwareSupportsKeygen", () => {
   });
 
   it("refuses older firmware and says how to fix it", () => {
-    expect(codeOf(() => checkFirmwareSupportsKeygen("mfw_nrf9160_1.2.3"))).toBe(
-      "ERR_MODEM_FIRMWARE_TOO_OLD",
+    expect(() => checkFirmwareSupportsKeygen("mfw_nrf9160_1.2.3")).toThrow(
+      expect.objectContaining({ name: "ModemError", code: "ERR_MODEM_FIRMWARE_TOO_OLD" }),
     );
     expect(() => checkFirmwareSupportsKeygen("mfw_nrf9160_1.2.3")).toThrow(
       /1\.3\.0 or newer.*nRF Connect Programmer/,
@@ -54,8 +45,8 @@ describe("checkFirmwareSupportsKeygen", () => {
   });
 
   it("reports an unparseable version explicitly", () => {
-    expect(codeOf(() => checkFirmwareSupportsKeygen("mfw_nrf9160_custom"))).toBe(
-      "ERR_MODEM_FIRMWARE_UNKNOWN",
+    expect(() => checkFirmwareSupportsKeygen("mfw_nrf9160_custom")).toThrow(
+      expect.objectContaining({ name: "ModemError", code: "ERR_MODEM_FIRMWARE_UNKNOWN" }),
     );
   });
 

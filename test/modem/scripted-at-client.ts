@@ -1,5 +1,5 @@
-import type { AtClient, AtResponse, AtSendOptions } from "../../src/at/index.js";
-import { NrfProvisionError } from "../../src/errors/index.js";
+import { type AtClient, AtError, type AtResponse, type AtSendOptions } from "../../src/at/index.js";
+import type { NrfProvisionError } from "../../src/errors/index.js";
 
 /** What the scripted modem does for one command: answer lines then OK, or fail. */
 export type ScriptedReply =
@@ -37,13 +37,13 @@ export class ScriptedAtClient implements AtClient {
     );
     const details = { port: this.portName, command };
     if (rule === undefined) {
-      throw new NrfProvisionError("ERR_AT_ERROR", `${command} → ERROR`, { details });
+      throw new AtError("ERR_AT_ERROR", `${command} → ERROR`, { details });
     }
     const reply = rule[1];
     if (typeof reply === "function") return this.ok(command, reply(command));
     if (Array.isArray(reply)) return this.ok(command, reply);
     if ("cme" in reply) {
-      throw new NrfProvisionError("ERR_AT_CME", `${command} → +CME ERROR: ${reply.cme}`, {
+      throw new AtError("ERR_AT_CME", `${command} → +CME ERROR: ${reply.cme}`, {
         details: { ...details, cme: reply.cme, meaning: "scripted" },
       });
     }
@@ -61,15 +61,4 @@ export class ScriptedAtClient implements AtClient {
   async close(): Promise<void> {
     this.closed = true;
   }
-}
-
-/** The NrfProvisionError a promise rejects with (fails the test if it resolves). */
-export async function rejectionOf(promise: Promise<unknown>): Promise<NrfProvisionError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof NrfProvisionError) return error;
-    throw error;
-  }
-  throw new Error("expected a rejection, but the promise resolved");
 }

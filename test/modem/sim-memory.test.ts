@@ -17,7 +17,6 @@ import {
 import type { SimModemOptions } from "../../src/sim/modem/index.js";
 import { amazonRootCa } from "../sim-link.js";
 import { readVector } from "../vectors.js";
-import { rejectionOf } from "./scripted-at-client.js";
 import { connectSim, type SimConnection } from "./sim-harness.js";
 
 const deviceCert = readVector("device_cert_2021_from_modem_csr_uuid50363154-3932.pem");
@@ -114,7 +113,10 @@ describe("modem operations against the simulated modem (in memory)", () => {
     expect(await deleteCredential(at, { secTag: 5, type: 0 })).toBe(true);
     expect(modem.credentials()).toEqual([]);
     expect(await deleteCredential(at, { secTag: 5, type: 0, ignoreMissing: true })).toBe(false);
-    expect((await rejectionOf(deleteCredential(at, { secTag: 5, type: 0 }))).details.cme).toBe(513);
+    await expect(deleteCredential(at, { secTag: 5, type: 0 })).rejects.toMatchObject({
+      code: "ERR_AT_CME",
+      details: { cme: 513 },
+    });
   });
 
   it("verifies by presence on firmware that lists no hashes", async () => {
@@ -131,9 +133,11 @@ describe("modem operations against the simulated modem (in memory)", () => {
 
   it("refuses a write to an online modem with the modem's reason, storing nothing", async () => {
     const { at, modem } = await connect();
-    const error = await rejectionOf(writeCredential(at, { secTag: 5, type: 0, content: "x" }));
-    expect(error.details.cme).toBe(518);
-    expect(error.message).toMatch(/AT\+CFUN=4/);
+    await expect(writeCredential(at, { secTag: 5, type: 0, content: "x" })).rejects.toMatchObject({
+      code: "ERR_AT_CME",
+      details: { cme: 518 },
+      message: expect.stringMatching(/AT\+CFUN=4/),
+    });
     expect(modem.credentials()).toEqual([]);
   });
 
@@ -190,13 +194,12 @@ describe("failures leave the credential store untouched", () => {
     ["AT+CFUN=1", "ERR_MODEM_CFUN_RESTORE", [0, 1, 2]],
   ])("+CME ERROR on %s → %s", async (command, code, storedTypes) => {
     const { at, modem } = await connect({ faults: { cmeOn: { [command]: 515 } } });
-    const error = await rejectionOf(provisionSequence(at));
-    expect(error.code).toBe(code);
-    expect(error.message).toContain(command);
-    if (code === "ERR_AT_CME") {
-      expect(error.details.cme).toBe(515);
-      expect(modem.functionalMode).toBe(1);
-    }
+    await expect(provisionSequence(at)).rejects.toMatchObject({
+      code,
+      message: expect.stringContaining(command),
+      ...(code === "ERR_AT_CME" ? { details: { cme: 515 } } : {}),
+    });
+    if (code === "ERR_AT_CME") expect(modem.functionalMode).toBe(1);
     expect(modem.credentials().map((c) => c.type)).toEqual(storedTypes);
   });
 
@@ -205,13 +208,16 @@ describe("failures leave the credential store untouched", () => {
       { faults: { stallCommand: "AT%KEYGEN" } },
       { mode: "at", defaultTimeoutMs: 200 },
     );
-    const error = await rejectionOf(
+    await expect(
       withOfflineMode(at, () => keygen(at, { secTag: 7, content: "csr", timeoutMs: 200 })),
-    );
-    expect(error.code).toBe("ERR_MODEM_CFUN_RESTORE");
-    expect(error.details.operationError).toMatchObject({ code: "ERR_AT_TIMEOUT" });
-    expect(error.details.restoreError).toMatchObject({ code: "ERR_AT_TIMEOUT" });
-    expect(error.message).toMatch(/AT%KEYGEN.*within 200 ms.*restoring functional mode 1/);
+    ).rejects.toMatchObject({
+      code: "ERR_MODEM_CFUN_RESTORE",
+      details: {
+        operationError: { code: "ERR_AT_TIMEOUT" },
+        restoreError: { code: "ERR_AT_TIMEOUT" },
+      },
+      message: expect.stringMatching(/AT%KEYGEN.*within 200 ms.*restoring functional mode 1/),
+    });
     expect(modem.credentials()).toEqual([]);
   });
 
@@ -220,42 +226,46 @@ describe("failures leave the credential store untouched", () => {
       { faults: { stallCommand: "AT+CGMR" } },
       { mode: "at", defaultTimeoutMs: 200 },
     );
-    const error = await rejectionOf(provisionSequence(at));
-    expect(error.code).toBe("ERR_AT_TIMEOUT");
-    expect(error.details.command).toBe("AT+CGMR");
+    await expect(provisionSequence(at)).rejects.toMatchObject({
+      code: "ERR_AT_TIMEOUT",
+      details: { command: "AT+CGMR" },
+    });
     expect(modem.credentials()).toEqual([]);
   });
 
   it("an unplugged board fails the write at once and stores nothing", async () => {
     const { at, modem } = await connect({ functionalMode: 4, faults: { dropAfterBytes: 400 } });
-    const error = await rejectionOf(
+    await expect(
       writeCredential(at, { secTag: 5, type: 0, content: amazonRootCa }),
-    );
-    expect(error.code).toBe("ERR_AT_DISCONNECTED");
+    ).rejects.toMatchObject({ code: "ERR_AT_DISCONNECTED" });
     expect(modem.credentials()).toEqual([]);
     await expect(readIdentity(at)).rejects.toMatchObject({ code: "ERR_AT_DISCONNECTED" });
   });
 
   it("an unplugged board during offline work reports the disconnect, not the restore", async () => {
     const { at, modem, host } = await connect({ faults: { stallCommand: "AT%KEYGEN" } });
-    const pending = rejectionOf(
+    const pending = expect(
       withOfflineMode(at, () => keygen(at, { secTag: 7, content: "csr" })),
-    );
+    ).rejects.toMatchObject({
+      code: "ERR_AT_DISCONNECTED",
+      details: { command: "AT%KEYGEN=7,2,0" },
+    });
     await new Promise((resolve) => setTimeout(resolve, 50));
     host.disconnect("cable pulled");
-    const error = await pending;
-    expect(error.code).toBe("ERR_AT_DISCONNECTED");
-    expect(error.details.command).toBe("AT%KEYGEN=7,2,0");
+    await pending;
     expect(modem.credentials()).toEqual([]);
   });
 
   it("a credential too long for one AT command is refused with the reason", async () => {
     const { at, modem } = await connect({ functionalMode: 4 });
     const bundle = amazonRootCa.repeat(4);
-    const error = await rejectionOf(writeCredential(at, { secTag: 5, type: 0, content: bundle }));
-    expect(error.code).toBe("ERR_MODEM_CREDENTIAL_TOO_LONG");
-    expect(error.message).toMatch(/credential is 4752 bytes.*up to 4095 bytes/);
-    expect(error.cause).toMatchObject({ code: "ERR_AT_COMMAND_TOO_LONG" });
+    await expect(
+      writeCredential(at, { secTag: 5, type: 0, content: bundle }),
+    ).rejects.toMatchObject({
+      code: "ERR_MODEM_CREDENTIAL_TOO_LONG",
+      message: expect.stringMatching(/credential is 4752 bytes.*up to 4095 bytes/),
+      cause: { code: "ERR_AT_COMMAND_TOO_LONG" },
+    });
     expect(modem.credentials()).toEqual([]);
   });
 

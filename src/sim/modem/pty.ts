@@ -4,8 +4,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { NrfProvisionError } from "../../errors/index.js";
 import { type ByteTransport, openSerialTransport } from "../../serial/index.js";
+import { SimError } from "../errors.js";
 import type { SimModemOptions } from "./options.js";
 import { SimModem } from "./sim-modem.js";
 
@@ -52,7 +52,7 @@ async function waitForLinks(
   const deadline = Date.now() + LINK_WAIT_MS;
   while (!paths.every((path) => existsSync(path))) {
     if (socat.exitCode !== null || Date.now() > deadline) {
-      throw new NrfProvisionError(
+      throw new SimError(
         "ERR_SIM_PTY",
         `socat did not create the pseudo-terminal pair (${paths.join(", ")}): ${stderr().trim() || "no output"}`,
         { details: { paths } },
@@ -94,7 +94,7 @@ export async function startSimModemOnPty(
   const spawnError = new Promise<never>((_, reject) =>
     socat.once("error", (error) =>
       reject(
-        new NrfProvisionError(
+        new SimError(
           "ERR_SIM_PTY",
           `cannot run socat via sh: ${error.message}; install socat (apt-get install socat)`,
           { cause: error },

@@ -1,6 +1,6 @@
 import { createPublicKey } from "node:crypto";
-import { NrfProvisionError } from "../../errors/index.js";
 import type { ByteTransport } from "../../serial/index.js";
+import { SimError } from "../errors.js";
 import {
   at,
   cclk,
@@ -132,14 +132,14 @@ export class SimModem {
     const source = identitySource(options.seed);
     this.imei = options.imei ?? generateImei(source);
     if (!/^\d{15}$/.test(this.imei)) {
-      throw new NrfProvisionError(
+      throw new SimError(
         "ERR_USAGE",
         `simulated modem: IMEI must be 15 digits, got "${this.imei}"`,
       );
     }
     this.deviceUuid = (options.deviceUuid ?? generateDeviceUuid(source)).toLowerCase();
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(this.deviceUuid)) {
-      throw new NrfProvisionError(
+      throw new SimError(
         "ERR_USAGE",
         `simulated modem: device UUID must be 8-4-4-4-12 hex, got "${this.deviceUuid}"`,
       );
