@@ -100,6 +100,7 @@ export const exitCodeByErrorCode: Readonly<Record<string, ExitCode>> = Object.fr
   ERR_CA_INVALID_VALIDITY: CA,
   ERR_CA_KEY_MISMATCH: CA,
   ERR_CA_NOT_FOUND: CA,
+  ERR_CA_NOT_A_ROOT: CA, // ca delegate from a station CA (pathLen 0) or a non-CA certificate
   ERR_CA_PASSPHRASE: CA,
   ERR_CA_PASSPHRASE_MISMATCH: CA,
   ERR_CA_PASSPHRASE_REQUIRED: CA,

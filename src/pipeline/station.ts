@@ -1,5 +1,6 @@
 import type { CertificateAuthority } from "../ca/index.js";
 import type { CloudClient, WaitForBulkOpsOptions } from "../cloud/index.js";
+import { TaskPool } from "../concurrency/index.js";
 import { NrfProvisionError } from "../errors/index.js";
 import type { DeviceIdPolicy } from "./device-id.js";
 import { type BoardLabel, ProvisionError } from "./errors.js";
@@ -12,7 +13,6 @@ import {
   type StationOnboardMode,
 } from "./station-onboarding.js";
 import type { StepEvent } from "./steps.js";
-import { TaskPool } from "../concurrency/index.js";
 
 /** What happens at a station, as it happens: the live view and `--jsonl` render these. */
 export type StationEvent =
@@ -49,6 +49,8 @@ export interface StationBoardOptions {
   onboardingFields?: OnboardingFields;
   certificateDays?: number;
   saveDir?: string;
+  /** Written after each device certificate in the client-cert slot (`--cert-chain`). */
+  certificateChainPem?: string;
 }
 
 export interface StationOptions {
