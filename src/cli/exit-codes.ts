@@ -167,6 +167,11 @@ export const exitCodeByErrorCode: Readonly<Record<string, ExitCode>> = Object.fr
   ERR_FILE_LOCKED: FAILURE,
   ERR_SIM_PTY: FAILURE,
   ERR_UNEXPECTED: FAILURE,
+
+  // The line dashboard (src/line): refused before it listens.
+  ERR_LINE_DASHBOARD_TOKEN_REQUIRED: USAGE, // --host off loopback without --token
+  ERR_LINE_DASHBOARD_LISTEN: FAILURE, // the port is taken or the address is not this machine's
+  ERR_LINE_STORE_UNAVAILABLE: FAILURE, // this build has no shared store to read the line from
 });
 
 /** The process exit code for an error code (`ERR_AT_TIMEOUT` → 3); 1 for a code not listed. */
