@@ -53,11 +53,13 @@ h2 { font-size: 1.1rem; margin: 0.3rem 0; }
 #totals div, .station { background: #fff; border-radius: 0.4rem; padding: 0.6rem 0.9rem; box-shadow: 0 1px 2px #0002; }
 #totals .label { display: block; font-size: 0.8rem; color: #5a6375; }
 #totals .value { font-size: 1.6rem; font-variant-numeric: tabular-nums; }
-#stations { display: grid; grid-template-columns: repeat(auto-fill, minmax(26rem, 1fr)); gap: 1rem; }
+#stations { display: grid; grid-template-columns: repeat(auto-fill, minmax(36rem, 1fr)); gap: 1rem; }
+.station { overflow-x: auto; }
 .station-head { display: flex; gap: 0.6rem; align-items: baseline; flex-wrap: wrap; }
 .station-stats { font-size: 0.9rem; color: #3b4354; margin: 0.3rem 0; }
 table { border-collapse: collapse; width: 100%; font-size: 0.85rem; }
-th, td { text-align: left; padding: 0.15rem 0.4rem; border-bottom: 1px solid #e3e6ec; }
+th, td { text-align: left; padding: 0.15rem 0.4rem; border-bottom: 1px solid #e3e6ec; white-space: nowrap; }
+td.reason { white-space: normal; }
 td.state-done { color: #1b7a3a; font-weight: 600; }
 td.state-failed { color: #b3261e; font-weight: 600; }
 td.state-in-progress { color: #8a5a00; }

@@ -33,7 +33,7 @@ interface Board {
 }
 
 /**
- * A production line that moves on by one tick each time its status is read: two stations,
+ * A production line that, while `running`, moves on by one tick each time its status is read: two stations,
  * `boardsPerStation` boards each, a few boards at a time per station, one board failing at
  * keygen once (with its reason) and then provisioned again. Ends with every board done.
  */
@@ -41,6 +41,8 @@ export class SimulatedLine {
   readonly boards: Board[] = [];
   readonly failures: FailureRecord[] = [];
   reads = 0;
+  /** The line moves only while running (a test starts it once the page is watching). */
+  running = false;
   readonly #stationIds = ["S1", "S2"];
   readonly #parallel: number;
   readonly #start = Date.parse("2026-12-02T06:00:00Z");
@@ -71,7 +73,7 @@ export class SimulatedLine {
   /** The status source the dashboard polls: each read is one tick of the line. */
   readonly readStatus = async (): Promise<LineStatus> => {
     this.reads++;
-    if (this.reads > 1) this.#tick();
+    if (this.running) this.#tick();
     return this.#snapshot();
   };
 
