@@ -71,7 +71,7 @@ describe("line dashboard in headless chromium", () => {
     // Both stations appear with their boards while the line is running.
     await page.locator('[data-station="S1"]').waitFor();
     await page.locator('[data-station="S2"]').waitFor();
-    await expect.poll(() => page.locator("#connection").innerText()).toBe("live");
+    await expect.poll(() => page.locator("#connection").textContent()).toBe("live");
     expect(await page.locator("[data-station] tr[data-device]").count()).toBe(0); // nothing started yet
     line.running = true;
     await page
@@ -84,7 +84,8 @@ describe("line dashboard in headless chromium", () => {
     await expect
       .poll(
         async () => {
-          stepsSeen.add(await firstBoard.locator("td.step").innerText());
+          const step = await firstBoard.locator("td.step").textContent();
+          if (step) stepsSeen.add(step);
           return stepsSeen.size;
         },
         { timeout: LINE_TIMEOUT_MS, interval: 50 },
@@ -94,12 +95,12 @@ describe("line dashboard in headless chromium", () => {
     // The failing board: its reason in the failures table, and failed in its station.
     const failure = page.locator('#failures tr[data-device="nrf-352656100000105"]');
     await failure.waitFor({ timeout: LINE_TIMEOUT_MS });
-    expect(await failure.locator("td.code").innerText()).toBe("ERR_AT_TIMEOUT");
-    expect(await failure.locator("td.reason").innerText()).toBe(
+    expect(await failure.locator("td.code").textContent()).toBe("ERR_AT_TIMEOUT");
+    expect(await failure.locator("td.reason").textContent()).toBe(
       "no answer to AT%KEYGEN from nrf-352656100000105 within 60 s",
     );
-    expect(await failure.innerText()).toContain("S2");
-    expect(await failure.innerText()).toContain("keygen");
+    expect(await failure.textContent()).toContain("S2");
+    expect(await failure.textContent()).toContain("keygen");
 
     // Every board of both stations reaches "done".
     await page.waitForFunction(
@@ -113,14 +114,14 @@ describe("line dashboard in headless chromium", () => {
     for (const station of ["S1", "S2"]) {
       const card = page.locator(`[data-station="${station}"]`);
       expect(await card.locator('tr[data-state="done"]').count()).toBe(16);
-      expect(await card.locator('[data-role="stats"]').innerText()).toContain(
+      expect(await card.locator('[data-role="stats"]').textContent()).toContain(
         "0 in progress · 16 done",
       );
-      expect(await card.locator('[data-role="alive"]').innerText()).toBe("alive");
+      expect(await card.locator('[data-role="alive"]').textContent()).toBe("alive");
     }
-    expect(await page.locator("#line-in-progress").innerText()).toBe("0");
-    expect(await page.locator("#line-failed").innerText()).toBe("0");
-    expect(Number(await page.locator("#line-rate").innerText())).toBeGreaterThan(0);
+    expect(await page.locator("#line-in-progress").textContent()).toBe("0");
+    expect(await page.locator("#line-failed").textContent()).toBe("0");
+    expect(Number(await page.locator("#line-rate").textContent())).toBeGreaterThan(0);
     // The failure stays listed after the board was provisioned again.
     expect(await page.locator("#failures tbody tr").count()).toBe(1);
     // Many snapshots arrived over server-sent events, not one page load.
