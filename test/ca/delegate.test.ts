@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLedger } from "../../src/ca/index.js";
 import { runCli } from "../../src/cli/main.js";
@@ -172,6 +174,63 @@ describe("ca delegate: per-station intermediate CAs under the line's root", () =
     const { ca } = jsonOutput(result);
     expect(ca.subject).toContain("CN=nrf-provision station S4 CA");
     expect(ca.dir).toBe(join(dir, "S4-ca"));
+  });
+
+  it("ca issue from a station CA loads no @peculiar/x509 (start-up, issue 12); ca delegate does", async () => {
+    await writeFile(
+      join(dir, "log-modules.mjs"),
+      `import { register } from "node:module";\nregister("./log-modules-hook.mjs", import.meta.url);\n`,
+    );
+    await writeFile(
+      join(dir, "log-modules-hook.mjs"),
+      `import { appendFileSync } from "node:fs";
+export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context);
+  appendFileSync(process.env.MODULE_LOG, resolved.url + "\\n");
+  return resolved;
+}
+`,
+    );
+    const heavyModules = async (args: string[], env: Record<string, string>, log: string) => {
+      const binary = fileURLToPath(new URL("../../bin/nrf-provision.js", import.meta.url));
+      const result = spawnSync(
+        process.execPath,
+        ["--import", "./log-modules.mjs", binary, ...args],
+        {
+          cwd: dir,
+          env: { PATH: process.env.PATH, ...env, MODULE_LOG: join(dir, log) },
+          encoding: "utf8",
+        },
+      );
+      expect(result.status, result.stderr).toBe(0);
+      const modules = (await readFile(join(dir, log), "utf8")).split("\n");
+      return modules.filter((url) => /node_modules\/(@peculiar|reflect-metadata)\//.test(url));
+    };
+    await writeFile(join(dir, "startup.csr.pem"), modemLikeCsr("startup-device").pem);
+    const issue = [
+      "ca",
+      "issue",
+      "--dir",
+      "S1-ca",
+      "--csr",
+      "startup.csr.pem",
+      "--out",
+      "startup.pem",
+    ];
+    expect(
+      await heavyModules(issue, { NRF_PROVISION_CA_PASSPHRASE: STATION_PASSPHRASE }, "issue.log"),
+    ).toEqual([]);
+    const delegate = [
+      "ca",
+      "delegate",
+      "--root-dir",
+      "root",
+      "--station",
+      "S5",
+      "--out-dir",
+      "S5-ca",
+    ];
+    expect((await heavyModules(delegate, delegateEnv, "delegate.log")).length).toBeGreaterThan(0);
   });
 
   describe("provision --cert-chain", () => {
