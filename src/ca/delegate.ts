@@ -165,7 +165,9 @@ function stationName(root: X509Library.X509Certificate, station: string): X509Li
 
 function validity(root: CertificateAuthority, days: number): { notBefore: Date; notAfter: Date } {
   const now = root.clock().getTime();
-  const notBefore = new Date(Math.floor((now - BACKDATE_MS) / 1000) * 1000);
+  // Backdated for clock skew, but never before the root itself is valid.
+  const backdated = Math.floor((now - BACKDATE_MS) / 1000) * 1000;
+  const notBefore = new Date(Math.max(backdated, root.info.notBefore.getTime()));
   const requested = Math.floor((now + days * DAY_MS) / 1000) * 1000;
   return { notBefore, notAfter: new Date(Math.min(requested, root.info.notAfter.getTime())) };
 }

@@ -174,6 +174,13 @@ describe("ca delegate: per-station intermediate CAs under the line's root", () =
     const { ca } = jsonOutput(result);
     expect(ca.subject).toContain("CN=nrf-provision station S4 CA");
     expect(ca.dir).toBe(join(dir, "S4-ca"));
+    expect(result.err).toBe("");
+    const same = await run(
+      ["ca", "delegate", "--root-dir", "root", "--station", "S6", "--out-dir", "S6-ca"],
+      { env: { ...delegateEnv, NRF_PROVISION_CA_PASSPHRASE: ROOT_PASSPHRASE } },
+    );
+    expect(same.code, same.err).toBe(0);
+    expect(same.err).toContain("warning: the station CA gets the root's passphrase");
   });
 
   it("ca issue from a station CA loads no @peculiar/x509 (start-up, issue 12); ca delegate does", async () => {

@@ -196,6 +196,11 @@ function registerDelegate(ca: Command, ctx: CliContext): void {
       });
       try {
         const passphrase = o.insecureNoPassphrase ? null : await newCaPassphrase(ctx.io);
+        if (passphrase !== null && passphrase === ctx.io.env[ROOT_CA_PASSPHRASE_ENV]) {
+          ctx.io.stderr.write(
+            `warning: the station CA gets the root's passphrase: whoever runs the station could unlock the root. Give ${CA_PASSPHRASE_ENV} a passphrase of its own.\n`,
+          );
+        }
         const info = await delegateCa({
           root,
           station: o.station,
