@@ -125,6 +125,37 @@ describe("ca delegate: per-station intermediate CAs under the line's root", () =
     });
   });
 
+  it("a batch from the station CA (worker threads) records the issuer too, and each certificate chains to the root", async () => {
+    const ids = ["s1-batch-1", "s1-batch-2"];
+    for (const id of ids) await writeFile(join(dir, `${id}.csr.pem`), modemLikeCsr(id).pem);
+    const batch = await run(
+      ["ca", "issue", "--dir", "S1-ca", "--csr", ...ids.map((id) => `${id}.csr.pem`)].concat([
+        "--out-dir",
+        "s1-batch",
+        "--workers",
+        "2",
+      ]),
+      { env: { NRF_PROVISION_CA_PASSPHRASE: STATION_PASSPHRASE } },
+    );
+    expect(batch.code, batch.err).toBe(0);
+    const s1 = new X509Certificate(await readFile(join(s1Dir(), "ca.pem")));
+    const { entries } = await readLedger(join(s1Dir(), "ledger.jsonl"));
+    for (const id of ids) {
+      expect(entries.find((entry) => entry.deviceId === id)).toMatchObject({
+        issuerSerialNumber: s1.serialNumber.toLowerCase(),
+      });
+      const verified = await openssl([
+        "verify",
+        "-CAfile",
+        join(s1Dir(), "root.pem"),
+        "-untrusted",
+        join(s1Dir(), "ca.pem"),
+        join(dir, "s1-batch", `${id}.pem`),
+      ]);
+      expect(verified).toContain("OK");
+    }
+  });
+
   it("refuses to delegate from a station CA (pathLen 0), with a clear error", async () => {
     const result = await run(
       ["ca", "delegate", "--root-dir", "S1-ca", "--station", "S2", "--out-dir", "S2-ca"],

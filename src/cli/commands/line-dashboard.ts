@@ -74,7 +74,7 @@ async function dashboardCommand(ctx: CliContext, flags: DashboardFlags): Promise
 
 /** What this command needs of src/store (the shared store, PostgreSQL). */
 interface StoreModule {
-  openStore(url: string): Promise<{ close(): Promise<void> }>;
+  openStore(url: string): Promise<{ close?(): Promise<void> }>;
   readLineStatus(store: unknown): Promise<LineStatus>;
 }
 
@@ -97,6 +97,8 @@ export async function openLineStatusSource(url: string): Promise<LineStatusSourc
   const store = await module.openStore(url);
   return {
     readStatus: () => module.readLineStatus(store),
-    close: () => store.close(),
+    close: async () => {
+      await store.close?.();
+    },
   };
 }
