@@ -22,8 +22,15 @@ export interface LineStatusSource {
   close(): Promise<void>;
 }
 
-/** Registers `line dashboard` on the `line` command (which src/cli/commands/line.ts creates). */
-export function registerLineDashboard(line: Command, ctx: CliContext): Command {
+/**
+ * Registers `line dashboard` on the `line` command (which src/cli/commands/line.ts creates).
+ * `openSource` reads the line from the store at `--store` (tests pass their own line).
+ */
+export function registerLineDashboard(
+  line: Command,
+  ctx: CliContext,
+  openSource: (url: string) => Promise<LineStatusSource> = openLineStatusSource,
+): Command {
   return line
     .command("dashboard")
     .description(
@@ -37,10 +44,14 @@ export function registerLineDashboard(line: Command, ctx: CliContext): Command {
       `secret every request must carry, as ?token= or Authorization: Bearer (or ${DASHBOARD_TOKEN_ENV})`,
     )
     .option("--poll-ms <n>", "how often the store is read", "1000")
-    .action((flags: DashboardFlags) => dashboardCommand(ctx, flags));
+    .action((flags: DashboardFlags) => dashboardCommand(ctx, flags, openSource));
 }
 
-async function dashboardCommand(ctx: CliContext, flags: DashboardFlags): Promise<void> {
+async function dashboardCommand(
+  ctx: CliContext,
+  flags: DashboardFlags,
+  openSource: (url: string) => Promise<LineStatusSource>,
+): Promise<void> {
   const { io } = ctx;
   const url = flags.store ?? io.env[STORE_ENV];
   if (url === undefined || url === "") {
@@ -52,7 +63,7 @@ async function dashboardCommand(ctx: CliContext, flags: DashboardFlags): Promise
   const token = flags.token ?? io.env[DASHBOARD_TOKEN_ENV];
   // Refused before the store is opened: nothing is exposed by mistake, nothing to undo.
   checkDashboardExposure(host, token);
-  const source = await openLineStatusSource(url);
+  const source = await openSource(url);
   try {
     const dashboard = await startDashboard({
       readStatus: () => source.readStatus(),
