@@ -36,6 +36,8 @@ export {
   type CertificateAuthority,
   type CertificateProfile,
   countIssued,
+  type DelegateCaOptions,
+  delegateCa,
   type InitCaOptions,
   type IssuedCertificate,
   type IssueOptions,

@@ -218,6 +218,8 @@ export interface LoadCaOptions {
   crypto?: Crypto;
   clock?: () => Date;
   ledger?: LedgerOptions;
+  /** What to tell a user whose passphrase is missing (default: set NRF_PROVISION_CA_PASSPHRASE). */
+  passphraseHint?: string;
   /** Told about a CA that works but is at risk (unencrypted key, world-writable folder …). */
   onWarning?: (message: string) => void;
 }
@@ -235,7 +237,7 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
     keyPem,
     options.passphrase,
     info.files.privateKey,
-    `set ${CA_PASSPHRASE_ENV} or run interactively to be prompted`,
+    options.passphraseHint ?? `set ${CA_PASSPHRASE_ENV} or run interactively to be prompted`,
   );
   warnAboutProtection(info.files.privateKey, protection, warn);
   await warnIfWorldWritable(options.dir, warn);

@@ -90,7 +90,7 @@ async function recordOutcome(
   if ("error" in outcome) return { label, ok: false, error: outcome.error };
   try {
     const { certificate, source } = outcome.prepared;
-    await ca.ledger.append(ledgerEntry(certificate, ca.clock(), source));
+    await ca.ledger.append(ledgerEntry(certificate, ca.clock(), source, ca.info));
     return { label, ok: true, certificate };
   } catch (error) {
     return { label, ok: false, error: describeFailure(error) };

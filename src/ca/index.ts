@@ -20,6 +20,13 @@ export {
   verifyCsr,
 } from "./csr.js";
 export { chunkRows, REGISTER_CERTIFICATES_MAX_ROWS, registerCertificatesCsv } from "./csv.js";
+export {
+  DELEGATED_ROOT_FILE,
+  type DelegateCaOptions,
+  delegateCa,
+  ROOT_CA_PASSPHRASE_ENV,
+  readDelegatedRoot,
+} from "./delegate.js";
 export { CaError, type CaErrorCode } from "./errors.js";
 export { type IssuedCertificate, type IssueOptions, issueDeviceCertificate } from "./issue.js";
 export {

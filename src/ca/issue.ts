@@ -5,7 +5,7 @@ import {
   type KeygenOutput,
 } from "../attest/index.js";
 import { toPem } from "../der/index.js";
-import type { CertificateAuthority } from "./authority.js";
+import type { CaInfo, CertificateAuthority } from "./authority.js";
 import type { CertificateProfile } from "./certificate-template.js";
 import {
   checkCsrAlgorithms,
@@ -68,7 +68,7 @@ export async function issueDeviceCertificate(
   for (let attempt = 1; ; attempt++) {
     const { certificate, source } = await prepareCertificate(ca, csr, options);
     try {
-      await ca.ledger.append(ledgerEntry(certificate, ca.clock(), source));
+      await ca.ledger.append(ledgerEntry(certificate, ca.clock(), source, ca.info));
       return certificate;
     } catch (error) {
       // 126 random bits do not collide in practice; if they ever do, sign again with a new serial.
@@ -186,6 +186,7 @@ export function ledgerEntry(
   certificate: IssuedCertificate,
   issuedAt: Date,
   source: string,
+  issuer: Pick<CaInfo, "serialNumber" | "sha256Fingerprint">,
 ): LedgerEntry {
   return {
     serialNumber: certificate.serialNumber,
@@ -196,5 +197,7 @@ export function ledgerEntry(
     issuedAt: issuedAt.toISOString(),
     source,
     pem: certificate.pem,
+    issuerSerialNumber: issuer.serialNumber,
+    issuerSha256Fingerprint: issuer.sha256Fingerprint,
   };
 }

@@ -16,6 +16,9 @@ export interface LedgerEntry {
   /** What the certificate was issued from, e.g. `csr-sha256:<hex>`. */
   source: string;
   pem: string;
+  /** The CA that signed it (serial and SHA-256 of its certificate): a station's intermediate or the root. */
+  issuerSerialNumber?: string;
+  issuerSha256Fingerprint?: string;
 }
 
 export interface LedgerQuery {

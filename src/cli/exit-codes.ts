@@ -96,6 +96,7 @@ export const exitCodeByErrorCode: Readonly<Record<ErrorCode, ExitCode>> = Object
   ERR_CA_INVALID_VALIDITY: CA,
   ERR_CA_KEY_MISMATCH: CA,
   ERR_CA_NOT_FOUND: CA,
+  ERR_CA_NOT_A_ROOT: CA, // ca delegate from a station CA (pathLen 0) or a non-CA certificate
   ERR_CA_PASSPHRASE: CA,
   ERR_CA_PASSPHRASE_MISMATCH: CA,
   ERR_CA_PASSPHRASE_REQUIRED: CA,
@@ -162,6 +163,11 @@ export const exitCodeByErrorCode: Readonly<Record<ErrorCode, ExitCode>> = Object
   ERR_FILE_LOCKED: FAILURE,
   ERR_SIM_PTY: FAILURE,
   ERR_UNEXPECTED: FAILURE,
+
+  // The line dashboard (src/line): refused before it listens.
+  ERR_LINE_DASHBOARD_TOKEN_REQUIRED: USAGE, // --host off loopback without --token
+  ERR_LINE_DASHBOARD_LISTEN: FAILURE, // the port is taken or the address is not this machine's
+  ERR_LINE_STORE_UNAVAILABLE: FAILURE, // this build has no shared store to read the line from
 } satisfies Record<ErrorCode, ExitCode>);
 
 /** The process exit code for an error code (`ERR_AT_TIMEOUT` → 3); 1 for a code not listed. */

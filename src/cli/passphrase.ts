@@ -131,20 +131,25 @@ export function promptHidden(io: CliIo, question: string): Promise<string> {
  * terminal. Without a terminal an encrypted key fails with ERR_CA_PASSPHRASE_REQUIRED, naming
  * the variable.
  */
-export async function openCaWithPassphrase(io: CliIo, dir: string): Promise<CertificateAuthority> {
+export async function openCaWithPassphrase(
+  io: CliIo,
+  dir: string,
+  source: { env: string; prompt: string } = { env: CA_PASSPHRASE_ENV, prompt: "CA passphrase: " },
+): Promise<CertificateAuthority> {
   const caDir = resolve(io.cwd, dir);
   const onWarning = (message: string) => io.stderr.write(`warning: ${message}\n`);
-  const fromEnv = io.env[CA_PASSPHRASE_ENV];
+  const passphraseHint = `set ${source.env} or run interactively to be prompted`;
+  const fromEnv = io.env[source.env];
   if (fromEnv !== undefined && fromEnv !== "") {
-    return loadCa({ dir: caDir, passphrase: fromEnv, onWarning });
+    return loadCa({ dir: caDir, passphrase: fromEnv, onWarning, passphraseHint });
   }
   try {
-    return await loadCa({ dir: caDir, passphrase: null, onWarning });
+    return await loadCa({ dir: caDir, passphrase: null, onWarning, passphraseHint });
   } catch (error) {
     if (!isNrfProvisionError(error, "ERR_CA_PASSPHRASE_REQUIRED") || !canPrompt(io)) throw error;
   }
-  const passphrase = await promptHidden(io, "CA passphrase: ");
-  return loadCa({ dir: caDir, passphrase, onWarning });
+  const passphrase = await promptHidden(io, source.prompt);
+  return loadCa({ dir: caDir, passphrase, onWarning, passphraseHint });
 }
 
 /** The passphrase for a new CA: NRF_PROVISION_CA_PASSPHRASE, or asked twice on a terminal; never empty. */

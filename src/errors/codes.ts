@@ -8,6 +8,7 @@ import type { CloudLayerErrorCode } from "../cloud/errors.js";
 import type { FileLockErrorCode } from "../file-lock/file-lock.js";
 import type { FileErrorCode } from "../files/errors.js";
 import type { JwtErrorCode } from "../jwt/errors.js";
+import type { LineErrorCode } from "../line/errors.js";
 import type { ModemErrorCode } from "../modem/errors.js";
 import type { PipelineErrorCode } from "../pipeline/errors.js";
 import type { SerialErrorCode } from "../serial/errors.js";
@@ -29,6 +30,7 @@ export type ErrorCode =
   | FileErrorCode
   | FileLockErrorCode
   | JwtErrorCode
+  | LineErrorCode
   | ModemErrorCode
   | PipelineErrorCode
   | SerialErrorCode

@@ -56,6 +56,12 @@ export interface ProvisionOptions {
   /** subType, tags, fwTypes for the onboarding row. */
   onboardingFields?: OnboardingFields;
   certificateDays?: number;
+  /**
+   * The station CA's certificate(s), written after the device certificate in the client-cert
+   * slot (type 1) so the modem can present the chain (`--cert-chain`); nRF Cloud still gets the
+   * device certificate alone.
+   */
+  certificateChainPem?: string;
   /** Keeps `<deviceId>/csr.pem`, `certificate.pem` and `device.json` here. */
   saveDir?: string;
   /**
@@ -302,7 +308,8 @@ async function putCredentials(
   }
 
   const rootCaSha256 = credentialSha256(options.rootCaPem);
-  const certificateSha256 = credentialSha256(certificate.pem);
+  const clientCertificate = clientCertificateContent(options, certificate);
+  const certificateSha256 = credentialSha256(clientCertificate);
   const current = plan.kind === "fresh" ? undefined : plan.tag;
   const rootWritten = await writeUnlessPresent(
     session,
@@ -315,7 +322,7 @@ async function putCredentials(
     session,
     "write-certificate",
     credentialType.certificate,
-    certificate.pem,
+    clientCertificate,
     current?.certificateSha256 === certificateSha256,
   );
   const listed = await steps.run("verify", async () => {
@@ -356,6 +363,14 @@ async function putCredentials(
   };
 }
 
+/** What goes into the client-cert slot: the device certificate, then the chain when asked. */
+function clientCertificateContent(
+  options: Pick<ProvisionOptions, "certificateChainPem">,
+  certificate: Pick<DeviceCertificate, "pem">,
+): string {
+  return certificate.pem + (options.certificateChainPem ?? "");
+}
+
 async function listTag(session: BoardSession): Promise<TagContents> {
   const listed = await listCredentials(session.at, { secTag: session.secTag });
   const hashOf = (type: number) => {
@@ -384,7 +399,9 @@ async function planFromInventory(session: BoardSession): Promise<Plan> {
   const history = options.journal?.recall(deviceId);
   if (options.journal !== undefined && tag.hasPrivateKey) {
     const known = await knownCertificates(session, history?.certificate);
-    const onModem = known.find((cert) => credentialSha256(cert.pem) === tag.certificateSha256);
+    const onModem = known.find(
+      (cert) => credentialSha256(clientCertificateContent(options, cert)) === tag.certificateSha256,
+    );
     if (onModem !== undefined) return { kind: "complete", tag, certificate: onModem };
     const csr = history?.keygen;
     if (csr !== undefined && csr.secTag === secTag && !history?.keygenInFlight) {

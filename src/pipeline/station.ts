@@ -49,6 +49,8 @@ export interface StationBoardOptions {
   onboardingFields?: OnboardingFields;
   certificateDays?: number;
   saveDir?: string;
+  /** Written after each device certificate in the client-cert slot (`--cert-chain`). */
+  certificateChainPem?: string;
 }
 
 export interface StationOptions {

@@ -15,6 +15,7 @@ import { type ErrorCode, isNrfProvisionError, NrfProvisionError } from "../../sr
 import { type FileLockErrorCode, FileLockedError } from "../../src/file-lock/index.js";
 import { FileError, type FileErrorCode } from "../../src/files/index.js";
 import { JwtError, type JwtErrorCode } from "../../src/jwt/index.js";
+import { LineError, type LineErrorCode } from "../../src/line/errors.js";
 import { ModemError, type ModemErrorCode } from "../../src/modem/index.js";
 import { PipelineError, type PipelineErrorCode } from "../../src/pipeline/index.js";
 import { SerialError, type SerialErrorCode } from "../../src/serial/index.js";
@@ -105,6 +106,7 @@ const caCodes = [
   "ERR_CA_INVALID_VALIDITY",
   "ERR_CA_KEY_CORRUPT",
   "ERR_CA_KEY_MISMATCH",
+  "ERR_CA_NOT_A_ROOT",
   "ERR_CA_NOT_FOUND",
   "ERR_CA_PASSPHRASE",
   "ERR_CA_PASSPHRASE_MISMATCH",
@@ -134,6 +136,7 @@ function caExit(error: CaError): ExitCode {
     case "ERR_CA_INVALID_VALIDITY":
     case "ERR_CA_KEY_CORRUPT":
     case "ERR_CA_KEY_MISMATCH":
+    case "ERR_CA_NOT_A_ROOT":
     case "ERR_CA_NOT_FOUND":
     case "ERR_CA_PASSPHRASE":
     case "ERR_CA_PASSPHRASE_MISMATCH":
@@ -421,6 +424,25 @@ function simExit(error: SimError): ExitCode {
   }
 }
 
+const lineCodes = [
+  "ERR_LINE_DASHBOARD_TOKEN_REQUIRED",
+  "ERR_LINE_DASHBOARD_LISTEN",
+  "ERR_LINE_STORE_UNAVAILABLE",
+] as const;
+expectTypeOf<(typeof lineCodes)[number]>().toEqualTypeOf<LineErrorCode>();
+
+function lineExit(error: LineError): ExitCode {
+  switch (error.code) {
+    case "ERR_LINE_DASHBOARD_TOKEN_REQUIRED":
+      return USAGE;
+    case "ERR_LINE_DASHBOARD_LISTEN":
+    case "ERR_LINE_STORE_UNAVAILABLE":
+      return FAILURE;
+    default:
+      return unreachable(error.code);
+  }
+}
+
 const layers = [
   layer(
     "AtError",
@@ -440,6 +462,7 @@ const layers = [
     fileLockExit,
   ),
   layer("JwtError", jwtCodes, (code) => new JwtError(code, "x"), jwtExit),
+  layer("LineError", lineCodes, (code) => new LineError(code, "x"), lineExit),
   layer("ModemError", modemCodes, (code) => new ModemError(code, "x"), modemExit),
   layer("PipelineError", pipelineCodes, (code) => new PipelineError(code, "x"), pipelineExit),
   layer("SerialError", serialCodes, (code) => new SerialError(code, "x"), serialExit),

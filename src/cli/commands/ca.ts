@@ -11,10 +11,13 @@ import {
   type CertificateProfile,
   chunkRows,
   countIssued,
+  DELEGATED_ROOT_FILE,
+  delegateCa,
   type IssuedCertificate,
   initCa,
   issueBatch,
   issueDeviceCertificate,
+  ROOT_CA_PASSPHRASE_ENV,
   readCaInfo,
   readLedger,
   registerCertificatesCsv,
@@ -39,7 +42,7 @@ import { ExitCode } from "../exit-codes.js";
 import { type CliIo, readInputFile } from "../io.js";
 import { newCaPassphrase, openCaWithPassphrase } from "../passphrase.js";
 
-/** Registers the `ca` commands: init, show, issue, ledger. */
+/** Registers the `ca` commands: init, delegate, show, issue, ledger. */
 export function register(program: Command, ctx: CliContext): void {
   const ca = program
     .command("ca")
@@ -59,6 +62,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--insecure-no-passphrase", "store the CA key UNENCRYPTED (test set-ups only)")
     .option("--json", "print one JSON document")
     .action((o: InitFlags) => initAction(ctx, o));
+
+  registerDelegate(ca, ctx);
 
   ca.command("show")
     .description("Show the CA's subject, serial, validity, fingerprint and issued count.")
@@ -169,6 +174,64 @@ async function ledgerAction(
     ctx.io,
     ...matching.map((e) => `${e.issuedAt}  ${e.serialNumber}  ${e.deviceId}  until ${e.notAfter}`),
   );
+}
+
+interface DelegateFlags {
+  rootDir: string;
+  station: string;
+  outDir: string;
+  days: string;
+  insecureNoPassphrase?: boolean;
+  json?: boolean;
+}
+
+/** `ca delegate`: a station's intermediate CA, signed by the line's root. */
+function registerDelegate(ca: Command, ctx: CliContext): void {
+  ca.command("delegate")
+    .description(
+      `Issue a station's intermediate CA under the root in --root-dir (root passphrase: ${ROOT_CA_PASSPHRASE_ENV}; the station CA's: ${CA_PASSPHRASE_ENV}).`,
+    )
+    .requiredOption("--root-dir <dir>", "the line's root CA directory (made by ca init)")
+    .requiredOption("--station <id>", "station ID, named in the intermediate's subject")
+    .requiredOption("--out-dir <dir>", "new station CA directory (must not hold a CA)")
+    .option("--days <n>", "validity in days (never past the root's)", "365")
+    .option("--insecure-no-passphrase", "store the station CA key UNENCRYPTED (test set-ups only)")
+    .option("--json", "print one JSON document")
+    .action(async (o: DelegateFlags) => {
+      const days = parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
+      const root = await openCaWithPassphrase(ctx.io, o.rootDir, {
+        env: ROOT_CA_PASSPHRASE_ENV,
+        prompt: "Root CA passphrase: ",
+      });
+      try {
+        const passphrase = o.insecureNoPassphrase ? null : await newCaPassphrase(ctx.io);
+        if (passphrase !== null && passphrase === ctx.io.env[ROOT_CA_PASSPHRASE_ENV]) {
+          ctx.io.stderr.write(
+            `warning: the station CA gets the root's passphrase: whoever runs the station could unlock the root. Give ${CA_PASSPHRASE_ENV} a passphrase of its own.\n`,
+          );
+        }
+        const info = await delegateCa({
+          root,
+          station: o.station,
+          dir: resolve(ctx.io.cwd, o.outDir),
+          passphrase,
+          days,
+        });
+        if (o.json) return writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
+        writeLines(
+          ctx.io,
+          `Created station CA "${info.subject}" in ${info.dir}, signed by "${root.info.subject}"`,
+          `  certificate  ${info.files.certificate} (intermediate, pathLen 0)`,
+          `  private key  ${info.files.privateKey} (${passphrase === null ? "UNENCRYPTED" : "encrypted PKCS#8"}, mode 0600)`,
+          `  root         ${join(info.dir, DELEGATED_ROOT_FILE)}`,
+          `  serial       ${info.serialNumber}`,
+          `  valid until  ${info.notAfter.toISOString()}`,
+          `Use it on the station with --ca-dir ${o.outDir}; keep the root directory offline.`,
+        );
+      } finally {
+        await root.close();
+      }
+    });
 }
 
 interface InitFlags {

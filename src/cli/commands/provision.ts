@@ -1,5 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { readCaInfo } from "../../ca/authority.js";
+import { DELEGATED_ROOT_FILE, readDelegatedRoot } from "../../ca/delegate.js";
 import type { CloudClient } from "../../cloud/index.js";
 import { DEVICE_ID_RULE } from "../../device-id/index.js";
 // The pipeline's modules one by one, not its index: `provision` needs none of the station's.
@@ -50,6 +52,7 @@ export interface BoardCliOptions extends LinkCliOptions, CloudCliOptions {
   tags?: string;
   fwTypes?: string;
   saveDir?: string;
+  certChain?: boolean;
 }
 
 interface ProvisionCliOptions extends BoardCliOptions {
@@ -94,7 +97,11 @@ export function addBoardOptions(command: Command): Command {
       "--fw-types <APP,MODEM>",
       "firmware types for FOTA, comma-separated (default APP,MODEM; '' for none)",
     )
-    .option("--save-dir <dir>", "keep each device's CSR, certificate and device.json here");
+    .option("--save-dir <dir>", "keep each device's CSR, certificate and device.json here")
+    .option(
+      "--cert-chain",
+      "write the station CA's certificate after the device certificate in the client-cert slot (a CA made by ca delegate)",
+    );
   return addCloudOptions(addLinkOptions(command));
 }
 
@@ -168,7 +175,21 @@ export async function boardOptionsFrom(
       ...(supportedFirmwareTypes === undefined ? {} : { supportedFirmwareTypes }),
     },
     ...(options.saveDir === undefined ? {} : { saveDir: resolve(io.cwd, options.saveDir) }),
+    ...(options.certChain
+      ? { certificateChainPem: await certificateChainFor(resolve(io.cwd, options.caDir)) }
+      : {}),
   };
+}
+
+/** `--cert-chain`: the intermediate of a delegated CA (a root alone is no chain to send). */
+async function certificateChainFor(caDir: string): Promise<string> {
+  if ((await readDelegatedRoot(caDir)) === undefined) {
+    throw usageError(
+      `--cert-chain needs a station CA made by "ca delegate" (with ${DELEGATED_ROOT_FILE} beside ca.pem); ${caDir} is a root CA, whose device certificates need no chain. Leave out --cert-chain.`,
+    );
+  }
+  const info = await readCaInfo(caDir);
+  return `${info.certificatePem.replaceAll("\r\n", "\n").trimEnd()}\n`;
 }
 
 function onboarderFor(options: ProvisionCliOptions, io: CliIo): Onboarder {
