@@ -24,6 +24,7 @@ export { chunkRows, REGISTER_CERTIFICATES_MAX_ROWS, registerCertificatesCsv } fr
 export { CaError } from "./errors.js";
 export { type IssuedCertificate, type IssueOptions, issueDeviceCertificate } from "./issue.js";
 export {
+  type CaLedger,
   Ledger,
   type LedgerContents,
   type LedgerEntry,

@@ -1,0 +1,106 @@
+-- The production line's shared state (issue 14). Applied once by `nrf-provision line db migrate`.
+
+-- Stations on the line: one row per station ID, kept after the station stops.
+CREATE TABLE stations (
+  id text PRIMARY KEY,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  heartbeat timestamptz NOT NULL DEFAULT now(),
+  -- Set when the station ended normally: its claims are free at once.
+  stopped_at timestamptz,
+  -- The CA certificate it issues with (its intermediate, or its own CA) and that CA's fingerprint.
+  issuer_certificate text,
+  issuer_fingerprint text,
+  issuer_serial text,
+  -- `ca revoke-station`: its issuer is refused line-wide.
+  revoked boolean NOT NULL DEFAULT false,
+  revoked_at timestamptz,
+  -- Round trips to the database and milliseconds spent in them, written when the station stops.
+  db_round_trips bigint NOT NULL DEFAULT 0,
+  db_ms double precision NOT NULL DEFAULT 0
+);
+
+-- The CA ledger of the whole line: serial numbers are unique per issuer.
+CREATE TABLE certificates (
+  issuer_fingerprint text NOT NULL,
+  serial_number text NOT NULL,
+  device_id text NOT NULL,
+  sha256_fingerprint text NOT NULL UNIQUE,
+  not_before timestamptz NOT NULL,
+  not_after timestamptz NOT NULL,
+  issued_at timestamptz NOT NULL,
+  station_id text NOT NULL,
+  source text NOT NULL,
+  pem text NOT NULL,
+  PRIMARY KEY (issuer_fingerprint, serial_number)
+);
+CREATE INDEX certificates_device ON certificates (device_id);
+
+-- Every board the line has seen; `claimed_by` is the station working on it now.
+CREATE TABLE devices (
+  device_id text PRIMARY KEY,
+  imei text,
+  uuid text,
+  model text,
+  firmware text,
+  claimed_by text REFERENCES stations (id),
+  claimed_at timestamptz,
+  station_id text NOT NULL REFERENCES stations (id),
+  state text NOT NULL DEFAULT 'in-progress',
+  step text NOT NULL DEFAULT 'identity',
+  -- The certificate that should be on the modem and on nRF Cloud.
+  expected_fingerprint text,
+  onboarding text NOT NULL DEFAULT 'not-started',
+  first_seen timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX devices_imei ON devices (imei);
+CREATE INDEX devices_claimed_by ON devices (claimed_by);
+CREATE INDEX devices_updated ON devices (updated_at);
+
+-- The journal of the whole line: append-only, each record as the station journal writes it
+-- (`record` is the JSON, `checksum` its CRC-32 in 8 hex digits), in the order written.
+CREATE TABLE events (
+  seq bigserial PRIMARY KEY,
+  -- Chosen by the station, so a retried insert (connection lost at commit) is not doubled.
+  event_id uuid NOT NULL UNIQUE,
+  station_id text NOT NULL REFERENCES stations (id),
+  type text NOT NULL,
+  device_ids text[] NOT NULL,
+  at timestamptz NOT NULL,
+  record text NOT NULL,
+  checksum text NOT NULL
+);
+CREATE INDEX events_device_ids ON events USING gin (device_ids);
+CREATE INDEX events_type_at ON events (type, at);
+
+CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'events are append-only';
+END $$;
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+  FOR EACH ROW EXECUTE FUNCTION events_append_only();
+
+-- Onboarding uploads shared by the line: rows wait as pending until one station takes a batch
+-- (FOR UPDATE SKIP LOCKED) into one bulk job.
+CREATE TABLE upload_jobs (
+  id bigserial PRIMARY KEY,
+  station_id text NOT NULL REFERENCES stations (id),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  bulk_ops_request_id text,
+  state text NOT NULL DEFAULT 'sending',
+  finished_at timestamptz
+);
+CREATE TABLE upload_rows (
+  device_id text NOT NULL REFERENCES devices (device_id),
+  sha256_fingerprint text NOT NULL,
+  row_json text NOT NULL,
+  state text NOT NULL DEFAULT 'pending',
+  job_id bigint REFERENCES upload_jobs (id),
+  message text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (device_id, sha256_fingerprint)
+);
+CREATE INDEX upload_rows_pending ON upload_rows (created_at) WHERE state = 'pending';
