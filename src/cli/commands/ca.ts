@@ -38,8 +38,9 @@ import {
 import { ExitCode } from "../exit-codes.js";
 import { type CliIo, readInputFile } from "../io.js";
 import { newCaPassphrase, openCaWithPassphrase } from "../passphrase.js";
+import { registerRevokeStation } from "./ca-revoke-station.js";
 
-/** Registers the `ca` commands: init, show, issue, ledger. */
+/** Registers the `ca` commands: init, show, issue, ledger, revoke-station. */
 export function register(program: Command, ctx: CliContext): void {
   const ca = program
     .command("ca")
@@ -160,6 +161,9 @@ export function register(program: Command, ctx: CliContext): void {
         ),
       );
     });
+
+  // The production line (issue 14): refusing one station's CA in the shared store.
+  registerRevokeStation(ca, ctx);
 }
 
 interface InitFlags {
