@@ -127,8 +127,9 @@ export class PgJournal implements StationJournal {
         [record.deviceId, stationId, record.imei, record.deviceUuid, record.at],
       );
       const history = await tx.query<EventRow>(
-        `SELECT record, checksum, seq FROM events WHERE device_ids && ARRAY[$1]::text[] ORDER BY seq`,
-        [record.deviceId],
+        `SELECT record, checksum, seq FROM events
+         WHERE device_ids && ARRAY[$1]::text[] AND event_id <> $2 ORDER BY seq`,
+        [record.deviceId, event.id],
       );
       await insertEvent(tx, this.#options, event);
       // What this station already has in memory is not applied twice.

@@ -51,6 +51,13 @@ export async function registerStation(
         { details: { stationId: station.id, host: row.host, pid: row.pid } },
       );
     }
+    if (row?.revoked) {
+      throw new StoreError(
+        "ERR_STORE_STATION_REVOKED",
+        `Station ${station.id} is revoked on this line (ca revoke-station): it may not issue. Give the station a new intermediate (ca delegate) and a new --station-id.`,
+        { details: { stationId: station.id } },
+      );
+    }
     await upsertStation(tx, station);
   });
 }
