@@ -81,26 +81,3 @@ BEGIN
 END $$;
 CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
   FOR EACH ROW EXECUTE FUNCTION events_append_only();
-
--- Onboarding uploads shared by the line: rows wait as pending until one station takes a batch
--- (FOR UPDATE SKIP LOCKED) into one bulk job.
-CREATE TABLE upload_jobs (
-  id bigserial PRIMARY KEY,
-  station_id text NOT NULL REFERENCES stations (id),
-  created_at timestamptz NOT NULL DEFAULT now(),
-  bulk_ops_request_id text,
-  state text NOT NULL DEFAULT 'sending',
-  finished_at timestamptz
-);
-CREATE TABLE upload_rows (
-  device_id text NOT NULL REFERENCES devices (device_id),
-  sha256_fingerprint text NOT NULL,
-  row_json text NOT NULL,
-  state text NOT NULL DEFAULT 'pending',
-  job_id bigint REFERENCES upload_jobs (id),
-  message text,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (device_id, sha256_fingerprint)
-);
-CREATE INDEX upload_rows_pending ON upload_rows (created_at) WHERE state = 'pending';
