@@ -14,7 +14,7 @@ export interface DatabaseOptions {
   retryForMs?: number;
   /** Told once per outage, when the first retry starts, and when the database answers again. */
   onOutage?: (event: { type: "unavailable"; message: string } | { type: "available" }) => void;
-  /** Connections kept open (default 4). */
+  /** Connections at most (default 10: a station's boards write at once). */
   maxConnections?: number;
 }
 
@@ -58,7 +58,7 @@ export class Database {
     this.#options = options;
     this.#pool = new pg.Pool({
       connectionString: url,
-      max: options.maxConnections ?? 4,
+      max: options.maxConnections ?? 10,
       connectionTimeoutMillis: 5_000,
       keepAlive: true,
       idleTimeoutMillis: 30_000,
@@ -76,13 +76,25 @@ export class Database {
     text: string,
     values?: unknown[],
   ): Promise<Row[]> {
-    return this.#retrying(() => this.#timed(this.#pool, text, values)) as Promise<Row[]>;
+    return this.#retrying(async () => {
+      // Waiting for a free connection is not database time; the statement itself is.
+      const client = await this.#pool.connect();
+      let broken: unknown;
+      try {
+        return await this.#timed(client, text, values);
+      } catch (error) {
+        broken = isTransient(error) ? error : undefined;
+        throw error;
+      } finally {
+        client.release(broken instanceof Error ? broken : undefined);
+      }
+    }) as Promise<Row[]>;
   }
 
   /** Runs `work` in one transaction; the whole transaction is retried after a lost connection. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.#retrying(async () => {
-      const client = await this.#connect();
+      const client = await this.#pool.connect();
       const tx: Queryable = {
         query: (text, values) => this.#timed(client, text, values) as never,
       };
@@ -104,15 +116,6 @@ export class Database {
 
   async close(): Promise<void> {
     await this.#pool.end().catch(() => {});
-  }
-
-  async #connect(): Promise<pg.PoolClient> {
-    const started = performance.now();
-    try {
-      return await this.#pool.connect();
-    } finally {
-      this.#ms += performance.now() - started;
-    }
   }
 
   async #timed(on: pg.Pool | pg.PoolClient, text: string, values?: unknown[]): Promise<unknown[]> {
