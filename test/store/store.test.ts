@@ -214,3 +214,57 @@ describe("transient errors", () => {
     expect(isTransient(Object.assign(new Error("x"), { code: "23505" }))).toBe(false);
   });
 });
+
+describe("line status and line export", () => {
+  it("report a finished board as text, CSV, and only what changed --since", async () => {
+    const { url, db } = await freshDb();
+    const a = await journalFor(db, "A");
+    const ledger = await PgLedger.open(db, "A", "issuer-of-A");
+    await a.record(identity("nrf-8", "358"));
+    await ledger.append(entry("nrf-8", "0c"));
+    await a.record({
+      type: "issued",
+      deviceId: "nrf-8",
+      serialNumber: "0c",
+      sha256Fingerprint: "fp-0c",
+      certificatePem: "(pem)",
+    });
+    await a.record({
+      type: "provisioned",
+      deviceId: "nrf-8",
+      imei: "358",
+      port: "/dev/test",
+      secTag: 16842753,
+      sha256Fingerprint: "fp-0c",
+    });
+    await a.record({ type: "onboarded", deviceId: "nrf-8", sha256Fingerprint: "fp-0c" });
+    await a.record({
+      type: "board-failed",
+      port: "/dev/other",
+      step: "identity",
+      code: "ERR_AT_TIMEOUT",
+      message: "no answer",
+    });
+
+    const status = await runCli(["line", "status", "--store", url], {});
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(status.stdout).toContain("station A");
+    expect(status.stdout).toContain("1 done, 0 failed");
+    expect(status.stdout).toContain("/dev/other identity: ERR_AT_TIMEOUT: no answer");
+
+    const csv = await runCli(["line", "export", "--store", url, "--csv"], {});
+    const [header, row, ...rest] = csv.stdout.trim().split("\n");
+    expect(header).toBe(
+      "deviceId,imei,uuid,serialNumber,sha256Fingerprint,issuingStation,issuerFingerprint,stationRevoked,state,onboarding,updatedAt",
+    );
+    expect(row).toMatch(/^nrf-8,358,uuid-358,0c,fp-0c,A,issuer-of-A,false,done,succeeded,/);
+    expect(rest).toEqual([]);
+    const later = await runCli(
+      ["line", "export", "--store", url, "--csv", "--since", "2999-01-01T00:00:00Z"],
+      {},
+    );
+    expect(later.stdout.trim().split("\n")).toHaveLength(1);
+    const both = await runCli(["line", "export", "--store", url, "--csv", "--jsonl"], {});
+    expect(both.exitCode).toBe(2);
+  }, 60_000);
+});
