@@ -5,7 +5,9 @@
 //
 // Prints the wall time of each configuration, the ratio line / single (target ≤ 1.3), and the
 // database round trips and milliseconds of database time per board (the stations' own counts,
-// written to the `stations` table when they stop).
+// written to the `stations` table when they stop). As a control it also runs the same 4 × 16 on
+// the file store (separate CA folders and journals): line / that isolates what PostgreSQL costs
+// from what running four stations at once costs on this machine.
 //
 //   npm run bench:line [-- --store postgres://…]   (default: a throwaway local cluster)
 
@@ -86,7 +88,7 @@ async function lineStore(): Promise<{ url: string; cluster?: PgCluster }> {
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "nrf-provision-bench-line-"));
   const { url, cluster } = await lineStore();
-  const total = BOARDS_PER_STATION * (LINE_STATIONS + 1);
+  const total = BOARDS_PER_STATION * (2 * LINE_STATIONS + 1);
   const boards = await Promise.all(
     Array.from({ length: total }, () => startSimModemOnPty({ keygenMs: KEYGEN_MS })),
   );
@@ -102,6 +104,12 @@ async function main(): Promise<void> {
         ),
       ),
     );
+    const slice = (i: number) => boards.slice(i * BOARDS_PER_STATION, (i + 1) * BOARDS_PER_STATION);
+    const control = await Promise.all(
+      Array.from({ length: LINE_STATIONS }, (_, i) =>
+        station(dir, `F${i + 1}`, slice(LINE_STATIONS + 1 + i)),
+      ),
+    );
     console.log(
       `line bench: ${KEYGEN_MS} ms simulated KEYGEN, ${BOARDS_PER_STATION} boards per station on socat pseudo-terminals`,
     );
@@ -114,6 +122,10 @@ async function main(): Promise<void> {
       `${LINE_STATIONS} stations × ${BOARDS_PER_STATION} boards, PostgreSQL: ${(lineMs / 1000).toFixed(2)} s`,
     );
     console.log(`wall-time ratio line / single: ${(lineMs / fileMs).toFixed(2)} (target ≤ 1.3)`);
+    const controlMs = await timed(() => Promise.all(control.map(runStation)));
+    console.log(
+      `control: ${LINE_STATIONS} stations × ${BOARDS_PER_STATION} boards, file store: ${(controlMs / 1000).toFixed(2)} s; line / control: ${(lineMs / controlMs).toFixed(2)}`,
+    );
     const db = new Database(url);
     const [stats] = await db.query<{ trips: string; ms: number }>(
       "SELECT sum(db_round_trips) AS trips, sum(db_ms) AS ms FROM stations",

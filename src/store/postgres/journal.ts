@@ -99,42 +99,37 @@ export class PgJournal implements StationJournal {
     applyJournalRecord(this.#devices, record);
   }
 
-  /** Claims the board (by device ID and IMEI) and returns its earlier shared history. */
-  #claim(
+  /**
+   * Claims the board (by device ID and IMEI) and returns its earlier shared history, in one
+   * round trip (claim_device, migrations/001_init.sql).
+   */
+  async #claim(
     record: Extract<JournalRecord, { type: "identity" }>,
     event: NewEvent,
   ): Promise<EventRow[]> {
     const { stationId, timing } = this.#options;
-    return this.#db.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO devices (device_id, imei, uuid, station_id) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (device_id) DO NOTHING`,
-        [record.deviceId, record.imei, record.deviceUuid, stationId],
-      );
-      const holders = await tx.query<{ device_id: string; claimed_by: string }>(
-        `SELECT d.device_id, d.claimed_by FROM devices d JOIN stations s ON s.id = d.claimed_by
-         WHERE (d.device_id = $1 OR d.imei = $2) AND d.claimed_by <> $3 AND ${aliveSql("$4")}
-         FOR UPDATE OF d`,
-        [record.deviceId, record.imei, stationId, timing.claimTimeoutMs / 1000],
-      );
-      const holder = holders[0];
-      if (holder !== undefined) throw boardClaimed(record, holder.claimed_by, stationId);
-      await tx.query(
-        `UPDATE devices SET claimed_by = $2, claimed_at = now(), imei = $3, uuid = $4, station_id = $2,
-           step = 'identity', updated_at = $5,
-           state = CASE WHEN state = 'done' THEN state ELSE 'in-progress' END
-         WHERE device_id = $1`,
-        [record.deviceId, stationId, record.imei, record.deviceUuid, record.at],
-      );
-      const history = await tx.query<EventRow>(
-        `SELECT record, checksum, seq FROM events
-         WHERE device_ids && ARRAY[$1]::text[] AND event_id <> $2 ORDER BY seq`,
-        [record.deviceId, event.id],
-      );
-      await insertEvent(tx, this.#options, event);
-      // What this station already has in memory is not applied twice.
-      return history.filter((row) => !this.#seen(row, record.deviceId));
-    });
+    const rows = await this.#db.query<{
+      out_holder: string | null;
+      out_record: string;
+      out_checksum: string;
+      out_seq: string;
+    }>("SELECT * FROM claim_device($1, $2, $3, $4, $5, $6, $7, $8, $9)", [
+      record.deviceId,
+      record.imei,
+      record.deviceUuid,
+      stationId,
+      timing.claimTimeoutMs / 1000,
+      record.at,
+      event.id,
+      event.json,
+      event.checksum,
+    ]);
+    const holder = rows[0]?.out_holder;
+    if (holder) throw boardClaimed(record, holder, stationId);
+    // What this station already has in memory is not applied twice.
+    return rows
+      .map((row) => ({ record: row.out_record, checksum: row.out_checksum, seq: row.out_seq }))
+      .filter((row) => !this.#seen(row, record.deviceId));
   }
 
   #seen(row: EventRow, deviceId: string): boolean {

@@ -81,3 +81,36 @@ BEGIN
 END $$;
 CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
   FOR EACH ROW EXECUTE FUNCTION events_append_only();
+
+-- Claims a board for a station in one round trip: refused (the holder returned) while another
+-- live station holds the device ID or the IMEI; else the claim is taken, the board's earlier
+-- history returned (checksummed records, in order) and the identity record appended.
+CREATE FUNCTION claim_device(
+  p_device text, p_imei text, p_uuid text, p_station text, p_timeout double precision,
+  p_at timestamptz, p_event uuid, p_record text, p_checksum text)
+RETURNS TABLE (out_holder text, out_record text, out_checksum text, out_seq bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_holder text;
+BEGIN
+  INSERT INTO devices (device_id, imei, uuid, station_id) VALUES (p_device, p_imei, p_uuid, p_station)
+    ON CONFLICT (device_id) DO NOTHING;
+  -- A new statement, a new snapshot: a claim committed by a racing station is seen here.
+  SELECT d.claimed_by INTO v_holder FROM devices d JOIN stations s ON s.id = d.claimed_by
+    WHERE (d.device_id = p_device OR d.imei = p_imei) AND d.claimed_by <> p_station
+      AND s.stopped_at IS NULL AND s.heartbeat > now() - make_interval(secs => p_timeout)
+    LIMIT 1 FOR UPDATE OF d;
+  IF v_holder IS NOT NULL THEN
+    RETURN QUERY SELECT v_holder, NULL::text, NULL::text, NULL::bigint;
+    RETURN;
+  END IF;
+  UPDATE devices d SET claimed_by = p_station, claimed_at = now(), imei = p_imei, uuid = p_uuid,
+      station_id = p_station, step = 'identity', updated_at = p_at,
+      state = CASE WHEN d.state = 'done' THEN d.state ELSE 'in-progress' END
+    WHERE d.device_id = p_device;
+  RETURN QUERY SELECT NULL::text, e.record, e.checksum, e.seq FROM events e
+    WHERE e.device_ids && ARRAY[p_device] AND e.event_id <> p_event ORDER BY e.seq;
+  INSERT INTO events (event_id, station_id, type, device_ids, at, record, checksum)
+    VALUES (p_event, p_station, 'identity', ARRAY[p_device], p_at, p_record, p_checksum)
+    ON CONFLICT (event_id) DO NOTHING;
+END $$;
