@@ -33,11 +33,17 @@ function runStation(args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, "station", ...args], {
       env: { ...process.env, NRF_PROVISION_CA_PASSPHRASE: passphrase },
-      stdio: ["ignore", "ignore", "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";
     child.stderr.on("data", (chunk) => {
       stderr += String(chunk);
+    });
+    // The failures' events say why a run is not clean.
+    child.stdout.on("data", (chunk) => {
+      for (const line of String(chunk).split("\n")) {
+        if (line.includes('"board-failed"')) stderr += `${line}\n`;
+      }
     });
     child.once("error", reject);
     child.once("exit", (code) =>
