@@ -164,6 +164,11 @@ const commands: CommandSpec[] = [
     cloud: ["--ports", NO_PORT, "--journal", "station.jsonl", "--ca-dir", "ca"],
   },
   { path: ["demo"], args: [] },
+  { path: ["line", "status"], args: [] },
+  { path: ["line", "export"], args: ["--csv"] },
+  { path: ["line", "db", "migrate"], args: [] },
+  { path: ["line", "db", "check"], args: [] },
+  { path: ["ca", "revoke-station"], args: ["S1"] },
 ];
 
 /** Commands that only group others: run bare, they show their help and exit 2. */
@@ -177,6 +182,8 @@ const groups = [
   ["cloud"],
   ["cloud", "device"],
   ["jwt"],
+  ["line"],
+  ["line", "db"],
 ];
 
 interface Case {
