@@ -71,6 +71,38 @@ describe("a revoked station", () => {
   }, 180_000);
 });
 
+describe("the same station ID twice", () => {
+  const bench = usePipelineBench({ cloud: false });
+
+  it("a second station process with a running station's ID is refused", async () => {
+    const url = await migratedDatabase(cluster);
+    // The first station is still at its board's KEYGEN when the second one starts.
+    const boards = await bench.startBoards(2, { keygenMs: 10_000 });
+    const caDir = await stationCa(bench.dir, "twice");
+    const args = (port: string, journal: string) =>
+      stationArgs({
+        ports: [port],
+        caDir,
+        journal: join(bench.dir, journal),
+        url,
+        stationId: "T",
+        onboard: "none",
+        claimTimeoutS: 30,
+      });
+    let second: ReturnType<typeof runCli> | undefined;
+    const first = await runCli(args(boards[0]!.path, "t1.jsonl"), bench.env, {
+      onEvent: (event) => {
+        if (event.type === "board-found")
+          second ??= runCli(args(boards[1]!.path, "t2.jsonl"), bench.env);
+      },
+    });
+    const refused = await second!;
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(refused.exitCode).toBe(7);
+    expect(refused.stderr).toContain("ERR_STORE_STATION_RUNNING");
+  }, 120_000);
+});
+
 describe("the line's database fails during a station run", () => {
   const bench = usePipelineBench({ cloud: { bulkDelayMs: 100 } });
 
