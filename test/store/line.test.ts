@@ -1,6 +1,8 @@
+import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { usePipelineBench } from "../pipeline/fixtures.js";
+import type { SimCloud } from "../../src/sim/cloud/index.js";
+import { type PtyBoard, usePipelineBench } from "../pipeline/fixtures.js";
 import { runCli, uploadedDeviceIds } from "../pipeline/station-child.js";
 import {
   eventually,
@@ -66,26 +68,7 @@ describe("two stations sharing one PostgreSQL, one SIGKILLed and its boards move
     const moved = await runCli(argsB("B.jsonl", ports.slice(0, 16)), bench.env);
     expect(moved.exitCode, moved.stderr).toBe(0);
 
-    const uploads = uploadedDeviceIds(bench.cloud);
-    for (const board of boards) {
-      const deviceId = `nrf-${board.modem.imei}`;
-      const certificates = await sql<{ pem: string; station_id: string }>(
-        url,
-        "SELECT pem, station_id FROM certificates WHERE device_id = $1",
-        [deviceId],
-      );
-      expect(certificates, deviceId).toHaveLength(1);
-      const onModem = board.modem.credentials().find((c) => c.type === 1)?.content;
-      expect(onModem && fingerprintOf(onModem), deviceId).toBe(fingerprintOf(certificates[0]!.pem));
-      const inCloud = bench.cloud.devices.get(deviceId);
-      expect(inCloud?.certificateFingerprint?.replaceAll(":", "").toLowerCase(), deviceId).toBe(
-        fingerprintOf(certificates[0]!.pem),
-      );
-      expect(
-        uploads.filter((id) => id === deviceId),
-        deviceId,
-      ).toHaveLength(1);
-    }
+    await expectOneCertificateEverywhere(url, boards, bench.cloud);
 
     const status = await lineStatus(url);
     expect(status.line).toMatchObject({ done: 32, failed: 0, inProgress: 0 });
@@ -93,32 +76,73 @@ describe("two stations sharing one PostgreSQL, one SIGKILLed and its boards move
     expect(status.stations.map((s) => s.id)).toEqual(["A", "B"]);
     expect(status.stations.every((s) => !s.alive)).toBe(true);
 
-    const exported = await runCli(["line", "export", "--store", url, "--jsonl"], {});
-    expect(exported.exitCode, exported.stderr).toBe(0);
-    const rows = exported.stdout
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line));
-    expect(rows).toHaveLength(32);
-    for (const row of rows) {
-      const [certificate] = await sql<{
-        serial_number: string;
-        sha256_fingerprint: string;
-        station_id: string;
-      }>(
-        url,
-        "SELECT serial_number, sha256_fingerprint, station_id FROM certificates WHERE device_id = $1",
-        [row.deviceId],
-      );
-      expect(row).toMatchObject({
-        serialNumber: certificate!.serial_number,
-        sha256Fingerprint: certificate!.sha256_fingerprint,
-        issuingStation: certificate!.station_id,
-        onboarding: "succeeded",
-        state: "done",
-      });
-    }
+    const rows = await expectExportMatchesStore(url);
     // The boards A finished before it was killed keep A's certificates.
     expect(rows.filter((row) => row.issuingStation === "A").length).toBeGreaterThanOrEqual(5);
   }, 300_000);
 });
+
+/** Each board: one certificate in the store, the same on its modem and on nRF Cloud, uploaded once. */
+async function expectOneCertificateEverywhere(
+  url: string,
+  boards: PtyBoard[],
+  cloud: SimCloud,
+): Promise<void> {
+  const uploads = uploadedDeviceIds(cloud);
+  for (const board of boards) {
+    const deviceId = `nrf-${board.modem.imei}`;
+    const certificates = await sql<{ pem: string; issuer_certificate: string }>(
+      url,
+      `SELECT c.pem, s.issuer_certificate FROM certificates c JOIN stations s ON s.id = c.station_id
+       WHERE c.device_id = $1`,
+      [deviceId],
+    );
+    expect(certificates, deviceId).toHaveLength(1);
+    // It chains to the CA of the station the store says issued it.
+    const certificate = new X509Certificate(certificates[0]!.pem);
+    const issuer = new X509Certificate(certificates[0]!.issuer_certificate);
+    expect(certificate.checkIssued(issuer) && certificate.verify(issuer.publicKey), deviceId).toBe(
+      true,
+    );
+    const onModem = board.modem.credentials().find((c) => c.type === 1)?.content;
+    expect(onModem && fingerprintOf(onModem), deviceId).toBe(fingerprintOf(certificates[0]!.pem));
+    const inCloud = cloud.devices.get(deviceId);
+    expect(inCloud?.certificateFingerprint?.replaceAll(":", "").toLowerCase(), deviceId).toBe(
+      fingerprintOf(certificates[0]!.pem),
+    );
+    expect(
+      uploads.filter((id) => id === deviceId),
+      deviceId,
+    ).toHaveLength(1);
+  }
+}
+
+/** `line export --jsonl`: one row per device, with the store's certificate and issuing station. */
+async function expectExportMatchesStore(url: string): Promise<Array<Record<string, unknown>>> {
+  const exported = await runCli(["line", "export", "--store", url, "--jsonl"], {});
+  expect(exported.exitCode, exported.stderr).toBe(0);
+  const rows = exported.stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line));
+  expect(rows).toHaveLength(32);
+  for (const row of rows) {
+    const [certificate] = await sql<{
+      serial_number: string;
+      sha256_fingerprint: string;
+      station_id: string;
+    }>(
+      url,
+      "SELECT serial_number, sha256_fingerprint, station_id FROM certificates WHERE device_id = $1",
+      [row.deviceId],
+    );
+    expect(row).toMatchObject({
+      serialNumber: certificate!.serial_number,
+      sha256Fingerprint: certificate!.sha256_fingerprint,
+      issuingStation: certificate!.station_id,
+      onboarding: "succeeded",
+      state: "done",
+    });
+  }
+  return rows;
+}
