@@ -1,7 +1,7 @@
 // The package as a user gets it: `npm pack`, installed from the tarball into an empty project
 // (offline, from the npm cache that `npm ci` filled), then imported and run from there.
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -99,6 +99,14 @@ describe("the packed tarball", () => {
     expect(packed).toEqual(expect.arrayContaining(["LICENSE", "CHANGELOG.md", "README.md"]));
     expect(packed).toEqual(expect.arrayContaining(["dist/index.d.ts", "dist/sim/index.d.ts"]));
     expect(packed.filter((path) => path.endsWith(".map"))).toEqual([]);
+  });
+
+  it("ships the line's database migrations next to the code that applies them", async () => {
+    const shipped = (await readdir(join(root, "src", "store", "postgres", "migrations"))).map(
+      (name) => `dist/store/postgres/migrations/${name}`,
+    );
+    expect(shipped.length).toBeGreaterThan(0);
+    expect(packed).toEqual(expect.arrayContaining(shipped));
   });
 
   it("holds every file the README links to (other links are absolute)", () => {

@@ -14,6 +14,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLedger } from "../src/ca/index.js";
+import { Database } from "../src/store/index.js";
+import { type PgCluster, startPgCluster } from "./store/pg-cluster.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const readme = await readFile(join(repo, "README.md"), "utf8");
@@ -63,7 +65,18 @@ const yours = [
 ];
 
 /** One simulated board per port the README names. */
-const boardPorts = ["ttyACM0", "ttyACM2", "ttyACM4", "ttyACM6", "ttyACM8", "ttyACM10"];
+const boardPorts = [
+  "ttyACM0",
+  "ttyACM2",
+  "ttyACM4",
+  "ttyACM6",
+  "ttyACM8",
+  "ttyACM10",
+  "ttyACM12",
+  "ttyACM14",
+];
+/** The line's database as the README names it; the test's own throwaway cluster stands in. */
+const readmeStoreUrl = "postgres://postgres@127.0.0.1:5432/line";
 const longRunning = /^nrf-provision sim (modem|cloud)\b/;
 
 interface RunResult {
@@ -174,6 +187,8 @@ describe("every command in the README", () => {
   let shell: ReaderShell;
   const simulators: Array<ReturnType<typeof startLongRunning>> = [];
   let apiKey = "";
+  let cluster: PgCluster | undefined;
+  let storeUrl = "";
   /** Example value → the reader's own, once earlier output has printed it. */
   const own = new Map<string, string>();
 
@@ -193,7 +208,8 @@ describe("every command in the README", () => {
       .replace(/(^|[\s=,])\/dev\/(ttyACM\d+)/g, `$1${sandbox}/dev/$2`)
       .replace(/\/tmp\/nrf91-sim/g, `${sandbox}/nrf91-sim`)
       .replace(/(^|\s)scripts\//g, `$1${repo}scripts/`)
-      .replace(/export NRF_CLOUD_API_KEY=.*$/g, `export NRF_CLOUD_API_KEY=${apiKey}`);
+      .replace(/export NRF_CLOUD_API_KEY=.*$/g, `export NRF_CLOUD_API_KEY=${apiKey}`)
+      .replaceAll(readmeStoreUrl, storeUrl);
     for (const { example } of yours) {
       if (!local.includes(example)) continue;
       const value = own.get(example);
@@ -211,6 +227,9 @@ describe("every command in the README", () => {
       throw new Error("dist/ is missing: run `npm run build` (npm test does it first)");
     }
     sandbox = await mkdtemp(join(tmpdir(), "nrf-provision-readme-"));
+    // The "Production line" section's PostgreSQL, with the empty database it starts from.
+    cluster = await startPgCluster();
+    storeUrl = cluster.url(await cluster.createDatabase("line"));
     await mkdir(join(sandbox, "bin"));
     await mkdir(join(sandbox, "dev"));
     const wrapper = join(sandbox, "bin", "nrf-provision");
@@ -245,6 +264,7 @@ describe("every command in the README", () => {
     const codes = await Promise.all(simulators.map((simulator) => simulator.stop()));
     expect(codes.every((code) => code === 0)).toBe(true);
     if (sandbox) await rm(sandbox, { recursive: true, force: true });
+    await cluster?.destroy();
   }, 60_000);
 
   it("names each example that stands for the reader's own value as theirs", () => {
@@ -330,5 +350,16 @@ describe("every command in the README", () => {
     expect(tokens).toHaveLength(10);
     const saved = await readFile(join(sandbox, "devices", imeiDevice, "device.json"), "utf8");
     expect(JSON.parse(saved)).toMatchObject({ deviceId: imeiDevice });
+
+    // The production line's station left both of its boards done in the shared store.
+    const line = new Database(storeUrl);
+    const states = await line.query<{ state: string; onboarding: string }>(
+      "SELECT state, onboarding FROM devices",
+    );
+    await line.close();
+    expect(states).toEqual([
+      { state: "done", onboarding: "succeeded" },
+      { state: "done", onboarding: "succeeded" },
+    ]);
   }, 900_000);
 });

@@ -20,7 +20,7 @@ import {
   encryptPrivateKeyPem,
   type KeyProtection,
 } from "./key-file.js";
-import { Ledger, type LedgerOptions, readLedger } from "./ledger.js";
+import { type CaLedger, Ledger, type LedgerOptions, readLedger } from "./ledger.js";
 import { SerialNumbers } from "./serial.js";
 import { type CaSigner, isNodeWebCrypto, nodeKeySigner, webCryptoSigner } from "./signer.js";
 import { BACKDATE_MS, caExpiredError, DAY_MS } from "./validity.js";
@@ -49,7 +49,8 @@ export interface CaInfo {
 /** A loaded CA: its certificate facts, its ledger, and what the issuer needs. */
 export interface CertificateAuthority {
   readonly info: CaInfo;
-  readonly ledger: Ledger;
+  /** The file ledger of its folder, unless a station put the line's shared store in its place. */
+  readonly ledger: CaLedger;
   /** Signs with the CA key through the configured provider. */
   readonly signer: CaSigner;
   readonly template: DeviceCertificateTemplate;

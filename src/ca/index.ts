@@ -30,6 +30,7 @@ export {
 export { CaError, type CaErrorCode } from "./errors.js";
 export { type IssuedCertificate, type IssueOptions, issueDeviceCertificate } from "./issue.js";
 export {
+  type CaLedger,
   Ledger,
   type LedgerContents,
   type LedgerEntry,

@@ -32,6 +32,17 @@ export interface LedgerContents {
   damagedLines: number;
 }
 
+/**
+ * What a CA records its certificates in: this file ledger (one CA folder), or the line's
+ * shared store (src/store, PostgreSQL). A certificate is handed out only after append resolves.
+ */
+export interface CaLedger {
+  append(entry: LedgerEntry): Promise<void>;
+  find(query?: LedgerQuery): Promise<LedgerEntry[]>;
+  /** Number of serials this ledger has seen (as of its last look). */
+  readonly knownCount: number;
+}
+
 export interface LedgerOptions {
   /** "fsync" (default): an entry is on disk before append resolves. "none": page cache only. */
   durability?: "fsync" | "none";
@@ -57,7 +68,7 @@ export interface LedgerOptions {
  * go out together in the next one (one lock, one write, one fsync for many certificates).
  * Each append's promise resolves only after its batch is durable.
  */
-export class Ledger {
+export class Ledger implements CaLedger {
   readonly path: string;
   readonly #lockPath: string;
   readonly #file: FileHandle;

@@ -19,12 +19,14 @@ export const ExitCode = {
   CLOUD: 5,
   /** A station run finished but at least one board failed (the others succeeded). */
   PARTIAL: 6,
+  /** The line's shared store (PostgreSQL) failed: unreachable, schema not current, station refused. */
+  STORE: 7,
   /** Interrupted by Ctrl-C / SIGTERM. */
   INTERRUPTED: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-const { FAILURE, USAGE, DEVICE, CA, CLOUD, INTERRUPTED } = ExitCode;
+const { FAILURE, USAGE, DEVICE, CA, CLOUD, STORE, INTERRUPTED } = ExitCode;
 
 /**
  * Every error code nrf-provision throws, and the exit code it ends the process with. One
@@ -156,6 +158,16 @@ export const exitCodeByErrorCode: Readonly<Record<ErrorCode, ExitCode>> = Object
   ERR_JWT_BATCH: FAILURE,
   ERR_JWT_OPTIONS: FAILURE,
   ERR_PROVISION_JOURNAL: FAILURE,
+  // The line's shared store (PostgreSQL, `--store`).
+  ERR_STORE_URL: USAGE,
+  ERR_STORE_UNAVAILABLE: STORE,
+  ERR_STORE_SCHEMA: STORE,
+  ERR_STORE_QUERY: STORE,
+  ERR_STORE_EVENT_CORRUPT: STORE,
+  ERR_STORE_STATION_RUNNING: STORE,
+  ERR_STORE_STATION_UNKNOWN: STORE,
+  ERR_STORE_STATION_REVOKED: STORE,
+  ERR_STORE_BOARD_CLAIMED: STORE,
   ERR_PROVISION_JOURNAL_CORRUPT: FAILURE,
   ERR_PROVISION_JOURNAL_IN_USE: FAILURE,
   ERR_PROVISION_UNFINISHED: FAILURE, // a station device never verified on its modem
@@ -167,7 +179,6 @@ export const exitCodeByErrorCode: Readonly<Record<ErrorCode, ExitCode>> = Object
   // The line dashboard (src/line): refused before it listens.
   ERR_LINE_DASHBOARD_TOKEN_REQUIRED: USAGE, // --host off loopback without --token
   ERR_LINE_DASHBOARD_LISTEN: FAILURE, // the port is taken or the address is not this machine's
-  ERR_LINE_STORE_UNAVAILABLE: FAILURE, // this build has no shared store to read the line from
 } satisfies Record<ErrorCode, ExitCode>);
 
 /** The process exit code for an error code (`ERR_AT_TIMEOUT` → 3); 1 for a code not listed. */

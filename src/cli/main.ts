@@ -52,6 +52,7 @@ const commandModules: Record<string, () => Promise<CommandModule>> = {
   jwt: () => import("./commands/jwt.js"),
   provision: () => import("./commands/provision.js"),
   station: () => import("./commands/station.js"),
+  line: () => import("./commands/line.js"),
   demo: () => import("./commands/demo.js"),
 };
 
@@ -115,6 +116,12 @@ const overview: ReadonlyArray<{ name: string; term: string; description: string 
     term: "station [options]",
     description:
       "Provision many boards in parallel with a crash-safe journal: a station killed at any moment and restarted finishes what was left and never re-keys or re-uploads.",
+  },
+  {
+    name: "line",
+    term: "line",
+    description:
+      "The production line in PostgreSQL: stations and boards (status), the audit trail (export), the schema (db).",
   },
   {
     name: "demo",

@@ -13,6 +13,7 @@ import type { ModemErrorCode } from "../modem/errors.js";
 import type { PipelineErrorCode } from "../pipeline/errors.js";
 import type { SerialErrorCode } from "../serial/errors.js";
 import type { SimErrorCode } from "../sim/errors.js";
+import type { StoreErrorCode } from "../store/errors.js";
 
 /**
  * A thrown value that is no NrfProvisionError (a bug, or a failure no layer classified), as
@@ -35,4 +36,5 @@ export type ErrorCode =
   | PipelineErrorCode
   | SerialErrorCode
   | SimErrorCode
+  | StoreErrorCode
   | UnexpectedErrorCode;

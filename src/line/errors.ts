@@ -1,10 +1,7 @@
 import { NrfProvisionError } from "../errors/index.js";
 
 /** Stable codes of the line's shared views (the dashboard). */
-export type LineErrorCode =
-  | "ERR_LINE_DASHBOARD_TOKEN_REQUIRED"
-  | "ERR_LINE_DASHBOARD_LISTEN"
-  | "ERR_LINE_STORE_UNAVAILABLE";
+export type LineErrorCode = "ERR_LINE_DASHBOARD_TOKEN_REQUIRED" | "ERR_LINE_DASHBOARD_LISTEN";
 
 /**
  * Failures of the line's shared views (the dashboard). A dashboard that would be reachable from

@@ -202,10 +202,18 @@ export class Journal implements StationJournal {
 
   private apply(record: JournalRecord): void {
     this.allRecords.push(record);
-    for (const deviceId of deviceIdsOf(record)) {
-      const history = this.devices.get(deviceId) ?? emptyHistory(deviceId);
-      this.devices.set(deviceId, foldRecord(history, record));
-    }
+    applyJournalRecord(this.devices, record);
+  }
+}
+
+/** Folds `record` into the per-device histories (what replaying a journal does, one record). */
+export function applyJournalRecord(
+  devices: Map<string, DeviceHistory>,
+  record: JournalRecord,
+): void {
+  for (const deviceId of deviceIdsOf(record)) {
+    const history = devices.get(deviceId) ?? emptyHistory(deviceId);
+    devices.set(deviceId, foldRecord(history, record));
   }
 }
 
@@ -236,10 +244,11 @@ async function lockJournal(path: string, realPath: string): Promise<() => Promis
 
 function formatRecord(record: JournalRecord): string {
   const json = JSON.stringify(record);
-  return `${json}\t${checksum(json)}\n`;
+  return `${json}\t${recordChecksum(json)}\n`;
 }
 
-function checksum(json: string): string {
+/** The journal's checksum of a record's JSON (CRC-32, 8 hex digits); the shared store keeps it too. */
+export function recordChecksum(json: string): string {
   return crc32(json).toString(16).padStart(8, "0");
 }
 
@@ -262,7 +271,7 @@ export function parseJournalText(text: string, path: string): JournalRecord[] {
 function parseRecord(line: string, path: string, lineNumber: number): JournalRecord {
   const tab = line.lastIndexOf("\t");
   const json = tab < 0 ? line : line.slice(0, tab);
-  const intact = tab >= 0 && checksum(json) === line.slice(tab + 1);
+  const intact = tab >= 0 && recordChecksum(json) === line.slice(tab + 1);
   let record: JournalRecord | undefined;
   try {
     record = intact ? (JSON.parse(json) as JournalRecord) : undefined;
@@ -282,7 +291,8 @@ function parseRecord(line: string, path: string, lineNumber: number): JournalRec
   );
 }
 
-function deviceIdsOf(record: JournalRecord): string[] {
+/** The devices a record is about (none for station-start; many for a batch upload). */
+export function deviceIdsOf(record: JournalRecord): string[] {
   switch (record.type) {
     case "station-start":
       return [];

@@ -164,6 +164,13 @@ const commands: CommandSpec[] = [
     cloud: ["--ports", NO_PORT, "--journal", "station.jsonl", "--ca-dir", "ca"],
   },
   { path: ["demo"], args: [] },
+  { path: ["line", "status"], args: [] },
+  { path: ["line", "export"], args: ["--csv"] },
+  { path: ["line", "db", "migrate"], args: [] },
+  { path: ["line", "db", "check"], args: [] },
+  { path: ["ca", "revoke-station"], args: ["S1"] },
+  { path: ["ca", "delegate"], args: ["--root-dir", "root", "--station", "S1", "--out-dir", "s1"] },
+  { path: ["line", "dashboard"], args: [] },
 ];
 
 /** Commands that only group others: run bare, they show their help and exit 2. */
@@ -177,6 +184,8 @@ const groups = [
   ["cloud"],
   ["cloud", "device"],
   ["jwt"],
+  ["line"],
+  ["line", "db"],
 ];
 
 interface Case {

@@ -20,6 +20,7 @@ import { ModemError, type ModemErrorCode } from "../../src/modem/index.js";
 import { PipelineError, type PipelineErrorCode } from "../../src/pipeline/index.js";
 import { SerialError, type SerialErrorCode } from "../../src/serial/index.js";
 import { SimError, type SimErrorCode } from "../../src/sim/index.js";
+import { StoreError, type StoreErrorCode } from "../../src/store/errors.js";
 
 // The error contract, checked by the compiler (`npm run typecheck` covers test/) and by vitest:
 // every layer exports a closed union of its codes, and its error class carries exactly that
@@ -32,7 +33,7 @@ import { SimError, type SimErrorCode } from "../../src/sim/index.js";
 // checked to equal its union with `expectTypeOf`, and the tests run every code through its
 // switch against the exit-code table, so the exit codes scripts rely on are pinned twice.
 
-const { FAILURE, USAGE, DEVICE, CA, CLOUD, INTERRUPTED } = ExitCode;
+const { FAILURE, USAGE, DEVICE, CA, CLOUD, STORE, INTERRUPTED } = ExitCode;
 
 /** Compiles only when every case was handled: `code` has been narrowed to `never`. */
 function unreachable(code: never): never {
@@ -424,11 +425,7 @@ function simExit(error: SimError): ExitCode {
   }
 }
 
-const lineCodes = [
-  "ERR_LINE_DASHBOARD_TOKEN_REQUIRED",
-  "ERR_LINE_DASHBOARD_LISTEN",
-  "ERR_LINE_STORE_UNAVAILABLE",
-] as const;
+const lineCodes = ["ERR_LINE_DASHBOARD_TOKEN_REQUIRED", "ERR_LINE_DASHBOARD_LISTEN"] as const;
 expectTypeOf<(typeof lineCodes)[number]>().toEqualTypeOf<LineErrorCode>();
 
 function lineExit(error: LineError): ExitCode {
@@ -436,8 +433,38 @@ function lineExit(error: LineError): ExitCode {
     case "ERR_LINE_DASHBOARD_TOKEN_REQUIRED":
       return USAGE;
     case "ERR_LINE_DASHBOARD_LISTEN":
-    case "ERR_LINE_STORE_UNAVAILABLE":
       return FAILURE;
+    default:
+      return unreachable(error.code);
+  }
+}
+
+const storeCodes = [
+  "ERR_STORE_URL",
+  "ERR_STORE_UNAVAILABLE",
+  "ERR_STORE_SCHEMA",
+  "ERR_STORE_QUERY",
+  "ERR_STORE_EVENT_CORRUPT",
+  "ERR_STORE_STATION_RUNNING",
+  "ERR_STORE_STATION_UNKNOWN",
+  "ERR_STORE_STATION_REVOKED",
+  "ERR_STORE_BOARD_CLAIMED",
+] as const;
+expectTypeOf<(typeof storeCodes)[number]>().toEqualTypeOf<StoreErrorCode>();
+
+function storeExit(error: StoreError): ExitCode {
+  switch (error.code) {
+    case "ERR_STORE_URL":
+      return USAGE;
+    case "ERR_STORE_UNAVAILABLE":
+    case "ERR_STORE_SCHEMA":
+    case "ERR_STORE_QUERY":
+    case "ERR_STORE_EVENT_CORRUPT":
+    case "ERR_STORE_STATION_RUNNING":
+    case "ERR_STORE_STATION_UNKNOWN":
+    case "ERR_STORE_STATION_REVOKED":
+    case "ERR_STORE_BOARD_CLAIMED":
+      return STORE;
     default:
       return unreachable(error.code);
   }
@@ -466,6 +493,7 @@ const layers = [
   layer("ModemError", modemCodes, (code) => new ModemError(code, "x"), modemExit),
   layer("PipelineError", pipelineCodes, (code) => new PipelineError(code, "x"), pipelineExit),
   layer("SerialError", serialCodes, (code) => new SerialError(code, "x"), serialExit),
+  layer("StoreError", storeCodes, (code) => new StoreError(code, "x"), storeExit),
   layer("SimError", simCodes, (code) => new SimError(code, "x"), simExit),
 ];
 

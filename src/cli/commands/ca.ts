@@ -41,8 +41,9 @@ import {
 import { ExitCode } from "../exit-codes.js";
 import { type CliIo, readInputFile } from "../io.js";
 import { newCaPassphrase, openCaWithPassphrase } from "../passphrase.js";
+import { registerRevokeStation } from "./ca-revoke-station.js";
 
-/** Registers the `ca` commands: init, delegate, show, issue, ledger. */
+/** Registers the `ca` commands: init, delegate, show, issue, ledger, revoke-station. */
 export function register(program: Command, ctx: CliContext): void {
   const ca = program
     .command("ca")
@@ -232,6 +233,9 @@ function registerDelegate(ca: Command, ctx: CliContext): void {
         await root.close();
       }
     });
+
+  // The production line (issue 14): refusing one station's CA in the shared store.
+  registerRevokeStation(ca, ctx);
 }
 
 interface InitFlags {
@@ -443,7 +447,7 @@ function outputFailed(
   if (!(error instanceof FileError)) return error;
   return new FileError(
     error.code,
-    `${error.message} ${issued.length} certificate${issued.length === 1 ? " was" : "s were"} issued and recorded in the ledger ${ca.ledger.path}; ${written.length} output file${written.length === 1 ? " was" : "s were"} written before this failure. Export the certificates again with "nrf-provision ca ledger --dir ${ca.info.dir} --csv".`,
+    `${error.message} ${issued.length} certificate${issued.length === 1 ? " was" : "s were"} issued and recorded in the ledger ${ca.info.files.ledger}; ${written.length} output file${written.length === 1 ? " was" : "s were"} written before this failure. Export the certificates again with "nrf-provision ca ledger --dir ${ca.info.dir} --csv".`,
     {
       cause: error,
       details: {

@@ -1,11 +1,10 @@
 import type { Command } from "commander";
 import { checkDashboardExposure, startDashboard } from "../../line/dashboard/index.js";
-import { LineError } from "../../line/errors.js";
 import type { LineStatus } from "../../line/status.js";
+import { STORE_ENV } from "../../store/open.js";
 import { type CliContext, parseIntegerOption, usageError, writeLines } from "../context.js";
 
-/** The environment variables `line dashboard` reads (a token in argv shows in `ps`). */
-export const STORE_ENV = "NRF_PROVISION_STORE";
+/** The environment variable `line dashboard` reads its token from (a token in argv shows in `ps`). */
 export const DASHBOARD_TOKEN_ENV = "NRF_PROVISION_DASHBOARD_TOKEN";
 
 interface DashboardFlags {
@@ -83,33 +82,12 @@ async function dashboardCommand(
   }
 }
 
-/** What this command needs of src/store (the shared store, PostgreSQL). */
-interface StoreModule {
-  openStore(url: string): Promise<{ close?(): Promise<void> }>;
-  readLineStatus(store: unknown): Promise<LineStatus>;
-}
-
 /**
- * The line's status from the shared store at `url`. The store is loaded only here and only
- * when the command runs (`pg` is not needed by anything else this command does).
+ * The line's status from the shared store at `url`. The store (and `pg`) is loaded only here,
+ * when the command runs.
  */
 export async function openLineStatusSource(url: string): Promise<LineStatusSource> {
-  const specifier = "../../store/index.js";
-  let module: StoreModule;
-  try {
-    module = (await import(specifier)) as StoreModule;
-  } catch (error) {
-    throw new LineError(
-      "ERR_LINE_STORE_UNAVAILABLE",
-      "This build of nrf-provision has no shared store (src/store) to read the line from; install a version with `line db`.",
-      { cause: error },
-    );
-  }
-  const store = await module.openStore(url);
-  return {
-    readStatus: () => module.readLineStatus(store),
-    close: async () => {
-      await store.close?.();
-    },
-  };
+  const { openLineStore } = await import("../../store/open.js");
+  const store = await openLineStore(url);
+  return { readStatus: () => store.readLineStatus(), close: () => store.close() };
 }

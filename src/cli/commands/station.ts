@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
+import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import {
   formatStationSummary,
-  Journal,
   jsonlEventWriter,
   LiveView,
   type LiveViewTerminal,
@@ -34,6 +34,9 @@ interface StationCliOptions extends BoardCliOptions {
   watchInterval: string;
   waitTimeout: string;
   jsonl?: boolean;
+  store?: string;
+  stationId?: string;
+  claimTimeout: string;
 }
 
 const onboardModes: readonly StationOnboardMode[] = ["batch", "single", "none"];
@@ -68,6 +71,12 @@ export function register(program: Command, ctx: CliContext): void {
       "600",
     )
     .option("--jsonl", "one JSON event per line instead of the live view")
+    .option(
+      "--store <postgres://…>",
+      "share the CA ledger and journal with the line in PostgreSQL (default: NRF_PROVISION_STORE, else files)",
+    )
+    .option("--station-id <id>", "this station's name on the line (with --store)", hostname())
+    .option("--claim-timeout <s>", "a station silent this long is dead; its boards are free", "30")
     .action((options: StationCliOptions) => stationCommand(options, ctx));
 }
 
@@ -91,11 +100,8 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
     onboard === "none" ? undefined : cloudClientFrom(options, io, `--onboard ${onboard}`);
   const listPorts = portLister(options.ports, io);
 
-  const journal = await Journal.open(resolve(io.cwd, options.journal));
-  const ca = await openCaWithPassphrase(io, options.caDir).catch(async (error: unknown) => {
-    await journal.close();
-    throw error;
-  });
+  const { store, station } = await openStationStore(options, io, onboard);
+  const { journal, ca } = station;
   const { onEvent, liveView } = stationOutput(io, options);
   try {
     const summary = await runStation({
@@ -121,8 +127,39 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
         : ExitCode.OK;
   } finally {
     liveView?.close();
-    await ca.close();
-    await journal.close();
+    await station.close();
+    await store.close();
+  }
+}
+
+/** The station's journal and CA, in files or (with --store) in the line's PostgreSQL. */
+async function openStationStore(
+  options: StationCliOptions,
+  io: CliIo,
+  onboard: StationOnboardMode,
+) {
+  const claimTimeoutS = parseIntegerOption("--claim-timeout", options.claimTimeout, { min: 1 });
+  const { openStore } = await import("../../store/open.js");
+  const store = await openStore(options.store, io.env, {
+    claimTimeoutMs: claimTimeoutS * 1000,
+    onOutage: (event) =>
+      io.stderr.write(
+        event.type === "unavailable"
+          ? `station: the line's database is unreachable (${event.message}); waiting for it\n`
+          : "station: the line's database answers again\n",
+      ),
+  });
+  try {
+    const station = await store.openStation({
+      stationId: options.stationId ?? hostname(),
+      journalPath: resolve(io.cwd, options.journal),
+      openCa: () => openCaWithPassphrase(io, options.caDir),
+      onboarding: onboard !== "none",
+    });
+    return { store, station };
+  } catch (error) {
+    await store.close();
+    throw error;
   }
 }
 

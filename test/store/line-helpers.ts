@@ -1,0 +1,95 @@
+import { createHash, X509Certificate } from "node:crypto";
+import { join } from "node:path";
+import { initCa } from "../../src/ca/index.js";
+import { Database } from "../../src/store/index.js";
+import { passphrase } from "../pipeline/fixtures.js";
+import { type CliRun, runCli } from "../pipeline/station-child.js";
+import type { PgCluster } from "./pg-cluster.js";
+
+/** A fresh, migrated database of `cluster` (through the built CLI, as a user does it). */
+export async function migratedDatabase(cluster: PgCluster): Promise<string> {
+  const url = cluster.url(await cluster.createDatabase());
+  const run = await runCli(["line", "db", "migrate", "--store", url], {});
+  if (run.exitCode !== 0) throw new Error(`line db migrate failed: ${run.stderr}`);
+  return url;
+}
+
+/** A CA of its own for one station, in `dir`/<name>-ca. */
+export async function stationCa(dir: string, name: string): Promise<string> {
+  const caDir = join(dir, `${name}-ca`);
+  await initCa({ dir: caDir, passphrase, commonName: `station ${name} CA` });
+  return caDir;
+}
+
+export function fingerprintOf(pem: string): string {
+  return createHash("sha256").update(new X509Certificate(pem).raw).digest("hex");
+}
+
+/** Runs SQL against the store, for what a test checks. */
+export async function sql<Row extends object = Record<string, unknown>>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<Row[]> {
+  const db = new Database(url, { retryForMs: 5_000 });
+  try {
+    return await db.query<Row>(text, values);
+  } finally {
+    await db.close();
+  }
+}
+
+/** `line status --json` through the built CLI. */
+export async function lineStatus(url: string, extra: string[] = []) {
+  const run = await runCli(["line", "status", "--store", url, "--json", ...extra], {});
+  if (run.exitCode !== 0) throw new Error(`line status failed (${run.exitCode}): ${run.stderr}`);
+  return JSON.parse(run.stdout) as import("../../src/line/status.js").LineStatus;
+}
+
+/** Polls until `check` is true (each look is a real query; no timing is asserted). */
+export async function eventually(
+  check: () => Promise<boolean>,
+  what: string,
+  tries = 300,
+): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+export function stationArgs(options: {
+  ports: string[];
+  caDir: string;
+  journal: string;
+  url: string;
+  stationId: string;
+  onboard?: string;
+  claimTimeoutS?: number;
+}): string[] {
+  return [
+    "station",
+    "--ports",
+    options.ports.join(","),
+    "--ca-dir",
+    options.caDir,
+    "--journal",
+    options.journal,
+    "--device-id",
+    "imei",
+    "--concurrency",
+    "8",
+    "--onboard",
+    options.onboard ?? "batch",
+    "--store",
+    options.url,
+    "--station-id",
+    options.stationId,
+    "--claim-timeout",
+    String(options.claimTimeoutS ?? 2),
+    "--jsonl",
+  ];
+}
+
+export type { CliRun };

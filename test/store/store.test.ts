@@ -1,0 +1,270 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LedgerEntry } from "../../src/ca/index.js";
+import { Database, isTransient, PgStore } from "../../src/store/index.js";
+import { PgJournal } from "../../src/store/postgres/journal.js";
+import { PgLedger } from "../../src/store/postgres/ledger.js";
+import { migrate } from "../../src/store/postgres/migrate.js";
+import {
+  lineTiming,
+  registerStation,
+  type StationIdentity,
+  stopStation,
+  thisHost,
+} from "../../src/store/postgres/stations.js";
+import { runCli } from "../pipeline/station-child.js";
+import { type PgCluster, startPgCluster } from "./pg-cluster.js";
+
+let cluster: PgCluster;
+const open: Database[] = [];
+beforeAll(async () => {
+  cluster = await startPgCluster();
+}, 120_000);
+afterAll(async () => {
+  await Promise.all(open.map((db) => db.close()));
+  await cluster?.destroy();
+});
+
+async function freshDb(): Promise<{ url: string; db: Database }> {
+  const url = cluster.url(await cluster.createDatabase());
+  const db = new Database(url, { retryForMs: 5_000 });
+  open.push(db);
+  await migrate(db);
+  return { url, db };
+}
+
+function station(id: string, pid = process.pid): StationIdentity {
+  return {
+    id,
+    host: thisHost(),
+    pid,
+    issuer: { certificatePem: "(test)", sha256Fingerprint: `issuer-of-${id}`, serialNumber: "01" },
+  };
+}
+
+const identity = (deviceId: string, imei: string) =>
+  ({ type: "identity", port: "/dev/test", imei, deviceUuid: `uuid-${imei}`, deviceId }) as const;
+
+function entry(deviceId: string, serialNumber: string): LedgerEntry {
+  return {
+    serialNumber,
+    deviceId,
+    sha256Fingerprint: `fp-${serialNumber}`,
+    notBefore: "2026-01-01T00:00:00.000Z",
+    notAfter: "2027-01-01T00:00:00.000Z",
+    issuedAt: "2026-01-01T00:00:00.000Z",
+    source: "test",
+    pem: "(pem)",
+  };
+}
+
+async function journalFor(db: Database, id: string, claimTimeoutMs = 30_000) {
+  const timing = lineTiming(claimTimeoutMs);
+  await registerStation(db, station(id), timing);
+  return PgJournal.open(db, { stationId: id, timing, onboarding: true, path: id });
+}
+
+describe("line db migrate / check", () => {
+  it("check fails (exit 7) before migrate; migrate applies once and is idempotent", async () => {
+    const url = cluster.url(await cluster.createDatabase());
+    const before = await runCli(["line", "db", "check", "--store", url], {});
+    expect(before.exitCode).toBe(7);
+    expect(before.stdout).toContain("001_init.sql");
+    const first = await runCli(["line", "db", "migrate", "--store", url], {});
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.stdout).toContain("applied 001_init.sql");
+    const again = await runCli(["line", "db", "migrate", "--store", url], {});
+    expect(again.stdout).toContain("nothing to apply");
+    const check = await runCli(["line", "db", "check", "--store", url, "--json"], {});
+    expect(check.exitCode).toBe(0);
+    expect(JSON.parse(check.stdout)).toEqual({ current: true, applied: [1], pending: [] });
+  }, 60_000);
+
+  it("a station on an unmigrated database is refused with ERR_STORE_SCHEMA", async () => {
+    const url = cluster.url(await cluster.createDatabase());
+    const store = new PgStore(url, { retryForMs: 2_000 });
+    await expect(store.readLineStatus()).rejects.toMatchObject({ code: "ERR_STORE_SCHEMA" });
+    await store.close();
+  });
+
+  it("a URL that is not postgres:// is a usage error", async () => {
+    const run = await runCli(["line", "status", "--store", "mysql://x@y/z"], {});
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain("ERR_STORE_URL");
+  });
+});
+
+describe("stations", () => {
+  it("the same station ID running twice is refused", async () => {
+    const { db } = await freshDb();
+    const timing = lineTiming();
+    await registerStation(db, station("S1", 1), timing); // pid 1 runs: a live holder
+    await expect(registerStation(db, station("S1"), timing)).rejects.toMatchObject({
+      code: "ERR_STORE_STATION_RUNNING",
+    });
+    await registerStation(db, station("S2"), timing);
+  });
+
+  it("a killed station's ID on the same host may start again at once", async () => {
+    const { db } = await freshDb();
+    await registerStation(db, station("S1", 2 ** 22 + 7), lineTiming()); // no such process
+    await registerStation(db, station("S1"), lineTiming());
+  });
+});
+
+describe("claims: exactly once across the line", () => {
+  it("two stations racing for the same board: one claims it, the other is refused", async () => {
+    const { db } = await freshDb();
+    const [a, b] = await Promise.all([journalFor(db, "A"), journalFor(db, "B")]);
+    const results = await Promise.allSettled([
+      a.record(identity("nrf-1", "351")),
+      b.record(identity("nrf-1", "351")),
+    ]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: "ERR_STORE_BOARD_CLAIMED" });
+    // The same IMEI under another device ID is the same board.
+    const winner = results[0]!.status === "fulfilled" ? b : a;
+    await expect(winner.record(identity("nrf-other", "351"))).rejects.toMatchObject({
+      code: "ERR_STORE_BOARD_CLAIMED",
+    });
+  });
+
+  it("a board from a stopped station resumes on another with its shared history", async () => {
+    const { db } = await freshDb();
+    const a = await journalFor(db, "A");
+    await a.record(identity("nrf-2", "352"));
+    await a.record({ type: "keygen-start", deviceId: "nrf-2", secTag: 16842753 });
+    await a.record({
+      type: "keygen-done",
+      deviceId: "nrf-2",
+      secTag: 16842753,
+      csrPem: "(csr)",
+      publicKeyPem: "(key)",
+    });
+    const b = await journalFor(db, "B");
+    await expect(b.record(identity("nrf-2", "352"))).rejects.toMatchObject({
+      code: "ERR_STORE_BOARD_CLAIMED",
+    });
+    await stopStation(db, "A");
+    await b.record(identity("nrf-2", "352"));
+    expect(b.recall("nrf-2")).toMatchObject({
+      keygenInFlight: false,
+      keygen: { csrPem: "(csr)", publicKeyPem: "(key)" },
+    });
+  });
+
+  it("a station silent past the claim timeout loses its claims", async () => {
+    const { db } = await freshDb();
+    const a = await journalFor(db, "A", 1_000);
+    await a.record(identity("nrf-3", "353"));
+    const b = await journalFor(db, "B", 1_000);
+    // A never beats again (killed): once its heartbeat is older than 1 s, B may claim.
+    await db.query("UPDATE stations SET heartbeat = now() - interval '5 seconds' WHERE id = 'A'");
+    await b.record(identity("nrf-3", "353"));
+    const [row] = await db.query<{ claimed_by: string }>(
+      "SELECT claimed_by FROM devices WHERE device_id = 'nrf-3'",
+    );
+    expect(row!.claimed_by).toBe("B");
+  });
+
+  it("events are append-only and a damaged one stops the station", async () => {
+    const { db } = await freshDb();
+    const a = await journalFor(db, "A");
+    await a.record(identity("nrf-4", "354"));
+    await expect(db.query("UPDATE events SET record = record || ' '")).rejects.toThrow(
+      /append-only/,
+    );
+    await db.query("ALTER TABLE events DISABLE TRIGGER events_append_only");
+    await db.query(`UPDATE events SET record = replace(record, '354', '355')`);
+    await expect(journalFor(db, "A")).rejects.toMatchObject({ code: "ERR_STORE_EVENT_CORRUPT" });
+  });
+});
+
+describe("the line's ledger and ca revoke-station", () => {
+  it("serials are unique per issuer; a revoked station's issuance is refused line-wide", async () => {
+    const { url, db } = await freshDb();
+    await registerStation(db, station("S1"), lineTiming());
+    const ledger = await PgLedger.open(db, "S1", "issuer-of-S1");
+    await ledger.append(entry("nrf-5", "0a"));
+    await ledger.append(entry("nrf-5", "0a")); // a retry after a lost COMMIT: the same row
+    await expect(
+      ledger.append({ ...entry("nrf-6", "0a"), sha256Fingerprint: "other" }),
+    ).rejects.toMatchObject({ code: "ERR_LEDGER_DUPLICATE_SERIAL" });
+    expect(await ledger.find({ deviceId: "nrf-5" })).toHaveLength(1);
+
+    const unknown = await runCli(["ca", "revoke-station", "S9", "--store", url], {});
+    expect(unknown.exitCode).toBe(7);
+    expect(unknown.stderr).toContain("ERR_STORE_STATION_UNKNOWN");
+    const revoked = await runCli(["ca", "revoke-station", "S1", "--store", url], {});
+    expect(revoked.exitCode, revoked.stderr).toBe(0);
+    await expect(ledger.append(entry("nrf-7", "0b"))).rejects.toMatchObject({
+      code: "ERR_STORE_STATION_REVOKED",
+    });
+    expect(await ledger.find({ deviceId: "nrf-7" })).toEqual([]);
+    const exported = await runCli(["line", "export", "--store", url, "--csv"], {});
+    expect(exported.exitCode).toBe(0);
+  }, 60_000);
+});
+
+describe("transient errors", () => {
+  it("connection failures are waited out, SQL errors are not", () => {
+    expect(isTransient(Object.assign(new Error("x"), { code: "ECONNREFUSED" }))).toBe(true);
+    expect(isTransient(Object.assign(new Error("x"), { code: "57P01" }))).toBe(true);
+    expect(isTransient(new Error("Connection terminated unexpectedly"))).toBe(true);
+    expect(isTransient(Object.assign(new Error("x"), { code: "23505" }))).toBe(false);
+  });
+});
+
+describe("line status and line export", () => {
+  it("report a finished board as text, CSV, and only what changed --since", async () => {
+    const { url, db } = await freshDb();
+    const a = await journalFor(db, "A");
+    const ledger = await PgLedger.open(db, "A", "issuer-of-A");
+    await a.record(identity("nrf-8", "358"));
+    await ledger.append(entry("nrf-8", "0c"));
+    await a.record({
+      type: "issued",
+      deviceId: "nrf-8",
+      serialNumber: "0c",
+      sha256Fingerprint: "fp-0c",
+      certificatePem: "(pem)",
+    });
+    await a.record({
+      type: "provisioned",
+      deviceId: "nrf-8",
+      imei: "358",
+      port: "/dev/test",
+      secTag: 16842753,
+      sha256Fingerprint: "fp-0c",
+    });
+    await a.record({ type: "onboarded", deviceId: "nrf-8", sha256Fingerprint: "fp-0c" });
+    await a.record({
+      type: "board-failed",
+      port: "/dev/other",
+      step: "identity",
+      code: "ERR_AT_TIMEOUT",
+      message: "no answer",
+    });
+
+    const status = await runCli(["line", "status", "--store", url], {});
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(status.stdout).toContain("station A");
+    expect(status.stdout).toContain("1 done, 0 failed");
+    expect(status.stdout).toContain("/dev/other identity: ERR_AT_TIMEOUT: no answer");
+
+    const csv = await runCli(["line", "export", "--store", url, "--csv"], {});
+    const [header, row, ...rest] = csv.stdout.trim().split("\n");
+    expect(header).toBe(
+      "deviceId,imei,uuid,serialNumber,sha256Fingerprint,issuingStation,issuerFingerprint,stationRevoked,state,onboarding,updatedAt",
+    );
+    expect(row).toMatch(/^nrf-8,358,uuid-358,0c,fp-0c,A,issuer-of-A,false,done,succeeded,/);
+    expect(rest).toEqual([]);
+    const later = await runCli(
+      ["line", "export", "--store", url, "--csv", "--since", "2999-01-01T00:00:00Z"],
+      {},
+    );
+    expect(later.stdout.trim().split("\n")).toHaveLength(1);
+    const both = await runCli(["line", "export", "--store", url, "--csv", "--jsonl"], {});
+    expect(both.exitCode).toBe(2);
+  }, 60_000);
+});
