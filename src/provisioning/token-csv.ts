@@ -46,17 +46,15 @@ export function splitCsvRecords(
   let quoted = false;
   let line = 1;
   let recordLine = 1;
-  let i = 0;
   const endRecord = () => {
     fields.push(field);
     if (!(fields.length === 1 && fields[0] === "")) records.push({ line: recordLine, fields });
     fields = [];
     field = "";
   };
-  while (i < text.length) {
+  for (let i = 0; i < text.length; i += 1) {
     const char = text[i] as string;
     const next = text[i + 1];
-    i += 1;
     if (quoted && char === '"' && next === '"') {
       field += '"';
       i += 1;
@@ -80,25 +78,10 @@ export function splitCsvRecords(
     }
   }
   if (quoted) {
-      if (char === '"' && text[i + 1] === '"') (field += '"'), (i += 2);
-      else if (char === '"') (quoted = false), (i += 1);
-      else (field += char), (line += char === "\n" ? 1 : 0), (i += 1);
-    } else if (char === '"' && field === "") (quoted = true), (i += 1);
-    else if (char === ",") fields.push(field), (field = ""), (i += 1);
-    else if (char === "\n" || (char === "\r" && text[i + 1] === "\n")) {
-      endRecord();
-      i += char === "\r" ? 2 : 1;
-      line += 1;
-      recordLine = line;
-    } else (field += char), (i += 1);
-  }
-  if (quoted) {
     throw new ProvisioningError(
       "ERR_PROVISIONING_TOKEN_CSV",
       `${file}:${recordLine}: a quoted field is never closed; fix or remove that row.`,
-      {
-        details: { file, line: recordLine },
-      },
+      { details: { file, line: recordLine } },
     );
   }
   if (field !== "" || fields.length > 0) endRecord();
