@@ -1,5 +1,5 @@
 import { CloudError } from "../cloud/errors.js";
-import { describeError, NrfProvisionError } from "../errors/index.js";
+import { NrfProvisionError } from "../errors/index.js";
 import type { ProvisioningHttp } from "./http.js";
 import type { BulkClaimAnswer, ClaimedDevice } from "./schemas.js";
 
@@ -133,7 +133,7 @@ export async function bulkClaim(
       result.chunks.push(mapped.chunk);
     } catch (error) {
       const code = error instanceof NrfProvisionError ? error.code : "ERR_UNEXPECTED";
-      const message = describeError(error);
+      const message = error instanceof Error ? error.message : String(error);
       result.rows.push(
         ...chunkRows.map((row, index) => ({
           row: first + index,

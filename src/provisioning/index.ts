@@ -24,6 +24,14 @@ export {
   type SecTagRequest,
 } from "./commands.js";
 export { ProvisioningError, type ProvisioningErrorCode } from "./errors.js";
+export {
+  type GatherEvent,
+  type GatheredToken,
+  type GatherSummary,
+  gatherToken,
+  gatherTokens,
+  writeTokenRow,
+} from "./gather.js";
 export type {
   BulkClaimAnswer,
   ClaimedDevice,
@@ -33,4 +41,14 @@ export type {
   ProvisioningRuleList,
   ProvisioningTagList,
 } from "./schemas.js";
+export {
+  formatTokenRow,
+  type ParsedTokenRow,
+  parseTokenCsv,
+  pythonIsoTime,
+  splitCsvRecords,
+  type TokenRow,
+  type TokenRowAction,
+  upsertTokenRow,
+} from "./token-csv.js";
 export { isCommandPending, type WaitForCommandOptions } from "./wait.js";
