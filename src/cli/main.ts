@@ -52,6 +52,8 @@ const commandModules: Record<string, () => Promise<CommandModule>> = {
   jwt: () => import("./commands/jwt.js"),
   provision: () => import("./commands/provision.js"),
   station: () => import("./commands/station.js"),
+  "gather-tokens": () => import("./commands/gather-tokens.js"),
+  claim: () => import("./commands/claim.js"),
   demo: () => import("./commands/demo.js"),
 };
 
@@ -115,6 +117,18 @@ const overview: ReadonlyArray<{ name: string; term: string; description: string 
     term: "station [options]",
     description:
       "Provision many boards in parallel with a crash-safe journal: a station killed at any moment and restarted finishes what was left and never re-keys or re-uploads.",
+  },
+  {
+    name: "gather-tokens",
+    term: "gather-tokens [options]",
+    description:
+      "Read a board's attestation token and IMEI into a token CSV (Nordic's imei,uuid,token,time rows) to claim later with `claim --csv`.",
+  },
+  {
+    name: "claim",
+    term: "claim [options]",
+    description:
+      "Claim devices on nRF Cloud's Provisioning Service by attestation token: one (--token) or a token CSV from gather-tokens (--csv), with a dry run first.",
   },
   {
     name: "demo",
