@@ -43,7 +43,9 @@ function claimOne(ctx: RouteContext): SimReply {
 function claimBulk(ctx: RouteContext): SimReply {
   const claimedIds: string[] = [];
   const failed: Array<{ claimToken: string; id?: string; message: string }> = [];
-  for (const fields of ctx.csvRecords(ctx.body.toString("utf8"))) {
+  const records = ctx.csvRecords(ctx.body.toString("utf8"));
+  ctx.state.bulkClaims.push(records.length);
+  for (const fields of records) {
     const claimToken = (fields[0] ?? "").trim();
     const tags = (fields[1] ?? "")
       .split(ctx.config.bulkTagSeparator)

@@ -61,6 +61,8 @@ export class ProvisioningState {
   readonly appliedRules = new Map<string, Set<string>>();
   /** Correlation ID → command and step. */
   readonly correlations = new Map<string, { command: SimCommand; step: number }>();
+  /** The row count of every bulk claim request received, in order. */
+  readonly bulkClaims: number[] = [];
   private sequence = 0;
 
   constructor(readonly now: () => number) {}
