@@ -10,6 +10,7 @@ interface SimProvisioningCliOptions {
   fail500: string;
   legacyCsrField?: boolean;
   bulkAnswer: "claimed-ids" | "bulk-ops-id";
+  boardSeed?: string;
   json?: boolean;
 }
 
@@ -42,6 +43,10 @@ export function registerSimProvisioning(sim: Command, ctx: CliContext): void {
         .choices(["claimed-ids", "bulk-ops-id"])
         .default("claimed-ids"),
     )
+    .option(
+      "--board-seed <seeds>",
+      "trust the simulated boards started with these `sim modem --seed` values (comma-separated): their identity keys",
+    )
     .option("--json", "print {baseUrl, apiKey} as JSON")
     .action(async (o: SimProvisioningCliOptions) => {
       const { startSimProvisioning } = await import("../../sim/provisioning/index.js");
@@ -57,6 +62,20 @@ export function registerSimProvisioning(sim: Command, ctx: CliContext): void {
           bulkAnswer: o.bulkAnswer,
         },
       });
+      if (o.boardSeed !== undefined) {
+        const { SimModem } = await import("../../sim/modem/index.js");
+        for (const seed of o.boardSeed
+          .split(",")
+          .map((item) => item.trim())
+          .filter(Boolean)) {
+          const board = new SimModem({ seed });
+          service.registerIdentity({
+            deviceUuid: board.deviceUuid,
+            identityPublicKey: board.identityPublicKeyPem,
+            imei: board.imei,
+          });
+        }
+      }
       // Listen for Ctrl-C before saying where we listen: a script may interrupt right away.
       const stopped = ctx.io.stopped;
       // The simulator's key is not a real credential: printing it is how clients learn it.
