@@ -86,6 +86,36 @@ export interface ProvisioningClient {
 export function createProvisioningClient(
   options: ProvisioningClientOptions = {},
 ): ProvisioningClient {
+  const http = provisioningHttp(options);
+  const bulk = {
+    chunkSize: chunkSizeOf(options.bulkChunkSize),
+    path: options.bulkClaimPath ?? "/claimed-devices",
+    tagSeparator: options.bulkTagSeparator ?? ",",
+  };
+  const pollSleep = options.sleep ?? defaultSleep;
+  const client: ProvisioningClient = {
+    baseUrl: http.url("").href.replace(/\/+$/, ""),
+    checkClaim: (claimToken) => checkClaim(http, claimToken),
+    claimDevice: (o) => claimDevice(http, o),
+    claimDevices: (rows) => bulkClaim(http, rows, bulk),
+    unclaimDevice: async (uuid) => {
+      await http.send({
+        method: "DELETE",
+        path: devicePath(uuid),
+        expect: [204],
+        deviceUuid: uuid,
+      });
+    },
+    ...commandEndpoints(http),
+    waitForCommand: (uuid, id, waitOptions = {}) =>
+      waitForCommand(client, uuid, id, { now: http.options.now, sleep: pollSleep, ...waitOptions }),
+    ...ruleAndTagEndpoints(http),
+  };
+  return client;
+}
+
+/** The HTTP layer with the client's options and defaults (as the nRF Cloud client's). */
+function provisioningHttp(options: ProvisioningClientOptions): ProvisioningHttp {
   const base = new URL(options.baseUrl ?? DEFAULT_PROVISIONING_BASE_URL);
   if (base.username !== "" || base.password !== "") {
     base.username = "";
@@ -96,7 +126,7 @@ export function createProvisioningClient(
       { details: { baseUrl: base.href } },
     );
   }
-  const http = new ProvisioningHttp(
+  return new ProvisioningHttp(
     base,
     { kind: "api-key", apiKey: options.apiKey },
     {
@@ -113,26 +143,19 @@ export function createProvisioningClient(
       },
     },
   );
-  const bulk = {
-    chunkSize: chunkSizeOf(options.bulkChunkSize),
-    path: options.bulkClaimPath ?? "/claimed-devices",
-    tagSeparator: options.bulkTagSeparator ?? ",",
-  };
-  const pollSleep = options.sleep ?? defaultSleep;
-  const device = (uuid: string) => `/claimed-devices/${encodeURIComponent(uuid)}`;
-  const client: ProvisioningClient = {
-    baseUrl: base.href.replace(/\/+$/, ""),
-    checkClaim: (claimToken) => checkClaim(http, claimToken),
-    claimDevice: (o) => claimDevice(http, o),
-    claimDevices: (rows) => bulkClaim(http, rows, bulk),
-    unclaimDevice: async (uuid) => {
-      await http.send({ method: "DELETE", path: device(uuid), expect: [204], deviceUuid: uuid });
-    },
+}
+
+const devicePath = (uuid: string) => `/claimed-devices/${encodeURIComponent(uuid)}`;
+
+function commandEndpoints(
+  http: ProvisioningHttp,
+): Pick<ProvisioningClient, "createCommand" | "getCommand" | "listCommands"> {
+  return {
     createCommand: (uuid, o) =>
       http.sendJson(
         {
           method: "POST",
-          path: `${device(uuid)}/provisioning`,
+          path: `${devicePath(uuid)}/provisioning`,
           json: {
             ...(o.description === undefined ? {} : { description: o.description }),
             request: o.request,
@@ -146,7 +169,7 @@ export function createProvisioningClient(
       http.sendJson(
         {
           method: "GET",
-          path: `${device(uuid)}/provisioning/${encodeURIComponent(id)}`,
+          path: `${devicePath(uuid)}/provisioning/${encodeURIComponent(id)}`,
           expect: [200],
           deviceUuid: uuid,
         },
@@ -154,15 +177,21 @@ export function createProvisioningClient(
       ),
     listCommands: (uuid) =>
       http.sendJson(
-        { method: "GET", path: `${device(uuid)}/provisioning`, expect: [200], deviceUuid: uuid },
+        {
+          method: "GET",
+          path: `${devicePath(uuid)}/provisioning`,
+          expect: [200],
+          deviceUuid: uuid,
+        },
         "ProvisioningCommandListSchema",
       ),
-    waitForCommand: (uuid, id, waitOptions = {}) =>
-      waitForCommand(client, uuid, id, {
-        now: http.options.now,
-        sleep: pollSleep,
-        ...waitOptions,
-      }),
+  };
+}
+
+function ruleAndTagEndpoints(
+  http: ProvisioningHttp,
+): Pick<ProvisioningClient, "listRules" | "createRule" | "listTags" | "createTag"> {
+  return {
     listRules: () =>
       http.sendJson(
         { method: "GET", path: "/provisioning-rules", expect: [200] },
@@ -192,7 +221,6 @@ export function createProvisioningClient(
       });
     },
   };
-  return client;
 }
 
 function chunkSizeOf(value: number | undefined): number {

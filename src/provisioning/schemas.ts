@@ -33,9 +33,6 @@ export const BulkClaimAnswerSchema = z.union([
 ]);
 export type BulkClaimAnswer = z.infer<typeof BulkClaimAnswerSchema>;
 
-/** PENDING and IN_PROGRESS are the only non-final statuses utils knows (reference §1.5). */
-export const NON_FINAL_COMMAND_STATUSES: readonly string[] = ["PENDING", "IN_PROGRESS"];
-
 /** A provisioning command: `id` is required, `status` once it is read back. */
 export const ProvisioningCommandSchema = z.looseObject({
   id: z.string().min(1),

@@ -1,5 +1,8 @@
 import { ProvisioningError } from "./errors.js";
-import { NON_FINAL_COMMAND_STATUSES, type ProvisioningCommand } from "./schemas.js";
+import type { ProvisioningCommand } from "./schemas.js";
+
+/** PENDING and IN_PROGRESS are the only non-final statuses utils knows (reference §1.5). */
+export const NON_FINAL_COMMAND_STATUSES: readonly string[] = ["PENDING", "IN_PROGRESS"];
 
 export interface WaitForCommandOptions {
   /** Overall limit (default 5 min): utils waits forever (reference §5.7), this does not. */

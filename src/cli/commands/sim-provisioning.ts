@@ -48,52 +48,57 @@ export function registerSimProvisioning(sim: Command, ctx: CliContext): void {
       "trust the simulated boards started with these `sim modem --seed` values (comma-separated): their identity keys",
     )
     .option("--json", "print {baseUrl, apiKey} as JSON")
-    .action(async (o: SimProvisioningCliOptions) => {
-      const { startSimProvisioning } = await import("../../sim/provisioning/index.js");
-      const service = await startSimProvisioning({
-        port: parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
-        host: o.host,
-        ...(o.apiKey ? { apiKey: o.apiKey } : {}),
-        faults: {
-          latencyMs: parseIntegerOption("--latency-ms", o.latencyMs, { min: 0 }),
-          unclaimedStatus: o.unclaimedStatus === "401" ? 401 : 403,
-          fail500: parseIntegerOption("--fail-500", o.fail500, { min: 0 }),
-          legacyCsrField: o.legacyCsrField === true,
-          bulkAnswer: o.bulkAnswer,
-        },
+    .action((o: SimProvisioningCliOptions) => simProvisioningCommand(o, ctx));
+}
+
+async function simProvisioningCommand(
+  o: SimProvisioningCliOptions,
+  ctx: CliContext,
+): Promise<void> {
+  const { startSimProvisioning } = await import("../../sim/provisioning/index.js");
+  const service = await startSimProvisioning({
+    port: parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
+    host: o.host,
+    ...(o.apiKey ? { apiKey: o.apiKey } : {}),
+    faults: {
+      latencyMs: parseIntegerOption("--latency-ms", o.latencyMs, { min: 0 }),
+      unclaimedStatus: o.unclaimedStatus === "401" ? 401 : 403,
+      fail500: parseIntegerOption("--fail-500", o.fail500, { min: 0 }),
+      legacyCsrField: o.legacyCsrField === true,
+      bulkAnswer: o.bulkAnswer,
+    },
+  });
+  if (o.boardSeed !== undefined) {
+    const { SimModem } = await import("../../sim/modem/index.js");
+    for (const seed of o.boardSeed
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean)) {
+      const board = new SimModem({ seed });
+      service.registerIdentity({
+        deviceUuid: board.deviceUuid,
+        identityPublicKey: board.identityPublicKeyPem,
+        imei: board.imei,
       });
-      if (o.boardSeed !== undefined) {
-        const { SimModem } = await import("../../sim/modem/index.js");
-        for (const seed of o.boardSeed
-          .split(",")
-          .map((item) => item.trim())
-          .filter(Boolean)) {
-          const board = new SimModem({ seed });
-          service.registerIdentity({
-            deviceUuid: board.deviceUuid,
-            identityPublicKey: board.identityPublicKeyPem,
-            imei: board.imei,
-          });
-        }
-      }
-      // Listen for Ctrl-C before saying where we listen: a script may interrupt right away.
-      const stopped = ctx.io.stopped;
-      // The simulator's key is not a real credential: printing it is how clients learn it.
-      if (o.json) writeJson(ctx.io, { baseUrl: service.baseUrl, apiKey: service.apiKey });
-      else {
-        writeLines(
-          ctx.io,
-          `Simulated nRF Cloud Provisioning Service on ${service.baseUrl}`,
-          `  export NRF_PROVISIONING_BASE_URL=${service.baseUrl}`,
-          `  export NRF_CLOUD_API_KEY=${service.apiKey}`,
-          `  register a simulated board's identity key: POST ${service.baseUrl}/sim/identities`,
-          "Press Ctrl-C to stop.",
-        );
-      }
-      try {
-        await stopped;
-      } finally {
-        await service.close();
-      }
-    });
+    }
+  }
+  // Listen for Ctrl-C before saying where we listen: a script may interrupt right away.
+  const stopped = ctx.io.stopped;
+  // The simulator's key is not a real credential: printing it is how clients learn it.
+  if (o.json) writeJson(ctx.io, { baseUrl: service.baseUrl, apiKey: service.apiKey });
+  else {
+    writeLines(
+      ctx.io,
+      `Simulated nRF Cloud Provisioning Service on ${service.baseUrl}`,
+      `  export NRF_PROVISIONING_BASE_URL=${service.baseUrl}`,
+      `  export NRF_CLOUD_API_KEY=${service.apiKey}`,
+      `  register a simulated board's identity key: POST ${service.baseUrl}/sim/identities`,
+      "Press Ctrl-C to stop.",
+    );
+  }
+  try {
+    await stopped;
+  } finally {
+    await service.close();
+  }
 }

@@ -64,21 +64,7 @@ export async function startSimProvisioning(
 ): Promise<SimProvisioning> {
   const state = new ProvisioningState(options.now ?? Date.now);
   const apiKey = options.apiKey ?? randomBytes(20).toString("hex");
-  const faults: SimProvisioningFaults = {
-    unclaimedStatus: 403,
-    fail500: 0,
-    latencyMs: 0,
-    legacyCsrField: false,
-    bulkAnswer: "claimed-ids",
-    ignoreLimit: false,
-    ...options.faults,
-  };
-  const config: SimProvisioningConfig = {
-    ownerId: options.ownerId ?? randomUUID(),
-    maxCommandsPerDevice: options.maxCommandsPerDevice ?? 20,
-    bulkTagSeparator: options.bulkTagSeparator ?? ",",
-    acceptAttestationTokenAuth: options.acceptAttestationTokenAuth ?? true,
-  };
+  const { faults, config } = settingsFrom(options);
   const mapping = options.commandMapping ?? defaultCommandMapping;
   const stats = { requests: 0, injected500: 0 };
   const registerIdentity: SimProvisioning["registerIdentity"] = (identity) => {
@@ -140,6 +126,29 @@ export async function startSimProvisioning(
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+function settingsFrom(options: SimProvisioningOptions): {
+  faults: SimProvisioningFaults;
+  config: SimProvisioningConfig;
+} {
+  return {
+    faults: {
+      unclaimedStatus: 403,
+      fail500: 0,
+      latencyMs: 0,
+      legacyCsrField: false,
+      bulkAnswer: "claimed-ids",
+      ignoreLimit: false,
+      ...options.faults,
+    },
+    config: {
+      ownerId: options.ownerId ?? randomUUID(),
+      maxCommandsPerDevice: options.maxCommandsPerDevice ?? 20,
+      bulkTagSeparator: options.bulkTagSeparator ?? ",",
+      acceptAttestationTokenAuth: options.acceptAttestationTokenAuth ?? true,
+    },
   };
 }
 
