@@ -135,6 +135,21 @@ export {
   type StationSummary,
 } from "./pipeline/index.js";
 export {
+  type BulkClaimResult,
+  type BulkClaimRow,
+  type ClaimedDevice,
+  createProvisioningClient,
+  formatTokenRow,
+  gatherToken,
+  type ProvisioningClient,
+  type ProvisioningClientOptions,
+  type ProvisioningCommand,
+  type ProvisioningCommandRequest,
+  ProvisioningError,
+  parseTokenCsv,
+  type TokenRow,
+} from "./provisioning/index.js";
+export {
   type ByteTransport,
   type DiscoveredBoard,
   fromDuplex,

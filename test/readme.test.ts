@@ -77,7 +77,7 @@ const boardPorts = [
 ];
 /** The line's database as the README names it; the test's own throwaway cluster stands in. */
 const readmeStoreUrl = "postgres://postgres@127.0.0.1:5432/line";
-const longRunning = /^nrf-provision sim (modem|cloud)\b/;
+const longRunning = /^nrf-provision sim (modem|cloud|provisioning)\b/;
 
 interface RunResult {
   code: number | null;
@@ -193,7 +193,7 @@ describe("every command in the README", () => {
   const own = new Map<string, string>();
 
   /** The README's sim command for `kind`, exactly as written. */
-  function readmeSimCommand(kind: "modem" | "cloud"): string {
+  function readmeSimCommand(kind: "modem" | "cloud" | "provisioning"): string {
     const command = readmeShellBlocks(readme)
       .flat()
       .find((line) => line.startsWith(`nrf-provision sim ${kind} `));
@@ -241,6 +241,14 @@ describe("every command in the README", () => {
     // are what the reader exports.
     const cloud = startLongRunning(readmeSimCommand("cloud"), sandbox, baseEnv);
     simulators.push(cloud);
+    // The simulated Provisioning Service, with the README's command, trusting the boards below.
+    const seeds = boardPorts.map((name) => `readme-${name}`).join(",");
+    const provisioning = startLongRunning(
+      readmeSimCommand("provisioning").replace(/--board-seed \S+/, `--board-seed ${seeds}`),
+      sandbox,
+      baseEnv,
+    );
+    simulators.push(provisioning);
     // One board per port, each with the README's `sim modem` command: its own link and seed.
     const modemCommand = readmeSimCommand("modem");
     for (const name of boardPorts) {
@@ -255,7 +263,16 @@ describe("every command in the README", () => {
     apiKey = /export NRF_CLOUD_API_KEY=(\S+)/.exec(printed)?.[1] ?? "";
     expect(baseUrl, printed).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
     expect(apiKey).toBe("rehearsal-key");
-    env = { ...baseEnv, NRF_CLOUD_BASE_URL: baseUrl, NRF_CLOUD_API_KEY: apiKey };
+    const provisioningUrl = /export NRF_PROVISIONING_BASE_URL=(\S+)/.exec(
+      await provisioning.ready(),
+    )?.[1];
+    expect(provisioningUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    env = {
+      ...baseEnv,
+      NRF_CLOUD_BASE_URL: baseUrl,
+      NRF_CLOUD_API_KEY: apiKey,
+      NRF_PROVISIONING_BASE_URL: provisioningUrl,
+    };
     shell = new ReaderShell(sandbox, env);
   }, 120_000);
 
@@ -348,6 +365,11 @@ describe("every command in the README", () => {
     expect((await fetchDevice(uuid)).status).toBe(404); // deleted by `cloud device delete`
     const tokens = (await readFile(join(sandbox, "tokens.jsonl"), "utf8")).trim().split("\n");
     expect(tokens).toHaveLength(10);
+    // gather-tokens (one board) and station --gather-tokens (two): three rows, Nordic's format.
+    const gathered = (await readFile(join(sandbox, "tokens.csv"), "utf8")).trim().split("\n");
+    expect(gathered).toHaveLength(3);
+    for (const row of gathered)
+      expect(row).toMatch(/^\d{15},[0-9a-f-]{36},[\w-]+\.[\w-]+,\S+\+00:00$/);
     const saved = await readFile(join(sandbox, "devices", imeiDevice, "device.json"), "utf8");
     expect(JSON.parse(saved)).toMatchObject({ deviceId: imeiDevice });
 

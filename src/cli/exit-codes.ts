@@ -42,6 +42,8 @@ export const exitCodeByErrorCode: Readonly<Record<ErrorCode, ExitCode>> = Object
   ERR_IO_TOO_LARGE: USAGE, // an input file above the size cap
   ERR_CLOUD_CONFIG: USAGE, // no API key
   ERR_JWT_KEY_FILE: USAGE, // a key file that cannot be read, or would be overwritten
+  ERR_PROVISIONING_TOKEN_CSV: USAGE, // a token CSV that is not Nordic's imei,uuid,token,time
+  ERR_PROVISIONING_OPTIONS: USAGE,
 
   // The board: serial port, AT protocol, modem, attestation.
   ERR_PORT_NOT_FOUND: DEVICE,
@@ -75,6 +77,7 @@ export const exitCodeByErrorCode: Readonly<Record<ErrorCode, ExitCode>> = Object
   ERR_MODEM_IMEI: DEVICE,
   ERR_MODEM_JWT_OPTIONS: DEVICE,
   ERR_MODEM_MODEL: DEVICE,
+  ERR_PROVISIONING_MODEL: DEVICE, // gather-tokens: an nRF9160, or no attestation token
   ERR_MODEM_SEC_TAG: DEVICE,
   ERR_MODEM_TIME_UNKNOWN: DEVICE,
   ERR_MODEM_UNEXPECTED_RESPONSE: DEVICE,
@@ -144,6 +147,11 @@ export const exitCodeByErrorCode: Readonly<Record<ErrorCode, ExitCode>> = Object
   ERR_PROVISION_CSV_DUPLICATE: CLOUD,
   ERR_PROVISION_NOT_ONBOARDED: CLOUD, // nRF Cloud never confirmed the certificate
   ERR_BULK_WAIT_ABORTED: INTERRUPTED, // the wait was stopped; the job goes on
+  // nRF Cloud's Provisioning Service (claim, provisioning commands).
+  ERR_PROVISIONING_NOT_CLAIMED: CLOUD,
+  ERR_PROVISIONING_WAIT_TIMEOUT: CLOUD,
+  ERR_PROVISIONING_RESPONSE: CLOUD,
+  ERR_PROVISIONING_CLAIM_FAILED: CLOUD, // claim: at least one row was not claimed
 
   // Everything else: device JWTs, the station's journal, locks, the simulators, bugs.
   ERR_JWT_MALFORMED: FAILURE,

@@ -53,6 +53,8 @@ const commandModules: Record<string, () => Promise<CommandModule>> = {
   provision: () => import("./commands/provision.js"),
   station: () => import("./commands/station.js"),
   line: () => import("./commands/line.js"),
+  "gather-tokens": () => import("./commands/gather-tokens.js"),
+  claim: () => import("./commands/claim.js"),
   demo: () => import("./commands/demo.js"),
 };
 
@@ -122,6 +124,18 @@ const overview: ReadonlyArray<{ name: string; term: string; description: string 
     term: "line",
     description:
       "The production line in PostgreSQL: stations and boards (status), the audit trail (export), the schema (db).",
+  },
+  {
+    name: "gather-tokens",
+    term: "gather-tokens [options]",
+    description:
+      "Read a board's attestation token and IMEI into a token CSV (Nordic's imei,uuid,token,time rows) to claim later with `claim --csv`.",
+  },
+  {
+    name: "claim",
+    term: "claim [options]",
+    description:
+      "Claim devices on nRF Cloud's Provisioning Service by attestation token: one (--token) or a token CSV from gather-tokens (--csv), with a dry run first.",
   },
   {
     name: "demo",

@@ -11,6 +11,7 @@ import type { JwtErrorCode } from "../jwt/errors.js";
 import type { LineErrorCode } from "../line/errors.js";
 import type { ModemErrorCode } from "../modem/errors.js";
 import type { PipelineErrorCode } from "../pipeline/errors.js";
+import type { ProvisioningErrorCode } from "../provisioning/errors.js";
 import type { SerialErrorCode } from "../serial/errors.js";
 import type { SimErrorCode } from "../sim/errors.js";
 import type { StoreErrorCode } from "../store/errors.js";
@@ -34,6 +35,7 @@ export type ErrorCode =
   | LineErrorCode
   | ModemErrorCode
   | PipelineErrorCode
+  | ProvisioningErrorCode
   | SerialErrorCode
   | SimErrorCode
   | StoreErrorCode

@@ -17,3 +17,9 @@ export {
   type SimTerminator,
   startSimModemOnPty,
 } from "./modem/index.js";
+export {
+  type SimProvisioning,
+  type SimProvisioningFaults,
+  type SimProvisioningOptions,
+  startSimProvisioning,
+} from "./provisioning/index.js";

@@ -8,6 +8,7 @@ import {
   writeLines,
 } from "../context.js";
 import { registerSimCloud } from "./sim-cloud.js";
+import { registerSimProvisioning } from "./sim-provisioning.js";
 
 interface SimModemCliOptions {
   link?: string;
@@ -131,4 +132,5 @@ export function register(program: Command, ctx: CliContext): void {
     .description("Run simulators (an nRF91 board, nRF Cloud) for rehearsals and tests.");
   registerSimModem(sim, ctx);
   registerSimCloud(sim, ctx);
+  registerSimProvisioning(sim, ctx);
 }

@@ -37,6 +37,8 @@ interface StationCliOptions extends BoardCliOptions {
   store?: string;
   stationId?: string;
   claimTimeout: string;
+  gatherTokens?: string;
+  keep?: boolean;
 }
 
 const onboardModes: readonly StationOnboardMode[] = ["batch", "single", "none"];
@@ -77,11 +79,32 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option("--station-id <id>", "this station's name on the line (with --store)", hostname())
     .option("--claim-timeout <s>", "a station silent this long is dead; its boards are free", "30")
+    .option(
+      "--gather-tokens <csv>",
+      "gather each board's attestation token into this token CSV instead of provisioning (no CA, no journal)",
+    )
+    .option("--keep", "with --gather-tokens: keep a device's existing row instead of replacing it")
     .action((options: StationCliOptions) => stationCommand(options, ctx));
+  // Gathering tokens needs neither the CA nor the journal.
+  command.on("option:gather-tokens", () => {
+    for (const option of command.options) {
+      if (option.long === "--ca-dir" || option.long === "--journal") option.mandatory = false;
+    }
+  });
 }
 
 async function stationCommand(options: StationCliOptions, ctx: CliContext): Promise<void> {
   const { io } = ctx;
+  if (options.gatherTokens !== undefined) {
+    const connect = boardConnector(options, io);
+    const { gatherTokensAtStation } = await import("./gather-tokens.js");
+    const boards = {
+      listPorts: portLister(options.ports, io),
+      open: (port: string) => connect(port).open(),
+    };
+    const file = options.gatherTokens;
+    return gatherTokensAtStation(ctx, { ...options, file, keep: options.keep === true }, boards);
+  }
   const onboard = options.onboard as StationOnboardMode;
   if (!onboardModes.includes(onboard)) {
     throw usageError(

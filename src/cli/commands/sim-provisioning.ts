@@ -1,0 +1,104 @@
+import { type Command, Option } from "commander";
+import { type CliContext, parseIntegerOption, writeJson, writeLines } from "../context.js";
+
+interface SimProvisioningCliOptions {
+  port: string;
+  host: string;
+  apiKey?: string;
+  latencyMs: string;
+  unclaimedStatus: "401" | "403";
+  fail500: string;
+  legacyCsrField?: boolean;
+  bulkAnswer: "claimed-ids" | "bulk-ops-id";
+  boardSeed?: string;
+  json?: boolean;
+}
+
+/** `sim provisioning`: a simulated nRF Cloud Provisioning Service on 127.0.0.1 until Ctrl-C. */
+export function registerSimProvisioning(sim: Command, ctx: CliContext): void {
+  sim
+    .command("provisioning")
+    .description(
+      "Run a simulated nRF Cloud Provisioning Service (claims, provisioning commands, device endpoints); point NRF_PROVISIONING_BASE_URL at the printed URL. Ctrl-C stops it.",
+    )
+    .option("--port <n>", "TCP port (0 picks a free one)", "0")
+    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .option("--api-key <key>", "API key the simulator accepts (default: random, printed)")
+    .option("--latency-ms <n>", "delay added to every response", "0")
+    .addOption(
+      new Option("--unclaimed-status <code>", "what a device that is not claimed gets")
+        .choices(["403", "401"])
+        .default("403"),
+    )
+    .option("--fail-500 <n>", "answer the first n requests with HTTP 500", "0")
+    .option(
+      "--legacy-csr-field",
+      "answer CSR commands in the pre-2024 `csr` field instead of `message`",
+    )
+    .addOption(
+      new Option(
+        "--bulk-answer <shape>",
+        "a bulk claim's answer: the claimed IDs, or a bulk operation ID",
+      )
+        .choices(["claimed-ids", "bulk-ops-id"])
+        .default("claimed-ids"),
+    )
+    .option(
+      "--board-seed <seeds>",
+      "trust the simulated boards started with these `sim modem --seed` values (comma-separated): their identity keys",
+    )
+    .option("--json", "print {baseUrl, apiKey} as JSON")
+    .action((o: SimProvisioningCliOptions) => simProvisioningCommand(o, ctx));
+}
+
+async function simProvisioningCommand(
+  o: SimProvisioningCliOptions,
+  ctx: CliContext,
+): Promise<void> {
+  const { startSimProvisioning } = await import("../../sim/provisioning/index.js");
+  const service = await startSimProvisioning({
+    port: parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
+    host: o.host,
+    ...(o.apiKey ? { apiKey: o.apiKey } : {}),
+    faults: {
+      latencyMs: parseIntegerOption("--latency-ms", o.latencyMs, { min: 0 }),
+      unclaimedStatus: o.unclaimedStatus === "401" ? 401 : 403,
+      fail500: parseIntegerOption("--fail-500", o.fail500, { min: 0 }),
+      legacyCsrField: o.legacyCsrField === true,
+      bulkAnswer: o.bulkAnswer,
+    },
+  });
+  if (o.boardSeed !== undefined) {
+    const { SimModem } = await import("../../sim/modem/index.js");
+    for (const seed of o.boardSeed
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean)) {
+      const board = new SimModem({ seed });
+      service.registerIdentity({
+        deviceUuid: board.deviceUuid,
+        identityPublicKey: board.identityPublicKeyPem,
+        imei: board.imei,
+      });
+    }
+  }
+  // Listen for Ctrl-C before saying where we listen: a script may interrupt right away.
+  const stopped = ctx.io.stopped;
+  // The simulator's key is not a real credential: printing it is how clients learn it.
+  if (o.json) writeJson(ctx.io, { baseUrl: service.baseUrl, apiKey: service.apiKey });
+  else {
+    writeLines(
+      ctx.io,
+      `Simulated nRF Cloud Provisioning Service on ${service.baseUrl}`,
+      `  export NRF_PROVISIONING_BASE_URL=${service.baseUrl}`,
+      `  export NRF_CLOUD_API_KEY=${service.apiKey}`,
+      `  register a simulated board's identity key: POST ${service.baseUrl}/sim/identities`,
+      "Press Ctrl-C to stop.",
+    );
+  }
+  try {
+    await stopped;
+  } finally {
+    await service.close();
+  }
+}
