@@ -8,8 +8,14 @@ import {
   writeLines,
 } from "../context.js";
 import { registerSimCloud } from "./sim-cloud.js";
+import {
+  addDeviceAgentOptions,
+  type DeviceAgentCliOptions,
+  registerSimProvisioning,
+  startAgentFrom,
+} from "./sim-provisioning.js";
 
-interface SimModemCliOptions {
+interface SimModemCliOptions extends DeviceAgentCliOptions {
   link?: string;
   imei?: string;
   uuid?: string;
@@ -32,7 +38,7 @@ const terminators: Record<string, SimTerminator> = { cr: "\r", lf: "\n", crlf: "
 
 /** `sim modem`: a simulated nRF91 on a socat pseudo-terminal pair until Ctrl-C. */
 function registerSimModem(sim: Command, ctx: CliContext): void {
-  sim
+  const command = sim
     .command("modem")
     .description(
       "Run a simulated nRF91 board on a pseudo-terminal; pass the printed path to --port. Ctrl-C stops it.",
@@ -98,6 +104,7 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
       // Listen for Ctrl-C (and SIGTERM, SIGHUP) before saying where we listen: a script may interrupt right away.
       const stopped = ctx.io.stopped;
       const { modem } = sim;
+      const stopAgent = await startAgentFrom(options, modem);
       if (options.json) {
         writeJson(ctx.io, {
           port: sim.path,
@@ -117,9 +124,11 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
       try {
         await stopped;
       } finally {
+        await stopAgent?.();
         await sim.close();
       }
     });
+  addDeviceAgentOptions(command);
 }
 
 /** Registers `sim …`: simulators that stand in for hardware and nRF Cloud. */
@@ -129,4 +138,5 @@ export function register(program: Command, ctx: CliContext): void {
     .description("Run simulators (an nRF91 board, nRF Cloud) for rehearsals and tests.");
   registerSimModem(sim, ctx);
   registerSimCloud(sim, ctx);
+  registerSimProvisioning(sim, ctx);
 }
