@@ -64,7 +64,12 @@ const yours = [
 
 /** One simulated board per port the README names. */
 const boardPorts = ["ttyACM0", "ttyACM2", "ttyACM4", "ttyACM6", "ttyACM8", "ttyACM10"];
-const longRunning = /^nrf-provision sim (modem|cloud)\b/;
+const longRunning = /^nrf-provision sim (modem|cloud|provisioning)\b/;
+/** Boards running the device side of nrf_provisioning, and the `--board-seed` each has. */
+const remoteBoards = [
+  { port: "ttyACM12", seed: "remote-1" },
+  { port: "ttyACM14", seed: "remote-2" },
+];
 
 interface RunResult {
   code: number | null;
@@ -177,11 +182,18 @@ describe("every command in the README", () => {
   /** Example value → the reader's own, once earlier output has printed it. */
   const own = new Map<string, string>();
 
-  /** The README's sim command for `kind`, exactly as written. */
-  function readmeSimCommand(kind: "modem" | "cloud"): string {
+  /** The README's sim command for `kind`, exactly as written (`--provisioning`: the nRF91x1 board). */
+  function readmeSimCommand(
+    kind: "modem" | "cloud" | "provisioning",
+    provisioning = false,
+  ): string {
     const command = readmeShellBlocks(readme)
       .flat()
-      .find((line) => line.startsWith(`nrf-provision sim ${kind} `));
+      .find(
+        (line) =>
+          line.startsWith(`nrf-provision sim ${kind} `) &&
+          (kind !== "modem" || / --provisioning\b/.test(line) === provisioning),
+      );
     if (!command) throw new Error(`the README shows no \`nrf-provision sim ${kind}\` command`);
     return command;
   }
@@ -237,6 +249,26 @@ describe("every command in the README", () => {
     expect(baseUrl, printed).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
     expect(apiKey).toBe("rehearsal-key");
     env = { ...baseEnv, NRF_CLOUD_BASE_URL: baseUrl, NRF_CLOUD_API_KEY: apiKey };
+    // The simulated Provisioning Service next to it, and the nRF91x1 boards that poll it.
+    const service = startLongRunning(readmeSimCommand("provisioning"), sandbox, env);
+    simulators.push(service);
+    const provisioningUrl = /export NRF_PROVISIONING_BASE_URL=(\S+)/.exec(
+      await service.ready(),
+    )?.[1];
+    expect(provisioningUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    env.NRF_PROVISIONING_BASE_URL = provisioningUrl;
+    const remoteCommand = readmeSimCommand("modem", true);
+    const remotes = remoteBoards.map(({ port, seed }) =>
+      startLongRunning(
+        remoteCommand
+          .replace(/--link \S+/, `--link ${join(sandbox, "dev", port)}`)
+          .replace(/--seed \S+/, `--seed ${seed}`),
+        sandbox,
+        env,
+      ),
+    );
+    simulators.push(...remotes);
+    await Promise.all(remotes.map((remote) => remote.ready()));
     shell = new ReaderShell(sandbox, env);
   }, 120_000);
 

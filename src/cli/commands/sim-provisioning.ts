@@ -21,6 +21,7 @@ interface SimProvisioningCliOptions {
   fail500: string;
   latencyMs: string;
   legacyCsrField?: boolean;
+  boardSeed?: string[];
   json?: boolean;
 }
 
@@ -35,8 +36,12 @@ export function registerSimProvisioning(sim: Command, ctx: CliContext): void {
     .option("--host <address>", "address to listen on", "127.0.0.1")
     .option("--api-key <key>", "team API key the simulator accepts (default: random, printed)")
     .option(
+      "--board-seed <seed...>",
+      "the identity of `sim modem --seed <seed>` boards, as Nordic's factory database knows real ones",
+    )
+    .option(
       "--cloud-url <url>",
-      "nRF Cloud (e.g. `sim cloud`) where cloudAccessKeyGeneration registers the device's key",
+      "nRF Cloud (e.g. `sim cloud`) where cloudAccessKeyGeneration registers the device's key (default: $NRF_CLOUD_BASE_URL)",
     )
     .option("--cloud-api-key <key>", "API key for --cloud-url (default: --api-key)")
     .addOption(
@@ -54,7 +59,8 @@ export function registerSimProvisioning(sim: Command, ctx: CliContext): void {
     .action(async (o: SimProvisioningCliOptions) => {
       const { startSimProvisioning } = await import("../../sim/provisioning/index.js");
       const apiKey = o.apiKey;
-      const onCloudAccessKey = await cloudKeyRegistrar(o.cloudUrl, o.cloudApiKey ?? apiKey);
+      const cloudUrl = o.cloudUrl ?? (ctx.io.env.NRF_CLOUD_BASE_URL || undefined);
+      const onCloudAccessKey = await cloudKeyRegistrar(cloudUrl, o.cloudApiKey ?? apiKey);
       const service = await startSimProvisioning({
         port: parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
         host: o.host,
@@ -67,6 +73,16 @@ export function registerSimProvisioning(sim: Command, ctx: CliContext): void {
         },
         ...(onCloudAccessKey ? { onCloudAccessKey } : {}),
       });
+      if (o.boardSeed?.length) {
+        const { SimModem } = await import("../../sim/modem/index.js");
+        for (const seed of o.boardSeed) {
+          const board = new SimModem({ seed });
+          service.registerIdentity({
+            deviceUuid: board.deviceUuid,
+            identityPublicKey: board.identityPublicKeyPem,
+          });
+        }
+      }
       const stopped = ctx.io.stopped;
       // The simulator's key is not a real credential: printing it is how clients learn it.
       if (o.json) writeJson(ctx.io, { baseUrl: service.baseUrl, apiKey: service.apiKey });
@@ -99,6 +115,7 @@ async function cloudKeyRegistrar(cloudUrl: string | undefined, apiKey: string | 
 }
 
 export interface DeviceAgentCliOptions {
+  provisioning?: boolean;
   provisioningUrl?: string;
   provisioningClient: string;
   provisioningLimit: string;
@@ -109,9 +126,10 @@ export interface DeviceAgentCliOptions {
 export function addDeviceAgentOptions(command: Command): Command {
   return command
     .option(
-      "--provisioning-url <url>",
-      "run the device's nrf_provisioning client against this service (…/v1); `nrf_provisioning now` (--shell) or AT#PROVSTART starts it",
+      "--provisioning",
+      "run the device's nrf_provisioning client against $NRF_PROVISIONING_BASE_URL; `nrf_provisioning now` (--shell) or AT#PROVSTART starts it",
     )
+    .option("--provisioning-url <url>", "the same against this service (…/v1)")
     .addOption(
       new Option(
         "--provisioning-client <generation>",
@@ -128,14 +146,20 @@ export function addDeviceAgentOptions(command: Command): Command {
 export async function startAgentFrom(
   options: DeviceAgentCliOptions,
   modem: SimModem,
+  env: NodeJS.ProcessEnv,
 ): Promise<(() => Promise<void>) | undefined> {
-  if (options.provisioningUrl === undefined) return undefined;
+  const baseUrl =
+    options.provisioningUrl ??
+    (options.provisioning ? env.NRF_PROVISIONING_BASE_URL || undefined : undefined);
+  if (options.provisioning && baseUrl === undefined)
+    throw usageError("--provisioning needs NRF_PROVISIONING_BASE_URL (or --provisioning-url)");
+  if (baseUrl === undefined) return undefined;
   const buffer = parseIntegerOption("--provisioning-buffer", options.provisioningBuffer, {
     min: 64,
   });
   const { startDeviceAgent } = await import("../../sim/device-agent/index.js");
   const agent = await startDeviceAgent(modem, {
-    baseUrl: options.provisioningUrl,
+    baseUrl,
     client: options.provisioningClient === "legacy" ? "legacy" : "current",
     limit: parseIntegerOption("--provisioning-limit", options.provisioningLimit, { min: 1 }),
     rxMaxSize: buffer,

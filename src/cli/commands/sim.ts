@@ -104,7 +104,7 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
       // Listen for Ctrl-C (and SIGTERM, SIGHUP) before saying where we listen: a script may interrupt right away.
       const stopped = ctx.io.stopped;
       const { modem } = sim;
-      const stopAgent = await startAgentFrom(options, modem);
+      const stopAgent = await startAgentFrom(options, modem, ctx.io.env);
       if (options.json) {
         writeJson(ctx.io, {
           port: sim.path,
