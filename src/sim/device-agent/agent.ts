@@ -15,7 +15,7 @@ const outcomeLog: Record<SessionResult["outcome"], ["inf" | "wrn" | "err", strin
 
 /** The simulated device's nrf_provisioning client, started by the board's triggers. */
 export interface DeviceAgent {
-  /** Starts a session unless one runs; false when one does. */
+  /** Starts a session, or one more after the running one; false when one is already waiting. */
   trigger(source: "shell" | "at" | "api"): boolean;
   readonly running: boolean;
   /** Every finished session's result, oldest first. */
@@ -57,20 +57,36 @@ export async function startDeviceAgent(
     options.onResult?.(result);
     return result;
   };
+  let again = false;
+  const start = () => {
+    current = run().finally(() => {
+      current = undefined;
+      if (again) {
+        again = false;
+        start();
+      }
+    });
+  };
   const agent: DeviceAgent = {
     trigger(source) {
-      if (current) return false;
       if (source !== "api") log("inf", "Externally initiated provisioning");
-      current = run().finally(() => {
-        current = undefined;
-      });
+      // Like the library's work item: a trigger during a session runs one more session after it.
+      if (current) {
+        if (again) return false;
+        again = true;
+        return true;
+      }
+      start();
       return true;
     },
     get running() {
       return current !== undefined;
     },
     results,
-    idle: async () => (current ? await current : results.at(-1)),
+    idle: async () => {
+      while (current) await current;
+      return results.at(-1);
+    },
     settings: state.settings,
     async close() {
       modem.setProvisioningTrigger(undefined);

@@ -219,6 +219,16 @@ describe("the simulated device agent", () => {
     expect(r.auths[0]).toMatch(/^Bearer att\./);
   });
 
+  it("a trigger during a session runs one more session after it (commands queued meanwhile are not missed)", async () => {
+    const r = await rig("agent-9");
+    await r.client.createCommand(r.modem.deviceUuid, { request: { finished: {} } });
+    expect(r.agent.trigger("api")).toBe(true);
+    expect(r.agent.trigger("at")).toBe(true);
+    expect(r.agent.trigger("at")).toBe(false);
+    await r.agent.idle();
+    expect(r.agent.results.map((result) => result.outcome)).toEqual(["finished", "no-commands"]);
+  });
+
   it("config commands land in the device's settings and are acknowledged", async () => {
     const r = await rig("agent-8");
     const uuid = r.modem.deviceUuid;
