@@ -229,6 +229,24 @@ describe("the simulated device agent", () => {
     expect(r.agent.results.map((result) => result.outcome)).toEqual(["finished", "no-commands"]);
   });
 
+  it("buffer sizes: rxMaxSize is sent with each poll; a command larger than it (a big root CA bundle) overruns the device buffer, nothing is written", async () => {
+    const r = await rig("agent-10", { agent: { rxMaxSize: 512, txMaxSize: 512 } });
+    const uuid = r.modem.deviceUuid;
+    const big = `-----BEGIN CERTIFICATE-----\n${"A".repeat(700)}\n-----END CERTIFICATE-----\n`;
+    await r.client.createCommand(uuid, { request: { finished: {} } });
+    r.agent.trigger("api");
+    expect(await r.agent.idle()).toMatchObject({ outcome: "finished" });
+    expect(new URL(r.urls[0] as string).searchParams.get("rxMaxSize")).toBe("512");
+    await r.client.createCommand(uuid, {
+      request: { serverCertificate: { secTag: SEC_TAG, content: big } },
+    });
+    r.agent.trigger("api");
+    const result = await r.agent.idle();
+    expect(result).toMatchObject({ outcome: "failed" });
+    expect(result?.message).toMatch(/RX buffer too small: \d+ bytes > 512/);
+    expect(r.modem.credentials()).toEqual([]);
+  });
+
   it("config commands land in the device's settings and are acknowledged", async () => {
     const r = await rig("agent-8");
     const uuid = r.modem.deviceUuid;
