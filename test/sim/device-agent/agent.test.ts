@@ -95,7 +95,8 @@ async function statuses(r: Rig, ids: string[]) {
 
 describe("the simulated device agent", () => {
   it("AT#PROVSTART runs the queue: key generation (delete's CME 513 ignored), certificates, finished; the modem is back online", async () => {
-    const r = await rig("agent-1");
+    const sent: string[] = [];
+    const r = await rig("agent-1", { modem: { onCommand: (command) => sent.push(command) } });
     const uuid = r.modem.deviceUuid;
     const ids = [];
     for (const request of [
@@ -113,6 +114,10 @@ describe("the simulated device agent", () => {
     const stored = r.modem.credentials().map((c) => `${c.secTag},${c.type}`);
     expect(stored).toEqual([`${SEC_TAG},0`, `${SEC_TAG},2`]);
     expect(r.modem.functionalMode).toBe(1);
+    // The fresh board had no key: the delete before %KEYGEN answered CME 513, which the command ignores.
+    const deleteAt = sent.indexOf(`AT%CMNG=3,${SEC_TAG},2`);
+    expect(deleteAt).toBeGreaterThan(sent.indexOf("AT+CFUN=4"));
+    expect(sent[deleteAt + 1]).toBe(`AT%KEYGEN=${SEC_TAG},2,1`);
     // The current client: a JWT from the identity key, the full firmware string, a limit.
     const poll = new URL(r.urls[0] as string);
     expect(Object.fromEntries(poll.searchParams)).toMatchObject({
