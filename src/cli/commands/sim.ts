@@ -11,9 +11,9 @@ import { registerSimCloud } from "./sim-cloud.js";
 import {
   addDeviceAgentOptions,
   type DeviceAgentCliOptions,
-  registerSimProvisioning,
   startAgentFrom,
-} from "./sim-provisioning.js";
+} from "./sim-device-agent.js";
+import { registerSimProvisioning } from "./sim-provisioning.js";
 
 interface SimModemCliOptions extends DeviceAgentCliOptions {
   link?: string;
