@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLedger } from "../src/ca/index.js";
+import { SimModem } from "../src/sim/modem/index.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const readme = await readFile(join(repo, "README.md"), "utf8");
@@ -358,6 +359,13 @@ describe("every command in the README", () => {
       state: { reported: { test: { run: 1 } } },
     });
     expect((await fetchDevice(uuid)).status).toBe(404); // deleted by `cloud device delete`
+    // provision-remote: the nRF91x1 board's certificate in the ledger; the auto-onboarded board
+    // on the simulated nRF Cloud (the service registered its key there).
+    const [remote, autoOnboarded] = remoteBoards.map(
+      ({ seed }) => new SimModem({ seed }).deviceUuid,
+    );
+    expect(deviceIds).toContain(remote);
+    expect((await fetchDevice(autoOnboarded as string)).status).toBe(200);
     const tokens = (await readFile(join(sandbox, "tokens.jsonl"), "utf8")).trim().split("\n");
     expect(tokens).toHaveLength(10);
     const saved = await readFile(join(sandbox, "devices", imeiDevice, "device.json"), "utf8");
