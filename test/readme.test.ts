@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLedger } from "../src/ca/index.js";
+import { SimModem } from "../src/sim/modem/index.js";
 import { Database } from "../src/store/index.js";
 import { type PgCluster, startPgCluster } from "./store/pg-cluster.js";
 
@@ -78,6 +79,11 @@ const boardPorts = [
 /** The line's database as the README names it; the test's own throwaway cluster stands in. */
 const readmeStoreUrl = "postgres://postgres@127.0.0.1:5432/line";
 const longRunning = /^nrf-provision sim (modem|cloud|provisioning)\b/;
+/** Boards running the device side of nrf_provisioning, and the `--board-seed` each has. */
+const remoteBoards = [
+  { port: "ttyACM16", seed: "remote-1" },
+  { port: "ttyACM18", seed: "remote-2" },
+];
 
 interface RunResult {
   code: number | null;
@@ -192,11 +198,18 @@ describe("every command in the README", () => {
   /** Example value → the reader's own, once earlier output has printed it. */
   const own = new Map<string, string>();
 
-  /** The README's sim command for `kind`, exactly as written. */
-  function readmeSimCommand(kind: "modem" | "cloud" | "provisioning"): string {
+  /** The README's sim command for `kind`, exactly as written (`--provisioning`: the nRF91x1 board). */
+  function readmeSimCommand(
+    kind: "modem" | "cloud" | "provisioning",
+    provisioning = false,
+  ): string {
     const command = readmeShellBlocks(readme)
       .flat()
-      .find((line) => line.startsWith(`nrf-provision sim ${kind} `));
+      .find(
+        (line) =>
+          line.startsWith(`nrf-provision sim ${kind} `) &&
+          (kind !== "modem" || / --provisioning\b/.test(line) === provisioning),
+      );
     if (!command) throw new Error(`the README shows no \`nrf-provision sim ${kind}\` command`);
     return command;
   }
@@ -241,14 +254,6 @@ describe("every command in the README", () => {
     // are what the reader exports.
     const cloud = startLongRunning(readmeSimCommand("cloud"), sandbox, baseEnv);
     simulators.push(cloud);
-    // The simulated Provisioning Service, with the README's command, trusting the boards below.
-    const seeds = boardPorts.map((name) => `readme-${name}`).join(",");
-    const provisioning = startLongRunning(
-      readmeSimCommand("provisioning").replace(/--board-seed \S+/, `--board-seed ${seeds}`),
-      sandbox,
-      baseEnv,
-    );
-    simulators.push(provisioning);
     // One board per port, each with the README's `sim modem` command: its own link and seed.
     const modemCommand = readmeSimCommand("modem");
     for (const name of boardPorts) {
@@ -263,16 +268,36 @@ describe("every command in the README", () => {
     apiKey = /export NRF_CLOUD_API_KEY=(\S+)/.exec(printed)?.[1] ?? "";
     expect(baseUrl, printed).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
     expect(apiKey).toBe("rehearsal-key");
+    env = { ...baseEnv, NRF_CLOUD_BASE_URL: baseUrl, NRF_CLOUD_API_KEY: apiKey };
+    // The simulated Provisioning Service, with the README's command, trusting the boards above
+    // and the nRF91x1 boards below; it registers auto-onboarded keys with the cloud in `env`.
+    const seeds = [
+      ...boardPorts.map((name) => `readme-${name}`),
+      ...remoteBoards.map(({ seed }) => seed),
+    ].join(",");
+    const provisioning = startLongRunning(
+      readmeSimCommand("provisioning").replace(/--board-seed \S+/, `--board-seed ${seeds}`),
+      sandbox,
+      env,
+    );
+    simulators.push(provisioning);
     const provisioningUrl = /export NRF_PROVISIONING_BASE_URL=(\S+)/.exec(
       await provisioning.ready(),
     )?.[1];
     expect(provisioningUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
-    env = {
-      ...baseEnv,
-      NRF_CLOUD_BASE_URL: baseUrl,
-      NRF_CLOUD_API_KEY: apiKey,
-      NRF_PROVISIONING_BASE_URL: provisioningUrl,
-    };
+    env.NRF_PROVISIONING_BASE_URL = provisioningUrl;
+    const remoteCommand = readmeSimCommand("modem", true);
+    const remotes = remoteBoards.map(({ port, seed }) =>
+      startLongRunning(
+        remoteCommand
+          .replace(/--link \S+/, `--link ${join(sandbox, "dev", port)}`)
+          .replace(/--seed \S+/, `--seed ${seed}`),
+        sandbox,
+        env,
+      ),
+    );
+    simulators.push(...remotes);
+    await Promise.all(remotes.map((remote) => remote.ready()));
     shell = new ReaderShell(sandbox, env);
   }, 120_000);
 
@@ -363,6 +388,13 @@ describe("every command in the README", () => {
       state: { reported: { test: { run: 1 } } },
     });
     expect((await fetchDevice(uuid)).status).toBe(404); // deleted by `cloud device delete`
+    // provision-remote: the nRF91x1 board's certificate in the ledger; the auto-onboarded board
+    // on the simulated nRF Cloud (the service registered its key there).
+    const [remote, autoOnboarded] = remoteBoards.map(
+      ({ seed }) => new SimModem({ seed }).deviceUuid,
+    );
+    expect(deviceIds).toContain(remote);
+    expect((await fetchDevice(autoOnboarded as string)).status).toBe(200);
     const tokens = (await readFile(join(sandbox, "tokens.jsonl"), "utf8")).trim().split("\n");
     expect(tokens).toHaveLength(10);
     // gather-tokens (one board) and station --gather-tokens (two): three rows, Nordic's format.

@@ -78,6 +78,10 @@ export const exitCodeByErrorCode: Readonly<Record<ErrorCode, ExitCode>> = Object
   ERR_MODEM_JWT_OPTIONS: DEVICE,
   ERR_MODEM_MODEL: DEVICE,
   ERR_PROVISIONING_MODEL: DEVICE, // gather-tokens: an nRF9160, or no attestation token
+  ERR_PROVISIONING_TRIGGER: DEVICE, // provision-remote: the device could not be made to poll
+  ERR_PROVISIONING_COMMAND_FAILED: DEVICE, // a provisioning command failed on the device
+  ERR_PROVISIONING_CSR_MISMATCH: DEVICE, // the returned CSR: missing, another device, another CN
+  ERR_PROVISIONING_VERIFY: DEVICE, // the modem does not list what was provisioned
   ERR_MODEM_SEC_TAG: DEVICE,
   ERR_MODEM_TIME_UNKNOWN: DEVICE,
   ERR_MODEM_UNEXPECTED_RESPONSE: DEVICE,

@@ -51,6 +51,7 @@ const commandModules: Record<string, () => Promise<CommandModule>> = {
   cloud: () => import("./commands/cloud.js"),
   jwt: () => import("./commands/jwt.js"),
   provision: () => import("./commands/provision.js"),
+  "provision-remote": () => import("./commands/provision-remote.js"),
   station: () => import("./commands/station.js"),
   line: () => import("./commands/line.js"),
   "gather-tokens": () => import("./commands/gather-tokens.js"),
@@ -112,6 +113,12 @@ const overview: ReadonlyArray<{ name: string; term: string; description: string 
     term: "provision [options]",
     description:
       "Provision one board: KEYGEN in the modem, certificate from the local CA, root CA + certificate written and verified, onboarded on nRF Cloud.",
+  },
+  {
+    name: "provision-remote",
+    term: "provision-remote [options]",
+    description:
+      "Claim one nRF91x1 board by its attestation token and provision it through nRF Cloud's Provisioning Service (the device makes its key and writes its credentials), with a certificate from the local CA.",
   },
   {
     name: "station",

@@ -18,7 +18,15 @@ export type ProvisioningErrorCode =
   /** A modem that cannot be claimed by attestation token (nRF9160). */
   | "ERR_PROVISIONING_MODEL"
   /** An option of the client or a command out of range. */
-  | "ERR_PROVISIONING_OPTIONS";
+  | "ERR_PROVISIONING_OPTIONS"
+  /** provision-remote: the device could not be made to poll (no shell command, AT#PROVSTART refused). */
+  | "ERR_PROVISIONING_TRIGGER"
+  /** A provisioning command ended FAILED or CANCELLED on the device. */
+  | "ERR_PROVISIONING_COMMAND_FAILED"
+  /** The CSR a device returned is missing, from another device, or has another CN. */
+  | "ERR_PROVISIONING_CSR_MISMATCH"
+  /** After provisioning, the modem does not list the credentials that were sent. */
+  | "ERR_PROVISIONING_VERIFY";
 
 /** A Provisioning Service operation failed. Details never contain the API key or a JWT. */
 export class ProvisioningError extends NrfProvisionError<ProvisioningErrorCode> {}

@@ -18,6 +18,7 @@ import { JwtError, type JwtErrorCode } from "../../src/jwt/index.js";
 import { LineError, type LineErrorCode } from "../../src/line/errors.js";
 import { ModemError, type ModemErrorCode } from "../../src/modem/index.js";
 import { PipelineError, type PipelineErrorCode } from "../../src/pipeline/index.js";
+import { ProvisioningError, type ProvisioningErrorCode } from "../../src/provisioning/errors.js";
 import { SerialError, type SerialErrorCode } from "../../src/serial/index.js";
 import { SimError, type SimErrorCode } from "../../src/sim/index.js";
 import { StoreError, type StoreErrorCode } from "../../src/store/errors.js";
@@ -470,6 +471,42 @@ function storeExit(error: StoreError): ExitCode {
   }
 }
 
+const provisioningCodes = [
+  "ERR_PROVISIONING_NOT_CLAIMED",
+  "ERR_PROVISIONING_WAIT_TIMEOUT",
+  "ERR_PROVISIONING_RESPONSE",
+  "ERR_PROVISIONING_CLAIM_FAILED",
+  "ERR_PROVISIONING_TOKEN_CSV",
+  "ERR_PROVISIONING_MODEL",
+  "ERR_PROVISIONING_OPTIONS",
+  "ERR_PROVISIONING_TRIGGER",
+  "ERR_PROVISIONING_COMMAND_FAILED",
+  "ERR_PROVISIONING_CSR_MISMATCH",
+  "ERR_PROVISIONING_VERIFY",
+] as const;
+expectTypeOf<(typeof provisioningCodes)[number]>().toEqualTypeOf<ProvisioningErrorCode>();
+
+function provisioningExit(error: ProvisioningError): ExitCode {
+  switch (error.code) {
+    case "ERR_PROVISIONING_NOT_CLAIMED":
+    case "ERR_PROVISIONING_WAIT_TIMEOUT":
+    case "ERR_PROVISIONING_RESPONSE":
+    case "ERR_PROVISIONING_CLAIM_FAILED":
+      return CLOUD;
+    case "ERR_PROVISIONING_TOKEN_CSV":
+    case "ERR_PROVISIONING_OPTIONS":
+      return USAGE;
+    case "ERR_PROVISIONING_MODEL":
+    case "ERR_PROVISIONING_TRIGGER":
+    case "ERR_PROVISIONING_COMMAND_FAILED":
+    case "ERR_PROVISIONING_CSR_MISMATCH":
+    case "ERR_PROVISIONING_VERIFY":
+      return DEVICE;
+    default:
+      return unreachable(error.code);
+  }
+}
+
 const layers = [
   layer(
     "AtError",
@@ -492,6 +529,12 @@ const layers = [
   layer("LineError", lineCodes, (code) => new LineError(code, "x"), lineExit),
   layer("ModemError", modemCodes, (code) => new ModemError(code, "x"), modemExit),
   layer("PipelineError", pipelineCodes, (code) => new PipelineError(code, "x"), pipelineExit),
+  layer(
+    "ProvisioningError",
+    provisioningCodes,
+    (code) => new ProvisioningError(code, "x"),
+    provisioningExit,
+  ),
   layer("SerialError", serialCodes, (code) => new SerialError(code, "x"), serialExit),
   layer("StoreError", storeCodes, (code) => new StoreError(code, "x"), storeExit),
   layer("SimError", simCodes, (code) => new SimError(code, "x"), simExit),

@@ -1,5 +1,11 @@
 import { type Command, Option } from "commander";
-import { type CliContext, parseIntegerOption, writeJson, writeLines } from "../context.js";
+import {
+  type CliContext,
+  parseIntegerOption,
+  usageError,
+  writeJson,
+  writeLines,
+} from "../context.js";
 
 interface SimProvisioningCliOptions {
   port: string;
@@ -11,6 +17,8 @@ interface SimProvisioningCliOptions {
   legacyCsrField?: boolean;
   bulkAnswer: "claimed-ids" | "bulk-ops-id";
   boardSeed?: string;
+  cloudUrl?: string;
+  cloudApiKey?: string;
   json?: boolean;
 }
 
@@ -47,6 +55,11 @@ export function registerSimProvisioning(sim: Command, ctx: CliContext): void {
       "--board-seed <seeds>",
       "trust the simulated boards started with these `sim modem --seed` values (comma-separated): their identity keys",
     )
+    .option(
+      "--cloud-url <url>",
+      "nRF Cloud (e.g. `sim cloud`) where cloudAccessKeyGeneration registers the device's key (default: $NRF_CLOUD_BASE_URL)",
+    )
+    .option("--cloud-api-key <key>", "API key for --cloud-url (default: --api-key)")
     .option("--json", "print {baseUrl, apiKey} as JSON")
     .action((o: SimProvisioningCliOptions) => simProvisioningCommand(o, ctx));
 }
@@ -56,7 +69,10 @@ async function simProvisioningCommand(
   ctx: CliContext,
 ): Promise<void> {
   const { startSimProvisioning } = await import("../../sim/provisioning/index.js");
+  const cloudUrl = o.cloudUrl ?? (ctx.io.env.NRF_CLOUD_BASE_URL || undefined);
+  const onCloudAccessKey = await cloudKeyRegistrar(cloudUrl, o.cloudApiKey ?? o.apiKey);
   const service = await startSimProvisioning({
+    ...(onCloudAccessKey ? { onCloudAccessKey } : {}),
     port: parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
     host: o.host,
     ...(o.apiKey ? { apiKey: o.apiKey } : {}),
@@ -101,4 +117,15 @@ async function simProvisioningCommand(
   } finally {
     await service.close();
   }
+}
+
+/** cloudAccessKeyGeneration registers the device's public key on nRF Cloud: OnboardDevice with the key PEM. */
+async function cloudKeyRegistrar(cloudUrl: string | undefined, apiKey: string | undefined) {
+  if (cloudUrl === undefined) return undefined;
+  if (!apiKey) throw usageError("--cloud-url needs --cloud-api-key (or --api-key)");
+  const { createCloudClient } = await import("../../cloud/index.js");
+  const cloud = createCloudClient({ baseUrl: cloudUrl, apiKey });
+  return async (event: { deviceUuid: string; publicKeyPem: string }) => {
+    await cloud.onboardDevice({ deviceId: event.deviceUuid, certificate: event.publicKeyPem });
+  };
 }

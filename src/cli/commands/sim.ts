@@ -8,9 +8,14 @@ import {
   writeLines,
 } from "../context.js";
 import { registerSimCloud } from "./sim-cloud.js";
+import {
+  addDeviceAgentOptions,
+  type DeviceAgentCliOptions,
+  startAgentFrom,
+} from "./sim-device-agent.js";
 import { registerSimProvisioning } from "./sim-provisioning.js";
 
-interface SimModemCliOptions {
+interface SimModemCliOptions extends DeviceAgentCliOptions {
   link?: string;
   imei?: string;
   uuid?: string;
@@ -33,7 +38,7 @@ const terminators: Record<string, SimTerminator> = { cr: "\r", lf: "\n", crlf: "
 
 /** `sim modem`: a simulated nRF91 on a socat pseudo-terminal pair until Ctrl-C. */
 function registerSimModem(sim: Command, ctx: CliContext): void {
-  sim
+  const command = sim
     .command("modem")
     .description(
       "Run a simulated nRF91 board on a pseudo-terminal; pass the printed path to --port. Ctrl-C stops it.",
@@ -74,6 +79,7 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
     )
     .option("--json", "print {port, imei, deviceUuid, identityPublicKeyPem} as JSON")
     .action((options: SimModemCliOptions) => modemAction(ctx, options));
+  addDeviceAgentOptions(command);
 }
 
 async function modemAction(ctx: CliContext, options: SimModemCliOptions): Promise<void> {
@@ -102,6 +108,7 @@ async function modemAction(ctx: CliContext, options: SimModemCliOptions): Promis
   // Listen for Ctrl-C (and SIGTERM, SIGHUP) before saying where we listen: a script may interrupt right away.
   const stopped = ctx.io.stopped;
   const { modem } = sim;
+  const stopAgent = await startAgentFrom(options, modem, ctx.io.env);
   if (options.json) {
     writeJson(ctx.io, {
       port: sim.path,
@@ -121,6 +128,7 @@ async function modemAction(ctx: CliContext, options: SimModemCliOptions): Promis
   try {
     await stopped;
   } finally {
+    await stopAgent?.();
     await sim.close();
   }
 }

@@ -53,18 +53,33 @@ export const xmodemuuid = fixed((state) => `%XMODEMUUID: ${firmwareUuid(state.fi
 
 const two = (n: number) => String(n).padStart(2, "0");
 
+/** `yy/MM/dd,hh:mm:ss±zz` (local time, zone in quarter hours), or null while the time is unknown. */
+function clockText(state: ModemState): string | null {
+  const now = state.now();
+  if (now === null) return null;
+  const local = new Date(now + state.timeZoneQuarters * 15 * 60_000);
+  const zone = state.timeZoneQuarters;
+  return (
+    `${two(local.getUTCFullYear() % 100)}/${two(local.getUTCMonth() + 1)}/${two(local.getUTCDate())},` +
+    `${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())}` +
+    `${zone < 0 ? "-" : "+"}${two(Math.abs(zone))}`
+  );
+}
+
+/**
+ * `AT%CCLK?` → `%CCLK: "yy/MM/dd,hh:mm:ss±zz",<dst>` (the form nrf_cloud_jwt.c shows); ERROR
+ * while the time is unknown. The firmware's JWT code checks it before asking for a JWT.
+ */
+export const proprietaryCclk: Handler = (state, request) => {
+  const text = request.op === "read" ? clockText(state) : null;
+  return text === null ? error() : ok(`%CCLK: "${text}",0`);
+};
+
 /** `+CCLK: "yy/MM/dd,hh:mm:ss±zz"` (local time, zone in quarter hours); ERROR while unknown. */
 export const cclk: Handler = (state, request) => {
   if (request.op === "read") {
-    const now = state.now();
-    if (now === null) return error();
-    const local = new Date(now + state.timeZoneQuarters * 15 * 60_000);
-    const zone = state.timeZoneQuarters;
-    const text =
-      `${two(local.getUTCFullYear() % 100)}/${two(local.getUTCMonth() + 1)}/${two(local.getUTCDate())},` +
-      `${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())}` +
-      `${zone < 0 ? "-" : "+"}${two(Math.abs(zone))}`;
-    return ok(`+CCLK: "${text}"`);
+    const text = clockText(state);
+    return text === null ? error() : ok(`+CCLK: "${text}"`);
   }
   const text = stringParam(request.params[0]);
   const match = text && /^(\d{2})\/(\d{2})\/(\d{2}),(\d{2}):(\d{2}):(\d{2})([+-]\d{2})$/.exec(text);

@@ -16,6 +16,8 @@ interface ModemLink {
   execute(command: string): Promise<Reply>;
   render(reply: Reply): string[];
   onEnd(): void;
+  /** `nrf_provisioning <args>` on the shell: lines to print, or null when the firmware has no such command. */
+  provisioningShell?(args: string[]): string[] | null;
 }
 
 /**
@@ -149,6 +151,10 @@ export class SimSession {
     };
     if (argv.length === 0) return shellSays();
     if (openQuote !== null) return shellSays(`not terminated: ${openQuote}`);
+    if (argv[0] === "nrf_provisioning") {
+      const lines = this.modem.provisioningShell?.(argv.slice(1)) ?? null;
+      if (lines !== null) return shellSays(...lines);
+    }
     if (argv[0] !== "at") return shellSays(`${argv[0]}: command not found`);
     const argument = argv[1];
     if (argument === undefined) return shellSays(...AT_SHELL_USAGE);

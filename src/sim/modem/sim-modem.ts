@@ -11,6 +11,7 @@ import {
   cgsn,
   cmee,
   hwversion,
+  proprietaryCclk,
   xmodemuuid,
 } from "./basic-commands.js";
 import { cmng, sha256Upper } from "./cmng.js";
@@ -47,10 +48,13 @@ import {
   error,
   type Handler,
   type ModemState,
+  ok,
   type Reply,
   type StoredCredential,
 } from "./state.js";
 import { UrcSource } from "./urcs.js";
+
+const two = (n: number) => String(n).padStart(2, "0");
 
 const handlers: Record<string, Handler> = {
   "": at,
@@ -61,6 +65,7 @@ const handlers: Record<string, Handler> = {
   "+CGMM": cgmm,
   "+CGMI": cgmi,
   "+CCLK": cclk,
+  "%CCLK": proprietaryCclk,
   "%HWVERSION": hwversion,
   "%XMODEMUUID": xmodemuuid,
   "%KEYGEN": keygen,
@@ -103,7 +108,7 @@ function reservedCredentials(identityPublicKeyDer: Uint8Array): StoredCredential
 
 /** `AT+CFUN=4` → {name "+CFUN", op "set", params [4]}; null if it is not an AT command. */
 export function parseAtCommand(text: string): AtRequest | null {
-  const match = /^AT([+%][A-Za-z0-9]+)?(.*)$/is.exec(text);
+  const match = /^AT([+%#][A-Za-z0-9]+)?(.*)$/is.exec(text);
   if (!match) return null;
   const name = (match[1] ?? "").toUpperCase();
   const rest = match[2] ?? "";
@@ -127,6 +132,7 @@ export class SimModem {
   private readonly state: ModemState;
   private readonly sessions = new Set<SimSession>();
   private readonly urcs: UrcSource;
+  private provisioningTrigger: ((source: "shell" | "at") => boolean) | undefined;
 
   constructor(private readonly options: SimModemOptions = {}) {
     const source = identitySource(options.seed);
@@ -198,10 +204,64 @@ export class SimModem {
       execute: (command) => this.execute(command),
       render: (reply) => this.render(reply),
       onEnd: () => this.sessions.delete(session),
+      provisioningShell: (args) => this.provisioningShell(args),
     });
     this.sessions.add(session);
     session.start();
     return () => session.stop();
+  }
+
+  /**
+   * The application core's own AT channel (`nrf_modem_at_cmd`), for firmware libraries running
+   * on the simulated device: plain AT, CR LF, no echo, no unsolicited lines; only the `cmeOn`
+   * fault of the board applies.
+   */
+  attachInternal(transport: ByteTransport): () => void {
+    const cmeOn = this.options.faults?.cmeOn;
+    const options: SimModemOptions = {
+      ...(cmeOn === undefined ? {} : { faults: { cmeOn } }),
+      ...(this.options.onCommand === undefined ? {} : { onCommand: this.options.onCommand }),
+    };
+    const session = new SimSession(transport, options, {
+      execute: (command) => this.execute(command),
+      render: (reply) => this.render(reply),
+      onEnd: () => {},
+    });
+    session.start();
+    return () => session.stop();
+  }
+
+  /**
+   * Installs the firmware's `nrf_provisioning` trigger: the shell's `nrf_provisioning now` and
+   * `AT#PROVSTART` (CONFIG_NRF_PROVISIONING_CUSTOM_AT) call it. Without one, both are unknown,
+   * like firmware built without the library.
+   */
+  setProvisioningTrigger(trigger: ((source: "shell" | "at") => boolean) | undefined): void {
+    this.provisioningTrigger = trigger;
+  }
+
+  /** Writes a Zephyr log line (`[uptime] <inf> module: text`) to every attached link. */
+  log(level: "inf" | "wrn" | "err", module: string, text: string): void {
+    const uptime = (performance.now() / 1000).toFixed(6).padStart(13, "0");
+    const [seconds = "0", micros = "000000"] = uptime.split(".");
+    const total = Number(seconds);
+    const clock = `${two(Math.floor(total / 3600))}:${two(Math.floor(total / 60) % 60)}:${two(total % 60)}`;
+    this.injectUrc(
+      `[${clock}.${micros.slice(0, 3)},${micros.slice(3)}] <${level}> ${module}: ${text}`,
+    );
+  }
+
+  /** `nrf_provisioning <args>` on the shell: the lines it prints, or null if there is no such command. */
+  private provisioningShell(args: string[]): string[] | null {
+    const trigger = this.provisioningTrigger;
+    if (!trigger) return null;
+    if (args[0] !== "now")
+      return [
+        "nrf_provisioning - nRF Provisioning commands",
+        "Subcommands:",
+        "  now  :Do provisioning now",
+      ];
+    return trigger("shell") ? [] : ["Provisioning is already in progress"];
   }
 
   /** Writes an unsolicited line (e.g. `+CEREG: 5`) to every attached link. */
@@ -223,6 +283,7 @@ export class SimModem {
 
   private async execute(command: string): Promise<Reply> {
     const request = parseAtCommand(command);
+    if (request?.name === "#PROVSTART") return this.provStart(request);
     const handler = request ? handlers[request.name] : undefined;
     if (!request || !handler) return { ...error(), before: this.urcs.beforeAnswer() };
     const modeBefore = this.state.functionalMode;
@@ -235,6 +296,12 @@ export class SimModem {
       }, 20).unref();
     }
     return { ...reply, before };
+  }
+
+  /** `AT#PROVSTART`: starts the provisioning client; ERROR without one or while it runs. */
+  private provStart(request: AtRequest): Reply {
+    const started = request.op === "exec" && this.provisioningTrigger?.("at") === true;
+    return { ...(started ? ok() : error()), before: this.urcs.beforeAnswer() };
   }
 
   /** Final result line: numeric CME codes only after `AT+CMEE=1`, as on the modem. */
