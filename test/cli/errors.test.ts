@@ -67,6 +67,7 @@ const commands: CommandSpec[] = [
   { path: ["parse", "attesttoken"], args: ["AAAA.BBBB"] },
   { path: ["sim", "modem"], args: [] },
   { path: ["sim", "cloud"], args: [] },
+  { path: ["sim", "provisioning"], args: [] },
   { path: ["ca", "init"], args: ["--dir", "new-ca"] },
   { path: ["ca", "show"], args: ["--dir", "ca"] },
   {
@@ -171,6 +172,9 @@ const commands: CommandSpec[] = [
   { path: ["ca", "revoke-station"], args: ["S1"] },
   { path: ["ca", "delegate"], args: ["--root-dir", "root", "--station", "S1", "--out-dir", "s1"] },
   { path: ["line", "dashboard"], args: [] },
+  { path: ["gather-tokens"], args: ["--port", NO_PORT, "--csv", "tokens.csv"] },
+  { path: ["claim"], args: ["--token", "a.b"] },
+  { path: ["provision-remote"], args: ["--port", NO_PORT, "--ca-dir", "ca"] },
 ];
 
 /** Commands that only group others: run bare, they show their help and exit 2. */
