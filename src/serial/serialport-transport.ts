@@ -119,7 +119,7 @@ async function readReportingHangUp(
   }
 }
 
-let serialportModule: Promise<typeof import("serialport")> | undefined;
+let serialportModule: Promise<Pick<typeof import("serialport"), "SerialPort">> | undefined;
 
 /**
  * serialport and its native binding, loaded when a port is first opened or listed: importing
@@ -127,9 +127,14 @@ let serialportModule: Promise<typeof import("serialport")> | undefined;
  * Required, not imported: serialport is CommonJS, and `import()` of it has Node scan every
  * module it re-exports for names, which took longer than loading them (issue 12).
  */
-export function loadSerialport(): Promise<typeof import("serialport")> {
+export function loadSerialport(): Promise<Pick<typeof import("serialport"), "SerialPort">> {
+  // Its SerialPort module alone: the package's index also loads ten stream parsers and a mock
+  // binding, a third of its load time (serialport has no exports map; the version is pinned).
   serialportModule ??= Promise.resolve().then(
-    () => createRequire(import.meta.url)("serialport") as typeof import("serialport"),
+    () =>
+      createRequire(import.meta.url)(
+        "serialport/dist/serialport.js",
+      ) as typeof import("serialport"),
   );
   return serialportModule;
 }
