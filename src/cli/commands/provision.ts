@@ -109,6 +109,7 @@ async function provisionCommand(options: ProvisionCliOptions, ctx: CliContext): 
   // Its failure is the pipeline's "connect" step's to report, unless something fails first.
   link.catch(() => {});
   const pipeline = import("../../pipeline/provision.js");
+  pipeline.catch(() => {}); // awaited below, unless the CA fails first
   let ca: CertificateAuthority;
   let onboarder: Onboarder;
   try {
