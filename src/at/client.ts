@@ -57,8 +57,12 @@ export interface AtClientOptions {
   enableCmee?: boolean;
   /** Timeout of ordinary commands (KEYGEN and CMNG writes keep their longer defaults). */
   defaultTimeoutMs?: number;
-  /** How long input is discarded after the flushing terminator on open. Default 100 ms. */
+  /**
+   * The flush on open: input is discarded after the bare terminator until the line has been
+   * quiet for `flushQuietMs` (default 30 ms), and for `flushMs` (default 100 ms) at most.
+   */
   flushMs?: number;
+  flushQuietMs?: number;
   /** Timeout of each mode probe in `auto` mode. Default 500 ms. */
   probeTimeoutMs?: number;
   /**
@@ -199,13 +203,29 @@ class AtSession implements AtClient {
     await this.transport.close();
   }
 
-  /** Sends a bare terminator and drops what comes back briefly (nrf91-at.md §1). */
-  async flush(flushMs: number): Promise<void> {
+  /**
+   * Sends a bare terminator and drops what comes back (nrf91-at.md §1): stale output of an
+   * earlier session and the answer to a partial command the terminator completed. Ends once
+   * nothing arrived for `quietMs` (the modem answers such a command within milliseconds), or
+   * after `flushMs` on a line that keeps talking.
+   */
+  async flush(flushMs: number, quietMs: number): Promise<void> {
     this.discarding = true;
+    let stopWatching = () => {};
     try {
       await this.transport.write(this.terminator);
-      await new Promise((resolve) => setTimeout(resolve, flushMs));
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(deadline);
+          clearTimeout(quiet);
+          resolve();
+        };
+        const deadline = setTimeout(done, flushMs);
+        const quiet = setTimeout(done, Math.min(quietMs, flushMs));
+        stopWatching = this.transport.onData(() => quiet.refresh());
+      });
     } finally {
+      stopWatching();
       this.discarding = false;
       this.framer.reset();
     }
@@ -408,7 +428,7 @@ export async function openAtClient(
 ): Promise<AtClient> {
   const session = new AtSession(transport, options, options.terminator ?? "\r\n");
   try {
-    await session.flush(options.flushMs ?? 100);
+    await session.flush(options.flushMs ?? 100, options.flushQuietMs ?? 30);
     const mode = options.mode ?? "auto";
     session.useMode(
       mode === "auto" ? await session.detectMode(options.probeTimeoutMs ?? 500) : mode,

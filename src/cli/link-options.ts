@@ -5,7 +5,6 @@ import {
   type AtTerminator,
   openAtClient,
 } from "../at/index.js";
-import { redactAtCommandForLog } from "../modem/index.js";
 import type { BoardConnection } from "../pipeline/index.js";
 import { openSerialTransport, type SerialTransportOptions } from "../serial/index.js";
 import { parseIntegerOption } from "./context.js";
@@ -81,16 +80,18 @@ export async function openLink(
   settings: LinkSettings,
   log?: (line: string) => void,
 ): Promise<AtClient> {
+  // The modem layer loads only for --verbose: `provision` opens its board before loading it.
+  const redact =
+    log === undefined ? undefined : (await import("../modem/index.js")).redactAtCommandForLog;
   const transport = await openSerialTransport(port, settings.serial);
   // openAtClient closes the transport itself when it fails.
   return openAtClient(transport, {
     ...settings.at,
-    ...(log === undefined
+    ...(log === undefined || redact === undefined
       ? {}
       : {
           // Private keys and PSKs written with %CMNG never reach a log, sent or echoed.
-          log: (direction, text) =>
-            log(`${direction === "tx" ? ">>" : "<<"} ${redactAtCommandForLog(text)}`),
+          log: (direction, text) => log(`${direction === "tx" ? ">>" : "<<"} ${redact(text)}`),
         }),
   });
 }

@@ -29,10 +29,10 @@ import {
   onboardingRowFor,
   skipOnboarding,
 } from "./onboarding.js";
+import { defaultSecTag } from "./sec-tag.js";
 import { type StepEvent, StepRunner, type StepTiming } from "./steps.js";
 
-/** nRF Cloud's default sec tag (0x01010001). */
-export const defaultSecTag = 16842753;
+export { defaultSecTag };
 
 /** `%CMNG` credential types of the nRF Cloud set in one sec tag. */
 const credentialType = { rootCa: 0, certificate: 1, privateKey: 2 } as const;

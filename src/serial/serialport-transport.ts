@@ -186,7 +186,9 @@ let serialportModules: Promise<SerialportModules> | undefined;
 export function loadSerialport(): Promise<SerialportModules> {
   serialportModules ??= Promise.resolve().then(() => {
     const require = createRequire(import.meta.url);
-    const { SerialPort } = require("serialport") as typeof import("serialport");
+    // Its SerialPort module alone: the package's index also loads ten stream parsers and a mock
+    // binding, a third of its load time (serialport has no exports map; the version is pinned).
+    const { SerialPort } = require("serialport/dist/serialport.js") as typeof import("serialport");
     const { SerialPortStream } =
       require("@serialport/stream") as typeof import("@serialport/stream");
     return { SerialPort, SerialPortStream };

@@ -179,6 +179,44 @@ describe("AT client: responses", () => {
     expect(urcs).toEqual([]);
   });
 
+  it("keeps discarding while stale output keeps arriving, then answers the first command", async () => {
+    const [host, device] = createMemoryTransportPair();
+    const modem = serveScript(device, basicModem());
+    // An earlier session's output still draining for longer than the quiet gap (50 × 15 ms >
+    // 400 ms), but never silent that long: all of it is discarded.
+    let flushed = false;
+    device.onData(() => {
+      if (flushed) return;
+      flushed = true;
+      void (async () => {
+        for (let i = 0; i < 50; i++) {
+          await device.write(`+CEREG: ${i}\r\nOK\r\n`);
+          await new Promise((resolve) => setTimeout(resolve, 15));
+        }
+        await device.write("ERR");
+      })();
+    });
+    const at = await openAtClient(host, {
+      mode: "at",
+      flushMs: 60_000,
+      flushQuietMs: 400,
+      enableCmee: false,
+    });
+    const urcs: string[] = [];
+    at.onUrc((line) => urcs.push(line));
+    expect((await at.send("AT+CGSN")).lines).toEqual([IMEI]);
+    expect(modem.received).toEqual(["AT+CGSN"]);
+    expect(urcs).toEqual([]);
+  });
+
+  it("ends the flush once the line is quiet rather than waiting out flushMs", async () => {
+    const [host, device] = createMemoryTransportPair();
+    serveScript(device, basicModem());
+    // The test's own timeout (30 s) is far below flushMs: only the quiet rule can end it.
+    const at = await openAtClient(host, { mode: "at", flushMs: 600_000 });
+    expect((await at.send("AT+CGSN")).lines).toEqual([IMEI]);
+  });
+
   it.each(serialReplies)("returns the $file reply", async ({ file, command }) => {
     const wire = readVector(file);
     const { at } = await connect(basicModem((c) => (c === command ? wire : undefined)));

@@ -1,21 +1,16 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { readCaInfo } from "../../ca/authority.js";
-import { DELEGATED_ROOT_FILE, readDelegatedRoot } from "../../ca/delegate.js";
+import type { CertificateAuthority } from "../../ca/index.js";
 import type { CloudClient } from "../../cloud/index.js";
 import { DEVICE_ID_RULE } from "../../device-id/index.js";
 // The pipeline's modules one by one, not its index: `provision` needs none of the station's.
 import { parseDeviceIdPolicy } from "../../pipeline/device-id.js";
 import { ProvisionError } from "../../pipeline/errors.js";
-import {
-  appendToOnboardingCsv,
-  type Onboarder,
-  onboardEachDevice,
-  skipOnboarding,
-} from "../../pipeline/onboarding.js";
-import { type BoardConnection, defaultSecTag, provisionBoard } from "../../pipeline/provision.js";
+import type { Onboarder } from "../../pipeline/onboarding.js";
+import type { BoardConnection } from "../../pipeline/provision.js";
 import { formatProvisionSummary, formatTimings } from "../../pipeline/report.js";
 import { loadRootCaBundle } from "../../pipeline/root-ca.js";
+import { defaultSecTag } from "../../pipeline/sec-tag.js";
 import type { StationBoardOptions } from "../../pipeline/station.js";
 import { portListerFromEnv, resolvePort } from "../../serial/index.js";
 import {
@@ -39,7 +34,6 @@ import {
   serialBoard,
   trafficLog,
 } from "../link-options.js";
-import { openCaWithPassphrase } from "../passphrase.js";
 
 /** Options `provision` and `station` share: what every board gets, how to reach it and the cloud. */
 export interface BoardCliOptions extends LinkCliOptions, CloudCliOptions {
@@ -105,17 +99,36 @@ export function addBoardOptions(command: Command): Command {
   return addCloudOptions(addLinkOptions(command));
 }
 
+/**
+ * The board's link opens first and flushes (a quiet line, nrf91-at.md §1) while the pipeline,
+ * the CA and the attestation parser load: start-up is most of a one-board run (issue 12).
+ */
 async function provisionCommand(options: ProvisionCliOptions, ctx: CliContext): Promise<void> {
   const { io } = ctx;
   const connect = boardConnector(options, io);
   const boardOptions = await boardOptionsFrom(options, io);
-  const onboarder = onboarderFor(options, io);
-  const ca = await openCaWithPassphrase(io, options.caDir);
+  const makeOnboarder = onboarderFor(options, io);
+  const port = await resolvePort(options.port, { lister: portListerFromEnv(io.env) });
+  const board = connect(port);
+  const link = board.open();
+  // Its failure is the pipeline's "connect" step's to report, unless something fails first.
+  link.catch(() => {});
+  const pipeline = import("../../pipeline/provision.js");
+  pipeline.catch(() => {}); // awaited below, unless the CA fails first
+  let ca: CertificateAuthority;
+  let onboarder: Onboarder;
   try {
-    const port = await resolvePort(options.port, { lister: portListerFromEnv(io.env) });
+    onboarder = await makeOnboarder();
+    ca = await (await import("../passphrase.js")).openCaWithPassphrase(io, options.caDir);
+  } catch (error) {
+    await link.then((at) => at.close()).catch(() => {});
+    throw error;
+  }
+  try {
+    const { provisionBoard } = await pipeline;
     const result = await provisionBoard({
       ...boardOptions,
-      board: connect(port),
+      board: { port: board.port, open: () => link },
       ca,
       onboarder,
     });
@@ -183,6 +196,9 @@ export async function boardOptionsFrom(
 
 /** `--cert-chain`: the intermediate of a delegated CA (a root alone is no chain to send). */
 async function certificateChainFor(caDir: string): Promise<string> {
+  // Loaded only with --cert-chain: provision's start-up loads no CA module (issue 12).
+  const { DELEGATED_ROOT_FILE, readDelegatedRoot } = await import("../../ca/delegate.js");
+  const { readCaInfo } = await import("../../ca/authority.js");
   if ((await readDelegatedRoot(caDir)) === undefined) {
     throw usageError(
       `--cert-chain needs a station CA made by "ca delegate" (with ${DELEGATED_ROOT_FILE} beside ca.pem); ${caDir} is a root CA, whose device certificates need no chain. Leave out --cert-chain.`,
@@ -192,14 +208,22 @@ async function certificateChainFor(caDir: string): Promise<string> {
   return `${info.certificatePem.replaceAll("\r\n", "\n").trimEnd()}\n`;
 }
 
-function onboarderFor(options: ProvisionCliOptions, io: CliIo): Onboarder {
+/**
+ * The onboarding step `--onboard` asks for, checked now (a usage error before any board is
+ * touched) and made when called: its modules load only then.
+ */
+function onboarderFor(options: ProvisionCliOptions, io: CliIo): () => Promise<Onboarder> {
   const mode = options.onboard;
-  if (mode === "none") return skipOnboarding;
-  if (mode === "single") return onboardEachDevice(cloudClientFrom(options, io, "--onboard single"));
+  const onboarding = () => import("../../pipeline/onboarding.js");
+  if (mode === "none") return async () => (await onboarding()).skipOnboarding;
+  if (mode === "single") {
+    const cloud = cloudClientFrom(options, io, "--onboard single");
+    return async () => (await onboarding()).onboardEachDevice(cloud);
+  }
   if (mode.startsWith("csv:") && mode.length > "csv:".length) {
-    return appendToOnboardingCsv(resolve(io.cwd, mode.slice("csv:".length)), {
-      replace: options.replace === true,
-    });
+    const file = resolve(io.cwd, mode.slice("csv:".length));
+    const replace = options.replace === true;
+    return async () => (await onboarding()).appendToOnboardingCsv(file, { replace });
   }
   throw usageError(`--onboard must be single, csv:FILE or none, got "${mode}"`);
 }
