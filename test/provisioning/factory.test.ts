@@ -108,13 +108,16 @@ describe("factory: gather tokens at a station, claim them in bulk later", () => 
     expect(parseTokenCsv(await readFile(csv, "utf8"), csv)).toHaveLength(BOARDS);
 
     // Line 3's device is already claimed; line 7's signature is broken; line 11 is not a token.
-    const current = parseTokenCsv(await readFile(csv, "utf8"), csv);
+    // Edit the file as it is now: gathering again gave two boards new tokens, wherever their
+    // rows stand (the first run wrote rows in the order the boards finished).
+    const currentText = await readFile(csv, "utf8");
+    const current = parseTokenCsv(currentText, csv);
     const client = createProvisioningClient({ baseUrl: service.baseUrl, apiKey: service.apiKey });
     await client.claimDevice({ claimToken: current[2]!.token });
     const broken = current[6]!.token;
     const at = broken.length - 10;
     const tampered = `${broken.slice(0, at)}${broken[at] === "A" ? "B" : "A"}${broken.slice(at + 1)}`;
-    const edited = text
+    const edited = currentText
       .split("\n")
       .map((line, index) =>
         index === 6
