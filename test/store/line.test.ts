@@ -81,6 +81,11 @@ describe("two stations sharing one PostgreSQL, one SIGKILLed and its boards move
       page,
       () => document.querySelectorAll('[data-station] tr[data-state="in-progress"]').length > 0,
     );
+    // S1's boards are listed under S1 (until they are moved to S2).
+    const s1BoardsShown = seenOnPage(
+      page,
+      () => document.querySelectorAll('[data-station="S1"] tr[data-device]').length > 0,
+    );
 
     let done = 0;
     const [runS1, runS2] = await Promise.all([
@@ -101,6 +106,7 @@ describe("two stations sharing one PostgreSQL, one SIGKILLed and its boards move
     );
     expect(await bothStationsShown).toBe(true);
     expect(await boardsInProgressShown).toBe(true);
+    expect(await s1BoardsShown).toBe(true);
     await page
       .locator('[data-station="S1"] [data-role="alive"]', { hasText: "no heartbeat" })
       .waitFor({ timeout: PAGE_TIMEOUT_MS });
@@ -130,7 +136,8 @@ describe("two stations sharing one PostgreSQL, one SIGKILLed and its boards move
     expect(issuedBy("S1")).toBeGreaterThanOrEqual(5);
     expect(issuedBy("S1") + issuedBy("S2")).toBe(32);
 
-    // The page: all 32 boards done, each under the station that provisioned it.
+    // The page: all 32 boards done, each under the station the store lists it with (the last one
+    // that had it: S2 for every moved board, also those S1 had finished).
     await page.waitForFunction(
       () =>
         document.getElementById("line-done")?.textContent === "32" &&
