@@ -93,3 +93,56 @@ export function stationArgs(options: {
 }
 
 export type { CliRun };
+
+/** The line's root passphrase (the station CAs get the bench's own, NRF_PROVISION_CA_PASSPHRASE). */
+const ROOT_PASSPHRASE = "line-root-test-passphrase";
+
+/**
+ * One root for the line (`ca init`) and an intermediate per station (`ca delegate`), through the
+ * built CLI as a user makes them: `dir`/root and `dir`/<station>-ca.
+ */
+export async function delegatedLineCas(
+  dir: string,
+  stations: string[],
+  stationPassphrase: string,
+): Promise<{ rootDir: string; stationDirs: Map<string, string> }> {
+  const rootDir = join(dir, "root");
+  const init = await runCli(["ca", "init", "--dir", rootDir, "--cn", "Line root"], {
+    NRF_PROVISION_CA_PASSPHRASE: ROOT_PASSPHRASE,
+  });
+  if (init.exitCode !== 0) throw new Error(`ca init failed: ${init.stderr}`);
+  const stationDirs = new Map<string, string>();
+  for (const station of stations) {
+    const outDir = join(dir, `${station.toLowerCase()}-ca`);
+    const delegated = await runCli(
+      ["ca", "delegate", "--root-dir", rootDir, "--station", station, "--out-dir", outDir],
+      {
+        NRF_PROVISION_ROOT_CA_PASSPHRASE: ROOT_PASSPHRASE,
+        NRF_PROVISION_CA_PASSPHRASE: stationPassphrase,
+      },
+    );
+    if (delegated.exitCode !== 0)
+      throw new Error(`ca delegate ${station} failed: ${delegated.stderr}`);
+    stationDirs.set(station, outDir);
+  }
+  return { rootDir, stationDirs };
+}
+
+/** `openssl verify -CAfile <root> -untrusted <intermediate> <cert>`: its exit code and output. */
+export async function opensslVerify(
+  rootPem: string,
+  intermediatePem: string,
+  certificatePem: string,
+): Promise<{ ok: boolean; output: string }> {
+  const { execFile } = await import("node:child_process");
+  return new Promise((resolve, reject) => {
+    execFile(
+      "openssl",
+      ["verify", "-CAfile", rootPem, "-untrusted", intermediatePem, certificatePem],
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== "number") return reject(error);
+        resolve({ ok: error === null, output: `${stdout}${stderr}` });
+      },
+    );
+  });
+}

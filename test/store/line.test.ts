@@ -1,17 +1,28 @@
 import { X509Certificate } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SimCloud } from "../../src/sim/cloud/index.js";
-import { type PtyBoard, usePipelineBench } from "../pipeline/fixtures.js";
+import { type PtyBoard, passphrase, usePipelineBench } from "../pipeline/fixtures.js";
 import { runCli, uploadedDeviceIds } from "../pipeline/station-child.js";
 import {
+  type Browser,
+  type DashboardChild,
+  launchChromium,
+  startDashboardChild,
+} from "./dashboard-child.js";
+import {
+  delegatedLineCas,
   eventually,
   fingerprintOf,
   lineStatus,
   migratedDatabase,
+  opensslVerify,
   sql,
   stationArgs,
-  stationCa,
 } from "./line-helpers.js";
 import { type PgCluster, startPgCluster } from "./pg-cluster.js";
 
@@ -25,62 +36,187 @@ afterAll(async () => {
 
 describe("two stations sharing one PostgreSQL, one SIGKILLed and its boards moved", () => {
   const bench = usePipelineBench({ cloud: { bulkDelayMs: 100 } });
+  let dashboard: DashboardChild | undefined;
+  let browser: Browser | undefined;
+  afterAll(async () => {
+    await browser?.close();
+    await dashboard?.stop();
+  });
 
-  it("provisions 32 boards: one certificate each, on its modem, on nRF Cloud, uploaded once", async () => {
+  it("provisions 32 boards under one root: one certificate each, on its modem, on nRF Cloud, uploaded once, watched on the dashboard", async () => {
     const url = await migratedDatabase(cluster);
     const boards = await bench.startBoards(32, { keygenMs: 400 });
     const ports = boards.map((board) => board.path);
-    const caA = await stationCa(bench.dir, "A");
-    const caB = await stationCa(bench.dir, "B");
-    const argsA = stationArgs({
+    // One root, an intermediate per station, as the README makes them.
+    const cas = await delegatedLineCas(bench.dir, ["S1", "S2"], passphrase);
+    const argsS1 = stationArgs({
       ports: ports.slice(0, 16),
-      caDir: caA,
-      journal: join(bench.dir, "A.jsonl"),
+      caDir: cas.stationDirs.get("S1")!,
+      journal: join(bench.dir, "S1.jsonl"),
       url,
-      stationId: "A",
+      stationId: "S1",
     });
-    const argsB = (journal: string, slice: string[]) =>
+    const argsS2 = (journal: string, slice: string[]) =>
       stationArgs({
         ports: slice,
-        caDir: caB,
+        caDir: cas.stationDirs.get("S2")!,
         journal: join(bench.dir, journal),
         url,
-        stationId: "B",
+        stationId: "S2",
       });
 
+    // The dashboard, a child of the built CLI, open in chromium before the stations start.
+    dashboard = await startDashboardChild(url, ["--poll-ms", "250"]);
+    browser = await launchChromium();
+    const { page } = browser;
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    await page.goto(dashboard.url);
+    await expect.poll(() => page.locator("#connection").textContent()).toBe("live");
+    // Seen while the stations run: both stations' cards, and boards in progress.
+    const bothStationsShown = seenOnPage(page, () =>
+      ["S1", "S2"].every((id) => document.querySelector(`[data-station="${id}"]`) !== null),
+    );
+    const boardsInProgressShown = seenOnPage(
+      page,
+      () => document.querySelectorAll('[data-station] tr[data-state="in-progress"]').length > 0,
+    );
+    // S1's boards are listed under S1 (until they are moved to S2).
+    const s1BoardsShown = seenOnPage(
+      page,
+      () => document.querySelectorAll('[data-station="S1"] tr[data-device]').length > 0,
+    );
+
     let done = 0;
-    const [runA, runB] = await Promise.all([
-      runCli(argsA, bench.env, {
+    const [runS1, runS2] = await Promise.all([
+      runCli(argsS1, bench.env, {
         onEvent: (event, child) => {
           if (event.type === "board-done" && ++done === 5) child.kill("SIGKILL");
         },
       }),
-      runCli(argsB("B.jsonl", ports.slice(16)), bench.env),
+      runCli(argsS2("S2.jsonl", ports.slice(16)), bench.env),
     ]);
-    expect(runA.signal).toBe("SIGKILL");
-    expect(runB.exitCode, runB.stderr).toBe(0);
+    expect(runS1.signal).toBe("SIGKILL");
+    expect(runS2.exitCode, runS2.stderr).toBe(0);
 
-    // A's heartbeat expires; then its boards are plugged into station B.
+    // S1's heartbeat expires; then its boards are plugged into station S2.
     await eventually(
-      async () => !(await lineStatus(url)).stations.find((s) => s.id === "A")?.alive,
-      "station A seen as not alive",
+      async () => !(await lineStatus(url)).stations.find((s) => s.id === "S1")?.alive,
+      "station S1 seen as not alive",
     );
-    const moved = await runCli(argsB("B.jsonl", ports.slice(0, 16)), bench.env);
+    expect(await bothStationsShown).toBe(true);
+    expect(await boardsInProgressShown).toBe(true);
+    expect(await s1BoardsShown).toBe(true);
+    await page
+      .locator('[data-station="S1"] [data-role="alive"]', { hasText: "no heartbeat" })
+      .waitFor({ timeout: PAGE_TIMEOUT_MS });
+    const moved = await runCli(argsS2("S2.jsonl", ports.slice(0, 16)), bench.env);
     expect(moved.exitCode, moved.stderr).toBe(0);
 
     await expectOneCertificateEverywhere(url, boards, bench.cloud);
+    await expectOpensslChains(url, cas.rootDir, cas.stationDirs, bench.dir);
 
     const status = await lineStatus(url);
     expect(status.line).toMatchObject({ done: 32, failed: 0, inProgress: 0 });
     expect(status.boards).toHaveLength(32);
-    expect(status.stations.map((s) => s.id)).toEqual(["A", "B"]);
+    expect(status.stations.map((s) => s.id)).toEqual(["S1", "S2"]);
     expect(status.stations.every((s) => !s.alive)).toBe(true);
+    // Each station's intermediate is the one the store knows it by.
+    for (const station of status.stations) {
+      const pem = await readFile(join(cas.stationDirs.get(station.id)!, "ca.pem"), "utf8");
+      expect(station.intermediateSerial?.toLowerCase(), station.id).toBe(
+        new X509Certificate(pem).serialNumber.toLowerCase(),
+      );
+    }
 
     const rows = await expectExportMatchesStore(url);
-    // The boards A finished before it was killed keep A's certificates.
-    expect(rows.filter((row) => row.issuingStation === "A").length).toBeGreaterThanOrEqual(5);
+    // The boards S1 finished before it was killed keep S1's certificates.
+    const issuedBy = (station: string) =>
+      rows.filter((row) => row.issuingStation === station).length;
+    expect(issuedBy("S1")).toBeGreaterThanOrEqual(5);
+    expect(issuedBy("S1") + issuedBy("S2")).toBe(32);
+
+    // The page: all 32 boards done, each under the station the store lists it with (the last one
+    // that had it: S2 for every moved board, also those S1 had finished).
+    await page.waitForFunction(
+      () =>
+        document.getElementById("line-done")?.textContent === "32" &&
+        document.querySelectorAll('[data-station] tr[data-state="done"]').length === 32,
+      undefined,
+      { timeout: PAGE_TIMEOUT_MS },
+    );
+    expect(await page.locator("#line-in-progress").textContent()).toBe("0");
+    expect(await page.locator("#line-failed").textContent()).toBe("0");
+    let doneOnPage = 0;
+    for (const station of ["S1", "S2"]) {
+      const card = page.locator(`[data-station="${station}"]`);
+      const doneHere = await card.locator('tr[data-state="done"]').count();
+      const boardsHere = status.boards.filter((board) => board.station === station).length;
+      expect(doneHere, station).toBe(boardsHere);
+      expect(await card.locator('[data-role="stats"]').textContent()).toContain(
+        `0 in progress · ${boardsHere} done`,
+      );
+      doneOnPage += doneHere;
+    }
+    expect(doneOnPage).toBe(32);
+    expect(pageErrors).toEqual([]);
+
+    await mkdir(screenshotDir, { recursive: true });
+    const screenshot = join(screenshotDir, "line-dashboard-real.png");
+    await page.screenshot({ path: screenshot, fullPage: true });
+    console.log(`line dashboard (real store) screenshot: ${screenshot}`);
+    expect(existsSync(screenshot)).toBe(true);
+
+    // Ctrl-C stops the dashboard cleanly.
+    expect(await dashboard.stop(), dashboard.output()).toBe(0);
   }, 300_000);
 });
+
+/** Upper bound for the page to catch up with the store; it normally takes a poll or two. */
+const PAGE_TIMEOUT_MS = 120_000;
+const screenshotDir = fileURLToPath(new URL("../../test-output/", import.meta.url));
+
+/** Whether `check` held on the page at some point (within the page timeout), without throwing. */
+function seenOnPage(page: Page, check: () => boolean): Promise<boolean> {
+  return page.waitForFunction(check, undefined, { timeout: PAGE_TIMEOUT_MS, polling: 50 }).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Every device certificate verifies with `openssl verify` against the root and the intermediate of
+ * the station the store says issued it, and not with the other station's intermediate.
+ */
+async function expectOpensslChains(
+  url: string,
+  rootDir: string,
+  stationDirs: Map<string, string>,
+  dir: string,
+): Promise<void> {
+  const certificates = await sql<{ device_id: string; pem: string; station_id: string }>(
+    url,
+    "SELECT device_id, pem, station_id FROM certificates ORDER BY device_id",
+  );
+  expect(certificates).toHaveLength(32);
+  const rootPem = join(rootDir, "ca.pem");
+  for (const certificate of certificates) {
+    const devicePem = join(dir, `${certificate.device_id}.pem`);
+    await writeFile(devicePem, certificate.pem);
+    const own = join(stationDirs.get(certificate.station_id)!, "ca.pem");
+    const mine = await opensslVerify(rootPem, own, devicePem);
+    expect(mine.ok, `${certificate.device_id} (${certificate.station_id}): ${mine.output}`).toBe(
+      true,
+    );
+    expect(mine.output).toContain(": OK");
+    const otherStation = certificate.station_id === "S1" ? "S2" : "S1";
+    const other = join(stationDirs.get(otherStation)!, "ca.pem");
+    const theirs = await opensslVerify(rootPem, other, devicePem);
+    expect(theirs.ok, `${certificate.device_id} against ${otherStation}: ${theirs.output}`).toBe(
+      false,
+    );
+  }
+}
 
 /** Each board: one certificate in the store, the same on its modem and on nRF Cloud, uploaded once. */
 async function expectOneCertificateEverywhere(
