@@ -1,46 +1,36 @@
 import { availableParallelism } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
-import { isBareKeygenBody, parseKeygenBody, parseKeygenOutput } from "../../attest/index.js";
+import { parseKeygenOutput } from "../../attest/index.js";
 import {
   type BatchItem,
   CA_PASSPHRASE_ENV,
-  CaError,
   type CaInfo,
   type CertificateAuthority,
   type CertificateProfile,
-  chunkRows,
   countIssued,
+  csrFileItems,
   type IssuedCertificate,
   initCa,
   issueBatch,
   issueDeviceCertificate,
+  keygenFileItems,
+  keygenItem,
+  outputFailed,
   readCaInfo,
   readLedger,
+  refuseBatchOutputs,
   registerCertificatesCsv,
+  writeBatchFiles,
 } from "../../ca/index.js";
-import { mapWithConcurrency } from "../../concurrency/index.js";
-import { fromPemAll } from "../../der/index.js";
-import {
-  ensureDirectory,
-  FileError,
-  refuseExisting,
-  requireFolder,
-  writeNewFile,
-} from "../../files/index.js";
-import {
-  type CliContext,
-  parseIntegerOption,
-  usageError,
-  writeJson,
-  writeLines,
-} from "../context.js";
+import { ensureDirectory, refuseExisting, requireFolder, writeNewFile } from "../../files/index.js";
+import * as cli from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { type CliIo, readInputFile } from "../io.js";
 import { newCaPassphrase, openCaWithPassphrase } from "../passphrase.js";
 
 /** Registers the `ca` commands: init, show, issue, ledger. */
-export function register(program: Command, ctx: CliContext): void {
+export function register(program: Command, ctx: cli.CliContext): void {
   const ca = program
     .command("ca")
     .description(
@@ -103,8 +93,8 @@ export function register(program: Command, ctx: CliContext): void {
     );
 }
 
-async function initAction(ctx: CliContext, o: InitFlags): Promise<void> {
-  const days = parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
+async function initAction(ctx: cli.CliContext, o: InitFlags): Promise<void> {
+  const days = cli.parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
   const passphrase = o.insecureNoPassphrase ? null : await newCaPassphrase(ctx.io);
   if (passphrase === null) {
     ctx.io.stderr.write(
@@ -119,8 +109,8 @@ async function initAction(ctx: CliContext, o: InitFlags): Promise<void> {
     ...(o.country === undefined ? {} : { country: o.country }),
     days,
   });
-  if (o.json) return writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
-  writeLines(
+  if (o.json) return cli.writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
+  cli.writeLines(
     ctx.io,
     `Created CA "${info.subject}" in ${info.dir}`,
     `  certificate  ${info.files.certificate}`,
@@ -131,13 +121,13 @@ async function initAction(ctx: CliContext, o: InitFlags): Promise<void> {
   );
 }
 
-async function showAction(ctx: CliContext, o: { dir: string; json?: boolean }): Promise<void> {
+async function showAction(ctx: cli.CliContext, o: { dir: string; json?: boolean }): Promise<void> {
   const info = await readCaInfo(resolve(ctx.io.cwd, o.dir));
   const issued = await countIssued(info);
   if (o.json) {
-    return writeJson(ctx.io, { ok: true, ca: caJson(info, issued) });
+    return cli.writeJson(ctx.io, { ok: true, ca: caJson(info, issued) });
   }
-  writeLines(
+  cli.writeLines(
     ctx.io,
     `subject      ${info.subject}`,
     `serial       ${info.serialNumber}`,
@@ -150,10 +140,10 @@ async function showAction(ctx: CliContext, o: { dir: string; json?: boolean }): 
 }
 
 async function ledgerAction(
-  ctx: CliContext,
+  ctx: cli.CliContext,
   o: { dir: string; device?: string; json?: boolean; csv?: boolean },
 ): Promise<void> {
-  if (o.json && o.csv) throw usageError("--json and --csv cannot be combined");
+  if (o.json && o.csv) throw cli.usageError("--json and --csv cannot be combined");
   const info = await readCaInfo(resolve(ctx.io.cwd, o.dir));
   const { entries, damagedLines } = await readLedger(info.files.ledger);
   const matching = entries.filter((e) => o.device === undefined || e.deviceId === o.device);
@@ -163,9 +153,9 @@ async function ledgerAction(
     );
   }
   if (o.csv) return void ctx.io.stdout.write(registerCertificatesCsv(matching));
-  if (o.json) return writeJson(ctx.io, { ok: true, count: matching.length, entries: matching });
-  if (matching.length === 0) return writeLines(ctx.io, "no certificates");
-  writeLines(
+  if (o.json) return cli.writeJson(ctx.io, { ok: true, count: matching.length, entries: matching });
+  if (matching.length === 0) return cli.writeLines(ctx.io, "no certificates");
+  cli.writeLines(
     ctx.io,
     ...matching.map((e) => `${e.issuedAt}  ${e.serialNumber}  ${e.deviceId}  until ${e.notAfter}`),
   );
@@ -197,17 +187,17 @@ interface IssueFlags {
   json?: boolean;
 }
 
-async function issueCommand(ctx: CliContext, o: IssueFlags): Promise<void> {
-  const days = parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
+async function issueCommand(ctx: cli.CliContext, o: IssueFlags): Promise<void> {
+  const days = cli.parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
   const items = await readInputs(ctx.io, o);
   if (items.length === 0)
-    throw usageError("no input: give --csr FILE, --keygen BLOB or --keygen-file FILE");
+    throw cli.usageError("no input: give --csr FILE, --keygen BLOB or --keygen-file FILE");
   const batch = o.outDir !== undefined;
   if (!batch && items.length > 1) {
-    throw usageError(`${items.length} inputs given: use --out-dir DIR to issue a batch`);
+    throw cli.usageError(`${items.length} inputs given: use --out-dir DIR to issue a batch`);
   }
   if (batch && (o.out !== undefined || o.deviceId !== undefined)) {
-    throw usageError("--out and --device-id apply to a single input, not to --out-dir batches");
+    throw cli.usageError("--out and --device-id apply to a single input, not to --out-dir batches");
   }
   const workers = o.workers === undefined ? undefined : workersOption(ctx, o.workers);
   const force = o.force === true;
@@ -244,7 +234,8 @@ async function issueCommand(ctx: CliContext, o: IssueFlags): Promise<void> {
         throw outputFailed(error, ca, [certificate], []);
       });
     }
-    if (o.json) return writeJson(ctx.io, { ok: true, certificate: certificateJson(certificate) });
+    if (o.json)
+      return cli.writeJson(ctx.io, { ok: true, certificate: certificateJson(certificate) });
     if (o.out === undefined) ctx.io.stdout.write(certificate.pem);
     ctx.io.stderr.write(
       `Issued certificate ${certificate.serialNumber} for device ${certificate.deviceId}, valid until ${certificate.notAfter.toISOString()}${o.out === undefined ? "" : ` → ${o.out}`}\n`,
@@ -255,7 +246,7 @@ async function issueCommand(ctx: CliContext, o: IssueFlags): Promise<void> {
 }
 
 async function issueBatchCommand(
-  ctx: CliContext,
+  ctx: cli.CliContext,
   ca: CertificateAuthority,
   items: BatchItem[],
   o: {
@@ -285,29 +276,11 @@ async function issueBatchCommand(
   if (showProgress) ctx.io.stderr.write("\n");
   const issued = results.flatMap((r) => (r.ok ? [r.certificate] : []));
   const failures = results.flatMap((r) => (r.ok ? [] : [{ input: r.label, ...r.error }]));
-  const chunks = chunkRows(issued);
-  const csvFiles = chunks.map((_, i) =>
-    join(
-      o.outDir,
-      chunks.length === 1
-        ? "register-certificates.csv"
-        : `register-certificates-${String(i + 1).padStart(3, "0")}.csv`,
-    ),
-  );
-  const written: string[] = [];
-  try {
-    await writeCertificateFiles(o.outDir, issued, o.force, written);
-    for (const [i, chunk] of chunks.entries()) {
-      await writeNewFile(csvFiles[i]!, registerCertificatesCsv(chunk), { force: o.force });
-      written.push(csvFiles[i]!);
-    }
-  } catch (error) {
-    throw outputFailed(error, ca, issued, written);
-  }
+  const csvFiles = await writeBatchFiles(ca, o.outDir, issued, o.force);
   if (failures.length > 0) ctx.exitCode = ExitCode.CA;
   const seconds = (Date.now() - started) / 1000;
   if (o.json) {
-    return writeJson(ctx.io, {
+    return cli.writeJson(ctx.io, {
       ok: failures.length === 0,
       issued: issued.length,
       failed: failures.length,
@@ -318,7 +291,7 @@ async function issueBatchCommand(
   }
   for (const failure of failures)
     ctx.io.stderr.write(`${failure.input}: ${failure.message} [${failure.code}]\n`);
-  writeLines(
+  cli.writeLines(
     ctx.io,
     `Issued ${issued.length} of ${items.length} certificates in ${seconds.toFixed(1)} s into ${o.outDir}${failures.length > 0 ? ` (${failures.length} failed, listed above)` : ""}`,
     ...csvFiles.map((file) => `  RegisterCertificates CSV: ${file}`),
@@ -326,8 +299,8 @@ async function issueBatchCommand(
 }
 
 /** More signing threads than cores only add contention (and memory): capped, with a warning. */
-function workersOption(ctx: CliContext, value: string): number {
-  const requested = parseIntegerOption("--workers", value, { min: 1 });
+function workersOption(ctx: cli.CliContext, value: string): number {
+  const requested = cli.parseIntegerOption("--workers", value, { min: 1 });
   const cores = availableParallelism();
   if (requested <= cores) return requested;
   ctx.io.stderr.write(
@@ -336,109 +309,17 @@ function workersOption(ctx: CliContext, value: string): number {
   return cores;
 }
 
-/** PEM files written at once by a batch: one by one, 10,000 files took about 1.7 s here. */
-const FILE_WRITERS = 16;
-
-/**
- * Writes `<deviceId>.pem` for each certificate: the convenient copies for upload (the ledger
- * has every certificate). A device issued twice in one batch keeps its last certificate.
- */
-async function writeCertificateFiles(
-  outDir: string,
-  certificates: IssuedCertificate[],
-  force: boolean,
-  written: string[],
-): Promise<void> {
-  const lastByDevice = [...new Map(certificates.map((c) => [c.deviceId, c])).values()];
-  await mapWithConcurrency(lastByDevice, FILE_WRITERS, async (certificate) => {
-    const path = join(outDir, `${certificate.deviceId}.pem`);
-    // No fsync per copy: the ledger holds every certificate durably already.
-    await writeNewFile(path, certificate.pem, { force, sync: false });
-    written.push(path);
-  });
-}
-
-/** Refuses a batch whose RegisterCertificates CSV would overwrite an earlier batch's. */
-async function refuseBatchOutputs(outDir: string, force: boolean): Promise<void> {
-  const names = ["register-certificates.csv", "register-certificates-001.csv"];
-  await refuseExisting(
-    names.map((name) => join(outDir, name)),
-    { force },
-  );
-}
-
-/**
- * An output that could not be written after certificates were issued: says what is in the
- * ledger (issued), which files were written, and how to get the rest.
- */
-function outputFailed(
-  error: unknown,
-  ca: CertificateAuthority,
-  issued: readonly IssuedCertificate[],
-  written: readonly string[],
-): unknown {
-  if (!(error instanceof FileError)) return error;
-  return new FileError(
-    error.code,
-    `${error.message} ${issued.length} certificate${issued.length === 1 ? " was" : "s were"} issued and recorded in the ledger ${ca.ledger.path}; ${written.length} output file${written.length === 1 ? " was" : "s were"} written before this failure. Export the certificates again with "nrf-provision ca ledger --dir ${ca.info.dir} --csv".`,
-    {
-      cause: error,
-      details: {
-        ...error.details,
-        issued: issued.map((c) => ({ deviceId: c.deviceId, serialNumber: c.serialNumber })),
-        written,
-      },
-    },
-  );
-}
-
 /** Reads every input: CSR files (one or several PEM blocks, or DER) and KEYGEN lines. */
 async function readInputs(io: CliIo, o: IssueFlags): Promise<BatchItem[]> {
   const items: BatchItem[] = [];
   for (const file of o.csr ?? []) {
-    const bytes = await readInputFile(io, "--csr", file);
-    const text = bytes.toString("latin1");
-    if (!text.includes("-----BEGIN")) {
-      items.push({ label: file, input: { kind: "csr", der: new Uint8Array(bytes) } });
-      continue;
-    }
-    const blocks = fromPemAll(text, ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]);
-    if (blocks.length === 0)
-      throw new CaError("ERR_CSR_MALFORMED", `${file} holds no PEM certificate request.`);
-    blocks.forEach((der, i) => {
-      items.push({
-        label: blocks.length === 1 ? file : `${file}#${i + 1}`,
-        input: { kind: "csr", der },
-      });
-    });
+    items.push(...csrFileItems(file, await readInputFile(io, "--csr", file)));
   }
-  const keygenItem = (label: string, text: string): BatchItem => {
-    // Without --allow-unattested a bare body stays KEYGEN input, which refuses it
-    // (ERR_KEYGEN_UNATTESTED); with it, the body is a plain CSR whose signature is checked.
-    if (!o.allowUnattested || !isBareKeygenBody(text)) {
-      return { label, input: { kind: "keygen", text } };
-    }
-    const body = parseKeygenBody(text);
-    if (body.kind !== "csr") {
-      throw new CaError(
-        "ERR_CSR_MALFORMED",
-        `${label}: the AT%KEYGEN body is a public key, not a CSR; run AT%KEYGEN with response content 0 (CSR).`,
-      );
-    }
-    return { label, input: { kind: "csr", der: body.der } };
-  };
-  if (o.keygen !== undefined) items.push(keygenItem("--keygen", o.keygen));
+  const allowUnattested = o.allowUnattested === true;
+  if (o.keygen !== undefined) items.push(keygenItem("--keygen", o.keygen, allowUnattested));
   if (o.keygenFile !== undefined) {
-    const lines = (await readInputFile(io, "--keygen-file", o.keygenFile))
-      .toString("utf8")
-      .split(/\r?\n/);
-    lines.forEach((line, i) => {
-      // Blank lines, comments and the modem's final "OK" (pasted transcripts) are not inputs.
-      const text = line.trim();
-      if (text !== "" && text !== "OK" && !text.startsWith("#")) {
-        items.push(keygenItem(`${o.keygenFile}:${i + 1}`, text));
-      }
-    });
+    const content = (await readInputFile(io, "--keygen-file", o.keygenFile)).toString("utf8");
+    items.push(...keygenFileItems(o.keygenFile, content, allowUnattested));
   }
   return items;
 }
