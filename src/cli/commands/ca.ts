@@ -48,13 +48,13 @@ export function register(program: Command, ctx: cli.CliContext): void {
     .option("--days <n>", "CA validity in days", "3650")
     .option("--insecure-no-passphrase", "store the CA key UNENCRYPTED (test set-ups only)")
     .option("--json", "print one JSON document")
-    .action((o: InitFlags) => initAction(ctx, o));
+    .action((flags: InitFlags) => initAction(ctx, flags));
 
   ca.command("show")
     .description("Show the CA's subject, serial, validity, fingerprint and issued count.")
     .requiredOption("--dir <dir>", "CA directory")
     .option("--json", "print one JSON document")
-    .action((o: { dir: string; json?: boolean }) => showAction(ctx, o));
+    .action((flags: { dir: string; json?: boolean }) => showAction(ctx, flags));
 
   ca.command("issue")
     .description(
@@ -80,7 +80,7 @@ export function register(program: Command, ctx: cli.CliContext): void {
     .option("--force", "replace existing output files (never a CA file or a symbolic link)")
     .option("--workers <n>", "worker threads for batches (default and most: all cores)")
     .option("--json", "print one JSON document")
-    .action(async (o: IssueFlags) => issueCommand(ctx, o));
+    .action(async (flags: IssueFlags) => issueCommand(ctx, flags));
 
   ca.command("ledger")
     .description("List certificates the CA issued; --csv exports RegisterCertificates rows.")
@@ -88,28 +88,28 @@ export function register(program: Command, ctx: cli.CliContext): void {
     .option("--device <id>", "only this device ID")
     .option("--json", "print one JSON document")
     .option("--csv", 'print RegisterCertificates CSV (deviceId,"PEM")')
-    .action((o: { dir: string; device?: string; json?: boolean; csv?: boolean }) =>
-      ledgerAction(ctx, o),
+    .action((flags: { dir: string; device?: string; json?: boolean; csv?: boolean }) =>
+      ledgerAction(ctx, flags),
     );
 }
 
-async function initAction(ctx: cli.CliContext, o: InitFlags): Promise<void> {
-  const days = cli.parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
-  const passphrase = o.insecureNoPassphrase ? null : await newCaPassphrase(ctx.io);
+async function initAction(ctx: cli.CliContext, flags: InitFlags): Promise<void> {
+  const days = cli.parseIntegerOption("--days", flags.days, { min: 1, max: 36_500 });
+  const passphrase = flags.insecureNoPassphrase ? null : await newCaPassphrase(ctx.io);
   if (passphrase === null) {
     ctx.io.stderr.write(
       "WARNING: --insecure-no-passphrase: the CA private key is stored UNENCRYPTED. Anyone who can read it can issue certificates your devices and nRF Cloud will trust. Use this for tests only.\n",
     );
   }
   const info = await initCa({
-    dir: resolve(ctx.io.cwd, o.dir),
+    dir: resolve(ctx.io.cwd, flags.dir),
     passphrase,
-    ...(o.cn === undefined ? {} : { commonName: o.cn }),
-    ...(o.org === undefined ? {} : { organization: o.org }),
-    ...(o.country === undefined ? {} : { country: o.country }),
+    ...(flags.cn === undefined ? {} : { commonName: flags.cn }),
+    ...(flags.org === undefined ? {} : { organization: flags.org }),
+    ...(flags.country === undefined ? {} : { country: flags.country }),
     days,
   });
-  if (o.json) return cli.writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
+  if (flags.json) return cli.writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
   cli.writeLines(
     ctx.io,
     `Created CA "${info.subject}" in ${info.dir}`,
@@ -121,10 +121,13 @@ async function initAction(ctx: cli.CliContext, o: InitFlags): Promise<void> {
   );
 }
 
-async function showAction(ctx: cli.CliContext, o: { dir: string; json?: boolean }): Promise<void> {
-  const info = await readCaInfo(resolve(ctx.io.cwd, o.dir));
+async function showAction(
+  ctx: cli.CliContext,
+  flags: { dir: string; json?: boolean },
+): Promise<void> {
+  const info = await readCaInfo(resolve(ctx.io.cwd, flags.dir));
   const issued = await countIssued(info);
-  if (o.json) {
+  if (flags.json) {
     return cli.writeJson(ctx.io, { ok: true, ca: caJson(info, issued) });
   }
   cli.writeLines(
@@ -141,19 +144,20 @@ async function showAction(ctx: cli.CliContext, o: { dir: string; json?: boolean 
 
 async function ledgerAction(
   ctx: cli.CliContext,
-  o: { dir: string; device?: string; json?: boolean; csv?: boolean },
+  flags: { dir: string; device?: string; json?: boolean; csv?: boolean },
 ): Promise<void> {
-  if (o.json && o.csv) throw cli.usageError("--json and --csv cannot be combined");
-  const info = await readCaInfo(resolve(ctx.io.cwd, o.dir));
+  if (flags.json && flags.csv) throw cli.usageError("--json and --csv cannot be combined");
+  const info = await readCaInfo(resolve(ctx.io.cwd, flags.dir));
   const { entries, damagedLines } = await readLedger(info.files.ledger);
-  const matching = entries.filter((e) => o.device === undefined || e.deviceId === o.device);
+  const matching = entries.filter((e) => flags.device === undefined || e.deviceId === flags.device);
   if (damagedLines > 0) {
     ctx.io.stderr.write(
       `warning: ${damagedLines} damaged ledger line(s) skipped (torn writes of an interrupted process); they are not counted.\n`,
     );
   }
-  if (o.csv) return void ctx.io.stdout.write(registerCertificatesCsv(matching));
-  if (o.json) return cli.writeJson(ctx.io, { ok: true, count: matching.length, entries: matching });
+  if (flags.csv) return void ctx.io.stdout.write(registerCertificatesCsv(matching));
+  if (flags.json)
+    return cli.writeJson(ctx.io, { ok: true, count: matching.length, entries: matching });
   if (matching.length === 0) return cli.writeLines(ctx.io, "no certificates");
   cli.writeLines(
     ctx.io,
@@ -187,38 +191,38 @@ interface IssueFlags {
   json?: boolean;
 }
 
-async function issueCommand(ctx: cli.CliContext, o: IssueFlags): Promise<void> {
-  const days = cli.parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
-  const items = await readInputs(ctx.io, o);
+async function issueCommand(ctx: cli.CliContext, flags: IssueFlags): Promise<void> {
+  const days = cli.parseIntegerOption("--days", flags.days, { min: 1, max: 36_500 });
+  const items = await readInputs(ctx.io, flags);
   if (items.length === 0)
     throw cli.usageError("no input: give --csr FILE, --keygen BLOB or --keygen-file FILE");
-  const batch = o.outDir !== undefined;
+  const batch = flags.outDir !== undefined;
   if (!batch && items.length > 1) {
     throw cli.usageError(`${items.length} inputs given: use --out-dir DIR to issue a batch`);
   }
-  if (batch && (o.out !== undefined || o.deviceId !== undefined)) {
+  if (batch && (flags.out !== undefined || flags.deviceId !== undefined)) {
     throw cli.usageError("--out and --device-id apply to a single input, not to --out-dir batches");
   }
-  const workers = o.workers === undefined ? undefined : workersOption(ctx, o.workers);
-  const force = o.force === true;
-  const out = o.out === undefined ? undefined : resolve(ctx.io.cwd, o.out);
+  const workers = flags.workers === undefined ? undefined : workersOption(ctx, flags.workers);
+  const force = flags.force === true;
+  const out = flags.out === undefined ? undefined : resolve(ctx.io.cwd, flags.out);
   // Refuse before the CA is opened: a certificate issued for a file that cannot be written
   // would be in the ledger for nothing.
   if (out !== undefined) {
     await requireFolder(dirname(out));
     await refuseExisting([out], { force });
   }
-  if (batch) await refuseBatchOutputs(resolve(ctx.io.cwd, o.outDir!), force);
-  const ca = await openCaWithPassphrase(ctx.io, o.dir);
+  if (batch) await refuseBatchOutputs(resolve(ctx.io.cwd, flags.outDir!), force);
+  const ca = await openCaWithPassphrase(ctx.io, flags.dir);
   try {
     if (batch) {
       await issueBatchCommand(ctx, ca, items, {
         days,
-        profile: o.profile,
-        outDir: resolve(ctx.io.cwd, o.outDir!),
+        profile: flags.profile,
+        outDir: resolve(ctx.io.cwd, flags.outDir!),
         workers,
         force,
-        json: o.json === true,
+        json: flags.json === true,
       });
       return;
     }
@@ -226,19 +230,19 @@ async function issueCommand(ctx: cli.CliContext, o: IssueFlags): Promise<void> {
     const input = item.input.kind === "csr" ? item.input.der : parseKeygenOutput(item.input.text);
     const certificate = await issueDeviceCertificate(ca, input, {
       days,
-      profile: o.profile,
-      ...(o.deviceId === undefined ? {} : { deviceId: o.deviceId }),
+      profile: flags.profile,
+      ...(flags.deviceId === undefined ? {} : { deviceId: flags.deviceId }),
     });
     if (out !== undefined) {
       await writeNewFile(out, certificate.pem, { force }).catch((error: unknown) => {
         throw outputFailed(error, ca, [certificate], []);
       });
     }
-    if (o.json)
+    if (flags.json)
       return cli.writeJson(ctx.io, { ok: true, certificate: certificateJson(certificate) });
-    if (o.out === undefined) ctx.io.stdout.write(certificate.pem);
+    if (flags.out === undefined) ctx.io.stdout.write(certificate.pem);
     ctx.io.stderr.write(
-      `Issued certificate ${certificate.serialNumber} for device ${certificate.deviceId}, valid until ${certificate.notAfter.toISOString()}${o.out === undefined ? "" : ` → ${o.out}`}\n`,
+      `Issued certificate ${certificate.serialNumber} for device ${certificate.deviceId}, valid until ${certificate.notAfter.toISOString()}${flags.out === undefined ? "" : ` → ${flags.out}`}\n`,
     );
   } finally {
     await ca.close();
@@ -249,7 +253,7 @@ async function issueBatchCommand(
   ctx: cli.CliContext,
   ca: CertificateAuthority,
   items: BatchItem[],
-  o: {
+  settings: {
     days: number;
     profile: CertificateProfile;
     outDir: string;
@@ -258,14 +262,14 @@ async function issueBatchCommand(
     json: boolean;
   },
 ): Promise<void> {
-  await ensureDirectory(o.outDir);
+  await ensureDirectory(settings.outDir);
   const started = Date.now();
   let done = 0;
-  const showProgress = ctx.io.isTTY && !o.json;
+  const showProgress = ctx.io.isTTY && !settings.json;
   const results = await issueBatch(ca, items, {
-    days: o.days,
-    profile: o.profile,
-    ...(o.workers === undefined ? {} : { workers: o.workers }),
+    days: settings.days,
+    profile: settings.profile,
+    ...(settings.workers === undefined ? {} : { workers: settings.workers }),
     onResult: () => {
       done++;
       if (showProgress && (done % 100 === 0 || done === items.length)) {
@@ -276,15 +280,15 @@ async function issueBatchCommand(
   if (showProgress) ctx.io.stderr.write("\n");
   const issued = results.flatMap((r) => (r.ok ? [r.certificate] : []));
   const failures = results.flatMap((r) => (r.ok ? [] : [{ input: r.label, ...r.error }]));
-  const csvFiles = await writeBatchFiles(ca, o.outDir, issued, o.force);
+  const csvFiles = await writeBatchFiles(ca, settings.outDir, issued, settings.force);
   if (failures.length > 0) ctx.exitCode = ExitCode.CA;
   const seconds = (Date.now() - started) / 1000;
-  if (o.json) {
+  if (settings.json) {
     return cli.writeJson(ctx.io, {
       ok: failures.length === 0,
       issued: issued.length,
       failed: failures.length,
-      outDir: o.outDir,
+      outDir: settings.outDir,
       csvFiles,
       failures,
     });
@@ -293,7 +297,7 @@ async function issueBatchCommand(
     ctx.io.stderr.write(`${failure.input}: ${failure.message} [${failure.code}]\n`);
   cli.writeLines(
     ctx.io,
-    `Issued ${issued.length} of ${items.length} certificates in ${seconds.toFixed(1)} s into ${o.outDir}${failures.length > 0 ? ` (${failures.length} failed, listed above)` : ""}`,
+    `Issued ${issued.length} of ${items.length} certificates in ${seconds.toFixed(1)} s into ${settings.outDir}${failures.length > 0 ? ` (${failures.length} failed, listed above)` : ""}`,
     ...csvFiles.map((file) => `  RegisterCertificates CSV: ${file}`),
   );
 }
@@ -310,16 +314,16 @@ function workersOption(ctx: cli.CliContext, value: string): number {
 }
 
 /** Reads every input: CSR files (one or several PEM blocks, or DER) and KEYGEN lines. */
-async function readInputs(io: CliIo, o: IssueFlags): Promise<BatchItem[]> {
+async function readInputs(io: CliIo, flags: IssueFlags): Promise<BatchItem[]> {
   const items: BatchItem[] = [];
-  for (const file of o.csr ?? []) {
+  for (const file of flags.csr ?? []) {
     items.push(...csrFileItems(file, await readInputFile(io, "--csr", file)));
   }
-  const allowUnattested = o.allowUnattested === true;
-  if (o.keygen !== undefined) items.push(keygenItem("--keygen", o.keygen, allowUnattested));
-  if (o.keygenFile !== undefined) {
-    const content = (await readInputFile(io, "--keygen-file", o.keygenFile)).toString("utf8");
-    items.push(...keygenFileItems(o.keygenFile, content, allowUnattested));
+  const allowUnattested = flags.allowUnattested === true;
+  if (flags.keygen !== undefined) items.push(keygenItem("--keygen", flags.keygen, allowUnattested));
+  if (flags.keygenFile !== undefined) {
+    const content = (await readInputFile(io, "--keygen-file", flags.keygenFile)).toString("utf8");
+    items.push(...keygenFileItems(flags.keygenFile, content, allowUnattested));
   }
   return items;
 }

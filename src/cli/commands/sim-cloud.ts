@@ -28,22 +28,22 @@ export function registerSimCloud(sim: Command, ctx: cli.CliContext): void {
       "a Nordic board the account may claim by the code on its label (cloud associate, create-cert)",
     )
     .option("--json", "print {baseUrl, apiKey} as JSON")
-    .action(async (o: SimCloudCliOptions) => {
-      const ownershipCodes = parseOwnershipCodes(o.ownershipCode ?? []);
+    .action(async (flags: SimCloudCliOptions) => {
+      const ownershipCodes = parseOwnershipCodes(flags.ownershipCode ?? []);
       const { startSimCloud } = await import("../../sim/cloud/index.js");
       const cloud = await startSimCloud({
         ownershipCodes,
-        port: cli.parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
-        host: o.host,
-        bulkDelayMs: cli.parseIntegerOption("--bulk-delay-ms", o.bulkDelayMs, { min: 0 }),
-        latencyMs: cli.parseIntegerOption("--latency-ms", o.latencyMs, { min: 0 }),
-        ...(o.apiKey ? { apiKey: o.apiKey } : {}),
+        port: cli.parseIntegerOption("--port", flags.port, { min: 0, max: 65535 }),
+        host: flags.host,
+        bulkDelayMs: cli.parseIntegerOption("--bulk-delay-ms", flags.bulkDelayMs, { min: 0 }),
+        latencyMs: cli.parseIntegerOption("--latency-ms", flags.latencyMs, { min: 0 }),
+        ...(flags.apiKey ? { apiKey: flags.apiKey } : {}),
         seed: Date.now(),
       });
       // Listen for Ctrl-C (and SIGTERM, SIGHUP) before saying where we listen: a script may interrupt right away.
       const stopped = ctx.io.stopped;
       // The simulator's key is not a real credential: printing it is how clients learn it.
-      if (o.json) cli.writeJson(ctx.io, { baseUrl: cloud.baseUrl, apiKey: cloud.apiKey });
+      if (flags.json) cli.writeJson(ctx.io, { baseUrl: cloud.baseUrl, apiKey: cloud.apiKey });
       else {
         cli.writeLines(
           ctx.io,
