@@ -313,7 +313,7 @@ describe("builder and simulator agree", () => {
         const response = await fetch(`${sim.baseUrl}/devices`, {
           method: "POST",
           headers: { authorization: `Bearer ${sim.apiKey}`, "content-type": "text/csv" },
-          body: body?.body,
+          body: body?.body ?? null,
         });
         expect(response.status, await response.clone().text()).toBe(202);
         await response.text();
