@@ -27,7 +27,7 @@ export interface BatchOptions extends Omit<IssueOptions, "deviceId" | "source"> 
    * Signing threads (default: available cores): this thread plus `workers - 1` worker threads.
    * 1, or a non-Node WebCrypto provider, signs in this thread only.
    */
-  workers?: number;
+  workers?: number | undefined;
   /** Called as each result is final (certificate in the ledger), in completion order. */
   onResult?: (result: BatchResult, index: number) => void;
   /**
@@ -262,8 +262,8 @@ async function runWorkers(
 
 function issueOptionsOf(options: BatchOptions): IssueOptions {
   return {
-    ...(options.days === undefined ? {} : { days: options.days }),
-    ...(options.profile === undefined ? {} : { profile: options.profile }),
+    days: options.days,
+    profile: options.profile,
   };
 }
 

@@ -104,9 +104,9 @@ async function initAction(ctx: cli.CliContext, flags: InitFlags): Promise<void> 
   const info = await initCa({
     dir: resolve(ctx.io.cwd, flags.dir),
     passphrase,
-    ...(flags.cn === undefined ? {} : { commonName: flags.cn }),
-    ...(flags.org === undefined ? {} : { organization: flags.org }),
-    ...(flags.country === undefined ? {} : { country: flags.country }),
+    commonName: flags.cn,
+    organization: flags.org,
+    country: flags.country,
     days,
   });
   if (flags.json) return cli.writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
@@ -231,7 +231,7 @@ async function issueCommand(ctx: cli.CliContext, flags: IssueFlags): Promise<voi
     const certificate = await issueDeviceCertificate(ca, input, {
       days,
       profile: flags.profile,
-      ...(flags.deviceId === undefined ? {} : { deviceId: flags.deviceId }),
+      deviceId: flags.deviceId,
     });
     if (out !== undefined) {
       await writeNewFile(out, certificate.pem, { force }).catch((error: unknown) => {
@@ -269,7 +269,7 @@ async function issueBatchCommand(
   const results = await issueBatch(ca, items, {
     days: settings.days,
     profile: settings.profile,
-    ...(settings.workers === undefined ? {} : { workers: settings.workers }),
+    workers: settings.workers,
     onResult: () => {
       done++;
       if (showProgress && (done % 100 === 0 || done === items.length)) {
