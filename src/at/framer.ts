@@ -33,7 +33,7 @@ export class AtLineFramer {
   private segmentStart = 0;
   private escape: EscapeState = "none";
 
-  constructor(options: { maxLineBytes?: number } = {}) {
+  constructor(options: { maxLineBytes?: number | undefined } = {}) {
     this.maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
     this.buffer = new Uint8Array(256);
   }

@@ -68,9 +68,9 @@ export interface InitCaOptions {
   dir: string;
   /** null only with the explicit insecure choice: the key is then stored unencrypted. */
   passphrase: string | null;
-  commonName?: string;
-  organization?: string;
-  country?: string;
+  commonName?: string | undefined;
+  organization?: string | undefined;
+  country?: string | undefined;
   days?: number;
   clock?: () => Date;
 }

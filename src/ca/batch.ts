@@ -1,6 +1,4 @@
-import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { parseKeygenOutput } from "../attest/index.js";
 import { NrfProvisionError } from "../errors/index.js";
@@ -29,9 +27,14 @@ export interface BatchOptions extends Omit<IssueOptions, "deviceId" | "source"> 
    * Signing threads (default: available cores): this thread plus `workers - 1` worker threads.
    * 1, or a non-Node WebCrypto provider, signs in this thread only.
    */
-  workers?: number;
+  workers?: number | undefined;
   /** Called as each result is final (certificate in the ledger), in completion order. */
   onResult?: (result: BatchResult, index: number) => void;
+  /**
+   * Starts one signing worker (default: the built batch-worker.js beside this module). Code run
+   * from source passes its own, e.g. one that loads batch-worker.ts through a TypeScript loader.
+   */
+  startWorker?: () => Worker;
 }
 
 /** Items per message to a worker: large enough to amortise messaging, small enough to balance. */
@@ -74,7 +77,19 @@ export async function issueBatch(
   const issueOptions = issueOptionsOf(options);
   await Promise.all([
     signInThisThread(ca, items, queue, issueOptions, threads > 1, record, unrecorded),
-    ...(threads > 1 ? [runWorkers(ca, items, queue, issueOptions, threads - 1, record)] : []),
+    ...(threads > 1
+      ? [
+          runWorkers(
+            ca,
+            items,
+            queue,
+            issueOptions,
+            threads - 1,
+            record,
+            options.startWorker ?? startBuiltWorker,
+          ),
+        ]
+      : []),
   ]);
   await Promise.all(unrecorded);
   return results;
@@ -193,6 +208,7 @@ async function runWorkers(
   options: IssueOptions,
   count: number,
   record: (index: number, outcome: Outcome) => Promise<void>,
+  startWorker: () => Worker,
 ): Promise<void> {
   const setup: WorkerSetup = {
     info: ca.info,
@@ -205,7 +221,7 @@ async function runWorkers(
   };
   const runWorker = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const worker = spawnBatchWorker();
+      const worker = startWorker();
       let inFlight = 0;
       let finished = false;
       const finishIfIdle = () => {
@@ -246,23 +262,12 @@ async function runWorkers(
 
 function issueOptionsOf(options: BatchOptions): IssueOptions {
   return {
-    ...(options.days === undefined ? {} : { days: options.days }),
-    ...(options.profile === undefined ? {} : { profile: options.profile }),
+    days: options.days,
+    profile: options.profile,
   };
 }
 
-/**
- * The worker module: batch-worker.js when built. When running from source (tsx, vitest) the
- * worker is the .ts file, loaded after registering tsx's loader inside the worker.
- */
-function spawnBatchWorker(): Worker {
-  if (!import.meta.url.endsWith(".ts"))
-    return new Worker(new URL("./batch-worker.js", import.meta.url));
-  // require.resolve gives the CommonJS build; its ESM sibling is the one that registers correctly.
-  const loader = createRequire(import.meta.url)
-    .resolve("tsx/esm/api")
-    .replace(/\.cjs$/, ".mjs");
-  const worker = new URL("./batch-worker.ts", import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(pathToFileURL(loader).href)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`;
-  return new Worker(bootstrap, { eval: true });
+/** The built worker module beside this one (dist/ca/batch-worker.js). */
+function startBuiltWorker(): Worker {
+  return new Worker(new URL("./batch-worker.js", import.meta.url));
 }

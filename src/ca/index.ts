@@ -14,6 +14,14 @@ export {
   readCaInfo,
 } from "./authority.js";
 export { type BatchItem, type BatchOptions, type BatchResult, issueBatch } from "./batch.js";
+export {
+  csrFileItems,
+  keygenFileItems,
+  keygenItem,
+  outputFailed,
+  refuseBatchOutputs,
+  writeBatchFiles,
+} from "./batch-files.js";
 export type { CertificateProfile } from "./certificate-template.js";
 export {
   parseCertificationRequest,

@@ -33,10 +33,10 @@ export interface IssuedCertificate {
 
 export interface IssueOptions {
   /** Validity in days (default 3650, what nRF Cloud tooling uses); capped at the CA's expiry. */
-  days?: number;
+  days?: number | undefined;
   /** When given, must equal the CSR's CN. */
-  deviceId?: string;
-  profile?: CertificateProfile;
+  deviceId?: string | undefined;
+  profile?: CertificateProfile | undefined;
   /** Recorded in the ledger; default: what the CSR came from and its SHA-256. */
   source?: string;
 }

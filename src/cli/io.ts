@@ -63,12 +63,19 @@ export function interruptSignal(
   };
 }
 
+/** Parts of `CliIo` to replace; a key whose value is undefined replaces nothing. */
+export type CliIoOverrides = { [K in keyof CliIo]?: CliIo[K] | undefined };
+
 /**
  * The real process's I/O with `overrides` on top. Unless `interrupted` is overridden it is
  * backed by signal listeners, installed when a command first reads it; `dispose` removes them
  * (call it when the run ends, so repeated in-process runs do not pile up listeners).
  */
-export function processIo(overrides: Partial<CliIo> = {}): { io: CliIo; dispose(): void } {
+export function processIo(given: CliIoOverrides = {}): { io: CliIo; dispose(): void } {
+  // An override given as undefined is no override: the process's own value stays.
+  const overrides = Object.fromEntries(
+    Object.entries(given).filter(([, value]) => value !== undefined),
+  ) as Partial<CliIo>;
   const base = {
     stdout: process.stdout,
     stderr: process.stderr,

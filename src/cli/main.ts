@@ -2,7 +2,7 @@ import { Command, CommanderError, Help, type Option } from "commander";
 import { describeError, NrfProvisionError } from "../errors/index.js";
 import type { CliContext } from "./context.js";
 import { ExitCode, exitCodeForErrorCode } from "./exit-codes.js";
-import { type CliIo, processIo } from "./io.js";
+import { type CliIo, type CliIoOverrides, processIo } from "./io.js";
 import { packageVersion } from "./version.js";
 
 /** Help is wrapped at this width (or the terminal's, when narrower). */
@@ -224,7 +224,7 @@ export function buildProgram(ctx: CliContext, modules: readonly CommandModule[])
  * SIGINT/SIGTERM listeners are installed only if a command waits for an interruption, and are
  * removed when the run ends.
  */
-export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): Promise<number> {
+export async function runCli(argv: string[], ioOverrides: CliIoOverrides = {}): Promise<number> {
   const { io, dispose } = processIo(ioOverrides);
   const ctx: CliContext = { io, exitCode: ExitCode.OK };
   const program = buildProgram(ctx, await commandModulesFor(argv));

@@ -47,7 +47,7 @@ export interface ListBulkOpsOptions {
   startRequestedAt?: string;
   endRequestedAt?: string;
   pageLimit?: number;
-  pageNextToken?: string;
+  pageNextToken?: string | undefined;
 }
 
 /** FetchBulkOpsRequest: one job's status. */

@@ -117,7 +117,7 @@ export async function sendRequest(
       response = await options.fetch(request.url, {
         method: request.method,
         headers,
-        body: request.body,
+        body: request.body ?? null,
         signal: AbortSignal.timeout(options.timeoutMs),
       });
     } catch (error) {

@@ -5,7 +5,7 @@ import { NrfProvisionError } from "../errors/index.js";
 
 export interface FileLockOptions {
   /** Give up after this long (default 30 s); 0 tries once (a stale lock is still broken). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** Stable code of the lock layer. */

@@ -12,16 +12,16 @@ import { publicKeyKid, toDevicePrivateKey } from "./keys.js";
 /** Per-key choices, fixed for every token a signer mints. */
 export interface DeviceJwtSignerOptions {
   /** `true`: the firmware's kid (SHA-256 of the public key's DER SPKI, hex); a string: that kid. */
-  kid?: boolean | string;
+  kid?: boolean | string | undefined;
 }
 
 /** Per-token choices. */
 export interface DeviceJwtMintOptions {
   deviceId: string;
   /** Seconds from `iat` to `exp`, 1 … 604800 (7 days). Default 300. */
-  lifetimeSeconds?: number;
+  lifetimeSeconds?: number | undefined;
   /** `iat` in Unix seconds. Default: now. */
-  issuedAt?: number;
+  issuedAt?: number | undefined;
   /** Default: a random UUID. */
   jti?: string;
 }

@@ -278,12 +278,15 @@ export async function writeCredential(
   return { sha256, bytes, verified: true, verification: "hash" };
 }
 
-function verifyError(
-  at: AtClient,
-  where: string,
-  facts: { secTag: number; type: number; expected: string; listed: string | null },
-  what: string,
-): ModemError {
+/** What a verification failure names: the credential, the hash sent and the hash listed. */
+interface VerifyFacts {
+  secTag: number;
+  type: number;
+  expected: string;
+  listed: string | null;
+}
+
+function verifyError(at: AtClient, where: string, facts: VerifyFacts, what: string): ModemError {
   return new ModemError(
     "ERR_MODEM_CREDENTIAL_VERIFY",
     `after writing ${where} to ${at.portName}, the credential ${what}. The modem did not store what was sent (LF vs CRLF line endings?); write it again or check the content.`,
@@ -295,7 +298,7 @@ function verifyError(
 function shellAlteredError(
   at: AtClient,
   where: string,
-  facts: { secTag: number; type: number; expected: string; listed: string | null },
+  facts: VerifyFacts,
   lfSha256: string,
 ): ModemError {
   return new ModemError(

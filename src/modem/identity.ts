@@ -1,6 +1,6 @@
 import type { AtClient } from "../at/index.js";
 import { parseAttestationToken } from "../attest/index.js";
-import { ModemError } from "./errors.js";
+import { ModemError, type ModemErrorCode } from "./errors.js";
 
 export interface FirmwareVersion {
   major: number;
@@ -32,44 +32,46 @@ const MODEL_LINE = /^nRF[\w.-]+$/i;
 
 /** Reads the IMEI (`AT+CGSN`): exactly 15 digits. */
 export async function readImei(at: AtClient): Promise<string> {
-  const response = await at.send("AT+CGSN", { responseLine: IMEI_LINE });
-  const imei = response.lines.find((line) => IMEI_LINE.test(line));
-  if (imei === undefined) {
-    throw new ModemError(
-      "ERR_MODEM_IMEI",
-      `the modem on ${at.portName} answered AT+CGSN without a 15-digit IMEI (got ${JSON.stringify(response.lines)}). Check that the port is the modem's AT port.`,
-      { details: { port: at.portName, lines: response.lines } },
-    );
-  }
-  return imei;
+  return readAnswerLine(at, "AT+CGSN", IMEI_LINE, {
+    code: "ERR_MODEM_IMEI",
+    missing: "a 15-digit IMEI",
+    advice: " Check that the port is the modem's AT port.",
+  });
 }
 
 /** Reads the modem firmware string (`AT+CGMR`), e.g. `mfw_nrf9160_1.3.5`. */
 export async function readFirmware(at: AtClient): Promise<string> {
-  const response = await at.send("AT+CGMR", { responseLine: FIRMWARE_LINE });
-  const firmware = response.lines.find((line) => FIRMWARE_LINE.test(line));
-  if (firmware === undefined) {
-    throw new ModemError(
-      "ERR_MODEM_FIRMWARE_UNKNOWN",
-      `the modem on ${at.portName} answered AT+CGMR without a firmware string (got ${JSON.stringify(response.lines)}).`,
-      { details: { port: at.portName, lines: response.lines } },
-    );
-  }
-  return firmware;
+  return readAnswerLine(at, "AT+CGMR", FIRMWARE_LINE, {
+    code: "ERR_MODEM_FIRMWARE_UNKNOWN",
+    missing: "a firmware string",
+  });
 }
 
 /** Reads the modem model (`AT+CGMM`), e.g. `nRF9160-SICA`. */
 export async function readModel(at: AtClient): Promise<string> {
-  const response = await at.send("AT+CGMM", { responseLine: MODEL_LINE });
-  const model = response.lines.find((line) => MODEL_LINE.test(line));
-  if (model === undefined) {
+  return readAnswerLine(at, "AT+CGMM", MODEL_LINE, {
+    code: "ERR_MODEM_MODEL",
+    missing: "a model name",
+  });
+}
+
+/** Sends a prefix-less query and returns its one answer line of the expected shape. */
+async function readAnswerLine(
+  at: AtClient,
+  command: string,
+  shape: RegExp,
+  failure: { code: ModemErrorCode; missing: string; advice?: string },
+): Promise<string> {
+  const response = await at.send(command, { responseLine: shape });
+  const answer = response.lines.find((line) => shape.test(line));
+  if (answer === undefined) {
     throw new ModemError(
-      "ERR_MODEM_MODEL",
-      `the modem on ${at.portName} answered AT+CGMM without a model name (got ${JSON.stringify(response.lines)}).`,
+      failure.code,
+      `the modem on ${at.portName} answered ${command} without ${failure.missing} (got ${JSON.stringify(response.lines)}).${failure.advice ?? ""}`,
       { details: { port: at.portName, lines: response.lines } },
     );
   }
-  return model;
+  return answer;
 }
 
 /** Reads the device UUID from an attestation token (`AT%ATTESTTOKEN`). */

@@ -128,23 +128,22 @@ async function lockCsv(file: string): Promise<() => Promise<void>> {
 
 async function appendDurably(file: string, text: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  const handle = await open(file, "a");
-  try {
-    await handle.write(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await writeSynced(file, "a", text);
 }
 
 async function replaceDurably(file: string, text: string): Promise<void> {
   const temporary = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString("hex")}.tmp`);
-  const handle = await open(temporary, "w");
+  await writeSynced(temporary, "w", text);
+  await rename(temporary, file);
+}
+
+/** Writes `text` to `file` opened with `flags` and waits until it is on disk. */
+async function writeSynced(file: string, flags: "a" | "w", text: string): Promise<void> {
+  const handle = await open(file, flags);
   try {
     await handle.write(text);
     await handle.sync();
   } finally {
     await handle.close();
   }
-  await rename(temporary, file);
 }

@@ -285,82 +285,87 @@ async function putCredentials(
     () => planFromInventory(session),
     (plan) => plan.kind,
   );
+  const { csrPem, certificate } = await certificateFor(session, plan);
+  const onModem = plan.kind === "fresh" ? undefined : plan.tag;
+  const rootCa = await writeUnlessPresent(session, "rootCa", options.rootCaPem, onModem);
+  const deviceCertificate = await writeUnlessPresent(
+    session,
+    "certificate",
+    clientCertificateContent(options, certificate),
+    onModem,
+  );
+  const listed = await steps.run("verify", () =>
+    verifyAndRecord(session, rootCa.sha256, deviceCertificate.sha256, certificate),
+  );
+  return {
+    outcome: outcomeOf[plan.kind],
+    certificate,
+    ...(csrPem === undefined ? {} : { csrPem }),
+    credentials: {
+      rootCa: { ...rootCa, verified: listed.rootCaSha256 === rootCa.sha256 },
+      certificate: {
+        ...deviceCertificate,
+        verified: listed.certificateSha256 === deviceCertificate.sha256,
+      },
+      privateKey: { present: listed.hasPrivateKey },
+    },
+  };
+}
 
-  let csrPem: string | undefined; // unknown when the board was found already provisioned
-  let certificate: DeviceCertificate;
+const outcomeOf = {
+  fresh: "provisioned",
+  resume: "resumed",
+  complete: "already-provisioned",
+} as const satisfies Record<Plan["kind"], ProvisionResult["outcome"]>;
+
+/**
+ * Steps 5–6 as the plan says: fresh keys and a certificate, the journal's CSR and (maybe) its
+ * certificate, or the certificate already on the modem. `csrPem` is unknown in the last case.
+ */
+async function certificateFor(
+  session: BoardSession,
+  plan: Plan,
+): Promise<{ csrPem: string | undefined; certificate: DeviceCertificate }> {
+  const { steps } = session;
   if (plan.kind === "fresh") {
     if (plan.deleteFirst) {
       await steps.run("delete-credentials", () => deleteNrfCloudCredentials(session));
     }
     const keygenOutput = await steps.run("keygen", () => generateKey(session));
-    csrPem = keygenOutput.pem;
-    certificate = await steps.run("issue", () => issue(session, keygenOutput));
-  } else if (plan.kind === "resume") {
-    steps.skip("keygen", "key from the interrupted run kept (CSR in the journal)");
-    csrPem = plan.csr.pem;
-    const known = plan.certificate;
-    certificate = known ?? (await steps.run("issue", () => issue(session, plan.csr.pem)));
-    if (known !== undefined) steps.skip("issue", "certificate from the interrupted run kept");
-  } else {
-    steps.skip("keygen", "board already provisioned");
-    steps.skip("issue", "board already provisioned");
-    certificate = plan.certificate;
+    const certificate = await steps.run("issue", () => issue(session, keygenOutput));
+    return { csrPem: keygenOutput.pem, certificate };
   }
+  if (plan.kind === "resume") {
+    steps.skip("keygen", "key from the interrupted run kept (CSR in the journal)");
+    const known = plan.certificate;
+    if (known !== undefined) steps.skip("issue", "certificate from the interrupted run kept");
+    const certificate = known ?? (await steps.run("issue", () => issue(session, plan.csr.pem)));
+    return { csrPem: plan.csr.pem, certificate };
+  }
+  steps.skip("keygen", "board already provisioned");
+  steps.skip("issue", "board already provisioned");
+  return { csrPem: undefined, certificate: plan.certificate };
+}
 
-  const rootCaSha256 = credentialSha256(options.rootCaPem);
-  const clientCertificate = clientCertificateContent(options, certificate);
-  const certificateSha256 = credentialSha256(clientCertificate);
-  const current = plan.kind === "fresh" ? undefined : plan.tag;
-  const rootWritten = await writeUnlessPresent(
-    session,
-    "write-root-ca",
-    credentialType.rootCa,
-    options.rootCaPem,
-    current?.rootCaSha256 === rootCaSha256,
-  );
-  const certificateWritten = await writeUnlessPresent(
-    session,
-    "write-certificate",
-    credentialType.certificate,
-    clientCertificate,
-    current?.certificateSha256 === certificateSha256,
-  );
-  const listed = await steps.run("verify", async () => {
-    const tag = await verifyTag(session, rootCaSha256, certificateSha256);
-    await options.journal?.record({
-      type: "provisioned",
-      deviceId: session.deviceId,
-      imei: session.identity.imei,
-      port: options.board.port,
-      secTag: session.secTag,
-      sha256Fingerprint: certificate.sha256Fingerprint,
-    });
-    crashPoint("after-provisioned", [session.deviceId]);
-    return tag;
+/** Step 7 (verify): the tag must list what was written; then the journal records the board done. */
+async function verifyAndRecord(
+  session: BoardSession,
+  rootCaSha256: string,
+  certificateSha256: string,
+  certificate: DeviceCertificate,
+): Promise<TagContents> {
+  const { options } = session;
+  const tag = await verifyTag(session, rootCaSha256, certificateSha256);
+  await options.journal?.record({
+    type: "provisioned",
+    deviceId: session.deviceId,
+    imei: session.identity.imei,
+    port: options.board.port,
+    secTag: session.secTag,
+    sha256Fingerprint: certificate.sha256Fingerprint,
   });
-  return {
-    outcome:
-      plan.kind === "fresh"
-        ? "provisioned"
-        : plan.kind === "resume"
-          ? "resumed"
-          : "already-provisioned",
-    certificate,
-    ...(csrPem === undefined ? {} : { csrPem }),
-    credentials: {
-      rootCa: {
-        sha256: rootCaSha256,
-        written: rootWritten,
-        verified: listed.rootCaSha256 === rootCaSha256,
-      },
-      certificate: {
-        sha256: certificateSha256,
-        written: certificateWritten,
-        verified: listed.certificateSha256 === certificateSha256,
-      },
-      privateKey: { present: listed.hasPrivateKey },
-    },
-  };
+  crashPoint("after-provisioned", [session.deviceId]);
+  return tag;
 }
 
 /** What goes into the client-cert slot: the device certificate, then the chain when asked. */
@@ -532,17 +537,32 @@ function recordOf(certificate: DeviceCertificate) {
   };
 }
 
+/** The two credentials this pipeline writes: their step, CMNG type and hash in a tag listing. */
+const writtenCredentials = {
+  rootCa: {
+    step: "write-root-ca",
+    type: credentialType.rootCa,
+    listedSha256: (tag: TagContents) => tag.rootCaSha256,
+  },
+  certificate: {
+    step: "write-certificate",
+    type: credentialType.certificate,
+    listedSha256: (tag: TagContents) => tag.certificateSha256,
+  },
+} as const;
+
 /** Step 7: writes one credential unless the modem already lists exactly these bytes. */
 async function writeUnlessPresent(
   session: BoardSession,
-  step: "write-root-ca" | "write-certificate",
-  type: number,
+  credential: keyof typeof writtenCredentials,
   content: string,
-  alreadyThere: boolean,
-): Promise<boolean> {
-  if (alreadyThere) {
+  onModem: TagContents | undefined,
+): Promise<{ sha256: string; written: boolean }> {
+  const { step, type, listedSha256 } = writtenCredentials[credential];
+  const sha256 = credentialSha256(content);
+  if (onModem !== undefined && listedSha256(onModem) === sha256) {
     session.steps.skip(step, "already on the modem (same SHA-256)");
-    return false;
+    return { sha256, written: false };
   }
   await session.steps.run(step, () =>
     writeCredential(session.at, {
@@ -553,7 +573,7 @@ async function writeUnlessPresent(
       firmware: session.identity.firmware,
     }),
   );
-  return true;
+  return { sha256, written: true };
 }
 
 /** Lists the tag and requires our root CA and certificate hashes and a private key. */

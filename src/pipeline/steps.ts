@@ -22,7 +22,7 @@ export interface StepTiming {
   step: StepName;
   ms: number;
   status: "done" | "skipped" | "failed";
-  note?: string;
+  note?: string | undefined;
 }
 
 /** Progress of one board, as it happens (the station's live view and JSONL output read these). */

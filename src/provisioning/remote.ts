@@ -58,7 +58,7 @@ export interface RemoteProvisionOptions {
   pollIntervalMs?: number;
   certificateDays?: number;
   /** Progress, one line per step. */
-  onStep?: (step: string, detail: string) => void;
+  onStep?: ((step: string, detail: string) => void) | undefined;
 }
 
 export interface RemoteCommandOutcome {

@@ -17,7 +17,7 @@ export interface BoardListing {
 }
 
 export async function listBoards(
-  options: { all?: boolean; lister?: PortLister } = {},
+  options: { all?: boolean | undefined; lister?: PortLister | undefined } = {},
 ): Promise<BoardListing> {
   const ports = await (options.lister ?? systemPortLister())();
   const { boards, others } = matchBoards(ports);

@@ -11,7 +11,7 @@ export type Reply = string | string[] | undefined;
 export function serveScript(
   device: ByteTransport,
   answer: (command: string) => Reply,
-  options: { chunk?: (reply: string) => string[] } = {},
+  options: { chunk?: ((reply: string) => string[]) | undefined } = {},
 ): { received: string[] } {
   const framer = new AtLineFramer();
   const received: string[] = [];

@@ -3,6 +3,7 @@ import { Crypto as PeculiarCrypto } from "@peculiar/webcrypto";
 import { describe, expect, it } from "vitest";
 import { type BatchItem, issueBatch, loadCa, readLedger } from "../../src/ca/index.js";
 import { readVector } from "../vectors.js";
+import { startBatchWorkerFromSource as startWorker } from "./batch-worker-from-source.js";
 import { modemLikeCsr } from "./csr-factory.js";
 import { opensslVerify, PASSPHRASE, useTestCa } from "./helpers.js";
 
@@ -59,7 +60,11 @@ describe("issueBatch", () => {
     ];
     const { ca } = fixture;
     const seen: number[] = [];
-    const results = await issueBatch(ca, batch, { workers: 2, onResult: (_, i) => seen.push(i) });
+    const results = await issueBatch(ca, batch, {
+      workers: 2,
+      startWorker,
+      onResult: (_, i) => seen.push(i),
+    });
     expect(results.map((r) => r.label)).toEqual(batch.map((b) => b.label));
     expect(seen.sort((a, b) => a - b)).toEqual(batch.map((_, i) => i));
     expect(results.at(-1)).toMatchObject({ ok: false, error: { code: "ERR_CSR_SIGNATURE" } });
@@ -81,7 +86,10 @@ describe("issueBatch", () => {
     const clocked = await loadCa({ dir: ca.info.dir, passphrase: PASSPHRASE, clock: () => fixed });
     try {
       // Enough items that the workers (slow to boot from source) sign some of them.
-      const results = await issueBatch(clocked, items("clocked", 1500), { workers: 3 });
+      const results = await issueBatch(clocked, items("clocked", 1500), {
+        workers: 3,
+        startWorker,
+      });
       const notBefores = new Set(
         results.flatMap((r) =>
           r.ok ? [new Date(new X509Certificate(r.certificate.pem).validFrom).toISOString()] : [],
@@ -104,7 +112,10 @@ describe("issueBatch", () => {
       crypto: new PeculiarCrypto() as unknown as Crypto,
     });
     try {
-      const results = await issueBatch(viaProvider, items("peculiar", 10), { workers: 4 });
+      const results = await issueBatch(viaProvider, items("peculiar", 10), {
+        workers: 4,
+        startWorker,
+      });
       expect(results.every((r) => r.ok)).toBe(true);
       const first = results[0]!;
       if (first.ok)

@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readLedger } from "../../src/ca/index.js";
+import { runChild } from "../cli/child.js";
 import { runCliCaptured } from "../cli/harness.js";
 import { readVector, vectorPath } from "../vectors.js";
 import { modemLikeCsr } from "./csr-factory.js";
@@ -160,22 +161,26 @@ describe("nrf-provision ca", () => {
       `${readVector("keygen_csr_sectag17_uuid50363154.txt").trim()}\n\n${readVector("serial_keygen_response_sectag52_uuid50363953.txt")}`,
     );
 
-    const result = await cli([
-      "ca",
-      "issue",
-      "--dir",
-      "ca",
-      "--csr",
-      ...files,
-      bad,
-      "--keygen-file",
-      keygenFile,
-      "--out-dir",
-      "out",
-      "--workers",
-      "2",
-      "--json",
-    ]);
+    // The built CLI in a child process: its batch starts the built worker, as a user's does.
+    const result = await runChild(
+      [
+        "ca",
+        "issue",
+        "--dir",
+        "ca",
+        "--csr",
+        ...files,
+        bad,
+        "--keygen-file",
+        keygenFile,
+        "--out-dir",
+        "out",
+        "--workers",
+        "2",
+        "--json",
+      ],
+      { cwd: dir, env: { NRF_PROVISION_CA_PASSPHRASE: PASSPHRASE } },
+    );
     expect(result.code).toBe(4); // one input failed
     const summary = JSON.parse(result.out);
     expect(summary).toMatchObject({ ok: false, issued: 152, failed: 1 });

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { PassThrough, Readable } from "node:stream";
-import type { CliIo } from "../../src/cli/io.js";
+import type { CliIoOverrides } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/main.js";
 
 /** What one in-process CLI run produced. */
@@ -11,12 +11,10 @@ export interface CliResult {
 }
 
 /** I/O overrides for a run, plus `input`: text the command reads on stdin. */
-export interface CliRunOptions extends Partial<CliIo> {
-  input?: string;
-}
+export type CliRunOptions = CliIoOverrides & { input?: string | undefined };
 
 export interface CapturedIo {
-  io: Partial<CliIo> & { stdout: PassThrough; stderr: PassThrough };
+  io: CliIoOverrides & { stdout: PassThrough; stderr: PassThrough };
   out(): string;
   err(): string;
 }

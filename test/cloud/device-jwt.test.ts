@@ -1,8 +1,9 @@
 import { generateKeyPairSync } from "node:crypto";
 import { base64url, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import type { CloudError } from "../../src/cloud/index.js";
 import { generateDeviceKeyPair, mintDeviceJwt } from "../../src/jwt/index.js";
-import { clientFor, cloudErrorOf, fastWait, useSimCloud } from "./helpers.js";
+import { clientFor, fastWait, useSimCloud } from "./helpers.js";
 
 describe("device JWTs against the simulated nRF Cloud", () => {
   const startSim = useSimCloud();
@@ -21,20 +22,19 @@ describe("device JWTs against the simulated nRF Cloud", () => {
     await client.updateDeviceState({ deviceId: "key-only", state: { reported: { a: 1 } }, jwt });
     expect((await client.fetchDevice({ deviceId: "key-only", jwt })).state?.version).toBe(1);
     const forged = mintDeviceJwt({ privateKey: other.privateKeyPem, deviceId: "key-only" });
-    const refused = await cloudErrorOf(
+    await expect(
       client.updateDeviceState({ deviceId: "key-only", state: { reported: {} }, jwt: forged }),
-    );
-    expect(refused.code).toBe("ERR_CLOUD_AUTH");
-    expect(refused.details).toMatchObject({ status: 401 });
+    ).rejects.toMatchObject({ code: "ERR_CLOUD_AUTH", details: { status: 401 } });
     // A P-384 key has the right PEM shape but is not ES256: the server refuses it.
     const p384 = generateKeyPairSync("ec", { namedCurve: "P-384" })
       .publicKey.export({ type: "spki", format: "pem" })
       .toString();
-    const wrongCurve = await cloudErrorOf(
+    await expect(
       client.onboardDevice({ deviceId: "p384", certificate: p384 }),
-    );
-    expect(wrongCurve.details).toMatchObject({ status: 400 });
-    expect(wrongCurve.message).toMatch(/not an ES256/);
+    ).rejects.toMatchObject({
+      details: { status: 400 },
+      message: expect.stringMatching(/not an ES256/),
+    });
   });
 
   it("10 software devices: register public keys, mint JWTs, update state; bad tokens get 401", async () => {
@@ -109,11 +109,12 @@ describe("device JWTs against the simulated nRF Cloud", () => {
       }),
     };
     for (const [name, jwt] of Object.entries(tokens)) {
-      const error = await cloudErrorOf(
-        client.updateDeviceState({ deviceId: target.deviceId, jwt, state }),
-      );
-      expect(error.code, name).toBe("ERR_CLOUD_AUTH");
-      expect(error.details, name).toMatchObject({ status: 401, nrfErrorCode: 40100 });
+      const refusal = client.updateDeviceState({ deviceId: target.deviceId, jwt, state });
+      await expect(refusal, name).rejects.toMatchObject({
+        code: "ERR_CLOUD_AUTH",
+        details: { status: 401, nrfErrorCode: 40100 },
+      });
+      const error = (await refusal.catch((rejection: unknown) => rejection)) as CloudError;
       expect(JSON.stringify(error.toJSON()), name).not.toContain(jwt);
     }
     expect(sim.devices.get(target.deviceId)?.shadow.reported).toEqual({ index: 0 });
@@ -140,16 +141,14 @@ describe("device JWTs against the simulated nRF Cloud", () => {
     });
     // A JWT for a device nRF Cloud knows no key for is refused.
     const stranger = mintDeviceJwt({ privateKey, deviceId: "no-such-device" });
-    const error = await cloudErrorOf(
+    await expect(
       client.fetchDevice({ deviceId: "no-such-device", jwt: stranger }),
-    );
-    expect(error.details).toMatchObject({ status: 401 });
+    ).rejects.toMatchObject({ details: { status: 401 } });
     // A device JWT is not an API key.
-    const asAccount = await cloudErrorOf(
+    await expect(
       clientFor(sim, {
         apiKey: mintDeviceJwt({ privateKey, deviceId: "cert-dev" }),
       }).listBulkOpsRequests(),
-    );
-    expect(asAccount.code).toBe("ERR_CLOUD_AUTH");
+    ).rejects.toMatchObject({ code: "ERR_CLOUD_AUTH" });
   });
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DeviceSchema } from "../../src/cloud/schemas.js";
 import { DUPLICATE_CERTIFICATE } from "../../src/sim/cloud/index.js";
-import { clientFor, cloudErrorOf, fastWait, onboardingRows, useSimCloud } from "./helpers.js";
+import { clientFor, fastWait, onboardingRows, useSimCloud } from "./helpers.js";
 
 describe("IPDevices endpoints against the simulated nRF Cloud", () => {
   const startSim = useSimCloud();
@@ -37,11 +37,12 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
       tags: ["east"],
       supportedFirmwareTypes: ["APP", "SMP"],
     });
-    const conflict = await cloudErrorOf(
+    await expect(
       client.onboardDevice({ deviceId: "other", certificate: row.certificate }),
-    );
-    expect(conflict.code).toBe("ERR_CLOUD_CONFLICT");
-    expect(conflict.details).toMatchObject({ status: 409, message: DUPLICATE_CERTIFICATE });
+    ).rejects.toMatchObject({
+      code: "ERR_CLOUD_CONFLICT",
+      details: { status: 409, message: DUPLICATE_CERTIFICATE },
+    });
   });
 
   it("onboardDevice refuses invalid input before sending anything", async () => {
@@ -188,15 +189,15 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
       version: 2,
     });
     expect(v2.$meta?.version).toBe(2);
-    const stale = await cloudErrorOf(
+    await expect(
       client.updateDeviceState({ deviceId: row.deviceId, state: { reported: {} }, ifMatch: 1 }),
-    );
-    expect(stale.code).toBe("ERR_CLOUD_CONFLICT");
-    expect(stale.details).toMatchObject({ status: 409, method: "PATCH" });
-    const missing = await cloudErrorOf(
+    ).rejects.toMatchObject({
+      code: "ERR_CLOUD_CONFLICT",
+      details: { status: 409, method: "PATCH" },
+    });
+    await expect(
       client.updateDeviceState({ deviceId: "nobody", state: { reported: {} } }),
-    );
-    expect(missing.details).toMatchObject({ status: 404, nrfErrorCode: 40412 });
+    ).rejects.toMatchObject({ details: { status: 404, nrfErrorCode: 40412 } });
   });
 
   it("deleteDevice removes the device (404 afterwards) and frees its certificate", async () => {
@@ -206,15 +207,11 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
     if (!row) throw new Error("no row");
     await client.onboardDevice(row);
     await client.deleteDevice({ deviceId: row.deviceId });
-    expect(
-      (await cloudErrorOf(client.fetchDevice({ deviceId: row.deviceId }))).details,
-    ).toMatchObject({
-      status: 404,
+    await expect(client.fetchDevice({ deviceId: row.deviceId })).rejects.toMatchObject({
+      details: { status: 404 },
     });
-    expect(
-      (await cloudErrorOf(client.deleteDevice({ deviceId: row.deviceId }))).details,
-    ).toMatchObject({
-      nrfErrorCode: 40414,
+    await expect(client.deleteDevice({ deviceId: row.deviceId })).rejects.toMatchObject({
+      details: { nrfErrorCode: 40414 },
     });
     await client.onboardDevice({ deviceId: "new-owner", certificate: row.certificate });
   });
@@ -223,14 +220,12 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
     const sim = await startSim({ ownershipCodes: { "nrf-352656100000001": "123456" } });
     const warnings: string[] = [];
     const client = clientFor(sim, { onWarning: (m) => warnings.push(m) });
-    const wrong = await cloudErrorOf(
+    await expect(
       client.associateDevice({ deviceId: "nrf-352656100000001", ownershipCode: "999" }),
-    );
-    expect(wrong.details).toMatchObject({ status: 400, nrfErrorCode: 40102 });
-    const unknown = await cloudErrorOf(
+    ).rejects.toMatchObject({ details: { status: 400, nrfErrorCode: 40102 } });
+    await expect(
       client.associateDevice({ deviceId: "nrf-1", ownershipCode: "1" }),
-    );
-    expect(unknown.details).toMatchObject({ status: 404, nrfErrorCode: 40411 });
+    ).rejects.toMatchObject({ details: { status: 404, nrfErrorCode: 40411 } });
     await client.associateDevice({
       deviceId: "nrf-352656100000001",
       ownershipCode: "123456",
@@ -242,8 +237,9 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
     expect(warnings).toEqual([
       expect.stringMatching(/DissociateDevice is deprecated.*DeleteDevice/),
     ]);
-    const again = await cloudErrorOf(client.dissociateDevice({ deviceId: "nrf-352656100000001" }));
-    expect(again.details).toMatchObject({ status: 404, nrfErrorCode: 40413 });
+    await expect(
+      client.dissociateDevice({ deviceId: "nrf-352656100000001" }),
+    ).rejects.toMatchObject({ details: { status: 404, nrfErrorCode: 40413 } });
   });
 
   it("createDeviceCertificate returns a JITP key and certificate that openssl verifies, and warns", async () => {
@@ -277,25 +273,26 @@ describe("IPDevices endpoints against the simulated nRF Cloud", () => {
     expect(pub(["pkey", "-in", join(dir, "key.pem"), "-pubout"])).toBe(
       pub(["x509", "-in", join(dir, "cert.pem"), "-noout", "-pubkey"]),
     );
-    const refused = await cloudErrorOf(
+    await expect(
       client.createDeviceCertificate({ deviceId: "nrf-352656100000002", ownershipCode: "nope" }),
-    );
-    expect(refused.details).toMatchObject({ nrfErrorCode: 40102 });
+    ).rejects.toMatchObject({ details: { nrfErrorCode: 40102 } });
   });
 
   it("account calls need the API key: 401 → ERR_CLOUD_AUTH", async () => {
     const sim = await startSim();
     const client = clientFor(sim, { apiKey: "wrong" });
-    const error = await cloudErrorOf(client.onboardDevices(await onboardingRows(1)));
-    expect(error.code).toBe("ERR_CLOUD_AUTH");
-    expect(error.details).toMatchObject({
-      status: 401,
-      nrfErrorCode: 40100,
-      method: "POST",
-      path: "/v1/devices",
+    await expect(client.onboardDevices(await onboardingRows(1))).rejects.toMatchObject({
+      code: "ERR_CLOUD_AUTH",
+      details: {
+        status: 401,
+        nrfErrorCode: 40100,
+        method: "POST",
+        path: "/v1/devices",
+      },
     });
-    const none = await cloudErrorOf(clientFor(sim, { apiKey: "" }).listBulkOpsRequests());
-    expect(none.code).toBe("ERR_CLOUD_CONFIG");
+    await expect(clientFor(sim, { apiKey: "" }).listBulkOpsRequests()).rejects.toMatchObject({
+      code: "ERR_CLOUD_CONFIG",
+    });
   });
 
   it("listBulkOpsRequests pages with pageNextToken and filters by status", async () => {

@@ -1,8 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { afterEach, expect } from "vitest";
+import { afterEach } from "vitest";
 import {
   type CloudClientOptions,
-  CloudError,
   createCloudClient,
   type OnboardingRow,
 } from "../../src/cloud/index.js";
@@ -25,17 +24,6 @@ export function useSimCloud() {
     started.push(sim);
     return sim;
   };
-}
-
-/** The CloudError `promise` rejects with; fails the test if it resolves or rejects otherwise. */
-export async function cloudErrorOf(promise: Promise<unknown>): Promise<CloudError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(CloudError);
-    return error as CloudError;
-  }
-  throw new Error("expected a CloudError");
 }
 
 /** A client for the simulator with fast polling and ms-scale retry backoff. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type CloudError, createCloudClient, parseRetryAfter } from "../../src/cloud/index.js";
-import { clientFor, cloudErrorOf, onboardingRows, useSimCloud } from "./helpers.js";
+import { CloudError, createCloudClient, parseRetryAfter } from "../../src/cloud/index.js";
+import { clientFor, onboardingRows, useSimCloud } from "./helpers.js";
 
 const recordingSleep = () => {
   const delays: number[] = [];
@@ -67,9 +67,10 @@ describe("retries against the simulator's fault knobs", () => {
     const client = clientFor(sim, {
       retry: { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 250, random: () => 0.999, sleep },
     });
-    const error = await cloudErrorOf(client.listBulkOpsRequests());
-    expect(error.code).toBe("ERR_CLOUD_HTTP");
-    expect(error.details).toMatchObject({ status: 500, nrfErrorCode: 50010, attempts: 4 });
+    await expect(client.listBulkOpsRequests()).rejects.toMatchObject({
+      code: "ERR_CLOUD_HTTP",
+      details: { status: 500, nrfErrorCode: 50010, attempts: 4 },
+    });
     expect(sim.stats.requests).toBe(4);
     expect(delays.map(Math.round)).toEqual([100, 200, 250]);
   });
@@ -97,10 +98,11 @@ describe("retries against the simulator's fault knobs", () => {
     ];
     for (const [call, status, nrfErrorCode] of cases) {
       const before = sent();
-      const error = await cloudErrorOf(call());
-      expect(error.code, error.message).toBe("ERR_CLOUD_HTTP");
-      expect(error.details).toMatchObject({ status, nrfErrorCode, attempts: 1 });
-      expect(error.message).toContain("it was not retried");
+      await expect(call()).rejects.toMatchObject({
+        code: "ERR_CLOUD_HTTP",
+        details: { status, nrfErrorCode, attempts: 1 },
+        message: expect.stringContaining("it was not retried"),
+      });
       expect(sent() - before).toBe(1);
     }
   });
@@ -111,17 +113,19 @@ describe("retries against the simulator's fault knobs", () => {
     await sim.close();
     const { delays, sleep } = recordingSleep();
     const client = createCloudClient({ baseUrl, apiKey: "k", retry: { maxAttempts: 3, sleep } });
-    const error = await cloudErrorOf(client.getBulkOpsRequest("01ARZ3NDEKTSV4RRFFQ69G5FAV"));
-    expect(error.code).toBe("ERR_CLOUD_NETWORK");
-    expect(error.details).toMatchObject({ attempts: 3, method: "GET" });
+    await expect(client.getBulkOpsRequest("01ARZ3NDEKTSV4RRFFQ69G5FAV")).rejects.toMatchObject({
+      code: "ERR_CLOUD_NETWORK",
+      details: { attempts: 3, method: "GET" },
+    });
     expect(delays).toHaveLength(2);
   });
 
   it("times out a slow answer with ERR_CLOUD_TIMEOUT", async () => {
     const sim = await startSim({ latencyMs: 300 });
-    const error = await cloudErrorOf(clientFor(sim, { timeoutMs: 50 }).listBulkOpsRequests());
-    expect(error.code).toBe("ERR_CLOUD_TIMEOUT");
-    expect(error.details).toMatchObject({ timeoutMs: 50, path: "/v1/bulk-ops-requests" });
+    await expect(clientFor(sim, { timeoutMs: 50 }).listBulkOpsRequests()).rejects.toMatchObject({
+      code: "ERR_CLOUD_TIMEOUT",
+      details: { timeoutMs: 50, path: "/v1/bulk-ops-requests" },
+    });
   });
 
   it("refuses a response that does not match the schema with ERR_CLOUD_RESPONSE", async () => {
@@ -134,9 +138,10 @@ describe("retries against the simulator's fault knobs", () => {
       apiKey: "k",
       fetch: fakeFetch,
     });
-    const error = await cloudErrorOf(client.onboardDevices(await onboardingRows(1)));
-    expect(error.code).toBe("ERR_CLOUD_RESPONSE");
-    expect(error.details).toMatchObject({ method: "POST", path: "/v1/devices" });
+    await expect(client.onboardDevices(await onboardingRows(1))).rejects.toMatchObject({
+      code: "ERR_CLOUD_RESPONSE",
+      details: { method: "POST", path: "/v1/devices" },
+    });
   });
 });
 
@@ -158,20 +163,21 @@ describe("the API key stays secret", () => {
       () => client.deleteDevice({ deviceId: "d" }),
       () => client.associateDevice({ deviceId: "d", ownershipCode: "c" }),
     ]) {
-      failures.push(await cloudErrorOf(call()));
+      failures.push(await call().catch((error: unknown) => error));
     }
     const closed = await startSim();
     await closed.close();
     failures.push(
-      await cloudErrorOf(
-        createCloudClient({
-          baseUrl: closed.baseUrl,
-          apiKey: secret,
-          retry: { maxAttempts: 1 },
-        }).listBulkOpsRequests(),
-      ),
+      await createCloudClient({
+        baseUrl: closed.baseUrl,
+        apiKey: secret,
+        retry: { maxAttempts: 1 },
+      })
+        .listBulkOpsRequests()
+        .catch((error: unknown) => error),
     );
     for (const error of failures as CloudError[]) {
+      expect(error).toBeInstanceOf(CloudError);
       expect(error.code).toMatch(/^ERR_CLOUD_(AUTH|NETWORK)$/);
       const everything = `${error.message} ${JSON.stringify(error.toJSON())} ${String(error.stack)} ${String((error.cause as Error | undefined)?.message)}`;
       expect(everything).not.toContain(secret);

@@ -5,7 +5,6 @@ import { describe, expect, it } from "vitest";
 import {
   buildPublicKeysCsv,
   generateDeviceKeyPair,
-  type JwtError,
   mintBatch,
   numberedDeviceIds,
   parseMintBatch,
@@ -22,15 +21,6 @@ const publicKeyPemPattern =
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "nrfp-jwt-files-"));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<JwtError> {
-  return promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (error: JwtError) => error,
-  );
 }
 
 /** Splits a RegisterPublicKeys CSV body into [deviceId, pem] rows, checking its framing. */
@@ -115,17 +105,17 @@ describe("writeDeviceKeyPairs", () => {
   it("refuses to overwrite any existing file, before writing anything", async () => {
     const dir = tempDir();
     writeFileSync(join(dir, "d-2.pub.pem"), "keep me");
-    const error = await rejection(writeDeviceKeyPairs(dir, ["d-1", "d-2"]));
-    expect(error.code).toBe("ERR_IO_EXISTS");
-    expect(error.details.path).toBe(join(dir, "d-2.pub.pem"));
+    await expect(writeDeviceKeyPairs(dir, ["d-1", "d-2"])).rejects.toMatchObject({
+      code: "ERR_IO_EXISTS",
+      details: { path: join(dir, "d-2.pub.pem") },
+    });
     expect(() => statSync(join(dir, "d-1.key.pem"))).toThrow();
     expect(readFileSync(join(dir, "d-2.pub.pem"), "utf8")).toBe("keep me");
 
     writeFileSync(join(dir, "keys.csv"), "old");
-    const csvError = await rejection(
+    await expect(
       writeDeviceKeyPairs(dir, ["d-3"], { csvPath: join(dir, "keys.csv") }),
-    );
-    expect(csvError.code).toBe("ERR_IO_EXISTS");
+    ).rejects.toMatchObject({ code: "ERR_IO_EXISTS" });
     expect(() => statSync(join(dir, "d-3.key.pem"))).toThrow();
   });
 });
@@ -133,13 +123,15 @@ describe("writeDeviceKeyPairs", () => {
 describe("key files", () => {
   it("report a missing file with ERR_JWT_KEY_FILE and a bad one with ERR_JWT_KEY, naming the path", async () => {
     const dir = tempDir();
-    const missing = await rejection(readDevicePrivateKeyFile(join(dir, "none.pem")));
-    expect(missing.code).toBe("ERR_JWT_KEY_FILE");
-    expect(missing.message).toContain("none.pem");
+    await expect(readDevicePrivateKeyFile(join(dir, "none.pem"))).rejects.toMatchObject({
+      code: "ERR_JWT_KEY_FILE",
+      message: expect.stringContaining("none.pem"),
+    });
     writeFileSync(join(dir, "pub.pem"), generateDeviceKeyPair().publicKeyPem);
-    const wrongKind = await rejection(readDevicePrivateKeyFile(join(dir, "pub.pem")));
-    expect(wrongKind.code).toBe("ERR_JWT_KEY");
-    expect(wrongKind.details.path).toBe(join(dir, "pub.pem"));
+    await expect(readDevicePrivateKeyFile(join(dir, "pub.pem"))).rejects.toMatchObject({
+      code: "ERR_JWT_KEY",
+      details: { path: join(dir, "pub.pem") },
+    });
   });
 });
 

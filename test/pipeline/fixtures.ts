@@ -75,7 +75,13 @@ export interface PipelineBench {
 /** Registers `beforeAll`/`afterAll` hooks that set up and tear down a {@link PipelineBench}. */
 export function usePipelineBench(options: PipelineBenchOptions = {}): PipelineBench {
   let started:
-    | { dir: string; ca: CertificateAuthority; caDir: string; cloud?: SimCloud; rootCaPem: string }
+    | {
+        dir: string;
+        ca: CertificateAuthority;
+        caDir: string;
+        cloud?: SimCloud | undefined;
+        rootCaPem: string;
+      }
     | undefined;
   const boards: PtyBoard[] = [];
   const setUp = () => {

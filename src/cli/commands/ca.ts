@@ -1,50 +1,40 @@
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { type Command, Option } from "commander";
-import { isBareKeygenBody, parseKeygenBody, parseKeygenOutput } from "../../attest/index.js";
+import { parseKeygenOutput } from "../../attest/index.js";
 import {
   type BatchItem,
   CA_PASSPHRASE_ENV,
-  CaError,
   type CaInfo,
   type CertificateAuthority,
   type CertificateProfile,
-  chunkRows,
   countIssued,
+  csrFileItems,
   DELEGATED_ROOT_FILE,
   delegateCa,
   type IssuedCertificate,
   initCa,
   issueBatch,
   issueDeviceCertificate,
+  keygenFileItems,
+  keygenItem,
+  outputFailed,
   ROOT_CA_PASSPHRASE_ENV,
   readCaInfo,
   readLedger,
+  refuseBatchOutputs,
   registerCertificatesCsv,
+  writeBatchFiles,
 } from "../../ca/index.js";
-import { mapWithConcurrency } from "../../concurrency/index.js";
-import { fromPemAll } from "../../der/index.js";
-import {
-  ensureDirectory,
-  FileError,
-  refuseExisting,
-  requireFolder,
-  writeNewFile,
-} from "../../files/index.js";
-import {
-  type CliContext,
-  parseIntegerOption,
-  usageError,
-  writeJson,
-  writeLines,
-} from "../context.js";
+import { ensureDirectory, refuseExisting, requireFolder, writeNewFile } from "../../files/index.js";
+import * as cli from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { type CliIo, readInputFile } from "../io.js";
 import { newCaPassphrase, openCaWithPassphrase } from "../passphrase.js";
 import { registerRevokeStation } from "./ca-revoke-station.js";
 
 /** Registers the `ca` commands: init, delegate, show, issue, ledger, revoke-station. */
-export function register(program: Command, ctx: CliContext): void {
+export function register(program: Command, ctx: cli.CliContext): void {
   const ca = program
     .command("ca")
     .description(
@@ -62,7 +52,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--days <n>", "CA validity in days", "3650")
     .option("--insecure-no-passphrase", "store the CA key UNENCRYPTED (test set-ups only)")
     .option("--json", "print one JSON document")
-    .action((o: InitFlags) => initAction(ctx, o));
+    .action((flags: InitFlags) => initAction(ctx, flags));
 
   registerDelegate(ca, ctx);
 
@@ -70,7 +60,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description("Show the CA's subject, serial, validity, fingerprint and issued count.")
     .requiredOption("--dir <dir>", "CA directory")
     .option("--json", "print one JSON document")
-    .action((o: { dir: string; json?: boolean }) => showAction(ctx, o));
+    .action((flags: { dir: string; json?: boolean }) => showAction(ctx, flags));
 
   ca.command("issue")
     .description(
@@ -96,7 +86,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--force", "replace existing output files (never a CA file or a symbolic link)")
     .option("--workers <n>", "worker threads for batches (default and most: all cores)")
     .option("--json", "print one JSON document")
-    .action(async (o: IssueFlags) => issueCommand(ctx, o));
+    .action(async (flags: IssueFlags) => issueCommand(ctx, flags));
 
   ca.command("ledger")
     .description("List certificates the CA issued; --csv exports RegisterCertificates rows.")
@@ -104,29 +94,29 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--device <id>", "only this device ID")
     .option("--json", "print one JSON document")
     .option("--csv", 'print RegisterCertificates CSV (deviceId,"PEM")')
-    .action((o: { dir: string; device?: string; json?: boolean; csv?: boolean }) =>
-      ledgerAction(ctx, o),
+    .action((flags: { dir: string; device?: string; json?: boolean; csv?: boolean }) =>
+      ledgerAction(ctx, flags),
     );
 }
 
-async function initAction(ctx: CliContext, o: InitFlags): Promise<void> {
-  const days = parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
-  const passphrase = o.insecureNoPassphrase ? null : await newCaPassphrase(ctx.io);
+async function initAction(ctx: cli.CliContext, flags: InitFlags): Promise<void> {
+  const days = cli.parseIntegerOption("--days", flags.days, { min: 1, max: 36_500 });
+  const passphrase = flags.insecureNoPassphrase ? null : await newCaPassphrase(ctx.io);
   if (passphrase === null) {
     ctx.io.stderr.write(
       "WARNING: --insecure-no-passphrase: the CA private key is stored UNENCRYPTED. Anyone who can read it can issue certificates your devices and nRF Cloud will trust. Use this for tests only.\n",
     );
   }
   const info = await initCa({
-    dir: resolve(ctx.io.cwd, o.dir),
+    dir: resolve(ctx.io.cwd, flags.dir),
     passphrase,
-    ...(o.cn === undefined ? {} : { commonName: o.cn }),
-    ...(o.org === undefined ? {} : { organization: o.org }),
-    ...(o.country === undefined ? {} : { country: o.country }),
+    commonName: flags.cn,
+    organization: flags.org,
+    country: flags.country,
     days,
   });
-  if (o.json) return writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
-  writeLines(
+  if (flags.json) return cli.writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
+  cli.writeLines(
     ctx.io,
     `Created CA "${info.subject}" in ${info.dir}`,
     `  certificate  ${info.files.certificate}`,
@@ -137,13 +127,16 @@ async function initAction(ctx: CliContext, o: InitFlags): Promise<void> {
   );
 }
 
-async function showAction(ctx: CliContext, o: { dir: string; json?: boolean }): Promise<void> {
-  const info = await readCaInfo(resolve(ctx.io.cwd, o.dir));
+async function showAction(
+  ctx: cli.CliContext,
+  flags: { dir: string; json?: boolean },
+): Promise<void> {
+  const info = await readCaInfo(resolve(ctx.io.cwd, flags.dir));
   const issued = await countIssued(info);
-  if (o.json) {
-    return writeJson(ctx.io, { ok: true, ca: caJson(info, issued) });
+  if (flags.json) {
+    return cli.writeJson(ctx.io, { ok: true, ca: caJson(info, issued) });
   }
-  writeLines(
+  cli.writeLines(
     ctx.io,
     `subject      ${info.subject}`,
     `serial       ${info.serialNumber}`,
@@ -156,22 +149,23 @@ async function showAction(ctx: CliContext, o: { dir: string; json?: boolean }): 
 }
 
 async function ledgerAction(
-  ctx: CliContext,
-  o: { dir: string; device?: string; json?: boolean; csv?: boolean },
+  ctx: cli.CliContext,
+  flags: { dir: string; device?: string; json?: boolean; csv?: boolean },
 ): Promise<void> {
-  if (o.json && o.csv) throw usageError("--json and --csv cannot be combined");
-  const info = await readCaInfo(resolve(ctx.io.cwd, o.dir));
+  if (flags.json && flags.csv) throw cli.usageError("--json and --csv cannot be combined");
+  const info = await readCaInfo(resolve(ctx.io.cwd, flags.dir));
   const { entries, damagedLines } = await readLedger(info.files.ledger);
-  const matching = entries.filter((e) => o.device === undefined || e.deviceId === o.device);
+  const matching = entries.filter((e) => flags.device === undefined || e.deviceId === flags.device);
   if (damagedLines > 0) {
     ctx.io.stderr.write(
       `warning: ${damagedLines} damaged ledger line(s) skipped (torn writes of an interrupted process); they are not counted.\n`,
     );
   }
-  if (o.csv) return void ctx.io.stdout.write(registerCertificatesCsv(matching));
-  if (o.json) return writeJson(ctx.io, { ok: true, count: matching.length, entries: matching });
-  if (matching.length === 0) return writeLines(ctx.io, "no certificates");
-  writeLines(
+  if (flags.csv) return void ctx.io.stdout.write(registerCertificatesCsv(matching));
+  if (flags.json)
+    return cli.writeJson(ctx.io, { ok: true, count: matching.length, entries: matching });
+  if (matching.length === 0) return cli.writeLines(ctx.io, "no certificates");
+  cli.writeLines(
     ctx.io,
     ...matching.map((e) => `${e.issuedAt}  ${e.serialNumber}  ${e.deviceId}  until ${e.notAfter}`),
   );
@@ -187,7 +181,7 @@ interface DelegateFlags {
 }
 
 /** `ca delegate`: a station's intermediate CA, signed by the line's root. */
-function registerDelegate(ca: Command, ctx: CliContext): void {
+function registerDelegate(ca: Command, ctx: cli.CliContext): void {
   ca.command("delegate")
     .description(
       `Issue a station's intermediate CA under the root in --root-dir (root passphrase: ${ROOT_CA_PASSPHRASE_ENV}; the station CA's: ${CA_PASSPHRASE_ENV}).`,
@@ -199,7 +193,7 @@ function registerDelegate(ca: Command, ctx: CliContext): void {
     .option("--insecure-no-passphrase", "store the station CA key UNENCRYPTED (test set-ups only)")
     .option("--json", "print one JSON document")
     .action(async (o: DelegateFlags) => {
-      const days = parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
+      const days = cli.parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
       const root = await openCaWithPassphrase(ctx.io, o.rootDir, {
         env: ROOT_CA_PASSPHRASE_ENV,
         prompt: "Root CA passphrase: ",
@@ -218,8 +212,8 @@ function registerDelegate(ca: Command, ctx: CliContext): void {
           passphrase,
           days,
         });
-        if (o.json) return writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
-        writeLines(
+        if (o.json) return cli.writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
+        cli.writeLines(
           ctx.io,
           `Created station CA "${info.subject}" in ${info.dir}, signed by "${root.info.subject}"`,
           `  certificate  ${info.files.certificate} (intermediate, pathLen 0)`,
@@ -264,38 +258,38 @@ interface IssueFlags {
   json?: boolean;
 }
 
-async function issueCommand(ctx: CliContext, o: IssueFlags): Promise<void> {
-  const days = parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
-  const items = await readInputs(ctx.io, o);
+async function issueCommand(ctx: cli.CliContext, flags: IssueFlags): Promise<void> {
+  const days = cli.parseIntegerOption("--days", flags.days, { min: 1, max: 36_500 });
+  const items = await readInputs(ctx.io, flags);
   if (items.length === 0)
-    throw usageError("no input: give --csr FILE, --keygen BLOB or --keygen-file FILE");
-  const batch = o.outDir !== undefined;
+    throw cli.usageError("no input: give --csr FILE, --keygen BLOB or --keygen-file FILE");
+  const batch = flags.outDir !== undefined;
   if (!batch && items.length > 1) {
-    throw usageError(`${items.length} inputs given: use --out-dir DIR to issue a batch`);
+    throw cli.usageError(`${items.length} inputs given: use --out-dir DIR to issue a batch`);
   }
-  if (batch && (o.out !== undefined || o.deviceId !== undefined)) {
-    throw usageError("--out and --device-id apply to a single input, not to --out-dir batches");
+  if (batch && (flags.out !== undefined || flags.deviceId !== undefined)) {
+    throw cli.usageError("--out and --device-id apply to a single input, not to --out-dir batches");
   }
-  const workers = o.workers === undefined ? undefined : workersOption(ctx, o.workers);
-  const force = o.force === true;
-  const out = o.out === undefined ? undefined : resolve(ctx.io.cwd, o.out);
+  const workers = flags.workers === undefined ? undefined : workersOption(ctx, flags.workers);
+  const force = flags.force === true;
+  const out = flags.out === undefined ? undefined : resolve(ctx.io.cwd, flags.out);
   // Refuse before the CA is opened: a certificate issued for a file that cannot be written
   // would be in the ledger for nothing.
   if (out !== undefined) {
     await requireFolder(dirname(out));
     await refuseExisting([out], { force });
   }
-  if (batch) await refuseBatchOutputs(resolve(ctx.io.cwd, o.outDir!), force);
-  const ca = await openCaWithPassphrase(ctx.io, o.dir);
+  if (batch) await refuseBatchOutputs(resolve(ctx.io.cwd, flags.outDir!), force);
+  const ca = await openCaWithPassphrase(ctx.io, flags.dir);
   try {
     if (batch) {
       await issueBatchCommand(ctx, ca, items, {
         days,
-        profile: o.profile,
-        outDir: resolve(ctx.io.cwd, o.outDir!),
+        profile: flags.profile,
+        outDir: resolve(ctx.io.cwd, flags.outDir!),
         workers,
         force,
-        json: o.json === true,
+        json: flags.json === true,
       });
       return;
     }
@@ -303,18 +297,19 @@ async function issueCommand(ctx: CliContext, o: IssueFlags): Promise<void> {
     const input = item.input.kind === "csr" ? item.input.der : parseKeygenOutput(item.input.text);
     const certificate = await issueDeviceCertificate(ca, input, {
       days,
-      profile: o.profile,
-      ...(o.deviceId === undefined ? {} : { deviceId: o.deviceId }),
+      profile: flags.profile,
+      deviceId: flags.deviceId,
     });
     if (out !== undefined) {
       await writeNewFile(out, certificate.pem, { force }).catch((error: unknown) => {
         throw outputFailed(error, ca, [certificate], []);
       });
     }
-    if (o.json) return writeJson(ctx.io, { ok: true, certificate: certificateJson(certificate) });
-    if (o.out === undefined) ctx.io.stdout.write(certificate.pem);
+    if (flags.json)
+      return cli.writeJson(ctx.io, { ok: true, certificate: certificateJson(certificate) });
+    if (flags.out === undefined) ctx.io.stdout.write(certificate.pem);
     ctx.io.stderr.write(
-      `Issued certificate ${certificate.serialNumber} for device ${certificate.deviceId}, valid until ${certificate.notAfter.toISOString()}${o.out === undefined ? "" : ` → ${o.out}`}\n`,
+      `Issued certificate ${certificate.serialNumber} for device ${certificate.deviceId}, valid until ${certificate.notAfter.toISOString()}${flags.out === undefined ? "" : ` → ${flags.out}`}\n`,
     );
   } finally {
     await ca.close();
@@ -322,10 +317,10 @@ async function issueCommand(ctx: CliContext, o: IssueFlags): Promise<void> {
 }
 
 async function issueBatchCommand(
-  ctx: CliContext,
+  ctx: cli.CliContext,
   ca: CertificateAuthority,
   items: BatchItem[],
-  o: {
+  settings: {
     days: number;
     profile: CertificateProfile;
     outDir: string;
@@ -334,14 +329,14 @@ async function issueBatchCommand(
     json: boolean;
   },
 ): Promise<void> {
-  await ensureDirectory(o.outDir);
+  await ensureDirectory(settings.outDir);
   const started = Date.now();
   let done = 0;
-  const showProgress = ctx.io.isTTY && !o.json;
+  const showProgress = ctx.io.isTTY && !settings.json;
   const results = await issueBatch(ca, items, {
-    days: o.days,
-    profile: o.profile,
-    ...(o.workers === undefined ? {} : { workers: o.workers }),
+    days: settings.days,
+    profile: settings.profile,
+    workers: settings.workers,
     onResult: () => {
       done++;
       if (showProgress && (done % 100 === 0 || done === items.length)) {
@@ -352,49 +347,31 @@ async function issueBatchCommand(
   if (showProgress) ctx.io.stderr.write("\n");
   const issued = results.flatMap((r) => (r.ok ? [r.certificate] : []));
   const failures = results.flatMap((r) => (r.ok ? [] : [{ input: r.label, ...r.error }]));
-  const chunks = chunkRows(issued);
-  const csvFiles = chunks.map((_, i) =>
-    join(
-      o.outDir,
-      chunks.length === 1
-        ? "register-certificates.csv"
-        : `register-certificates-${String(i + 1).padStart(3, "0")}.csv`,
-    ),
-  );
-  const written: string[] = [];
-  try {
-    await writeCertificateFiles(o.outDir, issued, o.force, written);
-    for (const [i, chunk] of chunks.entries()) {
-      await writeNewFile(csvFiles[i]!, registerCertificatesCsv(chunk), { force: o.force });
-      written.push(csvFiles[i]!);
-    }
-  } catch (error) {
-    throw outputFailed(error, ca, issued, written);
-  }
+  const csvFiles = await writeBatchFiles(ca, settings.outDir, issued, settings.force);
   if (failures.length > 0) ctx.exitCode = ExitCode.CA;
   const seconds = (Date.now() - started) / 1000;
-  if (o.json) {
-    return writeJson(ctx.io, {
+  if (settings.json) {
+    return cli.writeJson(ctx.io, {
       ok: failures.length === 0,
       issued: issued.length,
       failed: failures.length,
-      outDir: o.outDir,
+      outDir: settings.outDir,
       csvFiles,
       failures,
     });
   }
   for (const failure of failures)
     ctx.io.stderr.write(`${failure.input}: ${failure.message} [${failure.code}]\n`);
-  writeLines(
+  cli.writeLines(
     ctx.io,
-    `Issued ${issued.length} of ${items.length} certificates in ${seconds.toFixed(1)} s into ${o.outDir}${failures.length > 0 ? ` (${failures.length} failed, listed above)` : ""}`,
+    `Issued ${issued.length} of ${items.length} certificates in ${seconds.toFixed(1)} s into ${settings.outDir}${failures.length > 0 ? ` (${failures.length} failed, listed above)` : ""}`,
     ...csvFiles.map((file) => `  RegisterCertificates CSV: ${file}`),
   );
 }
 
 /** More signing threads than cores only add contention (and memory): capped, with a warning. */
-function workersOption(ctx: CliContext, value: string): number {
-  const requested = parseIntegerOption("--workers", value, { min: 1 });
+function workersOption(ctx: cli.CliContext, value: string): number {
+  const requested = cli.parseIntegerOption("--workers", value, { min: 1 });
   const cores = availableParallelism();
   if (requested <= cores) return requested;
   ctx.io.stderr.write(
@@ -403,109 +380,17 @@ function workersOption(ctx: CliContext, value: string): number {
   return cores;
 }
 
-/** PEM files written at once by a batch: one by one, 10,000 files took about 1.7 s here. */
-const FILE_WRITERS = 16;
-
-/**
- * Writes `<deviceId>.pem` for each certificate: the convenient copies for upload (the ledger
- * has every certificate). A device issued twice in one batch keeps its last certificate.
- */
-async function writeCertificateFiles(
-  outDir: string,
-  certificates: IssuedCertificate[],
-  force: boolean,
-  written: string[],
-): Promise<void> {
-  const lastByDevice = [...new Map(certificates.map((c) => [c.deviceId, c])).values()];
-  await mapWithConcurrency(lastByDevice, FILE_WRITERS, async (certificate) => {
-    const path = join(outDir, `${certificate.deviceId}.pem`);
-    // No fsync per copy: the ledger holds every certificate durably already.
-    await writeNewFile(path, certificate.pem, { force, sync: false });
-    written.push(path);
-  });
-}
-
-/** Refuses a batch whose RegisterCertificates CSV would overwrite an earlier batch's. */
-async function refuseBatchOutputs(outDir: string, force: boolean): Promise<void> {
-  const names = ["register-certificates.csv", "register-certificates-001.csv"];
-  await refuseExisting(
-    names.map((name) => join(outDir, name)),
-    { force },
-  );
-}
-
-/**
- * An output that could not be written after certificates were issued: says what is in the
- * ledger (issued), which files were written, and how to get the rest.
- */
-function outputFailed(
-  error: unknown,
-  ca: CertificateAuthority,
-  issued: readonly IssuedCertificate[],
-  written: readonly string[],
-): unknown {
-  if (!(error instanceof FileError)) return error;
-  return new FileError(
-    error.code,
-    `${error.message} ${issued.length} certificate${issued.length === 1 ? " was" : "s were"} issued and recorded in the ledger ${ca.info.files.ledger}; ${written.length} output file${written.length === 1 ? " was" : "s were"} written before this failure. Export the certificates again with "nrf-provision ca ledger --dir ${ca.info.dir} --csv".`,
-    {
-      cause: error,
-      details: {
-        ...error.details,
-        issued: issued.map((c) => ({ deviceId: c.deviceId, serialNumber: c.serialNumber })),
-        written,
-      },
-    },
-  );
-}
-
 /** Reads every input: CSR files (one or several PEM blocks, or DER) and KEYGEN lines. */
-async function readInputs(io: CliIo, o: IssueFlags): Promise<BatchItem[]> {
+async function readInputs(io: CliIo, flags: IssueFlags): Promise<BatchItem[]> {
   const items: BatchItem[] = [];
-  for (const file of o.csr ?? []) {
-    const bytes = await readInputFile(io, "--csr", file);
-    const text = bytes.toString("latin1");
-    if (!text.includes("-----BEGIN")) {
-      items.push({ label: file, input: { kind: "csr", der: new Uint8Array(bytes) } });
-      continue;
-    }
-    const blocks = fromPemAll(text, ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]);
-    if (blocks.length === 0)
-      throw new CaError("ERR_CSR_MALFORMED", `${file} holds no PEM certificate request.`);
-    blocks.forEach((der, i) => {
-      items.push({
-        label: blocks.length === 1 ? file : `${file}#${i + 1}`,
-        input: { kind: "csr", der },
-      });
-    });
+  for (const file of flags.csr ?? []) {
+    items.push(...csrFileItems(file, await readInputFile(io, "--csr", file)));
   }
-  const keygenItem = (label: string, text: string): BatchItem => {
-    // Without --allow-unattested a bare body stays KEYGEN input, which refuses it
-    // (ERR_KEYGEN_UNATTESTED); with it, the body is a plain CSR whose signature is checked.
-    if (!o.allowUnattested || !isBareKeygenBody(text)) {
-      return { label, input: { kind: "keygen", text } };
-    }
-    const body = parseKeygenBody(text);
-    if (body.kind !== "csr") {
-      throw new CaError(
-        "ERR_CSR_MALFORMED",
-        `${label}: the AT%KEYGEN body is a public key, not a CSR; run AT%KEYGEN with response content 0 (CSR).`,
-      );
-    }
-    return { label, input: { kind: "csr", der: body.der } };
-  };
-  if (o.keygen !== undefined) items.push(keygenItem("--keygen", o.keygen));
-  if (o.keygenFile !== undefined) {
-    const lines = (await readInputFile(io, "--keygen-file", o.keygenFile))
-      .toString("utf8")
-      .split(/\r?\n/);
-    lines.forEach((line, i) => {
-      // Blank lines, comments and the modem's final "OK" (pasted transcripts) are not inputs.
-      const text = line.trim();
-      if (text !== "" && text !== "OK" && !text.startsWith("#")) {
-        items.push(keygenItem(`${o.keygenFile}:${i + 1}`, text));
-      }
-    });
+  const allowUnattested = flags.allowUnattested === true;
+  if (flags.keygen !== undefined) items.push(keygenItem("--keygen", flags.keygen, allowUnattested));
+  if (flags.keygenFile !== undefined) {
+    const content = (await readInputFile(io, "--keygen-file", flags.keygenFile)).toString("utf8");
+    items.push(...keygenFileItems(flags.keygenFile, content, allowUnattested));
   }
   return items;
 }

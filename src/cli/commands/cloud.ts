@@ -19,13 +19,7 @@ import {
 import { DEVICE_ID_RULE } from "../../device-id/index.js";
 import { mintDeviceJwt } from "../../jwt/index.js";
 import { addCloudOptions, cloudClientFrom } from "../cloud-options.js";
-import {
-  type CliContext,
-  parseIntegerOption,
-  usageError,
-  writeJson,
-  writeLines,
-} from "../context.js";
+import * as cli from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { readInputText } from "../io.js";
 
@@ -74,7 +68,7 @@ interface DeleteOptions extends DeviceOptions {
 }
 
 /** Registers `cloud …`: the nRF Cloud REST endpoints (onboarding, keys, state, bulk ops). */
-export function register(program: Command, ctx: CliContext): void {
+export function register(program: Command, ctx: cli.CliContext): void {
   const cloud = program
     .command("cloud")
     .description(
@@ -96,7 +90,7 @@ export function register(program: Command, ctx: CliContext): void {
   );
 }
 
-function registerOnboard(cloud: Command, ctx: CliContext): void {
+function registerOnboard(cloud: Command, ctx: cli.CliContext): void {
   withWait(
     cloud
       .command("onboard")
@@ -130,7 +124,7 @@ function registerOnboard(cloud: Command, ctx: CliContext): void {
     );
 }
 
-function registerCsvUploads(cloud: Command, ctx: CliContext): void {
+function registerCsvUploads(cloud: Command, ctx: cli.CliContext): void {
   withWait(
     cloud
       .command("register-keys")
@@ -148,7 +142,7 @@ function registerCsvUploads(cloud: Command, ctx: CliContext): void {
     .action((options: CsvUploadOptions) => registerCertsCommand(options, ctx));
 }
 
-function registerAssociation(cloud: Command, ctx: CliContext): void {
+function registerAssociation(cloud: Command, ctx: cli.CliContext): void {
   connection(cloud.command("associate"))
     .description(
       "Associate a Nordic device with the account by its ownership code (legacy JITP flow)",
@@ -174,7 +168,7 @@ function registerAssociation(cloud: Command, ctx: CliContext): void {
     .action((options: CreateCertOptions) => createCertCommand(options, ctx));
 }
 
-function registerState(cloud: Command, ctx: CliContext): void {
+function registerState(cloud: Command, ctx: cli.CliContext): void {
   connection(cloud.command("state"))
     .description(
       "Update a device's shadow (reported and/or desired), with the API key or a device JWT",
@@ -193,7 +187,7 @@ function registerState(cloud: Command, ctx: CliContext): void {
     .action((options: StateOptions) => stateCommand(options, ctx));
 }
 
-function registerDevice(cloud: Command, ctx: CliContext): void {
+function registerDevice(cloud: Command, ctx: cli.CliContext): void {
   const device = cloud.command("device").description("Read or delete one device");
   connection(device.command("get"))
     .description("FetchDevice: the device record and its shadow")
@@ -210,12 +204,12 @@ function registerDevice(cloud: Command, ctx: CliContext): void {
 async function onboardCsvCommand(
   options: OnboardOptions,
   csvFile: string,
-  ctx: CliContext,
+  ctx: cli.CliContext,
 ): Promise<void> {
   const client = clientFor(options, ctx);
   const { device, cert, publicKey, subType, tags, fwTypes } = options;
   if (device || cert || publicKey || subType || tags || fwTypes !== undefined) {
-    throw usageError(
+    throw cli.usageError(
       "Use either --csv or --device with --cert or --public-key (and --sub-type, --tags, --fw-types), not both.",
     );
   }
@@ -224,11 +218,11 @@ async function onboardCsvCommand(
 }
 
 /** `cloud onboard --device ID --cert|--public-key FILE`: one OnboardDevice call. */
-async function onboardOneCommand(options: OnboardOptions, ctx: CliContext): Promise<void> {
+async function onboardOneCommand(options: OnboardOptions, ctx: cli.CliContext): Promise<void> {
   const client = clientFor(options, ctx);
   const deviceId = options.device;
   if (!deviceId || (options.cert === undefined) === (options.publicKey === undefined)) {
-    throw usageError(
+    throw cli.usageError(
       "cloud onboard needs --device with either --cert (a device certificate) or --public-key (an ES256 public key), or --csv.",
     );
   }
@@ -239,7 +233,7 @@ async function onboardOneCommand(options: OnboardOptions, ctx: CliContext): Prom
   const pem = await readText(ctx, option, file);
   const modality = onboardingModality(pem);
   if ((modality === "public-key") !== (option === "--public-key")) {
-    throw usageError(
+    throw cli.usageError(
       `${option} ${file} holds ${modality === "public-key" ? "a PUBLIC KEY" : "no PUBLIC KEY"} PEM; pass ${modality === "public-key" ? "it with --public-key" : "a certificate with --cert"}. Nothing was sent.`,
     );
   }
@@ -254,23 +248,23 @@ async function onboardOneCommand(options: OnboardOptions, ctx: CliContext): Prom
   });
   const how =
     modality === "public-key" ? "its public key (device JWTs over REST)" : "its certificate";
-  if (options.json) writeJson(ctx.io, { ok: true, deviceId, modality, supportedFirmwareTypes });
-  else writeLines(ctx.io, `Onboarded ${deviceId} with ${how}.`);
+  if (options.json) cli.writeJson(ctx.io, { ok: true, deviceId, modality, supportedFirmwareTypes });
+  else cli.writeLines(ctx.io, `Onboarded ${deviceId} with ${how}.`);
 }
 
-async function registerKeysCommand(options: CsvUploadOptions, ctx: CliContext): Promise<void> {
+async function registerKeysCommand(options: CsvUploadOptions, ctx: cli.CliContext): Promise<void> {
   const client = clientFor(options, ctx);
   const rows = parsePublicKeysCsv(await readText(ctx, "--csv", options.csv));
   await reportUpload(ctx, client, await client.registerPublicKeys(rows), options);
 }
 
-async function registerCertsCommand(options: CsvUploadOptions, ctx: CliContext): Promise<void> {
+async function registerCertsCommand(options: CsvUploadOptions, ctx: cli.CliContext): Promise<void> {
   const client = clientFor(options, ctx);
   const rows = parseCertificatesCsv(await readText(ctx, "--csv", options.csv));
   await reportUpload(ctx, client, await client.registerCertificates(rows), options);
 }
 
-async function associateCommand(options: AssociateOptions, ctx: CliContext): Promise<void> {
+async function associateCommand(options: AssociateOptions, ctx: cli.CliContext): Promise<void> {
   await clientFor(options, ctx).associateDevice({
     deviceId: options.device,
     ownershipCode: options.ownershipCode,
@@ -279,12 +273,12 @@ async function associateCommand(options: AssociateOptions, ctx: CliContext): Pro
   done(ctx, options, { deviceId: options.device }, `Associated ${options.device}.`);
 }
 
-async function dissociateCommand(options: DeviceOptions, ctx: CliContext): Promise<void> {
+async function dissociateCommand(options: DeviceOptions, ctx: cli.CliContext): Promise<void> {
   await clientFor(options, ctx).dissociateDevice({ deviceId: options.device });
   done(ctx, options, { deviceId: options.device }, `Dissociated ${options.device}.`);
 }
 
-async function createCertCommand(options: CreateCertOptions, ctx: CliContext): Promise<void> {
+async function createCertCommand(options: CreateCertOptions, ctx: cli.CliContext): Promise<void> {
   const deviceId = options.device;
   // Named after the device we asked for, never after what the server answered.
   const dir = options.outDir === undefined ? undefined : resolve(ctx.io.cwd, options.outDir);
@@ -302,8 +296,8 @@ async function createCertCommand(options: CreateCertOptions, ctx: CliContext): P
     );
   }
   if (dir === undefined || files === undefined) {
-    if (options.json) writeJson(ctx.io, { ok: true, ...created });
-    else writeLines(ctx.io, created.clientCert.trimEnd(), (created.privateKey ?? "").trimEnd());
+    if (options.json) cli.writeJson(ctx.io, { ok: true, ...created });
+    else cli.writeLines(ctx.io, created.clientCert.trimEnd(), (created.privateKey ?? "").trimEnd());
     return;
   }
   await writeCreatedCertificate(dir, files, created, force);
@@ -318,16 +312,16 @@ async function createCertCommand(options: CreateCertOptions, ctx: CliContext): P
 /** `--device` names files under --out-dir: only characters safe in a file name. */
 function refuseUnsafeFileName(deviceId: string): void {
   if (!/^[A-Za-z0-9:_-]{1,128}$/.test(deviceId) || deviceId.startsWith("-")) {
-    throw usageError(
+    throw cli.usageError(
       `--device ${JSON.stringify(deviceId)} cannot name a file: use letters, digits, ":", "_" and "-"`,
     );
   }
 }
 
-async function stateCommand(options: StateOptions, ctx: CliContext): Promise<void> {
+async function stateCommand(options: StateOptions, ctx: cli.CliContext): Promise<void> {
   const { device: deviceId, reported, desired } = options;
   if (reported === undefined && desired === undefined) {
-    throw usageError("cloud state needs --reported JSON and/or --desired JSON.");
+    throw cli.usageError("cloud state needs --reported JSON and/or --desired JSON.");
   }
   const state = {
     ...(reported !== undefined ? { reported: parseJsonObject("--reported", reported) } : {}),
@@ -361,25 +355,25 @@ async function ifMatchFrom(
 ): Promise<number | undefined> {
   if (options.ifMatch === undefined) return undefined;
   if (options.ifMatch !== "auto") {
-    return parseIntegerOption("--if-match", options.ifMatch, { min: 0 });
+    return cli.parseIntegerOption("--if-match", options.ifMatch, { min: 0 });
   }
   const device = await client.fetchDevice({ deviceId: options.device, ...(jwt ? { jwt } : {}) });
   const version = shadowVersion(device);
   if (version === undefined) {
-    throw usageError(
+    throw cli.usageError(
       `nRF Cloud reported no shadow version for ${options.device}; pass --if-match N or omit it.`,
     );
   }
   return version;
 }
 
-async function deviceGetCommand(options: DeviceOptions, ctx: CliContext): Promise<void> {
+async function deviceGetCommand(options: DeviceOptions, ctx: cli.CliContext): Promise<void> {
   const fetched = await clientFor(options, ctx).fetchDevice({ deviceId: options.device });
-  if (options.json) writeJson(ctx.io, { ok: true, device: fetched });
-  else writeLines(ctx.io, JSON.stringify(fetched, null, 2));
+  if (options.json) cli.writeJson(ctx.io, { ok: true, device: fetched });
+  else cli.writeLines(ctx.io, JSON.stringify(fetched, null, 2));
 }
 
-async function deviceDeleteCommand(options: DeleteOptions, ctx: CliContext): Promise<void> {
+async function deviceDeleteCommand(options: DeleteOptions, ctx: cli.CliContext): Promise<void> {
   await clientFor(options, ctx).deleteDevice({
     deviceId: options.device,
     ...(options.ownershipCode ? { ownershipCode: options.ownershipCode } : {}),
@@ -390,13 +384,13 @@ async function deviceDeleteCommand(options: DeleteOptions, ctx: CliContext): Pro
 async function bulkStatusCommand(
   bulkOpsRequestId: string,
   options: WaitOptions,
-  ctx: CliContext,
+  ctx: cli.CliContext,
 ): Promise<void> {
   const client = clientFor(options, ctx);
   if (!options.wait) {
     const details = await client.getBulkOpsRequest(bulkOpsRequestId);
-    if (options.json) writeJson(ctx.io, { ok: true, ...details });
-    else writeLines(ctx.io, describeDetails(details));
+    if (options.json) cli.writeJson(ctx.io, { ok: true, ...details });
+    else cli.writeLines(ctx.io, describeDetails(details));
     return;
   }
   const result = await client.waitForBulkOps(bulkOpsRequestId, waitOptions(ctx, options));
@@ -421,23 +415,23 @@ function withWait(cmd: Command): Command {
 /** The client for a command: API key required unless a device JWT authenticates instead. */
 function clientFor(
   options: ConnectionOptions,
-  ctx: CliContext,
+  ctx: cli.CliContext,
   apiKey: "required" | "optional" = "required",
 ): CloudClient {
   return cloudClientFrom(options, ctx.io, { purpose: "the nRF Cloud REST API", apiKey });
 }
 
 function done(
-  ctx: CliContext,
+  ctx: cli.CliContext,
   options: { json?: boolean },
   fields: Record<string, unknown>,
   line: string,
 ): void {
-  if (options.json) writeJson(ctx.io, { ok: true, ...fields });
-  else writeLines(ctx.io, line);
+  if (options.json) cli.writeJson(ctx.io, { ok: true, ...fields });
+  else cli.writeLines(ctx.io, line);
 }
 
-function readText(ctx: CliContext, option: string, file: string): Promise<string> {
+function readText(ctx: cli.CliContext, option: string, file: string): Promise<string> {
   return readInputText(ctx.io, option, file);
 }
 
@@ -451,18 +445,18 @@ function parseJsonObject(option: string, text: string): Record<string, unknown> 
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw usageError(`${option} is not valid JSON: ${(error as Error).message}`);
+    throw cli.usageError(`${option} is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw usageError(`${option} must be a JSON object, got ${text}`);
+    throw cli.usageError(`${option} must be a JSON object, got ${text}`);
   }
   return value as Record<string, unknown>;
 }
 
-function waitOptions(ctx: CliContext, options: WaitOptions) {
+function waitOptions(ctx: cli.CliContext, options: WaitOptions) {
   const lastStatus = new Map<string, string>();
   return {
-    timeoutMs: parseIntegerOption("--wait-timeout", options.waitTimeout, { min: 1 }) * 1000,
+    timeoutMs: cli.parseIntegerOption("--wait-timeout", options.waitTimeout, { min: 1 }) * 1000,
     onProgress: (details: BulkOpsRequestDetails) => {
       if (lastStatus.get(details.bulkOpsRequestId) === details.status) return;
       lastStatus.set(details.bulkOpsRequestId, details.status);
@@ -472,7 +466,7 @@ function waitOptions(ctx: CliContext, options: WaitOptions) {
 }
 
 async function reportUpload(
-  ctx: CliContext,
+  ctx: cli.CliContext,
   client: CloudClient,
   upload: BulkUpload,
   options: WaitOptions,
@@ -482,9 +476,9 @@ async function reportUpload(
       bulkOpsRequestId: c.bulkOpsRequestId,
       rows: c.deviceIds.length,
     }));
-    if (options.json) writeJson(ctx.io, { ok: true, endpoint: upload.endpoint, requests });
+    if (options.json) cli.writeJson(ctx.io, { ok: true, endpoint: upload.endpoint, requests });
     else {
-      writeLines(
+      cli.writeLines(
         ctx.io,
         ...requests.map(
           (r) =>
@@ -501,7 +495,7 @@ async function reportUpload(
 
 /** Prints outcomes; failed rows name their device. Exit code 5 when any row failed. */
 function printResults(
-  ctx: CliContext,
+  ctx: cli.CliContext,
   options: { json?: boolean },
   results: BulkOpsResult[],
 ): void {
@@ -509,7 +503,7 @@ function printResults(
   const ok = results.every((r) => r.status === "SUCCEEDED");
   if (!ok) ctx.exitCode = ExitCode.CLOUD;
   if (options.json) {
-    writeJson(ctx.io, {
+    cli.writeJson(ctx.io, {
       ok,
       requests: results.map((r) => ({ ...r.details, failedRows: r.failures.length })),
       failures,
@@ -524,7 +518,7 @@ function printResults(
   }
   if (!ok)
     lines.push(`${failures.length} device(s) failed: fix those rows and resubmit only them.`);
-  writeLines(ctx.io, ...lines);
+  cli.writeLines(ctx.io, ...lines);
 }
 
 function describeDetails(details: BulkOpsRequestDetails): string {

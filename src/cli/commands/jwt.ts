@@ -15,13 +15,7 @@ import {
   verifyDeviceJwt,
   writeDeviceKeyPairs,
 } from "../../jwt/index.js";
-import {
-  type CliContext,
-  parseIntegerOption,
-  usageError,
-  writeJson,
-  writeLines,
-} from "../context.js";
+import * as cli from "../context.js";
 import { readInputText } from "../io.js";
 
 interface KeygenOptions {
@@ -52,7 +46,7 @@ interface VerifyOptions {
 }
 
 /** Registers `jwt keygen | mint | verify | decode`: software device keys and device JWTs. */
-export function register(program: Command, ctx: CliContext): void {
+export function register(program: Command, ctx: cli.CliContext): void {
   const jwt = program
     .command("jwt")
     .description(
@@ -118,13 +112,13 @@ export function register(program: Command, ctx: CliContext): void {
     .action((options: { token: string }) => decodeAction(ctx, options));
 }
 
-async function keygenAction(ctx: CliContext, options: KeygenOptions): Promise<void> {
+async function keygenAction(ctx: cli.CliContext, options: KeygenOptions): Promise<void> {
   const deviceIds = keygenDeviceIds(options);
   const outDir = resolve(ctx.io.cwd, options.outDir);
   const csvPath = options.csv === undefined ? undefined : resolve(ctx.io.cwd, options.csv);
   const written = await writeDeviceKeyPairs(outDir, deviceIds, csvPath ? { csvPath } : {});
   if (options.json) {
-    writeJson(ctx.io, {
+    cli.writeJson(ctx.io, {
       devices: written.map(({ deviceId, privateKeyPath, publicKeyPath }) => ({
         deviceId,
         privateKeyPath,
@@ -141,11 +135,11 @@ async function keygenAction(ctx: CliContext, options: KeygenOptions): Promise<vo
   if (csvPath) {
     lines.push(`wrote ${csvPath} (upload: nrf-provision cloud register-keys --csv ${csvPath})`);
   }
-  writeLines(ctx.io, ...lines);
+  cli.writeLines(ctx.io, ...lines);
 }
 
-async function mintAction(ctx: CliContext, options: MintOptions): Promise<void> {
-  const lifetimeSeconds = parseIntegerOption("--lifetime", options.lifetime, {
+async function mintAction(ctx: cli.CliContext, options: MintOptions): Promise<void> {
+  const lifetimeSeconds = cli.parseIntegerOption("--lifetime", options.lifetime, {
     min: 1,
     max: MAX_JWT_LIFETIME_SECONDS,
   });
@@ -162,17 +156,17 @@ async function mintAction(ctx: CliContext, options: MintOptions): Promise<void> 
     return;
   }
   if (options.key === undefined || options.device === undefined) {
-    throw usageError("jwt mint needs --key FILE and --device ID, or --batch FILE.csv");
+    throw cli.usageError("jwt mint needs --key FILE and --device ID, or --batch FILE.csv");
   }
   const privateKey = await readKeyFile(ctx, "--key", options.key, toDevicePrivateKey);
   const token = mintDeviceJwt({ privateKey, deviceId: options.device, lifetimeSeconds, kid });
-  if (options.json) writeJson(ctx.io, { token, ...decodeDeviceJwt(token) });
-  else writeLines(ctx.io, token);
+  if (options.json) cli.writeJson(ctx.io, { token, ...decodeDeviceJwt(token) });
+  else cli.writeLines(ctx.io, token);
 }
 
-async function verifyAction(ctx: CliContext, options: VerifyOptions): Promise<void> {
+async function verifyAction(ctx: cli.CliContext, options: VerifyOptions): Promise<void> {
   const keyFile = options.key ?? options.cert;
-  if (keyFile === undefined) throw usageError("jwt verify needs --key FILE or --cert FILE");
+  if (keyFile === undefined) throw cli.usageError("jwt verify needs --key FILE or --cert FILE");
   const flag = options.key === undefined ? "--cert" : "--key";
   const publicKey = await readKeyFile(ctx, flag, keyFile, toDevicePublicKey);
   const token = await readTokenOption(options.token, ctx);
@@ -181,32 +175,32 @@ async function verifyAction(ctx: CliContext, options: VerifyOptions): Promise<vo
     ...(options.device === undefined ? {} : { deviceId: options.device }),
   });
   if (options.json) {
-    writeJson(ctx.io, { valid: true, header, claims });
+    cli.writeJson(ctx.io, { valid: true, header, claims });
     return;
   }
-  writeLines(
+  cli.writeLines(
     ctx.io,
     `valid: ES256 token for device ${claims.sub}, expires ${new Date(claims.exp * 1000).toISOString()}`,
   );
 }
 
-async function decodeAction(ctx: CliContext, options: { token: string }): Promise<void> {
-  writeJson(ctx.io, decodeDeviceJwt(await readTokenOption(options.token, ctx)));
+async function decodeAction(ctx: cli.CliContext, options: { token: string }): Promise<void> {
+  cli.writeJson(ctx.io, decodeDeviceJwt(await readTokenOption(options.token, ctx)));
 }
 
 function keygenDeviceIds(options: KeygenOptions): string[] {
   if (options.device !== undefined) return [options.device];
   if (options.count === undefined || options.prefix === undefined) {
-    throw usageError("jwt keygen needs --device ID, or --count N with --prefix P");
+    throw cli.usageError("jwt keygen needs --device ID, or --count N with --prefix P");
   }
-  const count = parseIntegerOption("--count", options.count, { min: 1, max: 100_000 });
-  const start = parseIntegerOption("--start", options.start, { min: 0 });
+  const count = cli.parseIntegerOption("--count", options.count, { min: 1, max: 100_000 });
+  const start = cli.parseIntegerOption("--start", options.start, { min: 0 });
   return numberedDeviceIds(options.prefix, count, start);
 }
 
 /** Reads a key (or certificate) file named by `flag` and parses it; errors name both. */
 async function readKeyFile<T>(
-  ctx: CliContext,
+  ctx: cli.CliContext,
   flag: string,
   file: string,
   parse: (pem: string) => T,
@@ -224,7 +218,7 @@ async function readKeyFile<T>(
 }
 
 /** `--token -` reads the token from stdin, so it can be piped and stays out of process lists. */
-async function readTokenOption(value: string, ctx: CliContext): Promise<string> {
+async function readTokenOption(value: string, ctx: cli.CliContext): Promise<string> {
   if (value !== "-") return value.trim();
   let text = "";
   for await (const chunk of ctx.io.stdin) text += String(chunk);

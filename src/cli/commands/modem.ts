@@ -24,13 +24,7 @@ import {
   writeCredential,
 } from "../../modem/index.js";
 import { portListerFromEnv, resolvePort } from "../../serial/index.js";
-import {
-  type CliContext,
-  parseIntegerOption,
-  usageError,
-  writeJson,
-  writeLines,
-} from "../context.js";
+import * as cli from "../context.js";
 import { readInputText } from "../io.js";
 import {
   addLinkOptions,
@@ -46,6 +40,47 @@ interface ConnectionOptions extends LinkCliOptions {
   json?: boolean;
 }
 
+/** `modem keygen` flags. */
+interface KeygenCliOptions extends ConnectionOptions {
+  secTag: string;
+  publicKey?: boolean;
+  attributes?: string;
+  keyUsage?: string;
+  outDir?: string;
+  force?: boolean;
+  replace?: boolean;
+}
+
+/** `modem creds list` flags. */
+interface ListCliOptions extends ConnectionOptions {
+  secTag?: string;
+  all?: boolean;
+}
+
+/** `modem creds write` flags. */
+interface WriteCliOptions extends ConnectionOptions {
+  secTag: string;
+  type: string;
+  file: string;
+  lineEndings: LineEndings;
+  shellLfUnescape: boolean;
+}
+
+/** `modem creds delete` flags. */
+interface DeleteCliOptions extends ConnectionOptions {
+  secTag: string;
+  type: string;
+  ignoreMissing?: boolean;
+}
+
+/** `modem jwt` flags. */
+interface JwtCliOptions extends ConnectionOptions {
+  secTag?: string;
+  subject?: string;
+  audience?: string;
+  lifetime: string;
+}
+
 function withConnectionOptions(command: Command): Command {
   return addLinkOptions(
     command.requiredOption(
@@ -57,7 +92,7 @@ function withConnectionOptions(command: Command): Command {
 
 /** Opens the port and an AT session, runs `work`, and always closes the port afterwards. */
 async function withModem<T>(
-  ctx: CliContext,
+  ctx: cli.CliContext,
   options: ConnectionOptions,
   work: (at: AtClient) => Promise<T>,
   clientOptions: Pick<AtClientOptions, "shellLfUnescape"> = {},
@@ -81,9 +116,9 @@ async function withModem<T>(
  * 4294967292–4294967294, TLS sessions): refused here, before the port is even opened.
  */
 function parseSecTag(value: string): number {
-  const secTag = parseIntegerOption("--sec-tag", value, { min: 0 });
+  const secTag = cli.parseIntegerOption("--sec-tag", value, { min: 0 });
   if (secTag > MAX_USER_SEC_TAG) {
-    throw usageError(
+    throw cli.usageError(
       `--sec-tag ${secTag} is reserved for the modem (user sec tags are 0…${MAX_USER_SEC_TAG}); the modem's own entries cannot be written or deleted, and nothing was sent`,
     );
   }
@@ -124,7 +159,7 @@ async function writeKeygenFiles(
 }
 
 /** Registers the `modem` commands. */
-export function register(program: Command, ctx: CliContext): void {
+export function register(program: Command, ctx: cli.CliContext): void {
   const modem = program
     .command("modem")
     .description("Talk to an nRF91 modem: identity, key generation, credentials, JWTs");
@@ -139,7 +174,7 @@ export function register(program: Command, ctx: CliContext): void {
 }
 
 /** `modem keygen`. */
-function registerKeygen(modem: Command, ctx: CliContext): void {
+function registerKeygen(modem: Command, ctx: cli.CliContext): void {
   withConnectionOptions(
     modem
       .command("keygen")
@@ -158,31 +193,17 @@ function registerKeygen(modem: Command, ctx: CliContext): void {
       "--replace",
       "delete the client key already in the sec tag first (some firmware refuses to overwrite it)",
     )
-    .action(
-      (
-        options: ConnectionOptions & {
-          secTag: string;
-          publicKey?: boolean;
-          attributes?: string;
-          keyUsage?: string;
-          outDir?: string;
-          force?: boolean;
-          replace?: boolean;
-        },
-      ) => keygenAction(ctx, options),
-    );
+    .action((options: KeygenCliOptions) => keygenAction(ctx, options));
 }
 
 /** `modem creds list | write | delete`. */
-function registerCreds(modem: Command, ctx: CliContext): void {
+function registerCreds(modem: Command, ctx: cli.CliContext): void {
   const creds = modem.command("creds").description("List, write and delete stored credentials");
 
   withConnectionOptions(creds.command("list").description("List credentials with their SHA-256"))
     .option("--sec-tag <n>", "only this sec tag")
     .option("--all", "also list the modem's own entries in reserved sec tags (above 2147483647)")
-    .action((options: ConnectionOptions & { secTag?: string; all?: boolean }) =>
-      listAction(ctx, options),
-    );
+    .action((options: ListCliOptions) => listAction(ctx, options));
 
   withConnectionOptions(
     creds
@@ -204,17 +225,7 @@ function registerCreds(modem: Command, ctx: CliContext): void {
       "--no-shell-lf-unescape",
       "the shell firmware lacks CONFIG_AT_SHELL_UNESCAPE_LF: refuse multi-line writes in shell mode before sending",
     )
-    .action(
-      (
-        options: ConnectionOptions & {
-          secTag: string;
-          type: string;
-          file: string;
-          lineEndings: LineEndings;
-          shellLfUnescape: boolean;
-        },
-      ) => writeAction(ctx, options),
-    );
+    .action((options: WriteCliOptions) => writeAction(ctx, options));
 
   withConnectionOptions(
     creds.command("delete").description("Delete a credential (offline for the duration)"),
@@ -222,14 +233,11 @@ function registerCreds(modem: Command, ctx: CliContext): void {
     .requiredOption("--sec-tag <n>", "sec tag to delete from")
     .requiredOption("--type <type>", "root-ca, client-cert, client-key, … or a number")
     .option("--ignore-missing", "succeed when nothing is stored there")
-    .action(
-      (options: ConnectionOptions & { secTag: string; type: string; ignoreMissing?: boolean }) =>
-        deleteAction(ctx, options),
-    );
+    .action((options: DeleteCliOptions) => deleteAction(ctx, options));
 }
 
 /** `modem jwt`. */
-function registerJwt(modem: Command, ctx: CliContext): void {
+function registerJwt(modem: Command, ctx: cli.CliContext): void {
   withConnectionOptions(
     modem.command("jwt").description("Have the modem sign a JWT (needs modem time)"),
   )
@@ -237,30 +245,10 @@ function registerJwt(modem: Command, ctx: CliContext): void {
     .option("--subject <sub>", "sub claim")
     .option("--audience <aud>", "aud claim")
     .option("--lifetime <seconds>", "seconds until exp (0: no iat/exp)", "0")
-    .action(
-      (
-        options: ConnectionOptions & {
-          secTag?: string;
-          subject?: string;
-          audience?: string;
-          lifetime: string;
-        },
-      ) => jwtAction(ctx, options),
-    );
+    .action((options: JwtCliOptions) => jwtAction(ctx, options));
 }
 
-async function keygenAction(
-  ctx: CliContext,
-  options: ConnectionOptions & {
-    secTag: string;
-    publicKey?: boolean;
-    attributes?: string;
-    keyUsage?: string;
-    outDir?: string;
-    force?: boolean;
-    replace?: boolean;
-  },
-): Promise<void> {
+async function keygenAction(ctx: cli.CliContext, options: KeygenCliOptions): Promise<void> {
   const request: KeygenOptions = {
     secTag: parseSecTag(options.secTag),
     content: options.publicKey ? "public-key" : "csr",
@@ -293,8 +281,8 @@ async function keygenAction(
           if (error instanceof FileError) ctx.io.stdout.write(result.pem);
           throw error;
         });
-  if (options.json) return writeJson(ctx.io, { ...keygenJson(result), files });
-  writeLines(
+  if (options.json) return cli.writeJson(ctx.io, { ...keygenJson(result), files });
+  cli.writeLines(
     ctx.io,
     `device ID: ${deviceIdOf(result)} (device UUID ${result.deviceUuid}, sec tag ${result.secTag})`,
     `digest:    ${result.digest} (${result.digestStatus})`,
@@ -303,16 +291,7 @@ async function keygenAction(
   );
 }
 
-async function writeAction(
-  ctx: CliContext,
-  options: ConnectionOptions & {
-    secTag: string;
-    type: string;
-    file: string;
-    lineEndings: LineEndings;
-    shellLfUnescape: boolean;
-  },
-): Promise<void> {
+async function writeAction(ctx: cli.CliContext, options: WriteCliOptions): Promise<void> {
   const secTag = parseSecTag(options.secTag);
   const type = parseCredentialType(options.type);
   const content = await readInputText(ctx.io, "--file", options.file);
@@ -342,18 +321,15 @@ async function writeAction(
     { shellLfUnescape },
   );
   if (options.json) {
-    return writeJson(ctx.io, { secTag, type, typeName: credentialTypeName(type), ...result });
+    return cli.writeJson(ctx.io, { secTag, type, typeName: credentialTypeName(type), ...result });
   }
-  writeLines(
+  cli.writeLines(
     ctx.io,
     `wrote sec tag ${secTag} ${credentialTypeName(type)}: ${result.bytes} bytes, SHA-256 ${result.sha256}, verified by ${result.verification}`,
   );
 }
 
-async function deleteAction(
-  ctx: CliContext,
-  options: ConnectionOptions & { secTag: string; type: string; ignoreMissing?: boolean },
-): Promise<void> {
+async function deleteAction(ctx: cli.CliContext, options: DeleteCliOptions): Promise<void> {
   const secTag = parseSecTag(options.secTag);
   const type = parseCredentialType(options.type);
   const deleted = await withModem(ctx, options, (at) =>
@@ -362,9 +338,9 @@ async function deleteAction(
     ),
   );
   if (options.json) {
-    return writeJson(ctx.io, { secTag, type, typeName: credentialTypeName(type), deleted });
+    return cli.writeJson(ctx.io, { secTag, type, typeName: credentialTypeName(type), deleted });
   }
-  writeLines(
+  cli.writeLines(
     ctx.io,
     deleted
       ? `deleted sec tag ${secTag} ${credentialTypeName(type)}`
@@ -372,16 +348,8 @@ async function deleteAction(
   );
 }
 
-async function jwtAction(
-  ctx: CliContext,
-  options: ConnectionOptions & {
-    secTag?: string;
-    subject?: string;
-    audience?: string;
-    lifetime: string;
-  },
-): Promise<void> {
-  const lifetimeSeconds = parseIntegerOption("--lifetime", options.lifetime, { min: 0 });
+async function jwtAction(ctx: cli.CliContext, options: JwtCliOptions): Promise<void> {
+  const lifetimeSeconds = cli.parseIntegerOption("--lifetime", options.lifetime, { min: 0 });
   const secTag = options.secTag === undefined ? undefined : parseSecTag(options.secTag);
   const jwt = await withModem(ctx, options, (at) =>
     modemJwt(at, {
@@ -391,17 +359,17 @@ async function jwtAction(
       ...(options.audience === undefined ? {} : { audience: options.audience }),
     }),
   );
-  if (options.json) return writeJson(ctx.io, jwt);
-  writeLines(ctx.io, jwt.token);
+  if (options.json) return cli.writeJson(ctx.io, jwt);
+  cli.writeLines(ctx.io, jwt.token);
 }
 
-async function infoAction(ctx: CliContext, options: ConnectionOptions): Promise<void> {
+async function infoAction(ctx: cli.CliContext, options: ConnectionOptions): Promise<void> {
   const info = await withModem(ctx, options, async (at) => ({
     ...(await readIdentity(at)),
     functionalMode: await getFunctionalMode(at),
   }));
-  if (options.json) return writeJson(ctx.io, info);
-  writeLines(
+  if (options.json) return cli.writeJson(ctx.io, info);
+  cli.writeLines(
     ctx.io,
     `IMEI:            ${info.imei}`,
     `model:           ${info.model}`,
@@ -411,10 +379,7 @@ async function infoAction(ctx: CliContext, options: ConnectionOptions): Promise<
   );
 }
 
-async function listAction(
-  ctx: CliContext,
-  options: ConnectionOptions & { secTag?: string; all?: boolean },
-): Promise<void> {
+async function listAction(ctx: cli.CliContext, options: ListCliOptions): Promise<void> {
   const secTag = options.secTag === undefined ? undefined : parseSecTag(options.secTag);
   const entries = await withModem(ctx, options, (at) =>
     listCredentials(at, {
@@ -422,9 +387,9 @@ async function listAction(
       includeReserved: options.all === true,
     }),
   );
-  if (options.json) return writeJson(ctx.io, entries);
-  if (entries.length === 0) return writeLines(ctx.io, "no credentials stored");
-  writeLines(
+  if (options.json) return cli.writeJson(ctx.io, entries);
+  if (entries.length === 0) return cli.writeLines(ctx.io, "no credentials stored");
+  cli.writeLines(
     ctx.io,
     ...entries.map(
       (entry) =>

@@ -18,13 +18,7 @@ import {
   type CloudCliOptions,
   cloudClientFrom as cloudClientFromOptions,
 } from "../cloud-options.js";
-import {
-  type CliContext,
-  parseIntegerOption,
-  usageError,
-  writeJson,
-  writeLines,
-} from "../context.js";
+import * as cli from "../context.js";
 import { type ExitCode, exitCodeForErrorCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
 import {
@@ -56,7 +50,7 @@ interface ProvisionCliOptions extends BoardCliOptions {
 }
 
 /** Registers `provision`: one board, from fresh to onboarded (the bench). */
-export function register(program: Command, ctx: CliContext): void {
+export function register(program: Command, ctx: cli.CliContext): void {
   const command = program
     .command("provision")
     .description(
@@ -103,7 +97,7 @@ export function addBoardOptions(command: Command): Command {
  * The board's link opens first and flushes (a quiet line, nrf91-at.md §1) while the pipeline,
  * the CA and the attestation parser load: start-up is most of a one-board run (issue 12).
  */
-async function provisionCommand(options: ProvisionCliOptions, ctx: CliContext): Promise<void> {
+async function provisionCommand(options: ProvisionCliOptions, ctx: cli.CliContext): Promise<void> {
   const { io } = ctx;
   const connect = boardConnector(options, io);
   const boardOptions = await boardOptionsFrom(options, io);
@@ -132,8 +126,8 @@ async function provisionCommand(options: ProvisionCliOptions, ctx: CliContext): 
       ca,
       onboarder,
     });
-    if (options.json) writeJson(io, { ok: true, ...result });
-    else writeLines(io, ...formatProvisionSummary(result));
+    if (options.json) cli.writeJson(io, { ok: true, ...result });
+    else cli.writeLines(io, ...formatProvisionSummary(result));
   } catch (error) {
     if (!(error instanceof ProvisionError)) throw error;
     reportProvisionFailure(ctx, error, options.json === true);
@@ -148,11 +142,11 @@ async function provisionCommand(options: ProvisionCliOptions, ctx: CliContext): 
  * the failure is the pipeline's own check.
  */
 export function reportProvisionFailure(
-  ctx: CliContext,
+  ctx: cli.CliContext,
   error: ProvisionError,
   json: boolean,
 ): void {
-  if (json) writeJson(ctx.io, { ok: false, error: error.toJSON(), steps: error.timings });
+  if (json) cli.writeJson(ctx.io, { ok: false, error: error.toJSON(), steps: error.timings });
   ctx.io.stderr.write(`error: ${error.message} [${error.code}]\n`);
   if (error.timings.length > 0) ctx.io.stderr.write(`steps: ${formatTimings(error.timings)}\n`);
   ctx.exitCode = exitCodeForProvisionError(error);
@@ -180,7 +174,7 @@ export async function boardOptionsFrom(
   return {
     deviceIdPolicy: parseDeviceIdPolicy(options.deviceId),
     rootCaPem: await loadRootCaBundle((options.rootCa ?? []).map((file) => resolve(io.cwd, file))),
-    secTag: parseIntegerOption("--sec-tag", options.secTag, { min: 0, max: 2147483647 }),
+    secTag: cli.parseIntegerOption("--sec-tag", options.secTag, { min: 0, max: 2147483647 }),
     replace: options.replace === true,
     onboardingFields: {
       ...(options.subType === undefined ? {} : { subType: options.subType }),
@@ -200,7 +194,7 @@ async function certificateChainFor(caDir: string): Promise<string> {
   const { DELEGATED_ROOT_FILE, readDelegatedRoot } = await import("../../ca/delegate.js");
   const { readCaInfo } = await import("../../ca/authority.js");
   if ((await readDelegatedRoot(caDir)) === undefined) {
-    throw usageError(
+    throw cli.usageError(
       `--cert-chain needs a station CA made by "ca delegate" (with ${DELEGATED_ROOT_FILE} beside ca.pem); ${caDir} is a root CA, whose device certificates need no chain. Leave out --cert-chain.`,
     );
   }
@@ -225,7 +219,7 @@ function onboarderFor(options: ProvisionCliOptions, io: CliIo): () => Promise<On
     const replace = options.replace === true;
     return async () => (await onboarding()).appendToOnboardingCsv(file, { replace });
   }
-  throw usageError(`--onboard must be single, csv:FILE or none, got "${mode}"`);
+  throw cli.usageError(`--onboard must be single, csv:FILE or none, got "${mode}"`);
 }
 
 /** An nRF Cloud client from --api-key/--base-url or the environment; refuses to run keyless. */

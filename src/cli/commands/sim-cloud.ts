@@ -1,11 +1,5 @@
 import type { Command } from "commander";
-import {
-  type CliContext,
-  parseIntegerOption,
-  usageError,
-  writeJson,
-  writeLines,
-} from "../context.js";
+import * as cli from "../context.js";
 
 interface SimCloudCliOptions {
   port: string;
@@ -18,7 +12,7 @@ interface SimCloudCliOptions {
 }
 
 /** `sim cloud`: a simulated nRF Cloud REST API on 127.0.0.1 until Ctrl-C. */
-export function registerSimCloud(sim: Command, ctx: CliContext): void {
+export function registerSimCloud(sim: Command, ctx: cli.CliContext): void {
   sim
     .command("cloud")
     .description(
@@ -34,24 +28,24 @@ export function registerSimCloud(sim: Command, ctx: CliContext): void {
       "a Nordic board the account may claim by the code on its label (cloud associate, create-cert)",
     )
     .option("--json", "print {baseUrl, apiKey} as JSON")
-    .action(async (o: SimCloudCliOptions) => {
-      const ownershipCodes = parseOwnershipCodes(o.ownershipCode ?? []);
+    .action(async (flags: SimCloudCliOptions) => {
+      const ownershipCodes = parseOwnershipCodes(flags.ownershipCode ?? []);
       const { startSimCloud } = await import("../../sim/cloud/index.js");
       const cloud = await startSimCloud({
         ownershipCodes,
-        port: parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
-        host: o.host,
-        bulkDelayMs: parseIntegerOption("--bulk-delay-ms", o.bulkDelayMs, { min: 0 }),
-        latencyMs: parseIntegerOption("--latency-ms", o.latencyMs, { min: 0 }),
-        ...(o.apiKey ? { apiKey: o.apiKey } : {}),
+        port: cli.parseIntegerOption("--port", flags.port, { min: 0, max: 65535 }),
+        host: flags.host,
+        bulkDelayMs: cli.parseIntegerOption("--bulk-delay-ms", flags.bulkDelayMs, { min: 0 }),
+        latencyMs: cli.parseIntegerOption("--latency-ms", flags.latencyMs, { min: 0 }),
+        ...(flags.apiKey ? { apiKey: flags.apiKey } : {}),
         seed: Date.now(),
       });
       // Listen for Ctrl-C (and SIGTERM, SIGHUP) before saying where we listen: a script may interrupt right away.
       const stopped = ctx.io.stopped;
       // The simulator's key is not a real credential: printing it is how clients learn it.
-      if (o.json) writeJson(ctx.io, { baseUrl: cloud.baseUrl, apiKey: cloud.apiKey });
+      if (flags.json) cli.writeJson(ctx.io, { baseUrl: cloud.baseUrl, apiKey: cloud.apiKey });
       else {
-        writeLines(
+        cli.writeLines(
           ctx.io,
           `Simulated nRF Cloud on ${cloud.baseUrl}`,
           `  export NRF_CLOUD_BASE_URL=${cloud.baseUrl}`,
@@ -73,7 +67,7 @@ function parseOwnershipCodes(pairs: readonly string[]): Record<string, string> {
   for (const pair of pairs) {
     const match = /^([^=\s]+)=(\S+)$/.exec(pair);
     if (!match) {
-      throw usageError(
+      throw cli.usageError(
         `--ownership-code takes deviceId=code (e.g. nrf-352656100367881=123456), got "${pair}"`,
       );
     }

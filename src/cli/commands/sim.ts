@@ -1,12 +1,6 @@
 import { type Command, Option } from "commander";
 import type { SimTerminator, SimUrcLevel } from "../../sim/modem/index.js";
-import {
-  type CliContext,
-  parseIntegerOption,
-  usageError,
-  writeJson,
-  writeLines,
-} from "../context.js";
+import * as cli from "../context.js";
 import { registerSimCloud } from "./sim-cloud.js";
 import {
   addDeviceAgentOptions,
@@ -37,7 +31,7 @@ interface SimModemCliOptions extends DeviceAgentCliOptions {
 const terminators: Record<string, SimTerminator> = { cr: "\r", lf: "\n", crlf: "\r\n" };
 
 /** `sim modem`: a simulated nRF91 on a socat pseudo-terminal pair until Ctrl-C. */
-function registerSimModem(sim: Command, ctx: CliContext): void {
+function registerSimModem(sim: Command, ctx: cli.CliContext): void {
   const command = sim
     .command("modem")
     .description(
@@ -82,10 +76,10 @@ function registerSimModem(sim: Command, ctx: CliContext): void {
   addDeviceAgentOptions(command);
 }
 
-async function modemAction(ctx: CliContext, options: SimModemCliOptions): Promise<void> {
+async function modemAction(ctx: cli.CliContext, options: SimModemCliOptions): Promise<void> {
   const terminator = terminators[options.terminator.toLowerCase()];
   if (!terminator)
-    throw usageError(`--terminator must be cr, lf or crlf, got "${options.terminator}"`);
+    throw cli.usageError(`--terminator must be cr, lf or crlf, got "${options.terminator}"`);
   const { startSimModemOnPty } = await import("../../sim/modem/index.js");
   const sim = await startSimModemOnPty({
     ...(options.link ? { linkPath: options.link } : {}),
@@ -96,9 +90,9 @@ async function modemAction(ctx: CliContext, options: SimModemCliOptions): Promis
     ...(options.networkTime !== false ? { clock: Date.now } : {}),
     model: options.model,
     firmware: options.firmware,
-    keygenMs: parseIntegerOption("--keygen-ms", options.keygenMs, { min: 0 }),
-    latencyMs: parseIntegerOption("--latency-ms", options.latencyMs, { min: 0 }),
-    functionalMode: parseIntegerOption("--functional-mode", options.functionalMode, { min: 0 }),
+    keygenMs: cli.parseIntegerOption("--keygen-ms", options.keygenMs, { min: 0 }),
+    latencyMs: cli.parseIntegerOption("--latency-ms", options.latencyMs, { min: 0 }),
+    functionalMode: cli.parseIntegerOption("--functional-mode", options.functionalMode, { min: 0 }),
     terminator,
     shellMode: options.shell ?? false,
     shellLfUnescape: options.lfUnescape,
@@ -110,14 +104,14 @@ async function modemAction(ctx: CliContext, options: SimModemCliOptions): Promis
   const { modem } = sim;
   const stopAgent = await startAgentFrom(options, modem, ctx.io.env);
   if (options.json) {
-    writeJson(ctx.io, {
+    cli.writeJson(ctx.io, {
       port: sim.path,
       imei: modem.imei,
       deviceUuid: modem.deviceUuid,
       identityPublicKeyPem: modem.identityPublicKeyPem,
     });
   } else {
-    writeLines(
+    cli.writeLines(
       ctx.io,
       `Simulated ${options.model} on ${sim.path}`,
       `  IMEI ${modem.imei}, device UUID ${modem.deviceUuid}`,
@@ -134,7 +128,7 @@ async function modemAction(ctx: CliContext, options: SimModemCliOptions): Promis
 }
 
 /** Registers `sim …`: simulators that stand in for hardware and nRF Cloud. */
-export function register(program: Command, ctx: CliContext): void {
+export function register(program: Command, ctx: cli.CliContext): void {
   const sim = program
     .command("sim")
     .description("Run simulators (an nRF91 board, nRF Cloud) for rehearsals and tests.");

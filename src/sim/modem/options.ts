@@ -16,15 +16,15 @@ export interface SimModemFaults {
 
 export interface SimModemOptions {
   /** 15 digits; default a random IMEI with a valid Luhn check digit (or derived from `seed`). */
-  imei?: string;
+  imei?: string | undefined;
   /** Default random (or derived from `seed`). */
-  deviceUuid?: string;
+  deviceUuid?: string | undefined;
   /** Makes IMEI, device UUID and the identity key deterministic. */
   seed?: string;
   /** `AT+CGMM`; default `nRF9160-SICA`. */
-  model?: string;
+  model?: string | undefined;
   /** `AT+CGMR`; default `mfw_nrf9160_1.3.5`. Below 1.3.2 `%CMNG` lists no hashes, like real firmware. */
-  firmware?: string;
+  firmware?: string | undefined;
   /**
    * Initial `+CFUN` mode. Default 1: the board runs application firmware that switched the modem
    * on, so the host must go offline (CFUN=4) for key work and restore the mode afterwards.
@@ -66,7 +66,7 @@ export interface SimModemOptions {
    * Source of the current time (ms since the epoch). When given, the modem knows the time
    * (`AT+CCLK?` answers, `%JWT` can set `iat`/`exp`); otherwise only after `AT+CCLK="…"`.
    */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
   /** Periodic unsolicited lines (URCs, Zephyr log lines) on every attached link. */
   noise?: { intervalMs: number; lines?: string[] };
   faults?: SimModemFaults;
