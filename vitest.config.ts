@@ -5,6 +5,10 @@ export default defineConfig({
     include: ["test/**/*.test.ts", "hw/**/*.test.ts"],
     // serialport's native binding and child processes (socat) behave best in forked workers.
     pool: "forks",
+    // Most test files wait on child processes (the CLI, simulators, socat, PostgreSQL, chromium),
+    // not on a core: vitest's default of one worker per core but one ran this suite serially on
+    // two cores (about 11 min); three workers keep both cores busy.
+    maxWorkers: 3,
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
