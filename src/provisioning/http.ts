@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { urlUnder } from "../cloud/context.js";
 import { CloudError } from "../cloud/errors.js";
 import { type Auth, type HttpOptions, type HttpRequest, sendRequest } from "../cloud/http.js";
 import { ProvisioningError } from "./errors.js";
@@ -33,23 +34,14 @@ export interface ProvisioningRequest {
 
 /** Sends provisioning requests relative to one base URL with one API key. */
 export class ProvisioningHttp {
-  private readonly basePath: string;
-
   constructor(
     private readonly base: URL,
     private readonly auth: Auth,
     readonly options: HttpOptions,
-  ) {
-    this.basePath = base.pathname.replace(/\/+$/, "");
-  }
+  ) {}
 
   url(path: string, query: ProvisioningRequest["query"] = {}): URL {
-    const result = new URL(this.base);
-    result.pathname = this.basePath + path;
-    for (const [key, value] of Object.entries(query)) {
-      if (value !== undefined) result.searchParams.set(key, String(value));
-    }
-    return result;
+    return urlUnder(this.base, path, query);
   }
 
   async send(request: ProvisioningRequest): Promise<{ status: number; text: string }> {

@@ -1,11 +1,5 @@
 import { type Command, Option } from "commander";
-import {
-  type CliContext,
-  parseIntegerOption,
-  usageError,
-  writeJson,
-  writeLines,
-} from "../context.js";
+import * as cli from "../context.js";
 
 interface SimProvisioningCliOptions {
   port: string;
@@ -23,7 +17,7 @@ interface SimProvisioningCliOptions {
 }
 
 /** `sim provisioning`: a simulated nRF Cloud Provisioning Service on 127.0.0.1 until Ctrl-C. */
-export function registerSimProvisioning(sim: Command, ctx: CliContext): void {
+export function registerSimProvisioning(sim: Command, ctx: cli.CliContext): void {
   sim
     .command("provisioning")
     .description(
@@ -66,20 +60,20 @@ export function registerSimProvisioning(sim: Command, ctx: CliContext): void {
 
 async function simProvisioningCommand(
   o: SimProvisioningCliOptions,
-  ctx: CliContext,
+  ctx: cli.CliContext,
 ): Promise<void> {
   const { startSimProvisioning } = await import("../../sim/provisioning/index.js");
   const cloudUrl = o.cloudUrl ?? (ctx.io.env.NRF_CLOUD_BASE_URL || undefined);
   const onCloudAccessKey = await cloudKeyRegistrar(cloudUrl, o.cloudApiKey ?? o.apiKey);
   const service = await startSimProvisioning({
     ...(onCloudAccessKey ? { onCloudAccessKey } : {}),
-    port: parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
+    port: cli.parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
     host: o.host,
     ...(o.apiKey ? { apiKey: o.apiKey } : {}),
     faults: {
-      latencyMs: parseIntegerOption("--latency-ms", o.latencyMs, { min: 0 }),
+      latencyMs: cli.parseIntegerOption("--latency-ms", o.latencyMs, { min: 0 }),
       unclaimedStatus: o.unclaimedStatus === "401" ? 401 : 403,
-      fail500: parseIntegerOption("--fail-500", o.fail500, { min: 0 }),
+      fail500: cli.parseIntegerOption("--fail-500", o.fail500, { min: 0 }),
       legacyCsrField: o.legacyCsrField === true,
       bulkAnswer: o.bulkAnswer,
     },
@@ -101,9 +95,9 @@ async function simProvisioningCommand(
   // Listen for Ctrl-C before saying where we listen: a script may interrupt right away.
   const stopped = ctx.io.stopped;
   // The simulator's key is not a real credential: printing it is how clients learn it.
-  if (o.json) writeJson(ctx.io, { baseUrl: service.baseUrl, apiKey: service.apiKey });
+  if (o.json) cli.writeJson(ctx.io, { baseUrl: service.baseUrl, apiKey: service.apiKey });
   else {
-    writeLines(
+    cli.writeLines(
       ctx.io,
       `Simulated nRF Cloud Provisioning Service on ${service.baseUrl}`,
       `  export NRF_PROVISIONING_BASE_URL=${service.baseUrl}`,
@@ -122,7 +116,7 @@ async function simProvisioningCommand(
 /** cloudAccessKeyGeneration registers the device's public key on nRF Cloud: OnboardDevice with the key PEM. */
 async function cloudKeyRegistrar(cloudUrl: string | undefined, apiKey: string | undefined) {
   if (cloudUrl === undefined) return undefined;
-  if (!apiKey) throw usageError("--cloud-url needs --cloud-api-key (or --api-key)");
+  if (!apiKey) throw cli.usageError("--cloud-url needs --cloud-api-key (or --api-key)");
   const { createCloudClient } = await import("../../cloud/index.js");
   const cloud = createCloudClient({ baseUrl: cloudUrl, apiKey });
   return async (event: { deviceUuid: string; publicKeyPem: string }) => {
