@@ -1,10 +1,13 @@
 import { type Command, Option } from "commander";
 import * as cli from "../context.js";
+import {
+  addSimServerOptions,
+  type SimServerCliOptions,
+  serveUntilStopped,
+  simServerSettings,
+} from "./sim-server.js";
 
-interface SimProvisioningCliOptions {
-  port: string;
-  host: string;
-  apiKey?: string;
+interface SimProvisioningCliOptions extends SimServerCliOptions {
   latencyMs: string;
   unclaimedStatus: "401" | "403";
   fail500: string;
@@ -18,14 +21,12 @@ interface SimProvisioningCliOptions {
 
 /** `sim provisioning`: a simulated nRF Cloud Provisioning Service on 127.0.0.1 until Ctrl-C. */
 export function registerSimProvisioning(sim: Command, ctx: cli.CliContext): void {
-  sim
+  const command = sim
     .command("provisioning")
     .description(
       "Run a simulated nRF Cloud Provisioning Service (claims, provisioning commands, device endpoints); point NRF_PROVISIONING_BASE_URL at the printed URL. Ctrl-C stops it.",
-    )
-    .option("--port <n>", "TCP port (0 picks a free one)", "0")
-    .option("--host <address>", "address to listen on", "127.0.0.1")
-    .option("--api-key <key>", "API key the simulator accepts (default: random, printed)")
+    );
+  addSimServerOptions(command)
     .option("--latency-ms <n>", "delay added to every response", "0")
     .addOption(
       new Option("--unclaimed-status <code>", "what a device that is not claimed gets")
@@ -67,9 +68,7 @@ async function simProvisioningCommand(
   const onCloudAccessKey = await cloudKeyRegistrar(cloudUrl, o.cloudApiKey ?? o.apiKey);
   const service = await startSimProvisioning({
     ...(onCloudAccessKey ? { onCloudAccessKey } : {}),
-    port: cli.parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
-    host: o.host,
-    ...(o.apiKey ? { apiKey: o.apiKey } : {}),
+    ...simServerSettings(o),
     faults: {
       latencyMs: cli.parseIntegerOption("--latency-ms", o.latencyMs, { min: 0 }),
       unclaimedStatus: o.unclaimedStatus === "401" ? 401 : 403,
@@ -92,25 +91,13 @@ async function simProvisioningCommand(
       });
     }
   }
-  // Listen for Ctrl-C before saying where we listen: a script may interrupt right away.
-  const stopped = ctx.io.stopped;
-  // The simulator's key is not a real credential: printing it is how clients learn it.
-  if (o.json) cli.writeJson(ctx.io, { baseUrl: service.baseUrl, apiKey: service.apiKey });
-  else {
-    cli.writeLines(
-      ctx.io,
-      `Simulated nRF Cloud Provisioning Service on ${service.baseUrl}`,
-      `  export NRF_PROVISIONING_BASE_URL=${service.baseUrl}`,
-      `  export NRF_CLOUD_API_KEY=${service.apiKey}`,
-      `  register a simulated board's identity key: POST ${service.baseUrl}/sim/identities`,
-      "Press Ctrl-C to stop.",
-    );
-  }
-  try {
-    await stopped;
-  } finally {
-    await service.close();
-  }
+  await serveUntilStopped(ctx, service, o.json, [
+    `Simulated nRF Cloud Provisioning Service on ${service.baseUrl}`,
+    `  export NRF_PROVISIONING_BASE_URL=${service.baseUrl}`,
+    `  export NRF_CLOUD_API_KEY=${service.apiKey}`,
+    `  register a simulated board's identity key: POST ${service.baseUrl}/sim/identities`,
+    "Press Ctrl-C to stop.",
+  ]);
 }
 
 /** cloudAccessKeyGeneration registers the device's public key on nRF Cloud: OnboardDevice with the key PEM. */
