@@ -15,7 +15,7 @@ export const DEFAULT_BASE_URL = "https://api.nrfcloud.com/v1";
 /** How requests go out: shared by the nRF Cloud client and the Provisioning Service client. */
 export interface HttpClientOptions {
   /** Team API key; only needed for account calls. Never logged or put in errors. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   fetch?: typeof fetch;
   /** Per-request timeout (default 30 s). */
   timeoutMs?: number;

@@ -136,7 +136,7 @@ function commandEndpoints(
           method: "POST",
           path: `${devicePath(uuid)}/provisioning`,
           json: {
-            ...(o.description === undefined ? {} : { description: o.description }),
+            description: o.description, // JSON leaves it out when undefined
             request: o.request,
           },
           expect: [201],

@@ -53,8 +53,8 @@ export class ProvisioningHttp {
       method: request.method,
       url: this.url(request.path, request.query),
       auth: this.auth,
-      ...(body === undefined ? {} : { body }),
-      ...(contentType === undefined ? {} : { contentType }),
+      body,
+      contentType,
       expect: request.expect,
     };
     try {
