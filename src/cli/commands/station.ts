@@ -134,7 +134,7 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
       journal,
       board,
       onboard,
-      ...(cloud === undefined ? {} : { cloud }),
+      cloud,
       concurrency,
       ...(options.watch ? { watch: { intervalMs } } : {}),
       interrupted: io.interrupted,
