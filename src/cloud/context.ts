@@ -34,18 +34,24 @@ export interface CloudClientOptions extends HttpClientOptions {
   uploadConcurrency?: number;
 }
 
-type Schemas = typeof import("./schemas.js");
-export type SchemaName = {
-  [K in keyof Schemas]: Schemas[K] extends z.ZodType ? K : never;
-}[keyof Schemas];
-export type SchemaOutput<N extends SchemaName> = z.infer<Schemas[N]>;
+/** The names of a schemas module's zod schemas. */
+export type ZodSchemaName<M> = {
+  [K in keyof M]: M[K] extends z.ZodType ? K : never;
+}[keyof M];
 
-let schemas: Promise<Schemas> | undefined;
-/** zod and the response schemas load with the first response to check, not at import. */
-function loadSchemas(): Promise<Schemas> {
-  schemas ??= import("./schemas.js");
-  return schemas;
+/** `load` run once, at the first call: zod and a layer's schemas load with its first response. */
+export function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= load();
+    return loaded;
+  };
 }
+
+type Schemas = typeof import("./schemas.js");
+export type SchemaName = ZodSchemaName<Schemas>;
+export type SchemaOutput<N extends SchemaName> = z.infer<Schemas[N]>;
+const loadSchemas = loadOnce(() => import("./schemas.js"));
 
 /** What every endpoint function shares: where to send, how to authenticate, send and check. */
 export interface CloudContext {

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { urlUnder } from "../cloud/context.js";
+import { loadOnce, urlUnder, type ZodSchemaName } from "../cloud/context.js";
 import { CloudError } from "../cloud/errors.js";
 import { type Auth, type HttpOptions, type HttpRequest, sendRequest } from "../cloud/http.js";
 import { ProvisioningError } from "./errors.js";
@@ -8,17 +8,9 @@ import { ProvisioningError } from "./errors.js";
 // same secret redaction), with its responses checked by lazily loaded zod schemas.
 
 type Schemas = typeof import("./schemas.js");
-export type SchemaName = {
-  [K in keyof Schemas]: Schemas[K] extends z.ZodType ? K : never;
-}[keyof Schemas];
+export type SchemaName = ZodSchemaName<Schemas>;
 export type SchemaType<N extends SchemaName> = z.infer<Schemas[N]>;
-
-let schemas: Promise<Schemas> | undefined;
-/** zod and the response schemas load with the first response to check, not at import. */
-export function loadSchemas(): Promise<Schemas> {
-  schemas ??= import("./schemas.js");
-  return schemas;
-}
+const loadSchemas = loadOnce(() => import("./schemas.js"));
 
 export interface ProvisioningRequest {
   method: HttpRequest["method"];
