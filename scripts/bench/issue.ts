@@ -23,8 +23,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BatchItem } from "../../src/ca/index.js";
-import { modemLikeCsr, randomDeviceId } from "../../test/ca/csr-factory.js";
-import { issueWithX509Library, referenceCa } from "../../test/ca/reference-issuer.js";
+import { modemCsr, randomImeiDeviceId } from "./modem-csr.js";
+import { issueWithX509Library, referenceCa } from "./x509-reference.js";
 
 // Typed from src, loaded from dist (a path in a variable, so typechecking needs no build).
 const built = "../../dist/ca";
@@ -52,7 +52,7 @@ const dir = await mkdtemp(join(tmpdir(), "nrf-bench-issue-"));
 try {
   await initCa({ dir, passphrase: "bench passphrase" });
   const ca = await loadCa({ dir, passphrase: "bench passphrase" });
-  const csrs = Array.from({ length: PER_ROUND }, () => modemLikeCsr(randomDeviceId()).der);
+  const csrs = Array.from({ length: PER_ROUND }, () => modemCsr(randomImeiDeviceId()).der);
   const items: BatchItem[] = csrs.map((der, i) => ({
     label: String(i),
     input: { kind: "csr", der },

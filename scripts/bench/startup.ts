@@ -12,7 +12,7 @@ import { openAtClient } from "../../src/at/index.js";
 import { keygen, withOfflineMode } from "../../src/modem/index.js";
 import { createMemoryTransportPair } from "../../src/serial/index.js";
 import { SimModem, startSimModemOnPty } from "../../src/sim/index.js";
-import { modemLikeCsr } from "../../test/ca/csr-factory.js";
+import { modemCsr } from "./modem-csr.js";
 
 const runsFlag = process.argv.indexOf("--runs");
 const RUNS = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 15;
@@ -41,7 +41,7 @@ try {
   cli("jwt", "keygen", "--device", "bench-dev", "--out-dir", "keys");
   cli("ca", "init", "--dir", "ca-plain", "--insecure-no-passphrase");
   cli("ca", "init", "--dir", "ca");
-  await writeFile(join(dir, "device.csr.pem"), modemLikeCsr("nrf-352656100367872").pem);
+  await writeFile(join(dir, "device.csr.pem"), modemCsr("nrf-352656100367872").pem);
   const keygenLine = await simulatedKeygenLine();
 
   const cases: Case[] = [

@@ -56,7 +56,7 @@ export interface AtClientOptions {
   /** Send `AT+CMEE=1` so failures carry a numeric code. Default true. */
   enableCmee?: boolean;
   /** Timeout of ordinary commands (KEYGEN and CMNG writes keep their longer defaults). */
-  defaultTimeoutMs?: number;
+  defaultTimeoutMs?: number | undefined;
   /**
    * The flush on open: input is discarded after the bare terminator until the line has been
    * quiet for `flushQuietMs` (default 30 ms), and for `flushMs` (default 100 ms) at most.

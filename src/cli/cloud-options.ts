@@ -49,7 +49,7 @@ export function cloudClientFrom(
   return createCloudClient({
     baseUrl,
     timeoutMs,
-    ...(apiKey === undefined ? {} : { apiKey }),
+    apiKey,
     userAgent: `nrf-provision/${packageVersion}`,
     onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
   });

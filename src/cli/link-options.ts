@@ -69,7 +69,7 @@ export function linkSettingsFrom(options: LinkCliOptions): LinkSettings {
     at: {
       mode: options.mode,
       terminator: terminators[options.terminator],
-      ...(timeoutMs === undefined ? {} : { defaultTimeoutMs: timeoutMs }),
+      defaultTimeoutMs: timeoutMs,
     },
   };
 }

@@ -2,6 +2,7 @@ import type { z } from "zod";
 import { CloudError } from "./errors.js";
 import {
   type Auth,
+  type HttpOptions,
   type HttpRequest,
   type HttpResponse,
   type RetryOptions,
@@ -11,36 +12,46 @@ import {
 
 export const DEFAULT_BASE_URL = "https://api.nrfcloud.com/v1";
 
-export interface CloudClientOptions {
-  /** Default `https://api.nrfcloud.com/v1`; include the path prefix (e.g. an organisation's). */
-  baseUrl?: string;
+/** How requests go out: shared by the nRF Cloud client and the Provisioning Service client. */
+export interface HttpClientOptions {
   /** Team API key; only needed for account calls. Never logged or put in errors. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   fetch?: typeof fetch;
   /** Per-request timeout (default 30 s). */
   timeoutMs?: number;
-  /** Retry policy; its `sleep` is also how bulk polling waits. */
+  /** Retry policy; its `sleep` is also how the nRF Cloud client's bulk polling waits. */
   retry?: RetryOptions;
   userAgent?: string;
+  now?: () => number;
+}
+
+export interface CloudClientOptions extends HttpClientOptions {
+  /** Default `https://api.nrfcloud.com/v1`; include the path prefix (e.g. an organisation's). */
+  baseUrl?: string;
   /** Called for deprecated endpoints and other non-fatal advice. */
   onWarning?: (message: string) => void;
   /** Concurrent uploads when a bulk call is split into several requests (default 3). */
   uploadConcurrency?: number;
-  now?: () => number;
+}
+
+/** The names of a schemas module's zod schemas. */
+export type ZodSchemaName<M> = {
+  [K in keyof M]: M[K] extends z.ZodType ? K : never;
+}[keyof M];
+
+/** `load` run once, at the first call: zod and a layer's schemas load with its first response. */
+export function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= load();
+    return loaded;
+  };
 }
 
 type Schemas = typeof import("./schemas.js");
-export type SchemaName = {
-  [K in keyof Schemas]: Schemas[K] extends z.ZodType ? K : never;
-}[keyof Schemas];
+export type SchemaName = ZodSchemaName<Schemas>;
 export type SchemaOutput<N extends SchemaName> = z.infer<Schemas[N]>;
-
-let schemas: Promise<Schemas> | undefined;
-/** zod and the response schemas load with the first response to check, not at import. */
-function loadSchemas(): Promise<Schemas> {
-  schemas ??= import("./schemas.js");
-  return schemas;
-}
+const loadSchemas = loadOnce(() => import("./schemas.js"));
 
 /** What every endpoint function shares: where to send, how to authenticate, send and check. */
 export interface CloudContext {
@@ -71,23 +82,10 @@ export function devicePath(deviceId: string): string {
 }
 
 export function createCloudContext(options: CloudClientOptions = {}): CloudContext {
-  const base = baseUrlWithoutCredentials(options.baseUrl ?? DEFAULT_BASE_URL);
+  const base = baseUrlWithoutCredentials(options.baseUrl ?? DEFAULT_BASE_URL, "nRF Cloud");
   void loadSchemas(); // while the first request is on the wire
-  const basePath = base.pathname.replace(/\/+$/, "");
-  const retrySleep = options.retry?.sleep ?? sleep;
-  const http = {
-    fetch: options.fetch ?? globalThis.fetch,
-    timeoutMs: options.timeoutMs ?? 30_000,
-    userAgent: options.userAgent ?? "nrf-provision",
-    now: options.now ?? Date.now,
-    retry: {
-      maxAttempts: options.retry?.maxAttempts ?? 5,
-      baseDelayMs: options.retry?.baseDelayMs ?? 500,
-      maxDelayMs: options.retry?.maxDelayMs ?? 30_000,
-      random: options.retry?.random ?? Math.random,
-      sleep: retrySleep,
-    },
-  };
+  const http = httpOptionsFrom(options);
+  const retrySleep = http.retry.sleep;
   const send = (request: HttpRequest) => sendRequest(http, request);
   return {
     baseUrl: base.toString().replace(/\/$/, ""),
@@ -96,14 +94,7 @@ export function createCloudContext(options: CloudClientOptions = {}): CloudConte
     now: http.now,
     sleep: (ms, signal) => sleepUnlessAborted(retrySleep, ms, signal),
     warn: options.onWarning ?? (() => {}),
-    url(path, query) {
-      const result = new URL(base);
-      result.pathname = basePath + path;
-      for (const [key, value] of Object.entries(query ?? {})) {
-        if (value !== undefined) result.searchParams.set(key, String(value));
-      }
-      return result;
-    },
+    url: (path, query) => urlUnder(base, path, query),
     send,
     async sendJson(request, schemaName) {
       const response = await send(request);
@@ -117,7 +108,39 @@ export function createCloudContext(options: CloudClientOptions = {}): CloudConte
   };
 }
 
-function baseUrlWithoutCredentials(baseUrl: string): URL {
+/** The HTTP layer's settings: the given options over the defaults. */
+export function httpOptionsFrom(options: HttpClientOptions): HttpOptions {
+  return {
+    fetch: options.fetch ?? globalThis.fetch,
+    timeoutMs: options.timeoutMs ?? 30_000,
+    userAgent: options.userAgent ?? "nrf-provision",
+    now: options.now ?? Date.now,
+    retry: {
+      maxAttempts: options.retry?.maxAttempts ?? 5,
+      baseDelayMs: options.retry?.baseDelayMs ?? 500,
+      maxDelayMs: options.retry?.maxDelayMs ?? 30_000,
+      random: options.retry?.random ?? Math.random,
+      sleep: options.retry?.sleep ?? sleep,
+    },
+  };
+}
+
+/** `path` under `base`'s path, with the defined query parameters. */
+export function urlUnder(
+  base: URL,
+  path: string,
+  query: Record<string, string | number | undefined> = {},
+): URL {
+  const result = new URL(base);
+  result.pathname = base.pathname.replace(/\/+$/, "") + path;
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) result.searchParams.set(key, String(value));
+  }
+  return result;
+}
+
+/** `baseUrl` parsed, or ERR_CLOUD_CONFIG when it carries credentials. `service` names it. */
+export function baseUrlWithoutCredentials(baseUrl: string, service: string): URL {
   const base = new URL(baseUrl);
   if (base.username === "" && base.password === "") return base;
   // Never echoed: the URL is shown without its user:password part.
@@ -125,7 +148,7 @@ function baseUrlWithoutCredentials(baseUrl: string): URL {
   base.password = "";
   throw new CloudError(
     "ERR_CLOUD_CONFIG",
-    `The nRF Cloud base URL must not carry credentials (user:password@): ${base.href}. The API key goes in NRF_CLOUD_API_KEY or --api-key.`,
+    `The ${service} base URL must not carry credentials (user:password@): ${base.href}. The API key goes in NRF_CLOUD_API_KEY or --api-key.`,
     { details: { baseUrl: base.href } },
   );
 }

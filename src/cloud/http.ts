@@ -30,8 +30,8 @@ export interface HttpRequest {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   url: URL;
   auth: Auth;
-  body?: string;
-  contentType?: string;
+  body?: string | undefined;
+  contentType?: string | undefined;
   headers?: Record<string, string>;
   /** Statuses that mean success for this endpoint. */
   expect: readonly number[];
@@ -297,12 +297,14 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
  * The error body nRF Cloud sends, `{code?: number, message?: string}` (SDK
  * `nrf_cloud_rest_error_decode` reads these keys), or null for anything else.
  */
-function errorBodyOf(json: unknown): { code?: number; message?: string } | null {
+function errorBodyOf(
+  json: unknown,
+): { code?: number | undefined; message?: string | undefined } | null {
   if (typeof json !== "object" || json === null) return null;
   const { code, message } = json as { code?: unknown; message?: unknown };
   if (code !== undefined && typeof code !== "number") return null;
   if (message !== undefined && typeof message !== "string") return null;
-  return { ...(code === undefined ? {} : { code }), ...(message === undefined ? {} : { message }) };
+  return { code, message };
 }
 
 function isTimeout(error: unknown): boolean {

@@ -18,7 +18,7 @@ export interface VerifyDeviceJwtOptions {
   /** The device's P-256 public key: KeyObject, SPKI PEM, or the device certificate PEM. */
   publicKey: KeyObject | string;
   /** When given, `sub` must equal it. */
-  deviceId?: string;
+  deviceId?: string | undefined;
   /** Current time in Unix seconds. Default: now. */
   now?: number;
   /** Allowed clock skew for `exp`, `nbf` and `iat`, in seconds. Default 60. */

@@ -75,7 +75,7 @@ const LIST_LINE = /^%CMNG:\s*(\d+)\s*,\s*(\d+)\s*(?:,\s*"([0-9A-Fa-f]{64})")?\s*
  */
 export async function listCredentials(
   at: AtClient,
-  options: { secTag?: number; type?: number; includeReserved?: boolean } = {},
+  options: { secTag?: number | undefined; type?: number; includeReserved?: boolean } = {},
 ): Promise<CredentialEntry[]> {
   if (options.secTag !== undefined) assertUserSecTag(options.secTag, at.portName);
   let command = "AT%CMNG=1";

@@ -6,10 +6,10 @@ import { assertQuotableText, assertUserSecTag } from "./validate.js";
 export interface ModemJwtOptions {
   /** Seconds until `exp`; 0 or omitted: no `iat`/`exp` claims. */
   lifetimeSeconds?: number;
-  subject?: string;
-  audience?: string;
+  subject?: string | undefined;
+  audience?: string | undefined;
   /** Sign with the key in this sec tag instead of the device identity key. */
-  secTag?: number;
+  secTag?: number | undefined;
   /** Key in `secTag`: 2 client key (default) or 8 endorsement key. */
   keyType?: 2 | 8;
 }

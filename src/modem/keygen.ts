@@ -8,9 +8,9 @@ export interface KeygenOptions {
   /** `csr`: PKCS#10 CSR (`<response_content>` 0); `public-key`: SubjectPublicKeyInfo (1). */
   content: "csr" | "public-key";
   /** Subject attributes, e.g. `CN=nrf-352656100367872`; without CN the modem uses its device UUID. */
-  attributes?: string;
+  attributes?: string | undefined;
   /** 9-character bit string such as `101010000`; needs `attributes` (positional parameter). */
-  keyUsage?: string;
+  keyUsage?: string | undefined;
   /** Default 60 s (the AT layer's KEYGEN timeout): generation time is undocumented. */
   timeoutMs?: number;
 }

@@ -478,7 +478,7 @@ async function generateKey(session: BoardSession): Promise<KeygenOutput> {
   const output = await keygen(at, {
     secTag,
     content: "csr",
-    ...(attributes === undefined ? {} : { attributes }),
+    attributes,
   });
   assertKeygenTrusted(output, { secTag });
   const commonName = output.csr?.commonName ?? null;
@@ -517,7 +517,7 @@ async function issue(
   const { options, deviceId } = session;
   const issued = await issueDeviceCertificate(options.ca, csr, {
     deviceId,
-    ...(options.certificateDays === undefined ? {} : { days: options.certificateDays }),
+    days: options.certificateDays,
   });
   const certificate = {
     pem: issued.pem,

@@ -40,10 +40,10 @@ export interface StationOnboardingOptions {
   journal: StationJournal;
   /** The CA ledger: recovery uploads only certificates found in it. */
   ledger: CertificateLedger;
-  cloud?: CloudClient;
+  cloud?: CloudClient | undefined;
   /** Rows per OnboardDevices request (nRF Cloud's limit, 1000, by default). */
-  batchSize?: number;
-  bulkWait?: WaitForBulkOpsOptions;
+  batchSize?: number | undefined;
+  bulkWait?: WaitForBulkOpsOptions | undefined;
   /** subType, tags, fwTypes for rows rebuilt from the journal. */
   rowFields?: OnboardingFields;
   /**

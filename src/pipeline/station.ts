@@ -62,7 +62,7 @@ export interface StationOptions {
   journal: StationJournal;
   board: StationBoardOptions;
   onboard: StationOnboardMode;
-  cloud?: CloudClient;
+  cloud?: CloudClient | undefined;
   concurrency: number;
   /** Keep polling `listPorts` every `intervalMs` until `interrupted`, which is then the only end. */
   watch?: { intervalMs: number };
@@ -168,9 +168,9 @@ function createOnboarding(
     // With --watch an interruption is the normal end: the last batch still goes out (a second
     // Ctrl-C ends the process; the journal keeps whatever is left for the next run).
     ...(options.watch === undefined ? { interrupted: options.interrupted } : {}),
-    ...(options.cloud === undefined ? {} : { cloud: options.cloud }),
-    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-    ...(options.bulkWait === undefined ? {} : { bulkWait: options.bulkWait }),
+    cloud: options.cloud,
+    batchSize: options.batchSize,
+    bulkWait: options.bulkWait,
     ...(options.board.onboardingFields === undefined
       ? {}
       : { rowFields: options.board.onboardingFields }),

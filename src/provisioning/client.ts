@@ -1,5 +1,9 @@
-import { CloudError } from "../cloud/errors.js";
-import { sleep as defaultSleep, type RetryOptions } from "../cloud/http.js";
+import {
+  baseUrlWithoutCredentials,
+  type HttpClientOptions,
+  httpOptionsFrom,
+} from "../cloud/context.js";
+import { sleep as defaultSleep } from "../cloud/http.js";
 import {
   type BulkClaimResult,
   type BulkClaimRow,
@@ -24,17 +28,10 @@ import { type WaitForCommandOptions, waitForCommand } from "./wait.js";
 
 export const DEFAULT_PROVISIONING_BASE_URL = "https://api.provisioning.nrfcloud.com/v1";
 
-export interface ProvisioningClientOptions {
+/** `apiKey` is the team's nRF Cloud REST API key (the same as the main API's). */
+export interface ProvisioningClientOptions extends HttpClientOptions {
   /** Default `https://api.provisioning.nrfcloud.com/v1`. */
   baseUrl?: string;
-  /** The team's nRF Cloud REST API key (the same as the main API's). Never logged. */
-  apiKey?: string;
-  fetch?: typeof fetch;
-  /** Per-request timeout (default 30 s). */
-  timeoutMs?: number;
-  retry?: RetryOptions;
-  userAgent?: string;
-  now?: () => number;
   /** How `waitForCommand` waits between polls (default a timer). */
   sleep?: (ms: number) => Promise<void>;
   /** Rows per bulk-claim request: at most 1000 (utils' MAX_CSV_ROWS), the default. */
@@ -116,32 +113,14 @@ export function createProvisioningClient(
 
 /** The HTTP layer with the client's options and defaults (as the nRF Cloud client's). */
 function provisioningHttp(options: ProvisioningClientOptions): ProvisioningHttp {
-  const base = new URL(options.baseUrl ?? DEFAULT_PROVISIONING_BASE_URL);
-  if (base.username !== "" || base.password !== "") {
-    base.username = "";
-    base.password = "";
-    throw new CloudError(
-      "ERR_CLOUD_CONFIG",
-      `The Provisioning Service base URL must not carry credentials (user:password@): ${base.href}. The API key goes in NRF_CLOUD_API_KEY or --api-key.`,
-      { details: { baseUrl: base.href } },
-    );
-  }
+  const base = baseUrlWithoutCredentials(
+    options.baseUrl ?? DEFAULT_PROVISIONING_BASE_URL,
+    "Provisioning Service",
+  );
   return new ProvisioningHttp(
     base,
     { kind: "api-key", apiKey: options.apiKey },
-    {
-      fetch: options.fetch ?? globalThis.fetch,
-      timeoutMs: options.timeoutMs ?? 30_000,
-      userAgent: options.userAgent ?? "nrf-provision",
-      now: options.now ?? Date.now,
-      retry: {
-        maxAttempts: options.retry?.maxAttempts ?? 5,
-        baseDelayMs: options.retry?.baseDelayMs ?? 500,
-        maxDelayMs: options.retry?.maxDelayMs ?? 30_000,
-        random: options.retry?.random ?? Math.random,
-        sleep: options.retry?.sleep ?? defaultSleep,
-      },
-    },
+    httpOptionsFrom(options),
   );
 }
 
@@ -157,7 +136,7 @@ function commandEndpoints(
           method: "POST",
           path: `${devicePath(uuid)}/provisioning`,
           json: {
-            ...(o.description === undefined ? {} : { description: o.description }),
+            description: o.description, // JSON leaves it out when undefined
             request: o.request,
           },
           expect: [201],

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { loadOnce, urlUnder, type ZodSchemaName } from "../cloud/context.js";
 import { CloudError } from "../cloud/errors.js";
 import { type Auth, type HttpOptions, type HttpRequest, sendRequest } from "../cloud/http.js";
 import { ProvisioningError } from "./errors.js";
@@ -7,17 +8,9 @@ import { ProvisioningError } from "./errors.js";
 // same secret redaction), with its responses checked by lazily loaded zod schemas.
 
 type Schemas = typeof import("./schemas.js");
-export type SchemaName = {
-  [K in keyof Schemas]: Schemas[K] extends z.ZodType ? K : never;
-}[keyof Schemas];
+export type SchemaName = ZodSchemaName<Schemas>;
 export type SchemaType<N extends SchemaName> = z.infer<Schemas[N]>;
-
-let schemas: Promise<Schemas> | undefined;
-/** zod and the response schemas load with the first response to check, not at import. */
-export function loadSchemas(): Promise<Schemas> {
-  schemas ??= import("./schemas.js");
-  return schemas;
-}
+const loadSchemas = loadOnce(() => import("./schemas.js"));
 
 export interface ProvisioningRequest {
   method: HttpRequest["method"];
@@ -33,23 +26,14 @@ export interface ProvisioningRequest {
 
 /** Sends provisioning requests relative to one base URL with one API key. */
 export class ProvisioningHttp {
-  private readonly basePath: string;
-
   constructor(
     private readonly base: URL,
     private readonly auth: Auth,
     readonly options: HttpOptions,
-  ) {
-    this.basePath = base.pathname.replace(/\/+$/, "");
-  }
+  ) {}
 
   url(path: string, query: ProvisioningRequest["query"] = {}): URL {
-    const result = new URL(this.base);
-    result.pathname = this.basePath + path;
-    for (const [key, value] of Object.entries(query)) {
-      if (value !== undefined) result.searchParams.set(key, String(value));
-    }
-    return result;
+    return urlUnder(this.base, path, query);
   }
 
   async send(request: ProvisioningRequest): Promise<{ status: number; text: string }> {
@@ -61,8 +45,8 @@ export class ProvisioningHttp {
       method: request.method,
       url: this.url(request.path, request.query),
       auth: this.auth,
-      ...(body === undefined ? {} : { body }),
-      ...(contentType === undefined ? {} : { contentType }),
+      body,
+      contentType,
       expect: request.expect,
     };
     try {

@@ -207,10 +207,8 @@ async function waitForAll(run: Run, created: Array<{ id: string; type: string }>
   const done: ProvisioningCommand[] = [];
   for (const { id, type } of created) {
     const command = await run.options.service.waitForCommand(run.identity.deviceUuid, id, {
-      ...(run.options.waitTimeoutMs === undefined ? {} : { timeoutMs: run.options.waitTimeoutMs }),
-      ...(run.options.pollIntervalMs === undefined
-        ? {}
-        : { pollIntervalMs: run.options.pollIntervalMs }),
+      timeoutMs: run.options.waitTimeoutMs,
+      pollIntervalMs: run.options.pollIntervalMs,
     });
     outcomes.push({ id, type, status: command.status ?? "" });
     if (command.status !== "SUCCEEDED") throw commandFailed(run, command, type);
@@ -309,7 +307,7 @@ async function certificatePath(run: Run, claimed: ClaimedDevice): Promise<Remote
   const output = trustedCsr(run, csrWait.done[0] as ProvisioningCommand, deviceId);
   const issued = await issueDeviceCertificate(ca, output, {
     deviceId,
-    ...(options.certificateDays === undefined ? {} : { days: options.certificateDays }),
+    days: options.certificateDays,
   });
   run.step("issue", `certificate ${issued.serialNumber} (in the CA ledger)`);
   const rest = await queue(run, [

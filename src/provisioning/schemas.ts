@@ -5,6 +5,13 @@ import { z } from "zod";
 // a client reads are required, everything else passes through.
 
 const lenient = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
+/** A paged list answer: `{items, total?, pageNextToken?}`. */
+const pageOf = <T extends z.ZodType>(item: T) =>
+  z.looseObject({
+    items: z.array(item),
+    total: lenient(z.number()),
+    pageNextToken: lenient(z.string()),
+  });
 
 /** The claimed-device object (reference §1.3): only `id` (the device UUID) is required. */
 export const ClaimedDeviceSchema = z.looseObject({
@@ -45,11 +52,7 @@ export const ProvisioningCommandSchema = z.looseObject({
 });
 export type ProvisioningCommand = z.infer<typeof ProvisioningCommandSchema>;
 
-export const ProvisioningCommandListSchema = z.looseObject({
-  items: z.array(ProvisioningCommandSchema),
-  total: lenient(z.number()),
-  pageNextToken: lenient(z.string()),
-});
+export const ProvisioningCommandListSchema = pageOf(ProvisioningCommandSchema);
 export type ProvisioningCommandList = z.infer<typeof ProvisioningCommandListSchema>;
 
 export const ProvisioningRuleSchema = z.looseObject({
@@ -62,11 +65,7 @@ export const ProvisioningRuleSchema = z.looseObject({
 });
 export type ProvisioningRule = z.infer<typeof ProvisioningRuleSchema>;
 
-export const ProvisioningRuleListSchema = z.looseObject({
-  items: z.array(ProvisioningRuleSchema),
-  total: lenient(z.number()),
-  pageNextToken: lenient(z.string()),
-});
+export const ProvisioningRuleListSchema = pageOf(ProvisioningRuleSchema);
 export type ProvisioningRuleList = z.infer<typeof ProvisioningRuleListSchema>;
 
 /** `GET /provisioning/tags`: its answer is not shown by any source [I]; `items` as for rules. */

@@ -6,9 +6,9 @@ export const NON_FINAL_COMMAND_STATUSES: readonly string[] = ["PENDING", "IN_PRO
 
 export interface WaitForCommandOptions {
   /** Overall limit (default 5 min): utils waits forever (reference §5.7), this does not. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Between polls (default 5 s, as utils). */
-  pollIntervalMs?: number;
+  pollIntervalMs?: number | undefined;
   /** Each status read, e.g. for progress. */
   onPoll?: (command: ProvisioningCommand) => void;
   /** Stops waiting (ERR_PROVISIONING_WAIT_TIMEOUT with `aborted`); the command goes on. */

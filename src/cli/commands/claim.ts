@@ -1,13 +1,7 @@
 import type { Command } from "commander";
 import type { BulkClaimRowResult, ProvisioningClient } from "../../provisioning/index.js";
 import type { ParsedTokenRow } from "../../provisioning/token-csv.js";
-import {
-  type CliContext,
-  parseIntegerOption,
-  usageError,
-  writeJson,
-  writeLines,
-} from "../context.js";
+import * as cli from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { readInputText } from "../io.js";
 import {
@@ -36,7 +30,7 @@ export interface ClaimRowReport {
 }
 
 /** Registers `claim`: claim devices by attestation token on nRF Cloud's Provisioning Service. */
-export function register(program: Command, ctx: CliContext): void {
+export function register(program: Command, ctx: cli.CliContext): void {
   const command = program
     .command("claim")
     .description(
@@ -51,16 +45,16 @@ export function register(program: Command, ctx: CliContext): void {
   addProvisioningOptions(command).action((options: ClaimCliOptions) => claimCommand(options, ctx));
 }
 
-async function claimCommand(options: ClaimCliOptions, ctx: CliContext): Promise<void> {
+async function claimCommand(options: ClaimCliOptions, ctx: cli.CliContext): Promise<void> {
   const { io } = ctx;
   if ((options.token === undefined) === (options.csv === undefined)) {
-    throw usageError("give one of --token <token> or --csv <file>");
+    throw cli.usageError("give one of --token <token> or --csv <file>");
   }
   const tags = (options.tags ?? "")
     .split(",")
     .map((tag) => tag.trim())
     .filter(Boolean);
-  const bulkChunkSize = parseIntegerOption("--chunk-size", options.chunkSize, {
+  const bulkChunkSize = cli.parseIntegerOption("--chunk-size", options.chunkSize, {
     min: 1,
     max: 1000,
   });
@@ -71,7 +65,7 @@ async function claimCommand(options: ClaimCliOptions, ctx: CliContext): Promise<
           await readInputText(io, "--csv", options.csv),
           options.csv,
         );
-  if (rows.length === 0) throw usageError(`${options.csv} has no rows: nothing to claim`);
+  if (rows.length === 0) throw cli.usageError(`${options.csv} has no rows: nothing to claim`);
   const client = await provisioningClientFrom(options, io, { bulkChunkSize });
   const reports = await claimRows(client, rows, {
     tags,
@@ -175,14 +169,22 @@ function describeRow(report: ClaimRowReport): string {
 }
 
 /** Per-row lines (or JSON); exit 5 when any row was not claimed. */
-function reportClaims(ctx: CliContext, reports: ClaimRowReport[], options: ClaimCliOptions): void {
+function reportClaims(
+  ctx: cli.CliContext,
+  reports: ClaimRowReport[],
+  options: ClaimCliOptions,
+): void {
   const failed = reports.filter((report) => report.status === "failed");
   const done = reports.length - failed.length;
   const verb = options.dryRun ? "can be claimed" : "claimed";
   if (options.json)
-    writeJson(ctx.io, { ok: failed.length === 0, dryRun: options.dryRun === true, rows: reports });
+    cli.writeJson(ctx.io, {
+      ok: failed.length === 0,
+      dryRun: options.dryRun === true,
+      rows: reports,
+    });
   else
-    writeLines(
+    cli.writeLines(
       ctx.io,
       ...reports.map(describeRow),
       `${done} of ${reports.length} device(s) ${verb}`,

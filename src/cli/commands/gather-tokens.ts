@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { GatherEvent, GatherSummary } from "../../provisioning/gather.js";
 import { portListerFromEnv, resolvePort } from "../../serial/index.js";
-import { type CliContext, parseIntegerOption, writeJson, writeLines } from "../context.js";
+import * as cli from "../context.js";
 import { ExitCode, exitCodeForErrorCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
 import {
@@ -21,7 +21,7 @@ interface GatherTokensCliOptions extends LinkCliOptions {
 }
 
 /** Registers `gather-tokens`: one board's attestation token into the factory's token file. */
-export function register(program: Command, ctx: CliContext): void {
+export function register(program: Command, ctx: cli.CliContext): void {
   const command = program
     .command("gather-tokens")
     .description(
@@ -38,7 +38,7 @@ export function register(program: Command, ctx: CliContext): void {
 
 async function gatherTokensCommand(
   options: GatherTokensCliOptions,
-  ctx: CliContext,
+  ctx: cli.CliContext,
 ): Promise<void> {
   const { io } = ctx;
   const settings = linkSettingsFrom(options);
@@ -51,12 +51,12 @@ async function gatherTokensCommand(
     concurrency: 1,
   });
   const failure = summary.failures[0];
-  if (options.json) writeJson(io, { ok: failure === undefined, ...summary });
+  if (options.json) cli.writeJson(io, { ok: failure === undefined, ...summary });
   if (failure !== undefined) {
     io.stderr.write(`error: ${failure.message} [${failure.code}]\n`);
     ctx.exitCode = exitCodeForErrorCode(failure.code);
   } else if (!options.json) {
-    writeLines(io, ...summary.gathered.map(describeGathered));
+    cli.writeLines(io, ...summary.gathered.map(describeGathered));
   }
 }
 
@@ -85,7 +85,7 @@ function describeGathered(row: GatherSummary["gathered"][number]): string {
  * being provisioned (no CA, no journal: the file is the record). Exit 6 if any board failed.
  */
 export async function gatherTokensAtStation(
-  ctx: CliContext,
+  ctx: cli.CliContext,
   options: { file: string; keep: boolean; concurrency: string; jsonl?: boolean },
   boards: {
     listPorts: () => Promise<string[]>;
@@ -93,7 +93,7 @@ export async function gatherTokensAtStation(
   },
 ): Promise<void> {
   const { io } = ctx;
-  const concurrency = parseIntegerOption("--concurrency", options.concurrency, {
+  const concurrency = cli.parseIntegerOption("--concurrency", options.concurrency, {
     min: 1,
     max: 256,
   });
@@ -106,13 +106,16 @@ export async function gatherTokensAtStation(
     onEvent: (event) => {
       if (options.jsonl) io.stdout.write(`${JSON.stringify(event)}\n`);
       else if (event.type === "token-gathered")
-        writeLines(io, describeGathered({ ...event.row, port: event.port, action: event.action }));
+        cli.writeLines(
+          io,
+          describeGathered({ ...event.row, port: event.port, action: event.action }),
+        );
       else if (event.type === "board-failed")
-        writeLines(io, `${event.port}: FAILED ${event.message} [${event.code}]`);
+        cli.writeLines(io, `${event.port}: FAILED ${event.message} [${event.code}]`);
     },
   });
   if (!options.jsonl) {
-    writeLines(
+    cli.writeLines(
       io,
       `${summary.gathered.length} token(s) gathered into ${options.file}, ${summary.failures.length} board(s) failed`,
     );

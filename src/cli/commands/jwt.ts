@@ -172,7 +172,7 @@ async function verifyAction(ctx: cli.CliContext, options: VerifyOptions): Promis
   const token = await readTokenOption(options.token, ctx);
   const { header, claims } = await verifyDeviceJwt(token, {
     publicKey,
-    ...(options.device === undefined ? {} : { deviceId: options.device }),
+    deviceId: options.device,
   });
   if (options.json) {
     cli.writeJson(ctx.io, { valid: true, header, claims });

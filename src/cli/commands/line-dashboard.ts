@@ -69,7 +69,7 @@ async function dashboardCommand(
       pollIntervalMs,
       host,
       port,
-      ...(token === undefined ? {} : { token }),
+      token,
     });
     writeLines(io, `Line dashboard on ${dashboard.url}`, "Press Ctrl-C to stop.");
     try {

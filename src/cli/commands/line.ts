@@ -1,13 +1,7 @@
 import type { Command } from "commander";
 import type { LineStatus } from "../../line/status.js";
 import type { ExportedDevice, PgStore } from "../../store/index.js";
-import {
-  type CliContext,
-  parseIntegerOption,
-  usageError,
-  writeJson,
-  writeLines,
-} from "../context.js";
+import * as cli from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
 import { registerLineDashboard } from "./line-dashboard.js";
@@ -24,7 +18,7 @@ const STORE_HELP = "the line's PostgreSQL (default: NRF_PROVISION_STORE)";
  * Registers `line`: the production line's shared state in PostgreSQL (status, export, db).
  * `line dashboard` (the live page) is registered next to these, from its own module.
  */
-export function register(program: Command, ctx: CliContext): void {
+export function register(program: Command, ctx: cli.CliContext): void {
   const line = program
     .command("line")
     .description(
@@ -72,7 +66,7 @@ async function withStore<T>(
   work: (store: PgStore) => Promise<T>,
 ): Promise<T> {
   const { openLineStore } = await import("../../store/open.js");
-  const claimTimeoutS = parseIntegerOption("--claim-timeout", options.claimTimeout ?? "30", {
+  const claimTimeoutS = cli.parseIntegerOption("--claim-timeout", options.claimTimeout ?? "30", {
     min: 1,
   });
   const store = await openLineStore(options.store, io.env, {
@@ -86,10 +80,10 @@ async function withStore<T>(
   }
 }
 
-async function migrateCommand(options: StoreCliOptions, ctx: CliContext): Promise<void> {
+async function migrateCommand(options: StoreCliOptions, ctx: cli.CliContext): Promise<void> {
   await withStore(options, ctx.io, async (store) => {
     const applied = await store.migrate();
-    writeLines(
+    cli.writeLines(
       ctx.io,
       applied.length === 0
         ? `line db: ${store.location} is current; nothing to apply`
@@ -100,23 +94,23 @@ async function migrateCommand(options: StoreCliOptions, ctx: CliContext): Promis
 
 async function checkCommand(
   options: StoreCliOptions & { json?: boolean },
-  ctx: CliContext,
+  ctx: cli.CliContext,
 ): Promise<void> {
   await withStore(options, ctx.io, async (store) => {
     const state = await store.checkSchema();
     if (options.json) {
-      writeJson(ctx.io, {
+      cli.writeJson(ctx.io, {
         current: state.current,
         applied: state.applied,
         pending: state.pending.map((m) => m.name),
       });
     } else if (state.current) {
-      writeLines(
+      cli.writeLines(
         ctx.io,
         `line db: ${store.location} is current (migrations ${state.applied.join(", ")})`,
       );
     } else {
-      writeLines(
+      cli.writeLines(
         ctx.io,
         `line db: ${store.location} lacks ${state.pending.map((m) => m.name).join(", ")}; run "nrf-provision line db migrate"`,
       );
@@ -127,11 +121,11 @@ async function checkCommand(
 
 async function statusCommand(
   options: StoreCliOptions & { json?: boolean },
-  ctx: CliContext,
+  ctx: cli.CliContext,
 ): Promise<void> {
   const status = await withStore(options, ctx.io, (store) => store.readLineStatus());
-  if (options.json) writeJson(ctx.io, status);
-  else writeLines(ctx.io, ...formatLineStatus(status));
+  if (options.json) cli.writeJson(ctx.io, status);
+  else cli.writeLines(ctx.io, ...formatLineStatus(status));
 }
 
 /** `line status` as text: one line per station, the totals, the recent failures. */
@@ -161,13 +155,13 @@ interface ExportCliOptions {
 
 async function exportCommand(
   options: StoreCliOptions & ExportCliOptions,
-  ctx: CliContext,
+  ctx: cli.CliContext,
 ): Promise<void> {
   if (options.csv === options.jsonl)
-    throw usageError("line export needs exactly one of --csv or --jsonl");
+    throw cli.usageError("line export needs exactly one of --csv or --jsonl");
   const since = options.since === undefined ? undefined : new Date(options.since);
   if (since !== undefined && Number.isNaN(since.getTime())) {
-    throw usageError(
+    throw cli.usageError(
       `--since must be an ISO 8601 time (e.g. 2026-12-01T08:00:00Z), got "${options.since}"`,
     );
   }

@@ -252,8 +252,8 @@ async function keygenAction(ctx: cli.CliContext, options: KeygenCliOptions): Pro
   const request: KeygenOptions = {
     secTag: parseSecTag(options.secTag),
     content: options.publicKey ? "public-key" : "csr",
-    ...(options.attributes === undefined ? {} : { attributes: options.attributes }),
-    ...(options.keyUsage === undefined ? {} : { keyUsage: options.keyUsage }),
+    attributes: options.attributes,
+    keyUsage: options.keyUsage,
   };
   keygenCommand(request); // refuses bad attributes before the port is even opened
   const result = await withModem(ctx, options, async (at) => {
@@ -354,9 +354,9 @@ async function jwtAction(ctx: cli.CliContext, options: JwtCliOptions): Promise<v
   const jwt = await withModem(ctx, options, (at) =>
     modemJwt(at, {
       lifetimeSeconds,
-      ...(secTag === undefined ? {} : { secTag }),
-      ...(options.subject === undefined ? {} : { subject: options.subject }),
-      ...(options.audience === undefined ? {} : { audience: options.audience }),
+      secTag,
+      subject: options.subject,
+      audience: options.audience,
     }),
   );
   if (options.json) return cli.writeJson(ctx.io, jwt);
@@ -383,7 +383,7 @@ async function listAction(ctx: cli.CliContext, options: ListCliOptions): Promise
   const secTag = options.secTag === undefined ? undefined : parseSecTag(options.secTag);
   const entries = await withModem(ctx, options, (at) =>
     listCredentials(at, {
-      ...(secTag === undefined ? {} : { secTag }),
+      secTag,
       includeReserved: options.all === true,
     }),
   );

@@ -9,13 +9,7 @@ import type { ProvisioningClient } from "../../provisioning/client.js";
 import type { RemoteBoard, RemoteProvisionResult } from "../../provisioning/remote.js";
 import { openSerialTransport, portListerFromEnv, resolvePort } from "../../serial/index.js";
 import { addCloudOptions, type CloudCliOptions, cloudClientFrom } from "../cloud-options.js";
-import {
-  type CliContext,
-  parseIntegerOption,
-  usageError,
-  writeJson,
-  writeLines,
-} from "../context.js";
+import * as cli from "../context.js";
 import type { CliIo } from "../io.js";
 import {
   addLinkOptions,
@@ -45,7 +39,7 @@ interface ProvisionRemoteCliOptions extends LinkCliOptions, CloudCliOptions {
 }
 
 /** Registers `provision-remote`: claim a board and provision it through nRF Cloud's Provisioning Service. */
-export function register(program: Command, ctx: CliContext): void {
+export function register(program: Command, ctx: cli.CliContext): void {
   const command = program
     .command("provision-remote")
     .description(
@@ -110,13 +104,13 @@ function listOf(value: string | undefined): string[] | undefined {
 
 async function provisionRemoteCommand(
   options: ProvisionRemoteCliOptions,
-  ctx: CliContext,
+  ctx: cli.CliContext,
 ): Promise<void> {
   const { io } = ctx;
   const tags = listOf(options.tags);
   const autoOnboarding = tags?.includes("nrf-cloud-onboarding") === true;
   if (!autoOnboarding && options.caDir === undefined)
-    throw usageError(
+    throw cli.usageError(
       "provision-remote needs --ca-dir (the local CA issues the certificate), unless --tags nrf-cloud-onboarding",
     );
   const settings = linkSettingsFrom(options);
@@ -136,19 +130,20 @@ async function provisionRemoteCommand(
       rootCaPem: await loadRootCaBundle(
         (options.rootCa ?? []).map((file) => resolve(io.cwd, file)),
       ),
-      secTag: parseIntegerOption("--sec-tag", options.secTag, { min: 0, max: 2147483647 }),
+      secTag: cli.parseIntegerOption("--sec-tag", options.secTag, { min: 0, max: 2147483647 }),
       deviceIdPolicy: parseDeviceIdPolicy(options.deviceId),
       ...(tags ? { tags } : {}),
       ensureRule: options.ensureRule === true,
       ...(onboarder ? { onboarder } : {}),
       trigger: options.trigger as "auto" | "shell" | "at" | "manual",
-      waitTimeoutMs: parseIntegerOption("--wait-timeout", options.waitTimeout, { min: 1 }) * 1000,
+      waitTimeoutMs:
+        cli.parseIntegerOption("--wait-timeout", options.waitTimeout, { min: 1 }) * 1000,
       pollIntervalMs:
-        parseIntegerOption("--poll-interval", options.pollInterval, { min: 0 }) * 1000,
+        cli.parseIntegerOption("--poll-interval", options.pollInterval, { min: 0 }) * 1000,
       onStep: options.json ? undefined : (step, detail) => io.stdout.write(`${step}: ${detail}\n`),
     });
-    if (options.json) writeJson(io, { ok: true, ...result });
-    else writeLines(io, ...describe(result));
+    if (options.json) cli.writeJson(io, { ok: true, ...result });
+    else cli.writeLines(io, ...describe(result));
   } finally {
     await ca?.close();
   }
@@ -184,7 +179,7 @@ async function onboarderFor(options: ProvisionRemoteCliOptions, io: CliIo): Prom
     );
   if (mode.startsWith("csv:") && mode.length > "csv:".length)
     return appendToOnboardingCsv(resolve(io.cwd, mode.slice("csv:".length)), { replace: false });
-  throw usageError(`--onboard must be single, csv:FILE or none, got "${mode}"`);
+  throw cli.usageError(`--onboard must be single, csv:FILE or none, got "${mode}"`);
 }
 
 /** The Provisioning Service: `--provisioning-url` or NRF_PROVISIONING_BASE_URL, the team's API key. */
@@ -198,19 +193,19 @@ async function provisioningClientFrom(
   const baseUrl =
     options.provisioningUrl || io.env.NRF_PROVISIONING_BASE_URL || DEFAULT_PROVISIONING_BASE_URL;
   if (!/^https?:\/\/[^/]/.test(baseUrl))
-    throw usageError(
+    throw cli.usageError(
       `the Provisioning Service URL must be an http(s) URL including /v1, got "${baseUrl}"`,
     );
   const apiKey = options.apiKey || io.env.NRF_CLOUD_API_KEY;
   if (!apiKey)
-    throw usageError(
+    throw cli.usageError(
       "no nRF Cloud API key for the Provisioning Service: set NRF_CLOUD_API_KEY or pass --api-key. Nothing was sent.",
     );
   return createProvisioningClient({
     baseUrl,
     apiKey,
     timeoutMs:
-      parseIntegerOption("--http-timeout", options.httpTimeout ?? "30", { min: 1, max: 3600 }) *
+      cli.parseIntegerOption("--http-timeout", options.httpTimeout ?? "30", { min: 1, max: 3600 }) *
       1000,
     userAgent: `nrf-provision/${packageVersion}`,
   });

@@ -1,10 +1,13 @@
 import type { Command } from "commander";
 import * as cli from "../context.js";
+import {
+  addSimServerOptions,
+  type SimServerCliOptions,
+  serveUntilStopped,
+  simServerSettings,
+} from "./sim-server.js";
 
-interface SimCloudCliOptions {
-  port: string;
-  host: string;
-  apiKey?: string;
+interface SimCloudCliOptions extends SimServerCliOptions {
   bulkDelayMs: string;
   latencyMs: string;
   ownershipCode?: string[];
@@ -13,14 +16,12 @@ interface SimCloudCliOptions {
 
 /** `sim cloud`: a simulated nRF Cloud REST API on 127.0.0.1 until Ctrl-C. */
 export function registerSimCloud(sim: Command, ctx: cli.CliContext): void {
-  sim
+  const command = sim
     .command("cloud")
     .description(
       "Run a simulated nRF Cloud REST API; point NRF_CLOUD_BASE_URL at the printed URL. Ctrl-C stops it.",
-    )
-    .option("--port <n>", "TCP port (0 picks a free one)", "0")
-    .option("--host <address>", "address to listen on", "127.0.0.1")
-    .option("--api-key <key>", "API key the simulator accepts (default: random, printed)")
+    );
+  addSimServerOptions(command)
     .option("--bulk-delay-ms <n>", "time a bulk operation takes from upload to result", "1000")
     .option("--latency-ms <n>", "delay added to every response", "0")
     .option(
@@ -33,31 +34,17 @@ export function registerSimCloud(sim: Command, ctx: cli.CliContext): void {
       const { startSimCloud } = await import("../../sim/cloud/index.js");
       const cloud = await startSimCloud({
         ownershipCodes,
-        port: cli.parseIntegerOption("--port", flags.port, { min: 0, max: 65535 }),
-        host: flags.host,
+        ...simServerSettings(flags),
         bulkDelayMs: cli.parseIntegerOption("--bulk-delay-ms", flags.bulkDelayMs, { min: 0 }),
         latencyMs: cli.parseIntegerOption("--latency-ms", flags.latencyMs, { min: 0 }),
-        ...(flags.apiKey ? { apiKey: flags.apiKey } : {}),
         seed: Date.now(),
       });
-      // Listen for Ctrl-C (and SIGTERM, SIGHUP) before saying where we listen: a script may interrupt right away.
-      const stopped = ctx.io.stopped;
-      // The simulator's key is not a real credential: printing it is how clients learn it.
-      if (flags.json) cli.writeJson(ctx.io, { baseUrl: cloud.baseUrl, apiKey: cloud.apiKey });
-      else {
-        cli.writeLines(
-          ctx.io,
-          `Simulated nRF Cloud on ${cloud.baseUrl}`,
-          `  export NRF_CLOUD_BASE_URL=${cloud.baseUrl}`,
-          `  export NRF_CLOUD_API_KEY=${cloud.apiKey}`,
-          "Press Ctrl-C to stop.",
-        );
-      }
-      try {
-        await stopped;
-      } finally {
-        await cloud.close();
-      }
+      await serveUntilStopped(ctx, cloud, flags.json, [
+        `Simulated nRF Cloud on ${cloud.baseUrl}`,
+        `  export NRF_CLOUD_BASE_URL=${cloud.baseUrl}`,
+        `  export NRF_CLOUD_API_KEY=${cloud.apiKey}`,
+        "Press Ctrl-C to stop.",
+      ]);
     });
 }
 

@@ -1,16 +1,13 @@
 import { type Command, Option } from "commander";
+import * as cli from "../context.js";
 import {
-  type CliContext,
-  parseIntegerOption,
-  usageError,
-  writeJson,
-  writeLines,
-} from "../context.js";
+  addSimServerOptions,
+  type SimServerCliOptions,
+  serveUntilStopped,
+  simServerSettings,
+} from "./sim-server.js";
 
-interface SimProvisioningCliOptions {
-  port: string;
-  host: string;
-  apiKey?: string;
+interface SimProvisioningCliOptions extends SimServerCliOptions {
   latencyMs: string;
   unclaimedStatus: "401" | "403";
   fail500: string;
@@ -23,15 +20,13 @@ interface SimProvisioningCliOptions {
 }
 
 /** `sim provisioning`: a simulated nRF Cloud Provisioning Service on 127.0.0.1 until Ctrl-C. */
-export function registerSimProvisioning(sim: Command, ctx: CliContext): void {
-  sim
+export function registerSimProvisioning(sim: Command, ctx: cli.CliContext): void {
+  const command = sim
     .command("provisioning")
     .description(
       "Run a simulated nRF Cloud Provisioning Service (claims, provisioning commands, device endpoints); point NRF_PROVISIONING_BASE_URL at the printed URL. Ctrl-C stops it.",
-    )
-    .option("--port <n>", "TCP port (0 picks a free one)", "0")
-    .option("--host <address>", "address to listen on", "127.0.0.1")
-    .option("--api-key <key>", "API key the simulator accepts (default: random, printed)")
+    );
+  addSimServerOptions(command)
     .option("--latency-ms <n>", "delay added to every response", "0")
     .addOption(
       new Option("--unclaimed-status <code>", "what a device that is not claimed gets")
@@ -66,20 +61,18 @@ export function registerSimProvisioning(sim: Command, ctx: CliContext): void {
 
 async function simProvisioningCommand(
   o: SimProvisioningCliOptions,
-  ctx: CliContext,
+  ctx: cli.CliContext,
 ): Promise<void> {
   const { startSimProvisioning } = await import("../../sim/provisioning/index.js");
   const cloudUrl = o.cloudUrl ?? (ctx.io.env.NRF_CLOUD_BASE_URL || undefined);
   const onCloudAccessKey = await cloudKeyRegistrar(cloudUrl, o.cloudApiKey ?? o.apiKey);
   const service = await startSimProvisioning({
     ...(onCloudAccessKey ? { onCloudAccessKey } : {}),
-    port: parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
-    host: o.host,
-    ...(o.apiKey ? { apiKey: o.apiKey } : {}),
+    ...simServerSettings(o),
     faults: {
-      latencyMs: parseIntegerOption("--latency-ms", o.latencyMs, { min: 0 }),
+      latencyMs: cli.parseIntegerOption("--latency-ms", o.latencyMs, { min: 0 }),
       unclaimedStatus: o.unclaimedStatus === "401" ? 401 : 403,
-      fail500: parseIntegerOption("--fail-500", o.fail500, { min: 0 }),
+      fail500: cli.parseIntegerOption("--fail-500", o.fail500, { min: 0 }),
       legacyCsrField: o.legacyCsrField === true,
       bulkAnswer: o.bulkAnswer,
     },
@@ -98,31 +91,19 @@ async function simProvisioningCommand(
       });
     }
   }
-  // Listen for Ctrl-C before saying where we listen: a script may interrupt right away.
-  const stopped = ctx.io.stopped;
-  // The simulator's key is not a real credential: printing it is how clients learn it.
-  if (o.json) writeJson(ctx.io, { baseUrl: service.baseUrl, apiKey: service.apiKey });
-  else {
-    writeLines(
-      ctx.io,
-      `Simulated nRF Cloud Provisioning Service on ${service.baseUrl}`,
-      `  export NRF_PROVISIONING_BASE_URL=${service.baseUrl}`,
-      `  export NRF_CLOUD_API_KEY=${service.apiKey}`,
-      `  register a simulated board's identity key: POST ${service.baseUrl}/sim/identities`,
-      "Press Ctrl-C to stop.",
-    );
-  }
-  try {
-    await stopped;
-  } finally {
-    await service.close();
-  }
+  await serveUntilStopped(ctx, service, o.json, [
+    `Simulated nRF Cloud Provisioning Service on ${service.baseUrl}`,
+    `  export NRF_PROVISIONING_BASE_URL=${service.baseUrl}`,
+    `  export NRF_CLOUD_API_KEY=${service.apiKey}`,
+    `  register a simulated board's identity key: POST ${service.baseUrl}/sim/identities`,
+    "Press Ctrl-C to stop.",
+  ]);
 }
 
 /** cloudAccessKeyGeneration registers the device's public key on nRF Cloud: OnboardDevice with the key PEM. */
 async function cloudKeyRegistrar(cloudUrl: string | undefined, apiKey: string | undefined) {
   if (cloudUrl === undefined) return undefined;
-  if (!apiKey) throw usageError("--cloud-url needs --cloud-api-key (or --api-key)");
+  if (!apiKey) throw cli.usageError("--cloud-url needs --cloud-api-key (or --api-key)");
   const { createCloudClient } = await import("../../cloud/index.js");
   const cloud = createCloudClient({ baseUrl: cloudUrl, apiKey });
   return async (event: { deviceUuid: string; publicKeyPem: string }) => {

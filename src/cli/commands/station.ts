@@ -134,7 +134,7 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
       journal,
       board,
       onboard,
-      ...(cloud === undefined ? {} : { cloud }),
+      cloud,
       concurrency,
       ...(options.watch ? { watch: { intervalMs } } : {}),
       interrupted: io.interrupted,
@@ -198,7 +198,7 @@ type MaybeTerminal = CliIo["stderr"] & LiveViewTerminal & { isTTY?: boolean };
 function stationOutput(
   io: CliIo,
   options: StationCliOptions,
-): { onEvent: (event: StationEvent) => void; liveView?: LiveView } {
+): { onEvent: (event: StationEvent) => void; liveView?: LiveView | undefined } {
   const stderr = io.stderr as MaybeTerminal;
   // The view needs stderr to itself: `--verbose` (the link options') logs AT traffic there.
   const liveView =
@@ -217,7 +217,7 @@ function stationOutput(
       results?.(event);
       notes?.(event);
     },
-    ...(liveView === undefined ? {} : { liveView }),
+    liveView,
   };
 }
 

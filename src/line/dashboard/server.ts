@@ -17,7 +17,7 @@ export interface DashboardOptions {
   /** Default 8080; 0 picks a free port. */
   port?: number;
   /** Required of every request (page, assets, events) as `?token=` or `Authorization: Bearer`. */
-  token?: string;
+  token?: string | undefined;
 }
 
 export interface Dashboard {

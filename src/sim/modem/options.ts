@@ -55,7 +55,7 @@ export interface SimModemOptions {
    */
   reservedCredentials?: boolean;
   /** Called with each AT command exactly as the modem receives it (after the shell, if any). */
-  onCommand?: (command: string) => void;
+  onCommand?: ((command: string) => void) | undefined;
   /** Command terminator the simulated AT host expects. Default CR LF (as SLM). */
   terminator?: SimTerminator;
   /** Delay before each response. Default 0. */
@@ -69,5 +69,5 @@ export interface SimModemOptions {
   clock?: (() => number) | undefined;
   /** Periodic unsolicited lines (URCs, Zephyr log lines) on every attached link. */
   noise?: { intervalMs: number; lines?: string[] };
-  faults?: SimModemFaults;
+  faults?: SimModemFaults | undefined;
 }

@@ -219,8 +219,8 @@ export class SimModem {
   attachInternal(transport: ByteTransport): () => void {
     const cmeOn = this.options.faults?.cmeOn;
     const options: SimModemOptions = {
-      ...(cmeOn === undefined ? {} : { faults: { cmeOn } }),
-      ...(this.options.onCommand === undefined ? {} : { onCommand: this.options.onCommand }),
+      faults: cmeOn === undefined ? undefined : { cmeOn },
+      onCommand: this.options.onCommand,
     };
     const session = new SimSession(transport, options, {
       execute: (command) => this.execute(command),
