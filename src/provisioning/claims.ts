@@ -41,14 +41,14 @@ export async function checkClaim(http: ProvisioningHttp, claimToken: string): Pr
 /** `POST /claimed-devices {claimToken, tags}`: 201 with the claimed device. Tags are split, not one string. */
 export function claimDevice(
   http: ProvisioningHttp,
-  o: { claimToken: string; tags?: readonly string[] },
+  claim: { claimToken: string; tags?: readonly string[] },
 ): Promise<ClaimedDevice> {
-  const tags = o.tags === undefined || o.tags.length === 0 ? {} : { tags: [...o.tags] };
+  const tags = claim.tags === undefined || claim.tags.length === 0 ? {} : { tags: [...claim.tags] };
   return http.sendJson(
     {
       method: "POST",
       path: "/claimed-devices",
-      json: { claimToken: o.claimToken, ...tags },
+      json: { claimToken: claim.claimToken, ...tags },
       expect: [201],
     },
     "ClaimedDeviceSchema",

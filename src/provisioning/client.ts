@@ -55,7 +55,7 @@ export interface ProvisioningClient {
   readonly baseUrl: string;
   /** Dry-run claim: 202 means claimable; otherwise the service's reason. */
   checkClaim(claimToken: string): Promise<ClaimCheck>;
-  claimDevice(o: { claimToken: string; tags?: readonly string[] }): Promise<ClaimedDevice>;
+  claimDevice(claim: { claimToken: string; tags?: readonly string[] }): Promise<ClaimedDevice>;
   /** Bulk claim as text/csv in chunks of at most 1000 rows; one result per row, in order. */
   claimDevices(rows: readonly BulkClaimRow[]): Promise<BulkClaimResult>;
   unclaimDevice(deviceUuid: string): Promise<void>;
@@ -76,7 +76,7 @@ export interface ProvisioningClient {
   createRule(rule: NewRule): Promise<ProvisioningRule>;
   listTags(): Promise<ProvisioningTagList>;
   /** Creates a tag; a tag that already exists (409) is not an error. */
-  createTag(o: { tag: string; description?: string }): Promise<void>;
+  createTag(tag: { tag: string; description?: string }): Promise<void>;
 }
 
 /** A typed Provisioning Service client over the nRF Cloud client's HTTP layer. */
@@ -130,14 +130,14 @@ function commandEndpoints(
   http: ProvisioningHttp,
 ): Pick<ProvisioningClient, "createCommand" | "getCommand" | "listCommands"> {
   return {
-    createCommand: (uuid, o) =>
+    createCommand: (uuid, command) =>
       http.sendJson(
         {
           method: "POST",
           path: `${devicePath(uuid)}/provisioning`,
           json: {
-            description: o.description, // JSON leaves it out when undefined
-            request: o.request,
+            description: command.description, // JSON leaves it out when undefined
+            request: command.request,
           },
           expect: [201],
           deviceUuid: uuid,

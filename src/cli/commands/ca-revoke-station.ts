@@ -12,12 +12,12 @@ export function registerRevokeStation(ca: Command, ctx: CliContext): void {
     .argument("<station-id>", "the station's --station-id")
     .option("--store <postgres://…>", "the line's PostgreSQL (default: NRF_PROVISION_STORE)")
     .option("--json", "print one JSON document")
-    .action(async (stationId: string, o: { store?: string; json?: boolean }) => {
+    .action(async (stationId: string, flags: { store?: string; json?: boolean }) => {
       const { openLineStore } = await import("../../store/open.js");
-      const store = await openLineStore(o.store, ctx.io.env, { retryForMs: 10_000 });
+      const store = await openLineStore(flags.store, ctx.io.env, { retryForMs: 10_000 });
       try {
         const { issuerFingerprint } = await store.revokeStation(stationId);
-        if (o.json) return writeJson(ctx.io, { ok: true, stationId, issuerFingerprint });
+        if (flags.json) return writeJson(ctx.io, { ok: true, stationId, issuerFingerprint });
         writeLines(
           ctx.io,
           `station ${stationId} revoked on ${store.location}: its CA${issuerFingerprint ? ` (SHA-256 ${issuerFingerprint})` : ""} issues no more certificates on this line`,

@@ -192,14 +192,14 @@ function registerDelegate(ca: Command, ctx: cli.CliContext): void {
     .option("--days <n>", "validity in days (never past the root's)", "365")
     .option("--insecure-no-passphrase", "store the station CA key UNENCRYPTED (test set-ups only)")
     .option("--json", "print one JSON document")
-    .action(async (o: DelegateFlags) => {
-      const days = cli.parseIntegerOption("--days", o.days, { min: 1, max: 36_500 });
-      const root = await openCaWithPassphrase(ctx.io, o.rootDir, {
+    .action(async (flags: DelegateFlags) => {
+      const days = cli.parseIntegerOption("--days", flags.days, { min: 1, max: 36_500 });
+      const root = await openCaWithPassphrase(ctx.io, flags.rootDir, {
         env: ROOT_CA_PASSPHRASE_ENV,
         prompt: "Root CA passphrase: ",
       });
       try {
-        const passphrase = o.insecureNoPassphrase ? null : await newCaPassphrase(ctx.io);
+        const passphrase = flags.insecureNoPassphrase ? null : await newCaPassphrase(ctx.io);
         if (passphrase !== null && passphrase === ctx.io.env[ROOT_CA_PASSPHRASE_ENV]) {
           ctx.io.stderr.write(
             `warning: the station CA gets the root's passphrase: whoever runs the station could unlock the root. Give ${CA_PASSPHRASE_ENV} a passphrase of its own.\n`,
@@ -207,12 +207,12 @@ function registerDelegate(ca: Command, ctx: cli.CliContext): void {
         }
         const info = await delegateCa({
           root,
-          station: o.station,
-          dir: resolve(ctx.io.cwd, o.outDir),
+          station: flags.station,
+          dir: resolve(ctx.io.cwd, flags.outDir),
           passphrase,
           days,
         });
-        if (o.json) return cli.writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
+        if (flags.json) return cli.writeJson(ctx.io, { ok: true, ca: caJson(info, 0) });
         cli.writeLines(
           ctx.io,
           `Created station CA "${info.subject}" in ${info.dir}, signed by "${root.info.subject}"`,
@@ -221,7 +221,7 @@ function registerDelegate(ca: Command, ctx: cli.CliContext): void {
           `  root         ${join(info.dir, DELEGATED_ROOT_FILE)}`,
           `  serial       ${info.serialNumber}`,
           `  valid until  ${info.notAfter.toISOString()}`,
-          `Use it on the station with --ca-dir ${o.outDir}; keep the root directory offline.`,
+          `Use it on the station with --ca-dir ${flags.outDir}; keep the root directory offline.`,
         );
       } finally {
         await root.close();

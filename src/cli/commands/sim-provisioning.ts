@@ -56,30 +56,30 @@ export function registerSimProvisioning(sim: Command, ctx: cli.CliContext): void
     )
     .option("--cloud-api-key <key>", "API key for --cloud-url (default: --api-key)")
     .option("--json", "print {baseUrl, apiKey} as JSON")
-    .action((o: SimProvisioningCliOptions) => simProvisioningCommand(o, ctx));
+    .action((flags: SimProvisioningCliOptions) => simProvisioningCommand(flags, ctx));
 }
 
 async function simProvisioningCommand(
-  o: SimProvisioningCliOptions,
+  flags: SimProvisioningCliOptions,
   ctx: cli.CliContext,
 ): Promise<void> {
   const { startSimProvisioning } = await import("../../sim/provisioning/index.js");
-  const cloudUrl = o.cloudUrl ?? (ctx.io.env.NRF_CLOUD_BASE_URL || undefined);
-  const onCloudAccessKey = await cloudKeyRegistrar(cloudUrl, o.cloudApiKey ?? o.apiKey);
+  const cloudUrl = flags.cloudUrl ?? (ctx.io.env.NRF_CLOUD_BASE_URL || undefined);
+  const onCloudAccessKey = await cloudKeyRegistrar(cloudUrl, flags.cloudApiKey ?? flags.apiKey);
   const service = await startSimProvisioning({
     ...(onCloudAccessKey ? { onCloudAccessKey } : {}),
-    ...simServerSettings(o),
+    ...simServerSettings(flags),
     faults: {
-      latencyMs: cli.parseIntegerOption("--latency-ms", o.latencyMs, { min: 0 }),
-      unclaimedStatus: o.unclaimedStatus === "401" ? 401 : 403,
-      fail500: cli.parseIntegerOption("--fail-500", o.fail500, { min: 0 }),
-      legacyCsrField: o.legacyCsrField === true,
-      bulkAnswer: o.bulkAnswer,
+      latencyMs: cli.parseIntegerOption("--latency-ms", flags.latencyMs, { min: 0 }),
+      unclaimedStatus: flags.unclaimedStatus === "401" ? 401 : 403,
+      fail500: cli.parseIntegerOption("--fail-500", flags.fail500, { min: 0 }),
+      legacyCsrField: flags.legacyCsrField === true,
+      bulkAnswer: flags.bulkAnswer,
     },
   });
-  if (o.boardSeed !== undefined) {
+  if (flags.boardSeed !== undefined) {
     const { SimModem } = await import("../../sim/modem/index.js");
-    for (const seed of o.boardSeed
+    for (const seed of flags.boardSeed
       .split(",")
       .map((item) => item.trim())
       .filter(Boolean)) {
@@ -91,7 +91,7 @@ async function simProvisioningCommand(
       });
     }
   }
-  await serveUntilStopped(ctx, service, o.json, [
+  await serveUntilStopped(ctx, service, flags.json, [
     `Simulated nRF Cloud Provisioning Service on ${service.baseUrl}`,
     `  export NRF_PROVISIONING_BASE_URL=${service.baseUrl}`,
     `  export NRF_CLOUD_API_KEY=${service.apiKey}`,

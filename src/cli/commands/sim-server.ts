@@ -16,15 +16,15 @@ export function addSimServerOptions(command: Command): Command {
 }
 
 /** Where the simulator listens, and the API key it accepts when one was given. */
-export function simServerSettings(o: SimServerCliOptions): {
+export function simServerSettings(flags: SimServerCliOptions): {
   port: number;
   host: string;
   apiKey?: string;
 } {
   return {
-    port: cli.parseIntegerOption("--port", o.port, { min: 0, max: 65535 }),
-    host: o.host,
-    ...(o.apiKey ? { apiKey: o.apiKey } : {}),
+    port: cli.parseIntegerOption("--port", flags.port, { min: 0, max: 65535 }),
+    host: flags.host,
+    ...(flags.apiKey ? { apiKey: flags.apiKey } : {}),
   };
 }
 
