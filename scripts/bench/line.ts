@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { initCa } from "../../src/ca/index.js";
 import { startSimModemOnPty } from "../../src/sim/modem/index.js";
 import { Database } from "../../src/store/index.js";
-import { type PgCluster, startPgCluster } from "../../test/store/pg-cluster.js";
+import { type PgCluster, startPgCluster } from "../pg-cluster.js";
 
 const KEYGEN_MS = 2000;
 const BOARDS_PER_STATION = 16;
