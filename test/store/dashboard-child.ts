@@ -1,16 +1,10 @@
 /**
- * `line dashboard` as a child process of the built CLI, and Debian's chromium (never a downloaded
- * one) driven by playwright-core to look at it, launched as test/line/dashboard/browser.test.ts does.
+ * `line dashboard` as a child process of the built CLI; the browser that looks at it is
+ * test/line/dashboard/chromium.ts's.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
 
-const CHROMIUM = "/usr/bin/chromium";
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const cli = fileURLToPath(new URL("../../bin/nrf-provision.js", import.meta.url));
 
@@ -61,43 +55,4 @@ export function startDashboardChild(
   });
 }
 
-export interface Browser {
-  page: Page;
-  close(): Promise<void>;
-}
-
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`);
-  }
-  const userDataDir = await mkdtemp(join(tmpdir(), "nrf-provision-chromium-"));
-  let context: BrowserContext;
-  try {
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1400, height: 1000 },
-    });
-  } catch (error) {
-    await rm(userDataDir, { recursive: true, force: true });
-    throw error;
-  }
-  const page = context.pages()[0] ?? (await context.newPage());
-  return {
-    page,
-    close: async () => {
-      await context.close();
-      await rm(userDataDir, { recursive: true, force: true });
-    },
-  };
-}
+export { type Browser, launchChromium } from "../line/dashboard/chromium.js";

@@ -3,51 +3,29 @@
  * playwright-core, watching a simulated two-station line until all 32 boards are done.
  */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Dashboard, startDashboard } from "../../../src/line/dashboard/index.js";
+import { type Browser, launchChromium } from "./chromium.js";
 import { SimulatedLine } from "./simulated-line.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "dashboard-browser-test-token";
 const screenshotDir = fileURLToPath(new URL("../../../test-output/", import.meta.url));
 /** Upper bound for the whole line to finish; it normally takes a few seconds. */
 const LINE_TIMEOUT_MS = 120_000;
 
 describe("line dashboard in headless chromium", () => {
-  let userDataDir: string;
-  let context: BrowserContext;
+  let browser: Browser | undefined;
   let page: Page;
   let dashboard: Dashboard;
   const line = new SimulatedLine({ boardsPerStation: 16 });
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`,
-      );
-    }
-    userDataDir = await mkdtemp(join(tmpdir(), "nrf-provision-chromium-"));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1400, height: 1000 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    page = browser.page;
     dashboard = await startDashboard({
       readStatus: line.readStatus,
       pollIntervalMs: 150,
@@ -58,9 +36,8 @@ describe("line dashboard in headless chromium", () => {
   }, 60_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await dashboard?.close();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   });
 
   it("shows both stations and their boards moving through the steps, a failure with its reason, and all 32 boards done", async () => {
