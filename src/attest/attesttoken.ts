@@ -1,11 +1,9 @@
 import type { KeyObject } from "node:crypto";
-import { encode, Tagged } from "cborg";
 import {
-  CborTag,
-  decodeCbor,
+  decodeSelfDescribedMessage,
+  encodeSelfDescribedArray,
   expectBytes,
   expectInteger,
-  expectTagged,
   parseCoseSign1,
   verifyCoseSign1,
 } from "./cose.js";
@@ -69,18 +67,18 @@ export function deviceTypeOfModel(model: string): number {
 }
 
 const code = "ERR_ATTEST_MALFORMED";
+/** The items of an `%ATTESTTOKEN` message, as errors name them. */
+const MESSAGE_FIELDS = ["type", "uuid", "device type", "firmware UUID", "nonce"];
 
 /** Encodes an `%ATTESTTOKEN` message: tag 55799 [1, uuid, device type, firmware UUID, nonce]. */
 export function buildAttestationPayload(fields: AttestationMessageFields): Uint8Array {
-  return encode(
-    new Tagged(CborTag.selfDescribed, [
-      deviceIdentityMessageV1,
-      fields.deviceUuid,
-      fields.deviceType,
-      fields.modemFirmwareUuid,
-      fields.nonce,
-    ]),
-  );
+  return encodeSelfDescribedArray([
+    deviceIdentityMessageV1,
+    fields.deviceUuid,
+    fields.deviceType,
+    fields.modemFirmwareUuid,
+    fields.nonce,
+  ]);
 }
 
 /**
@@ -129,15 +127,8 @@ export function parseAttestationMessage(text: string): UnattestedAttestationMess
 
 function decodeMessage(message: Uint8Array): Omit<AttestationToken, "message" | "cose"> {
   const what = "attestation message";
-  const fields = expectTagged(decodeCbor(message, what, code), CborTag.selfDescribed, what, code);
-  if (!Array.isArray(fields) || fields.length !== 5) {
-    throw new AttestError(
-      code,
-      `${what} is not a 5-element array [type, uuid, device type, firmware UUID, nonce]`,
-    );
-  }
-  const [messageType, uuid, deviceType, firmwareUuid, nonce] = fields as unknown[];
-  const type = expectInteger(messageType, `${what} message type`, code);
+  const { type, items } = decodeSelfDescribedMessage(message, MESSAGE_FIELDS, what, code);
+  const [uuid, deviceType, firmwareUuid, nonce] = items;
   if (type !== deviceIdentityMessageV1) {
     throw new AttestError(code, `${what} type ${type} is not 1 (device identity message v1)`);
   }

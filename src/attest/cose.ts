@@ -39,17 +39,48 @@ export function decodeCbor(bytes: Uint8Array, what: string, code: AttestErrorCod
   }
 }
 
-/** Unwraps `tag(value)` or fails naming what was expected. */
-export function expectTagged(
-  value: unknown,
+/**
+ * Decodes `tag([...])` holding exactly one item per name in `fields`, or fails naming the layout
+ * expected (`… is not a 5-element array [type, uuid, …]`).
+ */
+function decodeTaggedArray(
+  bytes: Uint8Array,
   tag: number,
+  fields: readonly string[],
   what: string,
   code: AttestErrorCode,
-): unknown {
+): unknown[] {
+  const value = decodeCbor(bytes, what, code);
   if (!(value instanceof Tagged) || value.tag !== tag) {
     throw new AttestError(code, `${what} is not wrapped in CBOR tag ${tag}`);
   }
-  return value.value;
+  const items: unknown = value.value;
+  if (!Array.isArray(items) || items.length !== fields.length) {
+    throw new AttestError(
+      code,
+      `${what} is not a ${fields.length}-element array [${fields.join(", ")}]`,
+    );
+  }
+  return items;
+}
+
+/**
+ * Decodes a modem message, `tag 55799 [type, …]` with one item per name in `fields` (the first
+ * the integer message type): its type and the items after it.
+ */
+export function decodeSelfDescribedMessage(
+  bytes: Uint8Array,
+  fields: readonly string[],
+  what: string,
+  code: AttestErrorCode,
+): { type: number; items: unknown[] } {
+  const [type, ...items] = decodeTaggedArray(bytes, CborTag.selfDescribed, fields, what, code);
+  return { type: expectInteger(type, `${what} message type`, code), items };
+}
+
+/** Encodes `tag 55799 [items…]`, the layout of the modem's keygen and attestation messages. */
+export function encodeSelfDescribedArray(items: readonly unknown[]): Uint8Array {
+  return encode(new Tagged(CborTag.selfDescribed, items));
 }
 
 export function expectBytes(
@@ -76,14 +107,13 @@ export function expectInteger(value: unknown, what: string, code: AttestErrorCod
 /** Decodes a COSE_Sign1 (tag 18, ES256) as the modem emits it. */
 export function parseCoseSign1(bytes: Uint8Array, code: AttestErrorCode): CoseSign1 {
   const what = "COSE_Sign1";
-  const message = expectTagged(decodeCbor(bytes, what, code), CborTag.coseSign1, what, code);
-  if (!Array.isArray(message) || message.length !== 4) {
-    throw new AttestError(
-      code,
-      `${what} is not a 4-element array [protected, unprotected, payload, signature]`,
-    );
-  }
-  const [protectedBytes, unprotected, payload, signature] = message as unknown[];
+  const [protectedBytes, unprotected, payload, signature] = decodeTaggedArray(
+    bytes,
+    CborTag.coseSign1,
+    ["protected", "unprotected", "payload", "signature"],
+    what,
+    code,
+  );
   const protectedHeader = expectBytes(protectedBytes, `${what} protected header`, code);
   const header = decodeCbor(protectedHeader, `${what} protected header`, code);
   if (!(header instanceof Map) || header.get(1) !== es256) {

@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
-import { encode, Tagged } from "cborg";
+import { encode } from "cborg";
 import { toPem } from "../der/index.js";
 import {
-  CborTag,
   decodeCbor,
+  decodeSelfDescribedMessage,
+  encodeSelfDescribedArray,
   expectBytes,
   expectInteger,
-  expectTagged,
   parseCoseSign1,
 } from "./cose.js";
 import {
@@ -86,6 +86,8 @@ export interface KeygenPayloadFields {
 }
 
 const code = "ERR_KEYGEN_MALFORMED";
+/** The items of a `%KEYGEN` COSE payload, as errors name them. */
+const PAYLOAD_FIELDS = ["type", "uuid", "sec_tag", "digest", "nonce"];
 const twoTo32 = 2 ** 32;
 
 function sha256(bytes: Uint8Array): Buffer {
@@ -94,28 +96,19 @@ function sha256(bytes: Uint8Array): Buffer {
 
 /** Encodes a `%KEYGEN` COSE payload: tag 55799 [type, uuid, bstr(cbor(secTag)), digest, nonce]. */
 export function buildKeygenPayload(fields: KeygenPayloadFields): Uint8Array {
-  return encode(
-    new Tagged(CborTag.selfDescribed, [
-      fields.messageType,
-      fields.deviceUuid,
-      encode(fields.secTag),
-      fields.digest,
-      fields.nonce,
-    ]),
-  );
+  return encodeSelfDescribedArray([
+    fields.messageType,
+    fields.deviceUuid,
+    encode(fields.secTag),
+    fields.digest,
+    fields.nonce,
+  ]);
 }
 
 function parseKeygenPayload(payload: Uint8Array): KeygenPayloadFields {
   const what = "COSE payload";
-  const message = expectTagged(decodeCbor(payload, what, code), CborTag.selfDescribed, what, code);
-  if (!Array.isArray(message) || message.length !== 5) {
-    throw new AttestError(
-      code,
-      `${what} is not a 5-element array [type, uuid, sec_tag, digest, nonce]`,
-    );
-  }
-  const [messageType, uuid, secTag, digest, nonce] = message as unknown[];
-  const type = expectInteger(messageType, `${what} message type`, code);
+  const { type, items } = decodeSelfDescribedMessage(payload, PAYLOAD_FIELDS, what, code);
+  const [uuid, secTag, digest, nonce] = items;
   if (type !== KeygenMessageType.csr && type !== KeygenMessageType.publicKey) {
     throw new AttestError(
       code,
