@@ -3,10 +3,9 @@ import { type AtParam, intParam, stringParam } from "./params.js";
 import {
   Cme,
   cme,
-  credentialKey,
+  credentialChangeRefusal,
   error,
   type Handler,
-  isActiveMode,
   MAX_USER_SEC_TAG,
   type ModemState,
   ok,
@@ -51,10 +50,11 @@ function write(state: ModemState, params: AtParam[]): Reply {
   if (content === "") return error();
   if (password && (password.kind !== "string" || password.value.length > MAX_PASSWORD_LENGTH))
     return error();
-  if (secTag > MAX_USER_SEC_TAG || !WRITABLE_TYPES.has(type)) return cme(Cme.notAllowed);
-  if (isActiveMode(state.functionalMode)) return cme(Cme.activeState);
+  if (!WRITABLE_TYPES.has(type)) return cme(Cme.notAllowed);
+  const refusal = credentialChangeRefusal(state, secTag);
+  if (refusal) return refusal;
   const privateKey = tryPrivateKey(type, content);
-  state.credentials.set(credentialKey(secTag, type), {
+  state.credentials.set({
     secTag,
     type,
     content,
@@ -104,7 +104,7 @@ function isReply(value: object): value is Reply {
 function read(state: ModemState, params: AtParam[]): Reply {
   const address = target(params);
   if (isReply(address)) return address;
-  const found = state.credentials.get(credentialKey(address.secTag, address.type));
+  const found = state.credentials.get(address.secTag, address.type);
   if (!found) return cme(Cme.notFound);
   if (UNREADABLE_TYPES.has(found.type)) return cme(Cme.notAllowed);
   return ok(`%CMNG: ${found.secTag},${found.type},"${found.sha256}","${found.content}"`);
@@ -113,11 +113,9 @@ function read(state: ModemState, params: AtParam[]): Reply {
 function remove(state: ModemState, params: AtParam[]): Reply {
   const address = target(params);
   if (isReply(address)) return address;
-  if (isActiveMode(state.functionalMode)) return cme(Cme.activeState);
-  const key = credentialKey(address.secTag, address.type);
-  if (!state.credentials.has(key)) return cme(Cme.notFound);
-  state.credentials.delete(key);
-  return ok();
+  const refusal = credentialChangeRefusal(state, address.secTag);
+  if (refusal) return refusal;
+  return state.credentials.delete(address.secTag, address.type) ? ok() : cme(Cme.notFound);
 }
 
 /** `AT%CMNG=<opcode>[,<sec_tag>[,<type>[,<content>[,<passwd>]]]]` (nrf91-at.md §5). */

@@ -1,6 +1,6 @@
 import { type KeyObject, randomBytes, sign } from "node:crypto";
 import { intParam, stringParam } from "./params.js";
-import { Cme, cme, credentialKey, error, type Handler, ok } from "./state.js";
+import { Cme, cme, error, type Handler, ok } from "./state.js";
 
 const base64UrlJson = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
@@ -38,7 +38,7 @@ export const jwt: Handler = (state, request) => {
     const keyType = intParam(typeParam);
     if (secTag === undefined || (keyType !== 2 && keyType !== 8))
       return cme(Cme.incorrectParameters);
-    const credential = state.credentials.get(credentialKey(secTag, keyType));
+    const credential = state.credentials.get(secTag, keyType);
     if (!credential) return cme(Cme.notFound);
     if (!credential.privateKey) return cme(Cme.notAllowed);
     key = credential.privateKey;

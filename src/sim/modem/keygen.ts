@@ -14,11 +14,9 @@ import { intParam, stringParam } from "./params.js";
 import {
   Cme,
   cme,
-  credentialKey,
+  credentialChangeRefusal,
   error,
   type Handler,
-  isActiveMode,
-  MAX_USER_SEC_TAG,
   type ModemState,
   ok,
 } from "./state.js";
@@ -34,13 +32,12 @@ const base64Url = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url"
  * the device endorsement key, is reused when the tag has one and created when it has none.
  */
 function keyFor(state: ModemState, secTag: number, keyType: number) {
-  const key = credentialKey(secTag, keyType);
-  const existing = state.credentials.get(key)?.privateKey;
+  const existing = state.credentials.get(secTag, keyType)?.privateKey;
   if (keyType === ENDORSEMENT_KEY && existing) return existing;
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   // The list hash of a generated key is not predictable by the host (nrf91-at.md §5).
   const sha256 = sha256Upper(privateKey.export({ type: "pkcs8", format: "der" }));
-  state.credentials.set(key, { secTag, type: keyType, content: "", sha256, privateKey });
+  state.credentials.set({ secTag, type: keyType, content: "", sha256, privateKey });
   return privateKey;
 }
 
@@ -69,8 +66,8 @@ export const keygen: Handler = async (state, request) => {
     subject = parseSubjectAttributes(attributes);
     if (!subject) return cme(Cme.incorrectParameters);
   }
-  if (secTag > MAX_USER_SEC_TAG) return cme(Cme.notAllowed);
-  if (isActiveMode(state.functionalMode)) return cme(Cme.activeState);
+  const refusal = credentialChangeRefusal(state, secTag);
+  if (refusal) return refusal;
 
   const privateKey = keyFor(state, secTag, keyType);
   if (state.keygenMs > 0) await delay(state.keygenMs);

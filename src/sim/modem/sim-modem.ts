@@ -45,6 +45,7 @@ import { parseParams } from "./params.js";
 import { SimSession } from "./session.js";
 import {
   type AtRequest,
+  CredentialStore,
   error,
   type Handler,
   type ModemState,
@@ -171,7 +172,7 @@ export class SimModem {
       corruptKeygenDigest: options.faults?.corruptKeygenDigest ?? false,
       functionalMode: options.functionalMode ?? 1,
       cmee: false,
-      credentials: new Map(),
+      credentials: new CredentialStore(),
       reservedCredentials:
         options.reservedCredentials === false
           ? []

@@ -24,8 +24,7 @@ export interface ModemState {
   readonly corruptKeygenDigest: boolean;
   functionalMode: number;
   cmee: boolean;
-  /** Keyed by `credentialKey(secTag, type)`. */
-  readonly credentials: Map<string, StoredCredential>;
+  readonly credentials: CredentialStore;
   /** The modem's own entries in reserved sec tags, listed after the user's, in this order. */
   readonly reservedCredentials: readonly StoredCredential[];
   /** `+CEREG` report level set by `AT+CEREG=<n>`. */
@@ -41,8 +40,27 @@ export interface ModemState {
   setTime(epochMs: number, timeZoneQuarters: number): void;
 }
 
-export function credentialKey(secTag: number, type: number): string {
-  return `${secTag},${type}`;
+/** The simulated modem's credential store: at most one credential per sec tag and type. */
+export class CredentialStore {
+  readonly #entries = new Map<string, StoredCredential>();
+
+  get(secTag: number, type: number): StoredCredential | undefined {
+    return this.#entries.get(`${secTag},${type}`);
+  }
+
+  /** Stores `credential`, replacing any of the same sec tag and type. */
+  set(credential: StoredCredential): void {
+    this.#entries.set(`${credential.secTag},${credential.type}`, credential);
+  }
+
+  /** False when there was nothing to delete. */
+  delete(secTag: number, type: number): boolean {
+    return this.#entries.delete(`${secTag},${type}`);
+  }
+
+  values(): IterableIterator<StoredCredential> {
+    return this.#entries.values();
+  }
 }
 
 /** A parsed command: `AT+CFUN=4` → name `+CFUN`, op `set`, params [4]. */
@@ -83,4 +101,14 @@ export const MAX_USER_SEC_TAG = 2147483647;
 /** CFUN modes in which credential writes and key generation are refused (518). */
 export function isActiveMode(mode: number): boolean {
   return mode === 1 || mode === 2 || mode === 21;
+}
+
+/**
+ * The refusal of a change to the credential store at `secTag` (a reserved tag: 514; the modem
+ * online: 518), or undefined when the change may go ahead (nrf91-at.md §5).
+ */
+export function credentialChangeRefusal(state: ModemState, secTag: number): Reply | undefined {
+  if (secTag > MAX_USER_SEC_TAG) return cme(Cme.notAllowed);
+  if (isActiveMode(state.functionalMode)) return cme(Cme.activeState);
+  return undefined;
 }
