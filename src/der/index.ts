@@ -30,12 +30,6 @@ export {
   writeHeader,
   writeTime,
 } from "./der.js";
-export {
-  OID_COMMON_NAME,
-  OID_EC_PUBLIC_KEY,
-  OID_ECDSA_SHA256,
-  OID_ECDSA_SHA384,
-  OID_ECDSA_SHA512,
-  OID_P256,
-} from "./oids.js";
+// Every OID the project names (oids.ts holds nothing else).
+export * from "./oids.js";
 export { fromPemAll, type PemBlock, pemBlocks, toPem } from "./pem.js";
