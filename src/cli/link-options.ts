@@ -6,7 +6,12 @@ import {
   openAtClient,
 } from "../at/index.js";
 import type { BoardConnection } from "../pipeline/index.js";
-import { openSerialTransport, type SerialTransportOptions } from "../serial/index.js";
+import {
+  openSerialTransport,
+  portListerFromEnv,
+  resolvePort,
+  type SerialTransportOptions,
+} from "../serial/index.js";
 import { parseIntegerOption } from "./context.js";
 import type { CliIo } from "./io.js";
 
@@ -107,6 +112,20 @@ export function trafficLog(
 ): ((line: string) => void) | undefined {
   if (!options.verbose) return undefined;
   return (line) => io.stderr.write(`${prefix}${line}\n`);
+}
+
+/**
+ * The board `--port` names (a path, or one of the boards the system lists), opened with the link
+ * flags and the `--verbose` log; `at` adds AT client options of the command's own.
+ */
+export async function boardFromFlags(
+  options: LinkCliOptions & { port: string },
+  io: CliIo,
+  at: Partial<AtClientOptions> = {},
+): Promise<BoardConnection> {
+  const settings = linkSettingsFrom(options);
+  const port = await resolvePort(options.port, { lister: portListerFromEnv(io.env) });
+  return serialBoard(port, { ...settings, at: { ...settings.at, ...at } }, trafficLog(options, io));
 }
 
 /** A board on a serial port for the pipeline: a fresh link with `settings` on every open. */

@@ -1,16 +1,14 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { GatherEvent, GatherSummary } from "../../provisioning/gather.js";
-import { portListerFromEnv, resolvePort } from "../../serial/index.js";
 import * as cli from "../context.js";
 import { ExitCode, exitCodeForErrorCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
 import {
   addLinkOptions,
+  boardFromFlags,
   type LinkCliOptions,
-  linkSettingsFrom,
-  openLink,
-  trafficLog,
+  type openLink,
 } from "../link-options.js";
 
 interface GatherTokensCliOptions extends LinkCliOptions {
@@ -41,11 +39,10 @@ async function gatherTokensCommand(
   ctx: cli.CliContext,
 ): Promise<void> {
   const { io } = ctx;
-  const settings = linkSettingsFrom(options);
-  const port = await resolvePort(options.port, { lister: portListerFromEnv(io.env) });
+  const board = await boardFromFlags(options, io);
   const summary = await runGatherTokens(io, {
-    ports: [port],
-    open: (p) => openLink(p, settings, trafficLog(options, io)),
+    ports: [board.port],
+    open: () => board.open(),
     file: options.csv,
     keep: options.keep === true,
     concurrency: 1,

@@ -23,16 +23,9 @@ import {
   withOfflineMode,
   writeCredential,
 } from "../../modem/index.js";
-import { portListerFromEnv, resolvePort } from "../../serial/index.js";
 import * as cli from "../context.js";
 import { readInputText } from "../io.js";
-import {
-  addLinkOptions,
-  type LinkCliOptions,
-  linkSettingsFrom,
-  openLink,
-  trafficLog,
-} from "../link-options.js";
+import { addLinkOptions, boardFromFlags, type LinkCliOptions } from "../link-options.js";
 
 /** Options every `modem` command takes to reach the board. */
 interface ConnectionOptions extends LinkCliOptions {
@@ -97,13 +90,8 @@ async function withModem<T>(
   work: (at: AtClient) => Promise<T>,
   clientOptions: Pick<AtClientOptions, "shellLfUnescape"> = {},
 ): Promise<T> {
-  const settings = linkSettingsFrom(options);
-  const path = await resolvePort(options.port, { lister: portListerFromEnv(ctx.io.env) });
-  const at = await openLink(
-    path,
-    { ...settings, at: { ...settings.at, ...clientOptions } },
-    trafficLog(options, ctx.io),
-  );
+  const board = await boardFromFlags(options, ctx.io, clientOptions);
+  const at = await board.open();
   try {
     return await work(at);
   } finally {
