@@ -9,9 +9,7 @@ import {
 
 interface SimCloudCliOptions extends SimServerCliOptions {
   bulkDelayMs: string;
-  latencyMs: string;
   ownershipCode?: string[];
-  json?: boolean;
 }
 
 /** `sim cloud`: a simulated nRF Cloud REST API on 127.0.0.1 until Ctrl-C. */
@@ -23,12 +21,10 @@ export function registerSimCloud(sim: Command, ctx: cli.CliContext): void {
     );
   addSimServerOptions(command)
     .option("--bulk-delay-ms <n>", "time a bulk operation takes from upload to result", "1000")
-    .option("--latency-ms <n>", "delay added to every response", "0")
     .option(
       "--ownership-code <deviceId=code...>",
       "a Nordic board the account may claim by the code on its label (cloud associate, create-cert)",
     )
-    .option("--json", "print {baseUrl, apiKey} as JSON")
     .action(async (flags: SimCloudCliOptions) => {
       const ownershipCodes = parseOwnershipCodes(flags.ownershipCode ?? []);
       const { startSimCloud } = await import("../../sim/cloud/index.js");
@@ -36,7 +32,6 @@ export function registerSimCloud(sim: Command, ctx: cli.CliContext): void {
         ownershipCodes,
         ...simServerSettings(flags),
         bulkDelayMs: cli.parseIntegerOption("--bulk-delay-ms", flags.bulkDelayMs, { min: 0 }),
-        latencyMs: cli.parseIntegerOption("--latency-ms", flags.latencyMs, { min: 0 }),
         seed: Date.now(),
       });
       await serveUntilStopped(ctx, cloud, flags.json, [

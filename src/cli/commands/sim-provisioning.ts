@@ -8,7 +8,6 @@ import {
 } from "./sim-server.js";
 
 interface SimProvisioningCliOptions extends SimServerCliOptions {
-  latencyMs: string;
   unclaimedStatus: "401" | "403";
   fail500: string;
   legacyCsrField?: boolean;
@@ -16,7 +15,6 @@ interface SimProvisioningCliOptions extends SimServerCliOptions {
   boardSeed?: string;
   cloudUrl?: string;
   cloudApiKey?: string;
-  json?: boolean;
 }
 
 /** `sim provisioning`: a simulated nRF Cloud Provisioning Service on 127.0.0.1 until Ctrl-C. */
@@ -27,7 +25,6 @@ export function registerSimProvisioning(sim: Command, ctx: cli.CliContext): void
       "Run a simulated nRF Cloud Provisioning Service (claims, provisioning commands, device endpoints); point NRF_PROVISIONING_BASE_URL at the printed URL. Ctrl-C stops it.",
     );
   addSimServerOptions(command)
-    .option("--latency-ms <n>", "delay added to every response", "0")
     .addOption(
       new Option("--unclaimed-status <code>", "what a device that is not claimed gets")
         .choices(["403", "401"])
@@ -55,7 +52,6 @@ export function registerSimProvisioning(sim: Command, ctx: cli.CliContext): void
       "nRF Cloud (e.g. `sim cloud`) where cloudAccessKeyGeneration registers the device's key (default: $NRF_CLOUD_BASE_URL)",
     )
     .option("--cloud-api-key <key>", "API key for --cloud-url (default: --api-key)")
-    .option("--json", "print {baseUrl, apiKey} as JSON")
     .action((flags: SimProvisioningCliOptions) => simProvisioningCommand(flags, ctx));
 }
 
@@ -66,11 +62,12 @@ async function simProvisioningCommand(
   const { startSimProvisioning } = await import("../../sim/provisioning/index.js");
   const cloudUrl = flags.cloudUrl ?? (ctx.io.env.NRF_CLOUD_BASE_URL || undefined);
   const onCloudAccessKey = await cloudKeyRegistrar(cloudUrl, flags.cloudApiKey ?? flags.apiKey);
+  const { latencyMs, ...listen } = simServerSettings(flags);
   const service = await startSimProvisioning({
     ...(onCloudAccessKey ? { onCloudAccessKey } : {}),
-    ...simServerSettings(flags),
+    ...listen,
     faults: {
-      latencyMs: cli.parseIntegerOption("--latency-ms", flags.latencyMs, { min: 0 }),
+      latencyMs,
       unclaimedStatus: flags.unclaimedStatus === "401" ? 401 : 403,
       fail500: cli.parseIntegerOption("--fail-500", flags.fail500, { min: 0 }),
       legacyCsrField: flags.legacyCsrField === true,

@@ -6,25 +6,34 @@ export interface SimServerCliOptions {
   port: string;
   host: string;
   apiKey?: string;
+  latencyMs: string;
+  json?: boolean;
 }
 
 export function addSimServerOptions(command: Command): Command {
   return command
     .option("--port <n>", "TCP port (0 picks a free one)", "0")
     .option("--host <address>", "address to listen on", "127.0.0.1")
-    .option("--api-key <key>", "API key the simulator accepts (default: random, printed)");
+    .option("--api-key <key>", "API key the simulator accepts (default: random, printed)")
+    .option("--latency-ms <n>", "delay added to every response", "0")
+    .option("--json", "print {baseUrl, apiKey} as JSON");
 }
 
-/** Where the simulator listens, and the API key it accepts when one was given. */
+/**
+ * Where the simulator listens, the API key it accepts when one was given, and the delay it adds
+ * to every response.
+ */
 export function simServerSettings(flags: SimServerCliOptions): {
   port: number;
   host: string;
   apiKey?: string;
+  latencyMs: number;
 } {
   return {
     port: cli.parseIntegerOption("--port", flags.port, { min: 0, max: 65535 }),
     host: flags.host,
     ...(flags.apiKey ? { apiKey: flags.apiKey } : {}),
+    latencyMs: cli.parseIntegerOption("--latency-ms", flags.latencyMs, { min: 0 }),
   };
 }
 
