@@ -32,15 +32,7 @@ export {
   gatherTokens,
   writeTokenRow,
 } from "./gather.js";
-export type {
-  BulkClaimAnswer,
-  ClaimedDevice,
-  ProvisioningCommand,
-  ProvisioningCommandList,
-  ProvisioningRule,
-  ProvisioningRuleList,
-  ProvisioningTagList,
-} from "./schemas.js";
+export type { ClaimedDevice, ProvisioningCommand } from "./schemas.js";
 export {
   formatTokenRow,
   type ParsedTokenRow,
