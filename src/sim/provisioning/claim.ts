@@ -73,7 +73,7 @@ export function claim(
     id: token.deviceUuid,
     deviceType: deviceTypeLabel(token),
     firmwareId: token.modemFirmwareUuid,
-    ...(identity?.imei === undefined ? {} : { imei: identity.imei }),
+    imei: identity?.imei,
     ownerId,
     ownershipStatus: "IDENTIFIED",
     status: "READY",

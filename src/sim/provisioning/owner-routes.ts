@@ -94,7 +94,7 @@ function createCommand(ctx: RouteContext, uuid: string): SimReply {
   const command = ctx.addCommand(uuid, {
     type,
     fields: (fields ?? {}) as CommandFields,
-    ...(description === undefined ? {} : { description }),
+    description,
   });
   return command
     ? reply(201, commandJson(command))
@@ -111,7 +111,7 @@ function createRule(ctx: RouteContext): SimReply {
   const rule: SimRule = {
     id: randomUUID(),
     name: body.name,
-    ...(typeof body.description === "string" ? { description: body.description } : {}),
+    description: typeof body.description === "string" ? body.description : undefined,
     active: body.active !== false,
     tags,
     commands: commands as SimRule["commands"],
@@ -129,7 +129,7 @@ function createTag(ctx: RouteContext): SimReply {
     return reply(409, { message: `Tag ${body.tag} already exists` });
   const tag = {
     tag: body.tag,
-    ...(typeof body.description === "string" ? { description: body.description } : {}),
+    description: typeof body.description === "string" ? body.description : undefined,
   };
   ctx.state.tags.set(body.tag, tag);
   return reply(201, tag);

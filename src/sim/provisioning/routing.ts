@@ -1,6 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import type { CommandFields } from "./mapping.js";
-import type { ProvisioningState, SimCommand } from "./state.js";
+import type { NewSimCommand, ProvisioningState, SimCommand } from "./state.js";
 
 /** Faults and behaviours a test switches at run time (`sim.faults.fail500 = 3`). */
 export interface SimProvisioningFaults {
@@ -36,10 +35,7 @@ export interface RouteContext {
   config: SimProvisioningConfig;
   csvRecords(text: string): string[][];
   /** Adds a command mapped to its device commands; undefined for an unknown type. */
-  addCommand(
-    deviceUuid: string,
-    input: { type: string; fields: CommandFields; description?: string; ruleId?: string },
-  ): SimCommand | undefined;
+  addCommand(deviceUuid: string, input: NewSimCommand): SimCommand | undefined;
   /** The hook for `cloudAccessKeyGeneration`: registers the key with (simulated) nRF Cloud. */
   cloudAccessKey(event: CloudAccessKeyEvent): Promise<void>;
 }

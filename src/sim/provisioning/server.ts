@@ -51,7 +51,7 @@ export interface SimProvisioning {
   registerIdentity(identity: {
     deviceUuid: string;
     identityPublicKey: KeyObject | string;
-    imei?: string;
+    imei?: string | undefined;
   }): void;
   close(): Promise<void>;
 }
@@ -72,7 +72,7 @@ export async function startSimProvisioning(
     state.identities.set(uuid, {
       deviceUuid: uuid,
       publicKey: createPublicKey(identity.identityPublicKey),
-      ...(identity.imei === undefined ? {} : { imei: identity.imei }),
+      imei: identity.imei,
     });
   };
   const context = (request: IncomingMessage, url: URL, body: Buffer): RouteContext => ({
@@ -166,7 +166,7 @@ function identityHook(register: SimProvisioning["registerIdentity"]): Route {
         register({
           deviceUuid,
           identityPublicKey: identityPublicKeyPem,
-          ...(typeof imei === "string" ? { imei } : {}),
+          imei: typeof imei === "string" ? imei : undefined,
         });
         return { status: 204 };
       } catch (error) {

@@ -5,14 +5,14 @@ import type { CommandFields, WireCommand } from "./mapping.js";
 export interface SimIdentity {
   deviceUuid: string;
   publicKey: KeyObject;
-  imei?: string;
+  imei?: string | undefined;
 }
 
 export interface SimClaimedDevice {
   id: string;
   deviceType: string;
   firmwareId: string;
-  imei?: string;
+  imei?: string | undefined;
   ownerId: string;
   ownershipStatus: string;
   status: string;
@@ -25,7 +25,7 @@ export type SimCommandStatus = "PENDING" | "IN_PROGRESS" | "SUCCEEDED" | "FAILED
 export interface SimCommand {
   id: string;
   deviceUuid: string;
-  description?: string;
+  description?: string | undefined;
   /** The REST command type (`certificateSigningRequest`, …) and its fields. */
   type: string;
   fields: CommandFields;
@@ -37,13 +37,16 @@ export interface SimCommand {
   sequence: number;
   wire: WireCommand[];
   /** The rule that added it, if any. */
-  ruleId?: string;
+  ruleId?: string | undefined;
 }
+
+/** What adding a command takes: its REST type and fields, and where it came from. */
+export type NewSimCommand = Pick<SimCommand, "type" | "fields" | "description" | "ruleId">;
 
 export interface SimRule {
   id: string;
   name: string;
-  description?: string;
+  description?: string | undefined;
   active: boolean;
   tags: string[];
   commands: Array<{ request: Record<string, CommandFields> }>;
@@ -56,7 +59,7 @@ export class ProvisioningState {
   readonly claimed = new Map<string, SimClaimedDevice>();
   readonly commands = new Map<string, SimCommand[]>();
   readonly rules: SimRule[] = [];
-  readonly tags = new Map<string, { tag: string; description?: string }>();
+  readonly tags = new Map<string, { tag: string; description?: string | undefined }>();
   /** Rules already expanded for a device (a rule adds its commands once). */
   readonly appliedRules = new Map<string, Set<string>>();
   /** Correlation ID → command and step. */
@@ -89,7 +92,7 @@ export class ProvisioningState {
 
   addCommand(
     deviceUuid: string,
-    input: { type: string; fields: CommandFields; description?: string; ruleId?: string },
+    input: NewSimCommand,
     wireFor: (main: string) => WireCommand[],
   ): SimCommand {
     this.sequence += 1;
@@ -101,8 +104,8 @@ export class ProvisioningState {
       deviceUuid,
       type: input.type,
       fields: input.fields,
-      ...(input.description === undefined ? {} : { description: input.description }),
-      ...(input.ruleId === undefined ? {} : { ruleId: input.ruleId }),
+      description: input.description,
+      ruleId: input.ruleId,
       status: "PENDING",
       createdAt: now,
       updatedAt: now,
@@ -135,9 +138,9 @@ export function commandJson(command: SimCommand): Record<string, unknown> {
   return {
     id: command.id,
     status: command.status,
-    ...(command.description === undefined ? {} : { description: command.description }),
+    description: command.description,
     request: { [command.type]: command.fields },
-    ...(command.response === undefined ? {} : { response: command.response }),
+    response: command.response,
     createdAt: command.createdAt,
     updatedAt: command.updatedAt,
   };
