@@ -4,7 +4,7 @@ import type { DeviceCertificate } from "./schemas.js";
 export interface AssociateDeviceInput {
   deviceId: string;
   ownershipCode: string;
-  subType?: string;
+  subType?: string | undefined;
 }
 
 export interface CreateDeviceCertificateInput {

@@ -20,13 +20,13 @@ export type OnboardDeviceInput = OnboardingRow;
 export interface FetchDeviceInput {
   deviceId: string;
   /** Device JWT; without it the API key is used. */
-  jwt?: string;
+  jwt?: string | undefined;
 }
 
 export interface DeleteDeviceInput {
   deviceId: string;
   /** Only needed for onboarded, unassociated Nordic hardware. */
-  ownershipCode?: string;
+  ownershipCode?: string | undefined;
 }
 
 /** OnboardDevice: one device, JSON body (202); with a certificate or an ES256 public key. */

@@ -3,11 +3,14 @@ import type { Device } from "./schemas.js";
 
 export interface UpdateDeviceStateInput {
   deviceId: string;
-  state: { reported?: Record<string, unknown>; desired?: Record<string, unknown> };
+  state: {
+    reported?: Record<string, unknown> | undefined;
+    desired?: Record<string, unknown> | undefined;
+  };
   /** Device JWT; without it the API key is used. */
-  jwt?: string;
+  jwt?: string | undefined;
   /** Expected shadow version (optimistic locking); mismatch → ERR_CLOUD_CONFLICT. */
-  ifMatch?: number;
+  ifMatch?: number | undefined;
 }
 
 /** UpdateDeviceState: merges a partial shadow document (202; 200 accepted too). */

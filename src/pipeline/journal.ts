@@ -76,7 +76,7 @@ export interface DeviceHistory {
     state: "not-started" | "in-flight" | "submitted" | "succeeded" | "failed";
     bulkOpsRequestId?: string;
     /** The certificate uploaded (in-flight, submitted) or accepted (succeeded). */
-    sha256Fingerprint?: string;
+    sha256Fingerprint?: string | undefined;
     message?: string;
   };
 }
@@ -360,7 +360,7 @@ function foldRecord(history: DeviceHistory, record: JournalRecord): DeviceHistor
         ...history,
         onboarding: {
           state: "in-flight",
-          ...(sha256Fingerprint === undefined ? {} : { sha256Fingerprint }),
+          sha256Fingerprint,
         },
       };
     }
@@ -371,7 +371,7 @@ function foldRecord(history: DeviceHistory, record: JournalRecord): DeviceHistor
         onboarding: {
           state: "submitted",
           bulkOpsRequestId: record.bulkOpsRequestId,
-          ...(sha256Fingerprint === undefined ? {} : { sha256Fingerprint }),
+          sha256Fingerprint,
         },
       };
     }

@@ -61,9 +61,9 @@ export interface ProvisionOptions {
    * slot (type 1) so the modem can present the chain (`--cert-chain`); nRF Cloud still gets the
    * device certificate alone.
    */
-  certificateChainPem?: string;
+  certificateChainPem?: string | undefined;
   /** Keeps `<deviceId>/csr.pem`, `certificate.pem` and `device.json` here. */
-  saveDir?: string;
+  saveDir?: string | undefined;
   /**
    * The station's journal. With it, a board left half-done by a crash is finished from where
    * it stopped instead of refused for its non-empty sec tag.
@@ -84,7 +84,7 @@ export interface ProvisionResult {
   /** `provisioned`: keys made now; `resumed`: finished an interrupted run; `already-provisioned`. */
   outcome: "provisioned" | "resumed" | "already-provisioned";
   certificate: { serialNumber: string; sha256Fingerprint: string; pem: string };
-  csrPem?: string;
+  csrPem?: string | undefined;
   credentials: {
     rootCa: CredentialCheck;
     certificate: CredentialCheck;
@@ -300,7 +300,7 @@ async function putCredentials(
   return {
     outcome: outcomeOf[plan.kind],
     certificate,
-    ...(csrPem === undefined ? {} : { csrPem }),
+    csrPem,
     credentials: {
       rootCa: { ...rootCa, verified: listed.rootCaSha256 === rootCa.sha256 },
       certificate: {

@@ -45,12 +45,12 @@ export interface StationOnboardingOptions {
   batchSize?: number | undefined;
   bulkWait?: WaitForBulkOpsOptions | undefined;
   /** subType, tags, fwTypes for rows rebuilt from the journal. */
-  rowFields?: OnboardingFields;
+  rowFields?: OnboardingFields | undefined;
   /**
    * Once resolved, waits for bulk jobs stop (the journal keeps them as submitted) and nothing
    * more is uploaded: left to the next run.
    */
-  interrupted?: Promise<void>;
+  interrupted?: Promise<void> | undefined;
   onResult?: (result: OnboardingResult) => void;
   onUpload?: (upload: { bulkOpsRequestId: string; devices: number }) => void;
 }

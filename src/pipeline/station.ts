@@ -48,9 +48,9 @@ export interface StationBoardOptions {
   replace?: boolean;
   onboardingFields?: OnboardingFields;
   certificateDays?: number;
-  saveDir?: string;
+  saveDir?: string | undefined;
   /** Written after each device certificate in the client-cert slot (`--cert-chain`). */
-  certificateChainPem?: string;
+  certificateChainPem?: string | undefined;
 }
 
 export interface StationOptions {
@@ -167,13 +167,11 @@ function createOnboarding(
     ledger: options.ca.ledger,
     // With --watch an interruption is the normal end: the last batch still goes out (a second
     // Ctrl-C ends the process; the journal keeps whatever is left for the next run).
-    ...(options.watch === undefined ? { interrupted: options.interrupted } : {}),
+    interrupted: options.watch === undefined ? options.interrupted : undefined,
     cloud: options.cloud,
     batchSize: options.batchSize,
     bulkWait: options.bulkWait,
-    ...(options.board.onboardingFields === undefined
-      ? {}
-      : { rowFields: options.board.onboardingFields }),
+    rowFields: options.board.onboardingFields,
     onResult: (result) => {
       onboardingResults.set(result.deviceId, result);
       emit({ type: "onboarding-result", ...result });

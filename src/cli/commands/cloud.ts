@@ -242,8 +242,8 @@ async function onboardOneCommand(options: OnboardOptions, ctx: cli.CliContext): 
   await client.onboardDevice({
     deviceId,
     certificate: pem,
-    ...(options.subType !== undefined ? { subType: options.subType } : {}),
-    ...(options.tags !== undefined ? { tags: splitFlagList(options.tags) } : {}),
+    subType: options.subType,
+    tags: options.tags === undefined ? undefined : splitFlagList(options.tags),
     supportedFirmwareTypes,
   });
   const how =
@@ -268,7 +268,7 @@ async function associateCommand(options: AssociateOptions, ctx: cli.CliContext):
   await clientFor(options, ctx).associateDevice({
     deviceId: options.device,
     ownershipCode: options.ownershipCode,
-    ...(options.subType !== undefined ? { subType: options.subType } : {}),
+    subType: options.subType,
   });
   done(ctx, options, { deviceId: options.device }, `Associated ${options.device}.`);
 }
@@ -324,8 +324,8 @@ async function stateCommand(options: StateOptions, ctx: cli.CliContext): Promise
     throw cli.usageError("cloud state needs --reported JSON and/or --desired JSON.");
   }
   const state = {
-    ...(reported !== undefined ? { reported: parseJsonObject("--reported", reported) } : {}),
-    ...(desired !== undefined ? { desired: parseJsonObject("--desired", desired) } : {}),
+    reported: reported === undefined ? undefined : parseJsonObject("--reported", reported),
+    desired: desired === undefined ? undefined : parseJsonObject("--desired", desired),
   };
   const client = clientFor(options, ctx, options.jwtKey === undefined ? "required" : "optional");
   const jwt =
@@ -336,8 +336,8 @@ async function stateCommand(options: StateOptions, ctx: cli.CliContext): Promise
   await client.updateDeviceState({
     deviceId,
     state,
-    ...(jwt ? { jwt } : {}),
-    ...(ifMatch !== undefined ? { ifMatch } : {}),
+    jwt,
+    ifMatch,
   });
   done(
     ctx,
@@ -357,7 +357,7 @@ async function ifMatchFrom(
   if (options.ifMatch !== "auto") {
     return cli.parseIntegerOption("--if-match", options.ifMatch, { min: 0 });
   }
-  const device = await client.fetchDevice({ deviceId: options.device, ...(jwt ? { jwt } : {}) });
+  const device = await client.fetchDevice({ deviceId: options.device, jwt });
   const version = shadowVersion(device);
   if (version === undefined) {
     throw cli.usageError(
@@ -376,7 +376,7 @@ async function deviceGetCommand(options: DeviceOptions, ctx: cli.CliContext): Pr
 async function deviceDeleteCommand(options: DeleteOptions, ctx: cli.CliContext): Promise<void> {
   await clientFor(options, ctx).deleteDevice({
     deviceId: options.device,
-    ...(options.ownershipCode ? { ownershipCode: options.ownershipCode } : {}),
+    ownershipCode: options.ownershipCode,
   });
   done(ctx, options, { deviceId: options.device }, `Deleted ${options.device}.`);
 }

@@ -177,14 +177,14 @@ export async function boardOptionsFrom(
     secTag: cli.parseIntegerOption("--sec-tag", options.secTag, { min: 0, max: 2147483647 }),
     replace: options.replace === true,
     onboardingFields: {
-      ...(options.subType === undefined ? {} : { subType: options.subType }),
-      ...(tags === undefined ? {} : { tags }),
-      ...(supportedFirmwareTypes === undefined ? {} : { supportedFirmwareTypes }),
+      subType: options.subType,
+      tags,
+      supportedFirmwareTypes,
     },
-    ...(options.saveDir === undefined ? {} : { saveDir: resolve(io.cwd, options.saveDir) }),
-    ...(options.certChain
-      ? { certificateChainPem: await certificateChainFor(resolve(io.cwd, options.caDir)) }
-      : {}),
+    saveDir: options.saveDir === undefined ? undefined : resolve(io.cwd, options.saveDir),
+    certificateChainPem: options.certChain
+      ? await certificateChainFor(resolve(io.cwd, options.caDir))
+      : undefined,
   };
 }
 

@@ -42,9 +42,9 @@ export type FirmwareType = (typeof JSON_FIRMWARE_TYPES)[number];
 export interface OnboardingRow {
   deviceId: string;
   certificate: string;
-  subType?: string;
-  tags?: readonly string[];
-  supportedFirmwareTypes?: readonly string[];
+  subType?: string | undefined;
+  tags?: readonly string[] | undefined;
+  supportedFirmwareTypes?: readonly string[] | undefined;
 }
 export interface CertificateRow {
   deviceId: string;
