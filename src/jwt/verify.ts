@@ -86,6 +86,7 @@ async function joseVerify(
     const { payload } = await jwtVerify(token, publicKey, {
       algorithms: ["ES256"],
       requiredClaims: ["sub", "exp", "iat"],
+      // jose's JWTVerifyOptions declares `subject?: string`: undefined may not stand there.
       ...(options.deviceId === undefined ? {} : { subject: options.deviceId }),
       currentDate: new Date(options.now * 1000),
       clockTolerance: options.tolerance,
@@ -255,9 +256,5 @@ function isNumericDate(value: unknown): value is number {
 }
 
 function malformed(reason: string, cause?: unknown): JwtError {
-  return new JwtError(
-    "ERR_JWT_MALFORMED",
-    `Malformed JWT: ${reason}.`,
-    cause === undefined ? {} : { cause },
-  );
+  return new JwtError("ERR_JWT_MALFORMED", `Malformed JWT: ${reason}.`, { cause });
 }

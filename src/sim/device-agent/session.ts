@@ -150,7 +150,7 @@ async function request(
           ? { accept: "application/cbor", "content-type": "*/*" }
           : { accept: "*/*", "content-type": "application/cbor" }),
       },
-      ...(init.body === undefined ? {} : { body: Buffer.from(init.body) }),
+      body: init.body === undefined ? null : Buffer.from(init.body),
       signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {
