@@ -53,7 +53,12 @@ export type JournalFact =
   | { type: "onboard-start"; deviceIds: string[]; sha256Fingerprints: string[] }
   | { type: "bulk-submitted"; bulkOpsRequestId: string; deviceIds: string[] }
   /** nRF Cloud accepted the device with the certificate of this fingerprint. */
-  | { type: "onboarded"; deviceId: string; sha256Fingerprint: string; bulkOpsRequestId?: string }
+  | {
+      type: "onboarded";
+      deviceId: string;
+      sha256Fingerprint: string;
+      bulkOpsRequestId?: string | undefined;
+    }
   | { type: "onboard-failed"; deviceId: string; code: string; message: string };
 
 export type JournalRecord = JournalFact & { at: string };

@@ -27,7 +27,7 @@ export interface OnboardingResult {
   ok: boolean;
   message?: string;
   code?: string;
-  bulkOpsRequestId?: string;
+  bulkOpsRequestId?: string | undefined;
 }
 
 /** Where the station finds the certificates the CA issued (the CA's ledger). */
@@ -376,12 +376,12 @@ export class StationOnboarding implements Onboarder {
       type: "onboarded",
       deviceId,
       sha256Fingerprint,
-      ...(bulkOpsRequestId === undefined ? {} : { bulkOpsRequestId }),
+      bulkOpsRequestId,
     });
     this.options.onResult?.({
       deviceId,
       ok: true,
-      ...(bulkOpsRequestId === undefined ? {} : { bulkOpsRequestId }),
+      bulkOpsRequestId,
     });
   }
 
@@ -398,7 +398,7 @@ export class StationOnboarding implements Onboarder {
       ok: false,
       code,
       message,
-      ...(bulkOpsRequestId === undefined ? {} : { bulkOpsRequestId }),
+      bulkOpsRequestId,
     });
   }
 
