@@ -11,6 +11,9 @@ import { PASSPHRASE, tempDir } from "./helpers.js";
 // Issue 11 items 7 and 9: `ca issue` never writes over a file or through a link, never
 // replaces a CA file, and reads adversarial PEM input in linear time.
 
+/** `ca issue` on the CA in `./ca`, with `args`. */
+const issueArgs = (...args: string[]) => ["ca", "issue", "--dir", "ca", ...args];
+
 describe("ca issue outputs", () => {
   let dir: string;
   let cleanup: () => Promise<void>;
@@ -27,39 +30,20 @@ describe("ca issue outputs", () => {
 
   it("--out refuses an existing file before issuing, and replaces it only with --force", async () => {
     await writeFile(join(dir, "device.pem"), "keep me");
-    const refused = await cli(["ca", "issue", "--dir", "ca", "--csr", csr, "--out", "device.pem"]);
+    const refused = await cli(issueArgs("--csr", csr, "--out", "device.pem"));
     expect(refused.code).toBe(4);
     expect(refused.err).toMatch(
       /^error: Refusing to overwrite .*device\.pem.*\[ERR_IO_EXISTS\]\n$/,
     );
     expect(await readFile(join(dir, "device.pem"), "utf8")).toBe("keep me");
     expect(await issued()).toBe(0);
-    const forced = await cli([
-      "ca",
-      "issue",
-      "--dir",
-      "ca",
-      "--csr",
-      csr,
-      "--out",
-      "device.pem",
-      "--force",
-    ]);
+    const forced = await cli(issueArgs("--csr", csr, "--out", "device.pem", "--force"));
     expect(forced.code, forced.err).toBe(0);
     expect(await readFile(join(dir, "device.pem"), "utf8")).toMatch(/^-----BEGIN CERTIFICATE-----/);
   });
 
   it("--out into a missing folder is refused before issuing", async () => {
-    const result = await cli([
-      "ca",
-      "issue",
-      "--dir",
-      "ca",
-      "--csr",
-      csr,
-      "--out",
-      "nowhere/d.pem",
-    ]);
+    const result = await cli(issueArgs("--csr", csr, "--out", "nowhere/d.pem"));
     expect(result.code).toBe(4);
     expect(result.err).toMatch(/The folder .*nowhere does not exist.*\[ERR_IO_NOT_A_DIRECTORY\]/);
     expect(await issued()).toBe(0);
@@ -69,17 +53,7 @@ describe("ca issue outputs", () => {
     const key = await readFile(join(dir, "ca", "ca.key.pem"), "utf8");
     for (const target of ["ca/ca.key.pem", "ca/ca.pem", "ca/ledger.jsonl"]) {
       for (const force of [[], ["--force"]]) {
-        const result = await cli([
-          "ca",
-          "issue",
-          "--dir",
-          "ca",
-          "--csr",
-          csr,
-          "--out",
-          target,
-          ...force,
-        ]);
+        const result = await cli(issueArgs("--csr", csr, "--out", target, ...force));
         expect(result.code, `${target} ${force}`).toBe(4);
         expect(result.err).toMatch(/\[ERR_IO_(PROTECTED|EXISTS)\]/);
       }
@@ -93,17 +67,7 @@ describe("ca issue outputs", () => {
     await writeFile(join(dir, "victim.txt"), "victim");
     await symlink(join(dir, "victim.txt"), join(dir, "out.pem"));
     for (const force of [[], ["--force"]]) {
-      const result = await cli([
-        "ca",
-        "issue",
-        "--dir",
-        "ca",
-        "--csr",
-        csr,
-        "--out",
-        "out.pem",
-        ...force,
-      ]);
+      const result = await cli(issueArgs("--csr", csr, "--out", "out.pem", ...force));
       expect(result.code).toBe(4);
       expect(result.err).toMatch(/symbolic link.*\[ERR_IO_SYMLINK\]/);
     }
@@ -121,7 +85,7 @@ describe("ca issue outputs", () => {
       return file;
     });
     const files = await Promise.all(inputs);
-    const result = await cli(["ca", "issue", "--dir", "ca", "--csr", ...files, "--out-dir", "out"]);
+    const result = await cli(issueArgs("--csr", ...files, "--out-dir", "out"));
     expect(result.code).toBe(4);
     expect(result.err).toMatch(/register-certificates\.csv.*\[ERR_IO_SYMLINK\]/);
     expect(await readFile(join(dir, "victim.txt"), "utf8")).toBe("victim");
@@ -138,17 +102,7 @@ describe("ca issue outputs", () => {
       await writeFile(file, modemLikeCsr(`nrf-35265610000000${i}`).pem);
       files.push(file);
     }
-    const result = await cli([
-      "ca",
-      "issue",
-      "--dir",
-      "ca",
-      "--csr",
-      ...files,
-      "--out-dir",
-      "out",
-      "--json",
-    ]);
+    const result = await cli(issueArgs("--csr", ...files, "--out-dir", "out", "--json"));
     expect(result.code).toBe(4);
     const { error } = JSON.parse(result.out);
     expect(error.code).toBe("ERR_IO_SYMLINK");
@@ -172,30 +126,10 @@ describe("ca issue outputs", () => {
   it("a second batch into the same --out-dir is refused instead of replacing the CSV", async () => {
     const file = join(dir, "d.pem");
     await writeFile(file, modemLikeCsr("nrf-352656100000007").pem);
-    const first = await cli([
-      "ca",
-      "issue",
-      "--dir",
-      "ca",
-      "--csr",
-      file,
-      file,
-      "--out-dir",
-      "out",
-    ]);
+    const first = await cli(issueArgs("--csr", file, file, "--out-dir", "out"));
     expect(first.code, first.err).toBe(0);
     const csv = await readFile(join(dir, "out", "register-certificates.csv"), "utf8");
-    const second = await cli([
-      "ca",
-      "issue",
-      "--dir",
-      "ca",
-      "--csr",
-      file,
-      file,
-      "--out-dir",
-      "out",
-    ]);
+    const second = await cli(issueArgs("--csr", file, file, "--out-dir", "out"));
     expect(second.code).toBe(4);
     expect(second.err).toMatch(/\[ERR_IO_EXISTS\]/);
     expect(await readFile(join(dir, "out", "register-certificates.csv"), "utf8")).toBe(csv);
@@ -215,7 +149,7 @@ describe("ca issue PEM input (ReDoS)", () => {
     expect((await cli(["ca", "init", "--dir", "ca"])).code).toBe(0);
     const line = "-----BEGIN CERTIFICATE REQUEST-----\n";
     await writeFile(join(dir, "evil.pem"), line.repeat(Math.ceil((4 << 20) / line.length)));
-    const result = await cli(["ca", "issue", "--dir", "ca", "--csr", "evil.pem"]);
+    const result = await cli(issueArgs("--csr", "evil.pem"));
     expect(result.code).toBe(4);
     expect(result.err).toMatch(
       /evil\.pem holds no PEM certificate request\. \[ERR_CSR_MALFORMED\]/,
@@ -223,7 +157,7 @@ describe("ca issue PEM input (ReDoS)", () => {
     // A real CSR after the junk is still found.
     const csr = await readFile(vectorPath("fixture_host_csr_cn_example-id.pem"), "utf8");
     await writeFile(join(dir, "mixed.pem"), line.repeat(100_000) + csr);
-    const mixed = await cli(["ca", "issue", "--dir", "ca", "--csr", "mixed.pem"]);
+    const mixed = await cli(issueArgs("--csr", "mixed.pem"));
     expect(mixed.code, mixed.err).toBe(0);
     expect(mixed.out).toMatch(/^-----BEGIN CERTIFICATE-----/);
   }, 30_000);
@@ -231,7 +165,7 @@ describe("ca issue PEM input (ReDoS)", () => {
   it("an input file above the size cap is refused with a clear error", async () => {
     expect((await cli(["ca", "init", "--dir", "ca"])).code).toBe(0);
     await writeFile(join(dir, "huge.txt"), Buffer.alloc(65 * 1024 * 1024, 0x41));
-    const result = await cli(["ca", "issue", "--dir", "ca", "--keygen-file", "huge.txt"]);
+    const result = await cli(issueArgs("--keygen-file", "huge.txt"));
     expect(result.code).toBe(2); // an input file's problem: a usage error
     expect(result.err).toMatch(/huge\.txt is larger than 64 MiB.*split it.*\[ERR_IO_TOO_LARGE\]/);
   }, 30_000);
@@ -250,19 +184,9 @@ describe("ca issue --workers", () => {
     const file = join(dir, "d.pem");
     await writeFile(file, modemLikeCsr("nrf-352656100000003").pem);
     const cores = availableParallelism();
-    const result = await cli([
-      "ca",
-      "issue",
-      "--dir",
-      "ca",
-      "--csr",
-      file,
-      file,
-      "--out-dir",
-      "out",
-      "--workers",
-      "100000",
-    ]);
+    const result = await cli(
+      issueArgs("--csr", file, file, "--out-dir", "out", "--workers", "100000"),
+    );
     expect(result.code, result.err).toBe(0);
     expect(result.err).toContain(
       `warning: --workers 100000 is more than the ${cores} cores of this machine; using ${cores}.`,
