@@ -1,27 +1,8 @@
 import { encode } from "cborg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openAtClient } from "../../src/at/index.js";
 import { createProvisioningClient, type ProvisioningClient } from "../../src/provisioning/index.js";
-import { createMemoryTransportPair } from "../../src/serial/index.js";
-import { SimModem } from "../../src/sim/modem/index.js";
 import { type SimProvisioning, startSimProvisioning } from "../../src/sim/provisioning/index.js";
-
-/** A simulated nRF9151 and its token, and a JWT from its identity key (AT%JWT). */
-async function board(seed: string) {
-  const modem = new SimModem({
-    seed,
-    model: "nRF9151-LACA",
-    firmware: "mfw_nrf91x1_2.0.1",
-    clock: Date.now,
-  });
-  const [host, device] = createMemoryTransportPair();
-  modem.attach(device);
-  const at = await openAtClient(host, { mode: "at" });
-  const token = /"([^"]+)"/.exec((await at.send("AT%ATTESTTOKEN")).lines.join("\n"))?.[1] as string;
-  const jwt = async () =>
-    /"([^"]+)"/.exec((await at.send("AT%JWT=0,300")).lines.join("\n"))?.[1] as string;
-  return { modem, at, token, jwt };
-}
+import { simulatedBoard } from "../sim/provisioning/board.js";
 
 describe("the provisioning client against the simulated service over HTTP", () => {
   let sim: SimProvisioning;
@@ -42,11 +23,8 @@ describe("the provisioning client against the simulated service over HTTP", () =
   });
 
   it("dry-runs, claims, creates a command, and reads it back; a second claim is refused with the reason", async () => {
-    const b = await board("client-1");
-    sim.registerIdentity({
-      deviceUuid: b.modem.deviceUuid,
-      identityPublicKey: b.modem.identityPublicKeyPem,
-    });
+    const b = await simulatedBoard("client-1");
+    sim.registerIdentity(b.identity);
     expect(await client.checkClaim(b.token)).toEqual({ claimable: true });
     const device = await client.claimDevice({ claimToken: b.token, tags: ["a", "b"] });
     expect(device).toMatchObject({
@@ -63,11 +41,8 @@ describe("the provisioning client against the simulated service over HTTP", () =
   });
 
   it("retries a GET through a 500 storm, and does not resend a claim POST answered 500", async () => {
-    const b = await board("client-2");
-    sim.registerIdentity({
-      deviceUuid: b.modem.deviceUuid,
-      identityPublicKey: b.modem.identityPublicKeyPem,
-    });
+    const b = await simulatedBoard("client-2");
+    sim.registerIdentity(b.identity);
     sim.faults.fail500 = 3;
     expect((await client.listRules()).items).toEqual([]);
     expect(sim.stats.injected500).toBe(3);
@@ -97,11 +72,8 @@ describe("the provisioning client against the simulated service over HTTP", () =
   );
 
   it("the device side: unclaimed → 403 or 401, then a claimed device gets its CBOR commands", async () => {
-    const b = await board("client-3");
-    sim.registerIdentity({
-      deviceUuid: b.modem.deviceUuid,
-      identityPublicKey: b.modem.identityPublicKeyPem,
-    });
+    const b = await simulatedBoard("client-3");
+    sim.registerIdentity(b.identity);
     const poll = async (query = "") =>
       fetch(
         `${sim.baseUrl}/provisioning/commands?after=&rxMaxSize=4096&txMaxSize=4096&mver=mfw_nrf91x1_2.0.1&cver=3.0.0${query}`,
@@ -140,11 +112,8 @@ describe("the provisioning client against the simulated service over HTTP", () =
   });
 
   it("waitForCommand gives up after its timeout with a clear error (injected clock and sleep)", async () => {
-    const b = await board("client-4");
-    sim.registerIdentity({
-      deviceUuid: b.modem.deviceUuid,
-      identityPublicKey: b.modem.identityPublicKeyPem,
-    });
+    const b = await simulatedBoard("client-4");
+    sim.registerIdentity(b.identity);
     await client.claimDevice({ claimToken: b.token });
     const command = await client.createCommand(b.modem.deviceUuid, { request: { finished: {} } });
     let now = 0;
@@ -172,12 +141,8 @@ describe("the provisioning client against the simulated service over HTTP", () =
   });
 
   it("reads both bulk answer shapes and maps rows back by UUID", async () => {
-    const boards = await Promise.all(["bulk-1", "bulk-2", "bulk-3"].map(board));
-    for (const b of boards)
-      sim.registerIdentity({
-        deviceUuid: b.modem.deviceUuid,
-        identityPublicKey: b.modem.identityPublicKeyPem,
-      });
+    const boards = await Promise.all(["bulk-1", "bulk-2", "bulk-3"].map(simulatedBoard));
+    for (const b of boards) sim.registerIdentity(b.identity);
     const rows = boards.map((b) => ({
       claimToken: b.token,
       deviceUuid: b.modem.deviceUuid,

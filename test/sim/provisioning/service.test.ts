@@ -1,29 +1,12 @@
 import { decode, encode } from "cborg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openAtClient } from "../../../src/at/index.js";
 import { createProvisioningClient, keygenResponseText } from "../../../src/provisioning/index.js";
-import { createMemoryTransportPair } from "../../../src/serial/index.js";
-import { SimModem } from "../../../src/sim/modem/index.js";
 import {
   type CloudAccessKeyEvent,
   type SimProvisioning,
   startSimProvisioning,
 } from "../../../src/sim/provisioning/index.js";
-
-async function board(seed: string) {
-  const modem = new SimModem({
-    seed,
-    model: "nRF9151-LACA",
-    firmware: "mfw_nrf91x1_2.0.1",
-    clock: Date.now,
-  });
-  const [host, device] = createMemoryTransportPair();
-  modem.attach(device);
-  const at = await openAtClient(host, { mode: "at" });
-  const quoted = async (command: string) =>
-    /"([^"]+)"/.exec((await at.send(command)).lines.join("\n"))?.[1] as string;
-  return { modem, at, quoted, token: await quoted("AT%ATTESTTOKEN") };
-}
+import { simulatedBoard } from "./board.js";
 
 describe("the simulated Provisioning Service's device endpoints", () => {
   let sim: SimProvisioning;
@@ -52,13 +35,10 @@ describe("the simulated Provisioning Service's device endpoints", () => {
     });
 
   it("refuses a JWT that is expired, forged or from an unknown device, and accepts the older att.<token>", async () => {
-    const b = await board("svc-1");
+    const b = await simulatedBoard("svc-1");
     const jwt = await b.quoted("AT%JWT=0,300");
     expect((await poll(jwt)).status).toBe(403); // not in the identity database yet
-    sim.registerIdentity({
-      deviceUuid: b.modem.deviceUuid,
-      identityPublicKey: b.modem.identityPublicKeyPem,
-    });
+    sim.registerIdentity(b.identity);
     await client().claimDevice({ claimToken: b.token });
     expect((await poll(jwt)).status).toBe(204);
     expect((await poll(`att.${b.token}`)).status).toBe(204);
@@ -74,11 +54,8 @@ describe("the simulated Provisioning Service's device endpoints", () => {
   });
 
   it("expands a rule for a tagged device when it polls, honours limit, runs cloudAccessKeyGeneration through the hook", async () => {
-    const b = await board("svc-2");
-    sim.registerIdentity({
-      deviceUuid: b.modem.deviceUuid,
-      identityPublicKey: b.modem.identityPublicKeyPem,
-    });
+    const b = await simulatedBoard("svc-2");
+    sim.registerIdentity(b.identity);
     const api = client();
     await api.createRule({
       name: "nRF Cloud Onboarding",
@@ -123,11 +100,8 @@ describe("the simulated Provisioning Service's device endpoints", () => {
   });
 
   it("keeps at most 20 open commands per device and answers CSRs in the legacy csr field when asked", async () => {
-    const b = await board("svc-3");
-    sim.registerIdentity({
-      deviceUuid: b.modem.deviceUuid,
-      identityPublicKey: b.modem.identityPublicKeyPem,
-    });
+    const b = await simulatedBoard("svc-3");
+    sim.registerIdentity(b.identity);
     const api = client();
     await api.claimDevice({ claimToken: b.token });
     const uuid = b.modem.deviceUuid;
