@@ -9,6 +9,17 @@ import type { SimCloud } from "../../src/sim/cloud/index.js";
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const cli = fileURLToPath(new URL("../../bin/nrf-provision.js", import.meta.url));
 
+/** `station --ports <the boards' paths> --ca-dir <caDir> --journal <journal>`, then `options`. */
+export function stationArgs(
+  boards: readonly { path: string }[],
+  caDir: string,
+  journal: string,
+  ...options: string[]
+): string[] {
+  const ports = boards.map((board) => board.path).join(",");
+  return ["station", "--ports", ports, "--ca-dir", caDir, "--journal", journal, ...options];
+}
+
 export interface CliRun {
   exitCode: number | null;
   signal: NodeJS.Signals | null;

@@ -7,6 +7,7 @@ import { parseCsvRecords } from "../../src/cloud/index.js";
 import { parseJournalText } from "../../src/pipeline/index.js";
 import { seededRandom } from "../../src/sim/cloud/random.js";
 import { type PtyBoard, usePipelineBench } from "./fixtures.js";
+import { stationArgs } from "./station-child.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -17,7 +18,7 @@ interface StationRun {
 }
 
 /**
- * Runs `nrf-provision station` as a child process (from source, through tsx). With `killAfter`,
+ * Runs `nrf-provision` (`args`: `station …`) as a child process (from source, through tsx). With `killAfter`,
  * SIGKILLs it `delayMs` after its `killAfter`-th JSONL event: a random point in its work.
  */
 function runStationChild(
@@ -28,7 +29,7 @@ function runStationChild(
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(
       process.execPath,
-      ["--import", "tsx", "src/cli/run.ts", "station", ...args],
+      ["--import", "tsx", "src/cli/run.ts", ...args],
       { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let events = 0;
@@ -61,12 +62,9 @@ describe("station killed with SIGKILL at random points and restarted", () => {
     const seed = Number(process.env.NRF_PROVISION_CRASH_SEED ?? Date.now() % 100_000);
     const next = seededRandom(seed); // replayable sequence of kill points
     const journal = join(dir, "station.jsonl");
-    const args = [
-      "--ports",
-      boards.map((board) => board.path).join(","),
-      "--ca-dir",
+    const args = stationArgs(
+      boards,
       caDir,
-      "--journal",
       journal,
       "--device-id",
       "imei",
@@ -75,7 +73,7 @@ describe("station killed with SIGKILL at random points and restarted", () => {
       "--onboard",
       "batch",
       "--jsonl",
-    ];
+    );
 
     const runs: StationRun[] = [];
     for (let round = 0; round < 5; round++) {

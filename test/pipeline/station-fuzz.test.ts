@@ -2,8 +2,8 @@ import { stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/sim/cloud/random.js";
-import { usePipelineBench } from "./fixtures.js";
-import { type CliRun, runCli, summaryOf } from "./station-child.js";
+import { type PtyBoard, usePipelineBench } from "./fixtures.js";
+import { type CliRun, runCli, stationArgs, summaryOf } from "./station-child.js";
 
 const secTag = 16842753;
 const kills = Number(process.env.NRF_PROVISION_FUZZ_KILLS ?? 50);
@@ -32,45 +32,41 @@ describe("station fuzz: random kills, unplugs and journal truncation", () => {
     const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
     const boards = await bench.startBoards(8, { keygenMs: 20 });
     const journal = join(bench.dir, "fuzz.jsonl");
-    const args = (ports: string[]) => [
-      "station",
-      "--ports",
-      ports.join(","),
-      "--ca-dir",
-      bench.caDir,
-      "--journal",
-      journal,
-      "--device-id",
-      "imei",
-      "--concurrency",
-      "4",
-      "--onboard",
-      "batch",
-      "--wait-timeout",
-      "20",
-      "--jsonl",
-    ];
+    const args = (plugged: PtyBoard[]) =>
+      stationArgs(
+        plugged,
+        bench.caDir,
+        journal,
+        "--device-id",
+        "imei",
+        "--concurrency",
+        "4",
+        "--onboard",
+        "batch",
+        "--wait-timeout",
+        "20",
+        "--jsonl",
+      );
 
     const log: string[] = [];
     let killed = 0;
     for (let round = 0; round < kills; round++) {
       const plugged = boards.filter(() => next() < 0.75);
       if (plugged.length === 0) plugged.push(pick(boards));
-      const ports = plugged.map((board) => board.path);
       let run: CliRun;
       const started = Date.now();
       if (next() < 0.5) {
         const point = pick(crashPoints);
         const board = next() < 0.5 ? pick(plugged) : undefined;
         const crashAt = board === undefined ? point : `${point}@nrf-${board.modem.imei}`;
-        run = await runCli(args(ports), bench.env, { crashAt });
+        run = await runCli(args(plugged), bench.env, { crashAt });
         log.push(
           `${round}: ${plugged.length} boards, crash at ${crashAt}: ${run.signal ?? run.exitCode}`,
         );
       } else {
         const afterEvents = 1 + Math.floor(next() * 60);
         let left = afterEvents;
-        run = await runCli(args(ports), bench.env, {
+        run = await runCli(args(plugged), bench.env, {
           onEvent: (_event, child) => {
             if (--left === 0) child.kill("SIGKILL");
           },
@@ -89,7 +85,7 @@ describe("station fuzz: random kills, unplugs and journal truncation", () => {
       }
     }
 
-    const final = await runCli(args(boards.map((board) => board.path)), bench.env);
+    const final = await runCli(args(boards), bench.env);
     const context = `seed ${seed}\n${log.join("\n")}\nfinal: ${final.exitCode}\n${final.stderr}`;
     const summary = summaryOf(final) as
       | { failures: Array<{ deviceId?: string; code: string; message: string }> }

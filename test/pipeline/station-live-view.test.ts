@@ -11,6 +11,7 @@ import {
 import { socatAvailable, startSimModemOnPty } from "../../src/sim/modem/index.js";
 import { CliInTerminal, tmuxAvailable } from "../cli/terminal.js";
 import { createTestCa, type PtyBoard, passphrase, removeDir, tempDir } from "./fixtures.js";
+import { stationArgs } from "./station-child.js";
 
 const summary: StationSummary = {
   boards: 1,
@@ -217,19 +218,15 @@ describe.skipIf(!canRun)("station live view in a real terminal", () => {
     await mkdir(runDir);
     const boards = await sixBoards(runDir);
     const terminal = await CliInTerminal.start(
-      [
-        "station",
-        "--ports",
-        boards.map((board) => board.path).join(","),
-        "--ca-dir",
+      stationArgs(
+        boards,
         caDir,
-        "--journal",
         join(runDir, "journal.jsonl"),
         "--device-id",
         "uuid",
         "--onboard",
         "none",
-      ],
+      ),
       { dir: runDir, ...size, env: { NRF_PROVISION_CA_PASSPHRASE: passphrase, ...env } },
     );
     try {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createSimCertificateAuthority, issueKeyPair } from "../../src/sim/cloud/index.js";
 import { type PtyBoard, usePipelineBench } from "./fixtures.js";
-import { readJournal, runCli, summaryOf, uploadedDeviceIds } from "./station-child.js";
+import { readJournal, runCli, stationArgs, summaryOf, uploadedDeviceIds } from "./station-child.js";
 
 const secTag = 16842753;
 
@@ -15,23 +15,19 @@ const secTag = 16842753;
 describe("station recovery decides from facts", () => {
   const bench = usePipelineBench({ cloud: { bulkDelayMs: 100 } });
 
-  const stationArgs = (boards: PtyBoard[], journal: string, extra: string[] = []) => [
-    "station",
-    "--ports",
-    boards.map((board) => board.path).join(","),
-    "--ca-dir",
-    bench.caDir,
-    "--journal",
-    journal,
-    "--device-id",
-    "imei",
-    "--concurrency",
-    "4",
-    "--onboard",
-    "batch",
-    "--jsonl",
-    ...extra,
-  ];
+  const batchStationArgs = (boards: PtyBoard[], journal: string) =>
+    stationArgs(
+      boards,
+      bench.caDir,
+      journal,
+      "--device-id",
+      "imei",
+      "--concurrency",
+      "4",
+      "--onboard",
+      "batch",
+      "--jsonl",
+    );
 
   /** The modem's certificate is the ledger's only one for the device, and nRF Cloud holds it. */
   async function expectEverywhere(board: PtyBoard, context: string): Promise<void> {
@@ -56,7 +52,7 @@ describe("station recovery decides from facts", () => {
     const fourth = boards[3]!;
     const fourthId = `nrf-${fourth.modem.imei}`;
     const journal = join(bench.dir, "scenario-1.jsonl");
-    const args = stationArgs(boards, journal);
+    const args = batchStationArgs(boards, journal);
 
     const first = await runCli(args, bench.env, { crashAt: `issued-before-journal@${fourthId}` });
     expect(first.signal, first.stderr).toBe("SIGKILL");
@@ -80,7 +76,7 @@ describe("station recovery decides from facts", () => {
     const boards = await bench.startBoards(3, { keygenMs: 50 });
     const third = boards[2]!;
     const journal = join(bench.dir, "scenario-1-fresh.jsonl");
-    const args = stationArgs(boards, journal);
+    const args = batchStationArgs(boards, journal);
 
     const first = await runCli(args, bench.env, { crashAt: "before-batch-upload" });
     expect(first.signal, first.stderr).toBe("SIGKILL");
@@ -112,7 +108,7 @@ describe("station recovery decides from facts", () => {
       }),
     ).toBeNull();
     const journal = join(bench.dir, "scenario-2.jsonl");
-    const args = stationArgs([board!], journal);
+    const args = batchStationArgs([board!], journal);
 
     // Killed with the upload journaled but not sent: on the rerun its outcome is unknown.
     const first = await runCli(args, bench.env, { crashAt: "upload-journaled" });
@@ -133,7 +129,7 @@ describe("station recovery decides from facts", () => {
   it("scenario 3: a literal --device-id with more than one board is refused before any board is touched", async () => {
     const boards = await bench.startBoards(2);
     const journal = join(bench.dir, "scenario-3.jsonl");
-    const args = stationArgs(boards, journal);
+    const args = batchStationArgs(boards, journal);
     args[args.indexOf("imei")] = "bench-7";
     const run = await runCli(args, bench.env);
     expect(run.exitCode).toBe(2);
@@ -151,7 +147,7 @@ describe("station recovery decides from facts", () => {
   it("scenario 4: a changed base64 character in a journaled certificate stops recovery, naming the line; nothing is uploaded", async () => {
     const boards = await bench.startBoards(2);
     const journal = join(bench.dir, "scenario-4.jsonl");
-    const args = stationArgs(boards, journal);
+    const args = batchStationArgs(boards, journal);
     const first = await runCli(args, bench.env, { crashAt: "before-batch-upload" });
     expect(first.signal, first.stderr).toBe("SIGKILL");
 

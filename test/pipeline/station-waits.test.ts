@@ -3,16 +3,17 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type PtyBoard, usePipelineBench } from "./fixtures.js";
-import { readJournal, runCli, summaryOf } from "./station-child.js";
+import { readJournal, runCli, stationArgs, summaryOf } from "./station-child.js";
 
-function stationArgs(boards: PtyBoard[], caDir: string, journal: string, extra: string[] = []) {
-  return [
-    "station",
-    "--ports",
-    boards.map((board) => board.path).join(","),
-    "--ca-dir",
+const batchStationArgs = (
+  boards: PtyBoard[],
+  caDir: string,
+  journal: string,
+  extra: string[] = [],
+) =>
+  stationArgs(
+    boards,
     caDir,
-    "--journal",
     journal,
     "--device-id",
     "imei",
@@ -20,8 +21,7 @@ function stationArgs(boards: PtyBoard[], caDir: string, journal: string, extra: 
     "batch",
     "--jsonl",
     ...extra,
-  ];
-}
+  );
 
 /** Issue 11 scenario 6: bulk jobs that never end, and an OnboardDevices POST answered 5xx. */
 describe("station waits for nRF Cloud: bounded, interruptible", () => {
@@ -34,7 +34,7 @@ describe("station waits for nRF Cloud: bounded, interruptible", () => {
     const journal = join(bench.dir, "never-ends.jsonl");
 
     const timedOut = await runCli(
-      stationArgs([board!], bench.caDir, journal, ["--wait-timeout", "1"]),
+      batchStationArgs([board!], bench.caDir, journal, ["--wait-timeout", "1"]),
       bench.env,
     );
     expect(timedOut.exitCode, timedOut.stderr).toBe(6);
@@ -49,7 +49,7 @@ describe("station waits for nRF Cloud: bounded, interruptible", () => {
 
     // The rerun waits for that job (default 600 s); one SIGTERM ends it.
     let signalled = false;
-    const interrupted = await runCli(stationArgs([board!], bench.caDir, journal), bench.env, {
+    const interrupted = await runCli(batchStationArgs([board!], bench.caDir, journal), bench.env, {
       onEvent: (event, child) => {
         if (event.type === "station-start" && !signalled) {
           signalled = true;
@@ -116,14 +116,14 @@ describe("station upload answered 5xx after nRF Cloud took it", () => {
     const onboardJobs = () =>
       [...bench.cloud.bulkOps.values()].filter((op) => op.details.endpoint === "ONBOARD_DEVICES");
 
-    const first = await runCli(stationArgs(boards, bench.caDir, journal), env);
+    const first = await runCli(batchStationArgs(boards, bench.caDir, journal), env);
     expect(first.exitCode, first.stderr).toBe(6);
     expect(onboardJobs()).toHaveLength(1); // no duplicate job from a retry
     const summary = summaryOf(first) as { failures: Array<Record<string, string>> };
     expect(summary.failures).toHaveLength(2);
     expect(summary.failures[0]!.message).toContain("may have carried it out");
 
-    const second = await runCli(stationArgs(boards, bench.caDir, journal), env);
+    const second = await runCli(batchStationArgs(boards, bench.caDir, journal), env);
     expect(second.exitCode, second.stderr + second.stdout).toBe(0);
     for (const board of boards) {
       const onModem = board.modem.credentials().find((c) => c.type === 1)!.content;
