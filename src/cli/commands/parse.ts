@@ -120,54 +120,63 @@ export function register(program: Command, ctx: CliContext): void {
   const parse = program
     .command("parse")
     .description("Decode and check %KEYGEN / %ATTESTTOKEN output copied from a modem.");
+  blobCommand(
+    parse.command("keygen"),
+    'Parse AT%KEYGEN output ("<DER>.<COSE>", the %KEYGEN: line, or a bare body; "-" reads stdin) and check its digest and CSR signature. Exit 3/4 when it must not be trusted (also when not attested).',
+    "print the parsed object as JSON (DER and COSE as base64)",
+  ).action(async (blob: string, options: ParseOptions) =>
+    parseKeygenAction(ctx, await inputText(ctx, blob), options),
+  );
+  blobCommand(
+    parse.command("attesttoken"),
+    'Parse AT%ATTESTTOKEN output ("<message>.<COSE>", the %ATTESTTOKEN: line, or the message alone; "-" reads stdin).',
+    "print the parsed object as JSON (message and COSE as base64)",
+  ).action(async (blob: string, options: ParseOptions) =>
+    parseAttestTokenAction(ctx, await inputText(ctx, blob), options),
+  );
+}
 
-  parse
-    .command("keygen")
-    .description(
-      'Parse AT%KEYGEN output ("<DER>.<COSE>", the %KEYGEN: line, or a bare body; "-" reads stdin) and check its digest and CSR signature. Exit 3/4 when it must not be trusted (also when not attested).',
-    )
+/** A `parse` subcommand: modem output as its one argument (or "-": standard input), and `--json`. */
+function blobCommand(command: Command, description: string, jsonHelp: string): Command {
+  return command
+    .description(description)
     .argument("<blob>", 'the output, or "-" for standard input')
-    .option("--json", "print the parsed object as JSON (DER and COSE as base64)")
-    .action(async (blob: string, options: ParseOptions) => {
-      const text = await inputText(ctx, blob);
-      if (isBareKeygenBody(text)) return reportBareKeygen(ctx, text, options);
-      const out = parseKeygenOutput(text);
-      if (options.json) writeJson(ctx.io, keygenJson(out));
-      else writeLines(ctx.io, ...keygenLines(out));
-      try {
-        assertKeygenTrusted(out);
-      } catch (error) {
-        if (!(error instanceof AttestError)) throw error;
-        // The parse succeeded and was printed; the verdict goes to stderr and the exit code.
-        ctx.io.stderr.write(`warning: ${error.message} [${error.code}]\n`);
-        ctx.exitCode = exitCodeForErrorCode(error.code);
-      }
-    });
+    .option("--json", jsonHelp);
+}
 
-  parse
-    .command("attesttoken")
-    .description(
-      'Parse AT%ATTESTTOKEN output ("<message>.<COSE>", the %ATTESTTOKEN: line, or the message alone; "-" reads stdin).',
-    )
-    .argument("<blob>", 'the output, or "-" for standard input')
-    .option("--json", "print the parsed object as JSON (message and COSE as base64)")
-    .action(async (blob: string, options: ParseOptions) => {
-      const text = await inputText(ctx, blob);
-      const token = isBareAttestationMessage(text)
-        ? parseAttestationMessage(text)
-        : parseAttestationToken(text);
-      if (options.json) {
-        writeJson(ctx.io, tokenJson(token));
-        return;
-      }
-      writeLines(
-        ctx.io,
-        `Device UUID:         ${token.deviceUuid}`,
-        `Device type:         ${token.deviceType} (${token.deviceTypeName})`,
-        `Modem firmware UUID: ${token.modemFirmwareUuid}`,
-        `Nonce:               ${token.nonce}`,
-        `Message type:        ${token.messageType} (device identity message v1)`,
-        ...("attestation" in token ? [`Attestation:         ${NOT_ATTESTED}`] : []),
-      );
-    });
+function parseKeygenAction(ctx: CliContext, text: string, options: ParseOptions): void {
+  if (isBareKeygenBody(text)) {
+    reportBareKeygen(ctx, text, options);
+    return;
+  }
+  const out = parseKeygenOutput(text);
+  if (options.json) writeJson(ctx.io, keygenJson(out));
+  else writeLines(ctx.io, ...keygenLines(out));
+  try {
+    assertKeygenTrusted(out);
+  } catch (error) {
+    if (!(error instanceof AttestError)) throw error;
+    // The parse succeeded and was printed; the verdict goes to stderr and the exit code.
+    ctx.io.stderr.write(`warning: ${error.message} [${error.code}]\n`);
+    ctx.exitCode = exitCodeForErrorCode(error.code);
+  }
+}
+
+function parseAttestTokenAction(ctx: CliContext, text: string, options: ParseOptions): void {
+  const token = isBareAttestationMessage(text)
+    ? parseAttestationMessage(text)
+    : parseAttestationToken(text);
+  if (options.json) {
+    writeJson(ctx.io, tokenJson(token));
+    return;
+  }
+  writeLines(
+    ctx.io,
+    `Device UUID:         ${token.deviceUuid}`,
+    `Device type:         ${token.deviceType} (${token.deviceTypeName})`,
+    `Modem firmware UUID: ${token.modemFirmwareUuid}`,
+    `Nonce:               ${token.nonce}`,
+    `Message type:        ${token.messageType} (device identity message v1)`,
+    ...("attestation" in token ? [`Attestation:         ${NOT_ATTESTED}`] : []),
+  );
 }
