@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEVICE_ID_API_PATTERN } from "../device-id/index.js";
+import { lenient } from "./lenient.js";
 
 // Runtime schemas of nRF Cloud responses; the types are inferred from them so a response is
 // only typed once it has been validated.
@@ -42,7 +43,6 @@ export const DeviceCertificateSchema = z.looseObject({
 });
 export type DeviceCertificate = z.infer<typeof DeviceCertificateSchema>;
 
-const lenient = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
 const jsonObject = z.record(z.string(), z.unknown());
 
 /** FetchDevice's GenericDevice, validated leniently: only `id` is required (reference §2). */

@@ -1,10 +1,10 @@
 import { z } from "zod";
+import { lenient } from "../cloud/lenient.js";
 
 // Runtime schemas of Provisioning Service answers; the types are inferred from them. The
 // service is beta and its shapes have changed before (reference §1.5, §5.16): only the fields
 // a client reads are required, everything else passes through.
 
-const lenient = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
 /** A paged list answer: `{items, total?, pageNextToken?}`. */
 const pageOf = <T extends z.ZodType>(item: T) =>
   z.looseObject({
