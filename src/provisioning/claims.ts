@@ -43,12 +43,13 @@ export function claimDevice(
   http: ProvisioningHttp,
   claim: { claimToken: string; tags?: readonly string[] },
 ): Promise<ClaimedDevice> {
-  const tags = claim.tags === undefined || claim.tags.length === 0 ? {} : { tags: [...claim.tags] };
+  // No tags: no `tags` field at all (JSON leaves an undefined one out).
+  const tags = claim.tags?.length ? [...claim.tags] : undefined;
   return http.sendJson(
     {
       method: "POST",
       path: "/claimed-devices",
-      json: { claimToken: claim.claimToken, ...tags },
+      json: { claimToken: claim.claimToken, tags },
       expect: [201],
     },
     "ClaimedDeviceSchema",
