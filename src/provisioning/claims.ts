@@ -41,7 +41,7 @@ export async function checkClaim(http: ProvisioningHttp, claimToken: string): Pr
 /** `POST /claimed-devices {claimToken, tags}`: 201 with the claimed device. Tags are split, not one string. */
 export function claimDevice(
   http: ProvisioningHttp,
-  claim: { claimToken: string; tags?: readonly string[] },
+  claim: { claimToken: string; tags?: readonly string[] | undefined },
 ): Promise<ClaimedDevice> {
   // No tags: no `tags` field at all (JSON leaves an undefined one out).
   const tags = claim.tags?.length ? [...claim.tags] : undefined;

@@ -55,7 +55,10 @@ export interface ProvisioningClient {
   readonly baseUrl: string;
   /** Dry-run claim: 202 means claimable; otherwise the service's reason. */
   checkClaim(claimToken: string): Promise<ClaimCheck>;
-  claimDevice(claim: { claimToken: string; tags?: readonly string[] }): Promise<ClaimedDevice>;
+  claimDevice(claim: {
+    claimToken: string;
+    tags?: readonly string[] | undefined;
+  }): Promise<ClaimedDevice>;
   /** Bulk claim as text/csv in chunks of at most 1000 rows; one result per row, in order. */
   claimDevices(rows: readonly BulkClaimRow[]): Promise<BulkClaimResult>;
   unclaimDevice(deviceUuid: string): Promise<void>;

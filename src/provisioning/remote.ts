@@ -41,16 +41,16 @@ export interface RemoteProvisionOptions {
   board: RemoteBoard;
   service: ProvisioningClient;
   /** The local CA; not needed on the auto-onboarding path. */
-  ca?: CertificateAuthority;
+  ca?: CertificateAuthority | undefined;
   /** Root CA PEM(s) for the server-certificate command (and the onboarding rule). */
   rootCaPem: string;
   secTag: number;
   deviceIdPolicy: DeviceIdPolicy;
   /** Provisioning tags for the claim; `nrf-cloud-onboarding` selects auto-onboarding. */
-  tags?: readonly string[];
+  tags?: readonly string[] | undefined;
   /** Auto-onboarding: create the onboarding tag and rule when no rule carries the tag. */
   ensureRule?: boolean;
-  onboarder?: Onboarder;
+  onboarder?: Onboarder | undefined;
   onboardingFields?: OnboardingFields;
   trigger?: RemoteTrigger;
   /** Per wait for the device (default 5 min). */
@@ -142,7 +142,7 @@ async function claim(run: Run, token: string): Promise<ClaimedDevice> {
       },
     );
   }
-  const claimed = await service.claimDevice({ claimToken: token, ...(tags ? { tags } : {}) });
+  const claimed = await service.claimDevice({ claimToken: token, tags });
   run.step("claim", `claimed ${claimed.id}${tags?.length ? ` with tags ${tags.join(", ")}` : ""}`);
   return claimed;
 }

@@ -126,15 +126,15 @@ async function provisionRemoteCommand(
     const result = await provisionRemote({
       board: remoteBoard(port, settings, trafficLog(options, io, `${port} `)),
       service,
-      ...(ca ? { ca } : {}),
+      ca,
       rootCaPem: await loadRootCaBundle(
         (options.rootCa ?? []).map((file) => resolve(io.cwd, file)),
       ),
       secTag: cli.parseIntegerOption("--sec-tag", options.secTag, { min: 0, max: 2147483647 }),
       deviceIdPolicy: parseDeviceIdPolicy(options.deviceId),
-      ...(tags ? { tags } : {}),
+      tags,
       ensureRule: options.ensureRule === true,
-      ...(onboarder ? { onboarder } : {}),
+      onboarder,
       trigger: options.trigger as "auto" | "shell" | "at" | "manual",
       waitTimeoutMs:
         cli.parseIntegerOption("--wait-timeout", options.waitTimeout, { min: 1 }) * 1000,

@@ -82,12 +82,13 @@ async function modemAction(ctx: cli.CliContext, options: SimModemCliOptions): Pr
     throw cli.usageError(`--terminator must be cr, lf or crlf, got "${options.terminator}"`);
   const { startSimModemOnPty } = await import("../../sim/modem/index.js");
   const sim = await startSimModemOnPty({
-    ...(options.link ? { linkPath: options.link } : {}),
-    ...(options.imei ? { imei: options.imei } : {}),
-    ...(options.uuid ? { deviceUuid: options.uuid } : {}),
-    ...(options.seed ? { seed: options.seed } : {}),
+    // An empty flag value means the default, as no flag does.
+    linkPath: options.link || undefined,
+    imei: options.imei || undefined,
+    deviceUuid: options.uuid || undefined,
+    seed: options.seed || undefined,
     // A connected board has the network's time (AT+CCLK?, %JWT iat/exp); so does this one.
-    ...(options.networkTime !== false ? { clock: Date.now } : {}),
+    clock: options.networkTime === false ? undefined : Date.now,
     model: options.model,
     firmware: options.firmware,
     keygenMs: cli.parseIntegerOption("--keygen-ms", options.keygenMs, { min: 0 }),

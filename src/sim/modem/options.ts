@@ -20,7 +20,7 @@ export interface SimModemOptions {
   /** Default random (or derived from `seed`). */
   deviceUuid?: string | undefined;
   /** Makes IMEI, device UUID and the identity key deterministic. */
-  seed?: string;
+  seed?: string | undefined;
   /** `AT+CGMM`; default `nRF9160-SICA`. */
   model?: string | undefined;
   /** `AT+CGMR`; default `mfw_nrf9160_1.3.5`. Below 1.3.2 `%CMNG` lists no hashes, like real firmware. */

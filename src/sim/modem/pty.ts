@@ -67,7 +67,7 @@ async function waitForLinks(
  * host passes as `--port`); the modem serves AT on the other end, opened with `serialport`.
  */
 export async function startSimModemOnPty(
-  options: SimModemOptions & { linkPath?: string } = {},
+  options: SimModemOptions & { linkPath?: string | undefined } = {},
 ): Promise<{ path: string; modem: SimModem; close(): Promise<void> }> {
   const { linkPath, ...modemOptions } = options;
   const modem = new SimModem(modemOptions);
