@@ -1,10 +1,11 @@
 """Baseline for bench:issue: the same full step with Python's `cryptography` package, which
 Nordic's Python tooling uses. Reads DER CSRs (one base64 line each) from the file in argv[1],
-issues each like nrf-provision's default profile (verify the CSR, v3 certificate with the same
-extensions, ES256, PEM) for `rounds` rounds, and prints the median rates per wall- and per CPU-second."""
+then for every line on stdin issues each like nrf-provision's default profile (verify the CSR,
+v3 certificate with the same extensions, ES256, PEM) and prints that round's rates per wall- and
+per CPU-second. The bench asks for a round after each of its own, so both run under the same
+load on a shared machine."""
 import base64
 import datetime
-import statistics
 import sys
 import time
 
@@ -14,7 +15,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 csrs = [base64.b64decode(line) for line in open(sys.argv[1]) if line.strip()]
-rounds = int(sys.argv[2])
 
 ca_key = ec.generate_private_key(ec.SECP256R1())
 ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench CA")])
@@ -48,14 +48,13 @@ def issue(der):
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
-rates = []
-cpu_rates = []
-for _ in range(rounds):
+print("ready", flush=True)
+for _ in sys.stdin:
     start = time.perf_counter()
     cpu_start = time.process_time()
     for der in csrs:
         issue(der)
-    rates.append(len(csrs) / (time.perf_counter() - start))
-    cpu_rates.append(len(csrs) / (time.process_time() - cpu_start))
-# Wall rate, then the rate per CPU-second (what one otherwise idle core does).
-print(round(statistics.median(rates)), round(statistics.median(cpu_rates)))
+    wall = len(csrs) / (time.perf_counter() - start)
+    cpu = len(csrs) / (time.process_time() - cpu_start)
+    # Wall rate, then the rate per CPU-second (what one otherwise idle core does).
+    print(round(wall), round(cpu), flush=True)

@@ -1,6 +1,5 @@
 import { hash } from "node:crypto";
 import {
-  encodeBitString,
   encodedTimeLength,
   encodeOid,
   encodeSequence,
@@ -140,9 +139,17 @@ export class DeviceCertificateTemplate {
     return out;
   }
 
-  /** The final Certificate from a TBSCertificate and a DER ECDSA-Sig-Value. */
+  /** The final Certificate from a TBSCertificate and a DER ECDSA-Sig-Value, in one buffer. */
   assemble(tbs: Uint8Array, signatureDer: Uint8Array): Uint8Array {
-    return encodeSequence(tbs, ECDSA_WITH_SHA256, encodeBitString(signatureDer));
+    const bitStringLength = signatureDer.length + 1; // the leading "0 unused bits" byte
+    const contentLength = tbs.length + ECDSA_WITH_SHA256.length + tlvLength(bitStringLength);
+    const out = new Uint8Array(tlvLength(contentLength));
+    let at = writeHeader(out, 0, Tag.SEQUENCE, contentLength);
+    at = putBytes(out, at, tbs);
+    at = putBytes(out, at, ECDSA_WITH_SHA256);
+    at = writeHeader(out, at, Tag.BIT_STRING, bitStringLength);
+    putBytes(out, at + 1, signatureDer); // out[at] is already 0
+    return out;
   }
 }
 

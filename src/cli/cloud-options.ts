@@ -1,5 +1,8 @@
 import type { Command } from "commander";
-import { type CloudClient, createCloudClient, DEFAULT_BASE_URL } from "../cloud/index.js";
+// The base URL from its own small module and the client's type only: `provision --onboard none`
+// loads none of the nRF Cloud client (start-up, issue 12); callers create the client.
+import { DEFAULT_BASE_URL } from "../cloud/base-url.js";
+import type { CloudClientOptions } from "../cloud/index.js";
 import { parseIntegerOption, usageError } from "./context.js";
 import type { CliIo } from "./io.js";
 import { packageVersion } from "./version.js";
@@ -25,16 +28,17 @@ export function addCloudOptions(command: Command): Command {
 }
 
 /**
- * A cloud client from the flags or the environment, checked before anything is sent: the base
+ * Settings for a cloud client (createCloudClient) from the flags or the environment, checked
+ * before anything is sent: the base
  * URL must be an http(s) URL, and the API key must be there unless `apiKey` is "optional" (a
  * device JWT authenticates instead). Both mistakes are usage errors (exit 2). `purpose` says
  * what needs the key (e.g. "--onboard single"); `hint` is the other way out, if any.
  */
-export function cloudClientFrom(
+export function cloudSettingsFrom(
   options: CloudCliOptions,
   io: CliIo,
   need: { purpose: string; apiKey?: "required" | "optional"; hint?: string },
-): CloudClient {
+): CloudClientOptions {
   const baseUrl = options.baseUrl ?? nonEmpty(io.env.NRF_CLOUD_BASE_URL) ?? DEFAULT_BASE_URL;
   checkBaseUrl(baseUrl, options.baseUrl === undefined ? "NRF_CLOUD_BASE_URL" : "--base-url");
   const apiKey = nonEmpty(options.apiKey) ?? nonEmpty(io.env.NRF_CLOUD_API_KEY);
@@ -46,13 +50,13 @@ export function cloudClientFrom(
   }
   const timeoutMs =
     parseIntegerOption("--http-timeout", options.httpTimeout ?? "30", { min: 1, max: 3600 }) * 1000;
-  return createCloudClient({
+  return {
     baseUrl,
     timeoutMs,
     apiKey,
     userAgent: `nrf-provision/${packageVersion}`,
     onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
-  });
+  };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -1,5 +1,7 @@
 import { resolve } from "node:path";
-import { CA_PASSPHRASE_ENV, CaError, type CertificateAuthority, loadCa } from "../ca/index.js";
+// The CA's modules one by one, not its index (start-up: no batch or delegation code).
+import { CA_PASSPHRASE_ENV, type CertificateAuthority, loadCa } from "../ca/authority.js";
+import { CaError } from "../ca/errors.js";
 import { isNrfProvisionError } from "../errors/index.js";
 import { usageError } from "./context.js";
 import { CliError } from "./errors.js";

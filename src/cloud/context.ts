@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { DEFAULT_BASE_URL } from "./base-url.js";
 import { CloudError } from "./errors.js";
 import {
   type Auth,
@@ -10,7 +11,7 @@ import {
   sleep,
 } from "./http.js";
 
-export const DEFAULT_BASE_URL = "https://api.nrfcloud.com/v1";
+export { DEFAULT_BASE_URL };
 
 /** How requests go out: shared by the nRF Cloud client and the Provisioning Service client. */
 export interface HttpClientOptions {

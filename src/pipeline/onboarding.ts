@@ -4,50 +4,24 @@ import { basename, dirname, join } from "node:path";
 import {
   buildOnboardingCsv,
   type CloudClient,
-  DEFAULT_FIRMWARE_TYPES,
   type OnboardingRow,
   recordDeviceId,
   splitCsvRecords,
 } from "../cloud/index.js";
 import { acquireFileLock, FileLockedError } from "../file-lock/index.js";
 import { PipelineError } from "./errors.js";
+import type { Onboarder, OnboardingOutcome } from "./onboarder.js";
 
+export {
+  type Onboarder,
+  type OnboardingFields,
+  type OnboardingOutcome,
+  onboardingRowFor,
+  skipOnboarding,
+} from "./onboarder.js";
 export type { OnboardingRow };
 /** Kept here for callers of the pipeline; the CSV module owns it. */
 export { splitCsvRecords };
-
-/** The parts of an onboarding row that are the same for every board of a run. */
-export type OnboardingFields = Omit<OnboardingRow, "deviceId" | "certificate">;
-
-/** A board's onboarding row; firmware types default to APP|MODEM (an empty list is kept). */
-export function onboardingRowFor(
-  deviceId: string,
-  certificate: string,
-  fields: OnboardingFields = {},
-): OnboardingRow {
-  return {
-    deviceId,
-    certificate,
-    ...fields,
-    supportedFirmwareTypes: fields.supportedFirmwareTypes ?? DEFAULT_FIRMWARE_TYPES,
-  };
-}
-
-export type OnboardingOutcome =
-  | { mode: "none" }
-  | { mode: "single"; status: "onboarded" | "already-onboarded" }
-  | { mode: "csv"; file: string; status: "appended" | "replaced" }
-  | { mode: "batch"; status: "queued" | "already-onboarded" };
-
-/** The last step of a board: hand its certificate to nRF Cloud, now or later. */
-export interface Onboarder {
-  onboard(row: OnboardingRow): Promise<OnboardingOutcome>;
-}
-
-/** `--onboard none`: the board is provisioned, nothing is uploaded. */
-export const skipOnboarding: Onboarder = {
-  onboard: async () => ({ mode: "none" }),
-};
 
 /** `--onboard single`: one OnboardDevice call per board. */
 export function onboardEachDevice(cloud: CloudClient): Onboarder {

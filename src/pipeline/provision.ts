@@ -3,7 +3,9 @@ import { lstat, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AtClient } from "../at/index.js";
 import { assertKeygenTrusted, type KeygenOutput } from "../attest/index.js";
-import { type CertificateAuthority, issueDeviceCertificate } from "../ca/index.js";
+// The CA's modules one by one, not its index: provisioning needs none of its batch code.
+import type { CertificateAuthority } from "../ca/authority.js";
+import { issueDeviceCertificate } from "../ca/issue.js";
 import { ensureDirectory, refuseExisting, writeNewFile } from "../files/index.js";
 import {
   checkFirmwareSupportsKeygen,
@@ -28,7 +30,7 @@ import {
   type OnboardingOutcome,
   onboardingRowFor,
   skipOnboarding,
-} from "./onboarding.js";
+} from "./onboarder.js";
 import { defaultSecTag } from "./sec-tag.js";
 import { type StepEvent, StepRunner, type StepTiming } from "./steps.js";
 

@@ -6,6 +6,7 @@ import {
   type BulkRowFailure,
   type BulkUpload,
   type CloudClient,
+  createCloudClient,
   createdCertificateFiles,
   DEFAULT_FIRMWARE_TYPES,
   onboardingModality,
@@ -18,7 +19,7 @@ import {
 } from "../../cloud/index.js";
 import { DEVICE_ID_RULE } from "../../device-id/index.js";
 import { mintDeviceJwt } from "../../jwt/index.js";
-import { addCloudOptions, cloudClientFrom } from "../cloud-options.js";
+import { addCloudOptions, cloudSettingsFrom } from "../cloud-options.js";
 import * as cli from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { readInputText } from "../io.js";
@@ -418,7 +419,9 @@ function clientFor(
   ctx: cli.CliContext,
   apiKey: "required" | "optional" = "required",
 ): CloudClient {
-  return cloudClientFrom(options, ctx.io, { purpose: "the nRF Cloud REST API", apiKey });
+  return createCloudClient(
+    cloudSettingsFrom(options, ctx.io, { purpose: "the nRF Cloud REST API", apiKey }),
+  );
 }
 
 function done(

@@ -8,7 +8,7 @@ import { loadRootCaBundle } from "../../pipeline/root-ca.js";
 import type { ProvisioningClient } from "../../provisioning/client.js";
 import type { RemoteBoard, RemoteProvisionResult } from "../../provisioning/remote.js";
 import { openSerialTransport, portListerFromEnv, resolvePort } from "../../serial/index.js";
-import { addCloudOptions, type CloudCliOptions, cloudClientFrom } from "../cloud-options.js";
+import { addCloudOptions, type CloudCliOptions, cloudSettingsFrom } from "../cloud-options.js";
 import * as cli from "../context.js";
 import type { CliIo } from "../io.js";
 import {
@@ -170,13 +170,13 @@ async function onboarderFor(options: ProvisionRemoteCliOptions, io: CliIo): Prom
   );
   const mode = options.onboard;
   if (mode === "none") return skipOnboarding;
-  if (mode === "single")
-    return onboardEachDevice(
-      cloudClientFrom(options, io, {
-        purpose: "--onboard single",
-        hint: "or choose --onboard none",
-      }),
-    );
+  if (mode === "single") {
+    const settings = cloudSettingsFrom(options, io, {
+      purpose: "--onboard single",
+      hint: "or choose --onboard none",
+    });
+    return onboardEachDevice((await import("../../cloud/index.js")).createCloudClient(settings));
+  }
   if (mode.startsWith("csv:") && mode.length > "csv:".length)
     return appendToOnboardingCsv(resolve(io.cwd, mode.slice("csv:".length)), { replace: false });
   throw cli.usageError(`--onboard must be single, csv:FILE or none, got "${mode}"`);

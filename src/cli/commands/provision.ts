@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { CertificateAuthority } from "../../ca/index.js";
-import type { CloudClient } from "../../cloud/index.js";
+import type { CloudClientOptions } from "../../cloud/index.js";
 import { DEVICE_ID_RULE } from "../../device-id/index.js";
 // The pipeline's modules one by one, not its index: `provision` needs none of the station's.
 import { parseDeviceIdPolicy } from "../../pipeline/device-id.js";
@@ -13,11 +13,7 @@ import { loadRootCaBundle } from "../../pipeline/root-ca.js";
 import { defaultSecTag } from "../../pipeline/sec-tag.js";
 import type { StationBoardOptions } from "../../pipeline/station.js";
 import { portListerFromEnv, resolvePort } from "../../serial/index.js";
-import {
-  addCloudOptions,
-  type CloudCliOptions,
-  cloudClientFrom as cloudClientFromOptions,
-} from "../cloud-options.js";
+import { addCloudOptions, type CloudCliOptions, cloudSettingsFrom } from "../cloud-options.js";
 import * as cli from "../context.js";
 import { type ExitCode, exitCodeForErrorCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
@@ -209,10 +205,17 @@ async function certificateChainFor(caDir: string): Promise<string> {
 function onboarderFor(options: ProvisionCliOptions, io: CliIo): () => Promise<Onboarder> {
   const mode = options.onboard;
   const onboarding = () => import("../../pipeline/onboarding.js");
-  if (mode === "none") return async () => (await onboarding()).skipOnboarding;
+  if (mode === "none")
+    return async () => (await import("../../pipeline/onboarder.js")).skipOnboarding;
   if (mode === "single") {
-    const cloud = cloudClientFrom(options, io, "--onboard single");
-    return async () => (await onboarding()).onboardEachDevice(cloud);
+    const settings = cloudSettingsFor(options, io, "--onboard single");
+    return async () => {
+      const [{ onboardEachDevice }, { createCloudClient }] = await Promise.all([
+        onboarding(),
+        import("../../cloud/index.js"),
+      ]);
+      return onboardEachDevice(createCloudClient(settings));
+    };
   }
   if (mode.startsWith("csv:") && mode.length > "csv:".length) {
     const file = resolve(io.cwd, mode.slice("csv:".length));
@@ -222,9 +225,13 @@ function onboarderFor(options: ProvisionCliOptions, io: CliIo): () => Promise<On
   throw cli.usageError(`--onboard must be single, csv:FILE or none, got "${mode}"`);
 }
 
-/** An nRF Cloud client from --api-key/--base-url or the environment; refuses to run keyless. */
-export function cloudClientFrom(options: BoardCliOptions, io: CliIo, purpose: string): CloudClient {
-  return cloudClientFromOptions(options, io, { purpose, hint: "or choose --onboard none" });
+/** nRF Cloud client settings from --api-key/--base-url or the environment; refuses to run keyless. */
+export function cloudSettingsFor(
+  options: BoardCliOptions,
+  io: CliIo,
+  purpose: string,
+): CloudClientOptions {
+  return cloudSettingsFrom(options, io, { purpose, hint: "or choose --onboard none" });
 }
 
 /**

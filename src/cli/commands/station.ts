@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { createCloudClient } from "../../cloud/index.js";
 import {
   formatStationSummary,
   jsonlEventWriter,
@@ -22,7 +23,7 @@ import {
   type BoardCliOptions,
   boardConnector,
   boardOptionsFrom,
-  cloudClientFrom,
+  cloudSettingsFor,
 } from "./provision.js";
 
 interface StationCliOptions extends BoardCliOptions {
@@ -120,7 +121,9 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
   const waitTimeoutS = parseIntegerOption("--wait-timeout", options.waitTimeout, { min: 1 });
   const board = await boardOptionsFrom(options, io);
   const cloud =
-    onboard === "none" ? undefined : cloudClientFrom(options, io, `--onboard ${onboard}`);
+    onboard === "none"
+      ? undefined
+      : createCloudClient(cloudSettingsFor(options, io, `--onboard ${onboard}`));
   const listPorts = portLister(options.ports, io);
 
   const { store, station } = await openStationStore(options, io, onboard);
