@@ -71,12 +71,12 @@ describe("line db migrate / check", () => {
     expect(before.stdout).toContain("001_init.sql");
     const first = await runCli(["line", "db", "migrate", "--store", url], {});
     expect(first.exitCode, first.stderr).toBe(0);
-    expect(first.stdout).toContain("applied 001_init.sql");
+    expect(first.stdout).toContain("applied 001_init.sql, 002_uploads.sql");
     const again = await runCli(["line", "db", "migrate", "--store", url], {});
     expect(again.stdout).toContain("nothing to apply");
     const check = await runCli(["line", "db", "check", "--store", url, "--json"], {});
     expect(check.exitCode).toBe(0);
-    expect(JSON.parse(check.stdout)).toEqual({ current: true, applied: [1], pending: [] });
+    expect(JSON.parse(check.stdout)).toEqual({ current: true, applied: [1, 2], pending: [] });
   }, 60_000);
 
   it("a station on an unmigrated database is refused with ERR_STORE_SCHEMA", async () => {

@@ -94,9 +94,16 @@ export class PgJournal implements StationJournal {
     this.#apply(record);
   }
 
+  /**
+   * Folds a record into the histories of the boards this station holds. A bulk job it sent
+   * may carry other stations' boards (the line's upload queue): those stay theirs, and a
+   * board's history always starts with its `identity`.
+   */
   #apply(record: JournalRecord): void {
     this.#records.push(record);
+    const others = deviceIdsOf(record).filter((id) => !this.#devices.has(id));
     applyJournalRecord(this.#devices, record);
+    if (record.type !== "identity") for (const id of others) this.#devices.delete(id);
   }
 
   /**
@@ -190,6 +197,17 @@ function deviceUpdate(
 }
 
 /**
+ * Records of an upload: the station that sent a bulk job is not the one its boards belong to
+ * (a job carries the rows of every station of the line).
+ */
+const UPLOAD_RECORDS = new Set<JournalRecord["type"]>([
+  "onboard-start",
+  "bulk-submitted",
+  "onboarded",
+  "onboard-failed",
+]);
+
+/**
  * Appends one record and moves its boards' state, in one statement (one round trip). The event
  * ID makes a retry after a lost COMMIT a no-op instead of a second record.
  */
@@ -203,7 +221,8 @@ async function insertEvent(
     `WITH e AS (
        INSERT INTO events (event_id, station_id, type, device_ids, at, record, checksum)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING)
-     UPDATE devices SET station_id = $2, updated_at = $5, state = COALESCE($8, state),
+     UPDATE devices SET station_id = CASE WHEN $13 THEN station_id ELSE $2 END,
+       updated_at = $5, state = COALESCE($8, state),
        step = COALESCE($9, step), expected_fingerprint = COALESCE($10, expected_fingerprint),
        onboarding = COALESCE($11, onboarding)
      WHERE device_id = ANY($4) AND $12`,
@@ -220,6 +239,7 @@ async function insertEvent(
       update.fingerprint ?? null,
       update.onboarding ?? null,
       Object.keys(update).length > 0,
+      UPLOAD_RECORDS.has(event.record.type),
     ],
   );
 }
