@@ -165,7 +165,9 @@ describe.each([
     );
     expect(job?.state).toBe(left);
     await eventually(
-      async () => !(await lineStatus(url)).stations.find((s) => s.id === "S1")?.alive,
+      async () =>
+        !(await lineStatus(url, ["--claim-timeout", "2"])).stations.find((s) => s.id === "S1")
+          ?.alive,
       "station S1 seen as not alive",
     );
 
