@@ -167,6 +167,52 @@ describe("claims: exactly once across the line", () => {
     expect(row!.claimed_by).toBe("B");
   });
 
+  it("after an outage that expired its heartbeat, a station's next record re-checks the board's claim", async () => {
+    const { db } = await freshDb();
+    const a = await journalFor(db, "A", 1_000);
+    const b = await journalFor(db, "B", 1_000);
+    await a.record(identity("nrf-11", "361"));
+    await a.record(identity("nrf-12", "362"));
+    // A cannot reach the database for longer than the claim timeout; B takes nrf-11 over.
+    await db.query("UPDATE stations SET heartbeat = now() - interval '5 seconds' WHERE id = 'A'");
+    await b.record(identity("nrf-11", "361"));
+    const keygen = (deviceId: string) =>
+      ({ type: "keygen-start", deviceId, secTag: 16842753 }) as const;
+    await expect(a.record(keygen("nrf-11"))).rejects.toMatchObject({
+      code: "ERR_STORE_BOARD_CLAIMED",
+      details: { deviceId: "nrf-11", holder: "B", stationId: "A" },
+    });
+    const fromA = await db.query(
+      "SELECT 1 FROM events WHERE station_id = 'A' AND type = 'keygen-start'",
+    );
+    expect(fromA).toEqual([]);
+    // nrf-12's claim was released (a beat of B) and nobody took it: A's next record takes it back.
+    await db.query("UPDATE devices SET claimed_by = NULL WHERE device_id = 'nrf-12'");
+    await a.record(keygen("nrf-12"));
+    const claims = await db.query<{ device_id: string; claimed_by: string; step: string }>(
+      "SELECT device_id, claimed_by, step FROM devices ORDER BY device_id",
+    );
+    expect(claims).toEqual([
+      { device_id: "nrf-11", claimed_by: "B", step: "identity" },
+      { device_id: "nrf-12", claimed_by: "A", step: "keygen" },
+    ]);
+    // A's failure report for the board it lost is kept as an event; B's board is left as it is.
+    await a.record({
+      type: "board-failed",
+      port: "/dev/test",
+      deviceId: "nrf-11",
+      step: "keygen",
+      code: "ERR_STORE_BOARD_CLAIMED",
+      message: "lost",
+    });
+    const [board] = await db.query<{ state: string; station_id: string }>(
+      "SELECT state, station_id FROM devices WHERE device_id = 'nrf-11'",
+    );
+    expect(board).toEqual({ state: "in-progress", station_id: "B" });
+    const failed = await db.query("SELECT 1 FROM events WHERE type = 'board-failed'");
+    expect(failed).toHaveLength(1);
+  });
+
   it("events are append-only and a damaged one stops the station", async () => {
     const { db } = await freshDb();
     const a = await journalFor(db, "A");
