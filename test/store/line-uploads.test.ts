@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SimCloud } from "../../src/sim/cloud/index.js";
@@ -57,8 +58,11 @@ describe("batch onboarding shared by two stations", () => {
     const boards = await bench.startBoards(12, { keygenMs: 300 });
     const stations = ["S1", "S2"] as const;
     const portsOf = { S1: boards.slice(0, 6), S2: boards.slice(6) };
-    // Watching stations end only on Ctrl-C (after their 6 boards), so the line's 8th pending
-    // row, whichever station enqueues it, fills a batch that must hold rows of both stations.
+    // Watching stations end only on Ctrl-C, sent to both once all 12 boards are done: the
+    // line's 8th pending row, whichever station enqueues it, fills a batch before either
+    // station ends, and that batch holds at least 2 rows of each station.
+    const children = new Set<ChildProcess>();
+    let done = 0;
     const runs = await Promise.all(
       stations.map(async (id) => {
         const args = stationArgs({
@@ -68,16 +72,15 @@ describe("batch onboarding shared by two stations", () => {
           url,
           stationId: id,
         });
-        let done = 0;
-        return runCli(
-          [...args, "--watch", "--watch-interval", "200", "--batch-size", "8"],
-          bench.env,
-          {
-            onEvent: (event, child) => {
-              if (event.type === "board-done" && ++done === 6) child.kill("SIGINT");
-            },
+        const watching = ["--watch", "--watch-interval", "200", "--batch-size", "8"];
+        return runCli([...args, ...watching], bench.env, {
+          onEvent: (event, child) => {
+            children.add(child);
+            if (event.type === "board-done" && ++done === 12) {
+              for (const station of children) station.kill("SIGINT");
+            }
           },
-        );
+        });
       }),
     );
     for (const [index, run] of runs.entries()) {
@@ -131,56 +134,73 @@ describe.each([
   {
     crashAt: "upload-journaled",
     left: "taken",
+    exported: "in-flight",
     // No bulk ID: the rows were never sent; they go back to pending and out in S2's job.
     reconciled: { state: "released", station_id: "S1" },
   },
   {
     crashAt: "bulk-submitted",
     left: "submitted",
+    exported: "submitted",
     // nRF Cloud has the job: S2 takes it over and records its result; nothing is sent again.
     reconciled: { state: "done", station_id: "S2" },
   },
-])("a station SIGKILLed after taking a bulk job ($crashAt)", ({ crashAt, left, reconciled }) => {
-  const bench = usePipelineBench({ cloud: { bulkDelayMs: 100 } });
+])(
+  "a station SIGKILLed after taking a bulk job ($crashAt)",
+  ({ crashAt, left, exported, reconciled }) => {
+    const bench = usePipelineBench({ cloud: { bulkDelayMs: 100 } });
 
-  it("its job is reconciled by the other station; every device is onboarded once", async () => {
-    const url = await migratedDatabase(cluster);
-    const boards = await bench.startBoards(8, { keygenMs: 300 });
-    const args = async (id: string, ports: PtyBoard[]) => [
-      ...stationArgs({
-        ports: ports.map((board) => board.path),
-        caDir: await stationCa(bench.dir, id),
-        journal: join(bench.dir, `${id}.jsonl`),
+    it("its job is reconciled by the other station; every device is onboarded once", async () => {
+      const url = await migratedDatabase(cluster);
+      const boards = await bench.startBoards(8, { keygenMs: 300 });
+      const args = async (id: string, ports: PtyBoard[]) => [
+        ...stationArgs({
+          ports: ports.map((board) => board.path),
+          caDir: await stationCa(bench.dir, id),
+          journal: join(bench.dir, `${id}.jsonl`),
+          url,
+          stationId: id,
+        }),
+        "--batch-size",
+        "4",
+      ];
+      const killed = await runCli(await args("S1", boards.slice(0, 4)), bench.env, { crashAt });
+      expect(killed.signal, killed.stderr).toBe("SIGKILL");
+      const [job] = await sql<{ id: string; state: string }>(
         url,
-        stationId: id,
-      }),
-      "--batch-size",
-      "4",
-    ];
-    const killed = await runCli(await args("S1", boards.slice(0, 4)), bench.env, { crashAt });
-    expect(killed.signal, killed.stderr).toBe("SIGKILL");
-    const [job] = await sql<{ id: string; state: string }>(
-      url,
-      "SELECT id, state FROM uploads WHERE station_id = 'S1'",
-    );
-    expect(job?.state).toBe(left);
-    await eventually(
-      async () =>
-        !(await lineStatus(url, ["--claim-timeout", "2"])).stations.find((s) => s.id === "S1")
-          ?.alive,
-      "station S1 seen as not alive",
-    );
+        "SELECT id, state FROM uploads WHERE station_id = 'S1'",
+      );
+      expect(job?.state).toBe(left);
+      const export1 = await runCli(["line", "export", "--store", url, "--jsonl"], {});
+      const s1Devices = export1.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { deviceId: string; onboarding: string });
+      expect(s1Devices.map((device) => device.deviceId).sort()).toEqual(
+        boards.slice(0, 4).map(deviceIdOf).sort(),
+      );
+      expect(new Set(s1Devices.map((device) => device.onboarding))).toEqual(new Set([exported]));
+      await eventually(
+        async () =>
+          !(await lineStatus(url, ["--claim-timeout", "2"])).stations.find((s) => s.id === "S1")
+            ?.alive,
+        "station S1 seen as not alive",
+      );
 
-    const other = await runCli(await args("S2", boards.slice(4)), bench.env);
-    expect(other.exitCode, other.stderr).toBe(0);
-    // S2 took S1's boards up (provisioned, not onboarded) and finished their upload.
-    expect(summaryOf(other)).toMatchObject({ failed: 0, onboarding: { onboarded: 8, failed: 0 } });
-    const [after] = await sql(url, "SELECT state, station_id FROM uploads WHERE id = $1", [
-      job!.id,
-    ]);
-    expect(after).toMatchObject(reconciled);
-    expectUploadedOnce(bench.cloud, boards);
-    await expectExportOnboarded(url, boards);
-    expect((await lineStatus(url)).line).toMatchObject({ done: 8, failed: 0, inProgress: 0 });
-  }, 240_000);
-});
+      const other = await runCli(await args("S2", boards.slice(4)), bench.env);
+      expect(other.exitCode, other.stderr).toBe(0);
+      // S2 took S1's boards up (provisioned, not onboarded) and finished their upload.
+      expect(summaryOf(other)).toMatchObject({
+        failed: 0,
+        onboarding: { onboarded: 8, failed: 0 },
+      });
+      const [after] = await sql(url, "SELECT state, station_id FROM uploads WHERE id = $1", [
+        job!.id,
+      ]);
+      expect(after).toMatchObject(reconciled);
+      expectUploadedOnce(bench.cloud, boards);
+      await expectExportOnboarded(url, boards);
+      expect((await lineStatus(url)).line).toMatchObject({ done: 8, failed: 0, inProgress: 0 });
+    }, 240_000);
+  },
+);

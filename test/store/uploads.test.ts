@@ -205,6 +205,36 @@ describe("the line's upload queue", () => {
     expect(released!.state).toBe("released");
   });
 
+  it("line export shows where each device's row stands in the queue", async () => {
+    const { url, dbs } = await freshDb();
+    const db = dbs[0]!;
+    const a = await queueFor(db, "A");
+    for (const deviceId of ["nrf-q1", "nrf-q2", "nrf-q3"]) {
+      await db.query(
+        `INSERT INTO devices (device_id, station_id, expected_fingerprint, step)
+         VALUES ($1, 'A', $2, 'provisioned')`,
+        [deviceId, `fp-${deviceId}`],
+      );
+    }
+    await a.enqueue(row("nrf-q1"));
+    await a.enqueue(row("nrf-q2"));
+    expect(deviceIdsOf(await a.take(1))).toEqual(["nrf-q1"]);
+    const exported = await runCli(["line", "export", "--store", url, "--jsonl"], {});
+    expect(exported.exitCode, exported.stderr).toBe(0);
+    const onboarding = Object.fromEntries(
+      exported.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { deviceId: string; onboarding: string })
+        .map((device) => [device.deviceId, device.onboarding]),
+    );
+    expect(onboarding).toEqual({
+      "nrf-q1": "in-flight",
+      "nrf-q2": "queued",
+      "nrf-q3": "not-started",
+    });
+  }, 60_000);
+
   it("a station's own job from its earlier run is reconciled by its next run", async () => {
     const { dbs } = await freshDb();
     const db = dbs[0]!;
