@@ -72,7 +72,7 @@ export interface LineUploadsOptions {
   bulkWait?: WaitForBulkOpsOptions | undefined;
   /** Aborted when the station is interrupted: nothing more is sent, waits stop. */
   stop: AbortSignal;
-  /** How often the end of a run looks at its rows taken by other stations (1 s). */
+  /** How often the end of a run looks at its rows taken by other stations (500 ms). */
   pollMs?: number;
   /** A result for one of this station's own devices. */
   report: (result: {
@@ -161,7 +161,7 @@ export class LineUploads {
         continue;
       }
       if (Date.now() >= deadline) break;
-      await sleep(this.#options.pollMs ?? 1_000, this.#options.stop);
+      await sleep(this.#options.pollMs ?? 500, this.#options.stop);
     }
     for (const queued of this.#awaited.values()) {
       await this.#options.report({
