@@ -213,6 +213,51 @@ describe("claims: exactly once across the line", () => {
     expect(failed).toHaveLength(1);
   });
 
+  it("taking a board over does not replay its old bulk records onto the boards the station holds", async () => {
+    const { db } = await freshDb();
+    const a = await journalFor(db, "A");
+    const b = await journalFor(db, "B");
+    const provisioned = (deviceId: string, imei: string) =>
+      ({
+        type: "provisioned",
+        deviceId,
+        imei,
+        port: "/dev/test",
+        secTag: 16842753,
+        sha256Fingerprint: `fp-${deviceId}`,
+      }) as const;
+    await a.record(identity("nrf-y", "371"));
+    await a.record(provisioned("nrf-y", "371"));
+    await b.record(identity("nrf-x", "372"));
+    await b.record(provisioned("nrf-x", "372"));
+    // One bulk job, sent by A, carries both stations' boards.
+    await a.record({
+      type: "onboard-start",
+      deviceIds: ["nrf-y", "nrf-x"],
+      sha256Fingerprints: ["fp-nrf-y", "fp-nrf-x"],
+    });
+    for (const deviceId of ["nrf-y", "nrf-x"]) {
+      await a.record({ type: "onboarded", deviceId, sha256Fingerprint: `fp-${deviceId}` });
+    }
+    expect(a.recall("nrf-x")).toBeUndefined(); // B's board: not in A's histories
+    await stopStation(db, "B");
+    await a.record(identity("nrf-x", "372"));
+    expect(a.recall("nrf-x")?.onboarding).toEqual({
+      state: "succeeded",
+      sha256Fingerprint: "fp-nrf-x",
+    });
+    expect(a.recall("nrf-y")?.onboarding).toEqual({
+      state: "succeeded",
+      sha256Fingerprint: "fp-nrf-y",
+    });
+    // Opened again, A's journal folds each held board's history once, in order.
+    const again = await journalFor(db, "A");
+    expect(again.histories().map((h) => [h.deviceId, h.onboarding.state])).toEqual([
+      ["nrf-y", "succeeded"],
+      ["nrf-x", "succeeded"],
+    ]);
+  });
+
   it("events are append-only and a damaged one stops the station", async () => {
     const { db } = await freshDb();
     const a = await journalFor(db, "A");

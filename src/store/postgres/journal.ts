@@ -63,7 +63,10 @@ export class PgJournal implements StationJournal {
         [options.stationId],
       );
     });
-    for (const row of rows) journal.#apply(parseEvent(row));
+    const records = rows.map(parseEvent);
+    // The boards it holds: each has its identity among these events (claim_device wrote it).
+    const held = new Set(records.flatMap((r) => (r.type === "identity" ? [r.deviceId] : [])));
+    for (const record of records) journal.#apply(record, held);
     return journal;
   }
 
@@ -86,7 +89,8 @@ export class PgJournal implements StationJournal {
     const event = { id: randomUUID(), json, checksum: recordChecksum(json), record };
     if (record.type === "identity") {
       const history = await this.#claim(record, event);
-      for (const row of history) this.#apply(parseEvent(row));
+      const board = new Set([record.deviceId]);
+      for (const row of history) this.#apply(parseEvent(row), board);
     } else {
       await insertEvent(this.#db, this.#options, event);
     }
@@ -97,13 +101,24 @@ export class PgJournal implements StationJournal {
   /**
    * Folds a record into the histories of the boards this station holds. A bulk job it sent
    * may carry other stations' boards (the line's upload queue): those stay theirs, and a
-   * board's history always starts with its `identity`.
+   * board's history always starts with its `identity`. `onlyFor`: earlier history read from
+   * the store moves only the boards it was read for; an old bulk record in a board's history
+   * that also names boards this station holds says nothing new about them (applied again, it
+   * would set their upload back).
    */
-  #apply(record: JournalRecord): void {
+  #apply(record: JournalRecord, onlyFor?: ReadonlySet<string>): void {
     this.#records.push(record);
-    const others = deviceIdsOf(record).filter((id) => !this.#devices.has(id));
-    applyJournalRecord(this.#devices, record);
-    if (record.type !== "identity") for (const id of others) this.#devices.delete(id);
+    const folded = deviceIdsOf(record).filter((id) =>
+      onlyFor === undefined ? this.#devices.has(id) || record.type === "identity" : onlyFor.has(id),
+    );
+    const scoped = new Map(
+      folded.flatMap((id) => {
+        const history = this.#devices.get(id);
+        return history === undefined ? [] : [[id, history] as const];
+      }),
+    );
+    applyJournalRecord(scoped, record);
+    for (const id of folded) this.#devices.set(id, scoped.get(id)!);
   }
 
   /**
