@@ -37,7 +37,7 @@ afterAll(async () => {
  * killed at random points, each time with a random subset of the boards. After a last run of
  * one station with every board plugged in (once no station is alive), each device's
  * certificate on its modem is in the line's ledger and is the one on nRF Cloud, or the station
- * names the device as failed and exits non-zero. Replay with NRF_PROVISION_LINE_FUZZ_SEED.
+ * names the device as failed and exits non-zero; and it names no device that is right. Replay with NRF_PROVISION_LINE_FUZZ_SEED.
  */
 describe("line fuzz: two stations killed at random points around the shared upload queue", () => {
   const bench = usePipelineBench({ cloud: { bulkDelayMs: 50 } });
@@ -129,6 +129,11 @@ describe("line fuzz: two stations killed at random points around the shared uplo
     if (final.exitCode === 0) expect(wrong, context).toEqual([]);
     for (const deviceId of wrong) {
       expect(reportedFailed, `${deviceId}: ${context}`).toContain(deviceId);
+    }
+    // No false alarm either: with no station alive, every device the last run names as failed
+    // is one whose certificate is not where it belongs.
+    for (const deviceId of reportedFailed) {
+      expect(wrong, `${deviceId} reported failed: ${context}`).toContain(deviceId);
     }
     // Every job left open by a killed station was finished or released by a later run.
     const open = await sql(url, "SELECT 1 FROM uploads WHERE state IN ('taken', 'submitted')");
