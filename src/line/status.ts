@@ -43,6 +43,7 @@ export type BoardState = "in-progress" | "done" | "failed";
 export interface BoardStatus {
   deviceId: string;
   imei?: string;
+  /** A done board: the station that issued its certificate; else the one working on it (or last). */
   station: string;
   /** The provisioning step the board is in or last finished (the journal's step names). */
   step: string;

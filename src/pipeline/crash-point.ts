@@ -13,7 +13,9 @@ export type CrashPoint =
   /** `onboard-start` is journaled; the upload has not been sent. */
   | "upload-journaled"
   /** nRF Cloud accepted the upload; its bulk job ID is not journaled yet. */
-  | "upload-accepted";
+  | "upload-accepted"
+  /** On a line: the bulk job ID is in the line's upload queue and journaled; not waited for. */
+  | "bulk-submitted";
 
 export function crashPoint(point: CrashPoint, deviceIds: readonly string[] = []): void {
   const wanted = process.env.NRF_PROVISION_TEST_CRASH_AT;

@@ -11,6 +11,7 @@ import { describeError, isNrfProvisionError } from "../errors/index.js";
 import { crashPoint } from "./crash-point.js";
 import { PipelineError } from "./errors.js";
 import type { DeviceHistory, StationJournal } from "./journal.js";
+import { type LineUploadQueue, LineUploads, type QueuedRow } from "./line-uploads.js";
 import {
   type Onboarder,
   type OnboardingFields,
@@ -53,6 +54,11 @@ export interface StationOnboardingOptions {
   interrupted?: Promise<void> | undefined;
   onResult?: (result: OnboardingResult) => void;
   onUpload?: (upload: { bulkOpsRequestId: string; devices: number }) => void;
+  /**
+   * The line's shared upload queue (PostgreSQL store): with `batch`, rows go there and bulk
+   * jobs carry the rows of every station (see LineUploads).
+   */
+  lineQueue?: LineUploadQueue | undefined;
 }
 
 /** A device the station cannot vouch for (see StationOnboarding.unverified). */
@@ -61,12 +67,6 @@ export interface UnverifiedDevice {
   step: "provision" | "onboard";
   code: string;
   message: string;
-}
-
-/** A row to upload and the fingerprint of its certificate (what `onboarded` will record). */
-interface QueuedRow {
-  row: OnboardingRow;
-  fingerprint: string;
 }
 
 /**
@@ -89,6 +89,8 @@ export class StationOnboarding implements Onboarder {
   private readonly uploads = new Set<Promise<void>>();
   private readonly batchSize: number;
   private readonly stopWaiting = new AbortController();
+  /** Batch onboarding through the line's queue, when the station is on a line. */
+  private readonly line: LineUploads | undefined;
 
   constructor(private readonly options: StationOnboardingOptions) {
     this.batchSize = options.batchSize ?? 1000;
@@ -96,6 +98,18 @@ export class StationOnboarding implements Onboarder {
       throw new TypeError(`--onboard ${options.mode} needs a cloud client`);
     }
     options.interrupted?.then(() => this.stopWaiting.abort());
+    if (options.mode === "batch" && options.lineQueue !== undefined) {
+      this.line = new LineUploads({
+        queue: options.lineQueue,
+        journal: options.journal,
+        cloud: options.cloud!,
+        batchSize: this.batchSize,
+        bulkWait: options.bulkWait,
+        stop: this.stopWaiting.signal,
+        report: (result) => this.reportLineResult(result),
+        onUpload: options.onUpload,
+      });
+    }
   }
 
   async onboard(row: OnboardingRow): Promise<OnboardingOutcome> {
@@ -107,7 +121,7 @@ export class StationOnboarding implements Onboarder {
       await this.onboardNow({ row, fingerprint });
       return { mode, status: "onboarded" };
     }
-    this.enqueue({ row, fingerprint });
+    await this.enqueue({ row, fingerprint });
     return { mode, status: "queued" };
   }
 
@@ -125,6 +139,7 @@ export class StationOnboarding implements Onboarder {
       .histories()
       .filter((h) => h.provisioned !== undefined)
       .filter((h) => !this.confirmed(h.deviceId, h.provisioned!.sha256Fingerprint));
+    if (this.line !== undefined) return this.recoverOnLine(unconfirmed, this.line);
     if (unconfirmed.length === 0) return 0;
 
     await this.awaitSubmittedJobs(unconfirmed.filter((h) => h.onboarding.state === "submitted"));
@@ -156,9 +171,36 @@ export class StationOnboarding implements Onboarder {
         fingerprint,
       };
       if (mode === "single") await this.onboardNow(queued).catch(() => {});
-      else this.enqueue(queued);
+      else await this.enqueue(queued);
     }
     return taken;
+  }
+
+  /**
+   * On a line, the queue knows each row's state line-wide: the unconfirmed devices' rows are
+   * enqueued again (a row already there, pending or in a job, is left as it is; a failed one
+   * is pending again), and the jobs dead stations left are finished.
+   */
+  private async recoverOnLine(unconfirmed: DeviceHistory[], line: LineUploads): Promise<number> {
+    if (this.stopped) return 0;
+    const ledger =
+      unconfirmed.length === 0 ? new Map() : await ledgerByFingerprint(this.options.ledger);
+    const rows: QueuedRow[] = [];
+    for (const { deviceId, provisioned } of unconfirmed) {
+      const fingerprint = provisioned!.sha256Fingerprint;
+      const entry = ledger.get(fingerprint);
+      if (entry === undefined || entry.deviceId !== deviceId) {
+        await this.recordFailure(deviceId, notInLedger(deviceId, fingerprint));
+        continue;
+      }
+      this.claimed.add(`${deviceId} ${fingerprint}`);
+      rows.push({
+        row: onboardingRowFor(deviceId, entry.pem, this.options.rowFields),
+        fingerprint,
+      });
+    }
+    await line.recover(rows);
+    return rows.length;
   }
 
   /**
@@ -167,6 +209,7 @@ export class StationOnboarding implements Onboarder {
    * uploads them.
    */
   async finish(): Promise<void> {
+    if (this.line !== undefined) return this.line.finish();
     if (this.pending.length > 0 && !this.stopped) this.startUpload(this.pending.splice(0));
     while (this.uploads.size > 0) await Promise.all(this.uploads);
   }
@@ -216,10 +259,11 @@ export class StationOnboarding implements Onboarder {
     return onboarding?.state === "succeeded" && onboarding.sha256Fingerprint === fingerprint;
   }
 
-  private enqueue(queued: QueuedRow): void {
+  private async enqueue(queued: QueuedRow): Promise<void> {
     const key = `${queued.row.deviceId} ${queued.fingerprint}`;
     if (this.claimed.has(key)) return;
     this.claimed.add(key);
+    if (this.line !== undefined) return this.line.add(queued);
     this.pending.push(queued);
     if (this.pending.length >= this.batchSize && !this.stopped) {
       this.startUpload(this.pending.splice(0, this.batchSize));
@@ -400,6 +444,29 @@ export class StationOnboarding implements Onboarder {
       message,
       bulkOpsRequestId,
     });
+  }
+
+  /** A result of one of this station's rows from the line's queue, journaled and reported. */
+  private async reportLineResult(result: {
+    deviceId: string;
+    fingerprint: string;
+    error?: unknown;
+    bulkOpsRequestId?: string;
+    unfinished?: boolean;
+  }): Promise<void> {
+    const { deviceId, fingerprint, error, bulkOpsRequestId } = result;
+    if (result.unfinished) {
+      this.options.onResult?.({
+        deviceId,
+        ok: false,
+        code: isNrfProvisionError(error) ? error.code : "ERR_BULK_TIMEOUT",
+        message: `${describeError(error)}; it is uploaded by the next station to flush the line's queue, and the next run of this station looks again`,
+      });
+    } else if (error !== undefined) {
+      await this.recordFailure(deviceId, error, bulkOpsRequestId);
+    } else if (!this.confirmed(deviceId, fingerprint)) {
+      await this.recordSuccess(deviceId, fingerprint, bulkOpsRequestId);
+    }
   }
 
   /** Not confirmed, not refused: reported, journaled as it stands (submitted). */

@@ -5,6 +5,7 @@ import { SerialError } from "../serial/index.js";
 import type { DeviceIdPolicy } from "./device-id.js";
 import { type BoardLabel, PipelineError, ProvisionError } from "./errors.js";
 import type { StationJournal } from "./journal.js";
+import type { LineUploadQueue } from "./line-uploads.js";
 import type { OnboardingFields } from "./onboarding.js";
 import { type BoardConnection, type ProvisionResult, provisionBoard } from "./provision.js";
 import {
@@ -72,6 +73,8 @@ export interface StationOptions {
   /** Rows per OnboardDevices request (1000). */
   batchSize?: number;
   bulkWait?: WaitForBulkOpsOptions;
+  /** The line's shared onboarding queue (PostgreSQL store): `batch` uploads go through it. */
+  lineQueue?: LineUploadQueue | undefined;
 }
 
 export interface StationSummary {
@@ -171,6 +174,7 @@ function createOnboarding(
     cloud: options.cloud,
     batchSize: options.batchSize,
     bulkWait: options.bulkWait,
+    lineQueue: options.lineQueue,
     rowFields: options.board.onboardingFields,
     onResult: (result) => {
       onboardingResults.set(result.deviceId, result);

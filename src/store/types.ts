@@ -1,5 +1,6 @@
 import type { CertificateAuthority } from "../ca/index.js";
 import type { StationJournal } from "../pipeline/journal.js";
+import type { LineUploadQueue } from "../pipeline/line-uploads.js";
 
 export interface StationStoreOptions {
   /** The station's name on the line (unique among running stations). */
@@ -16,6 +17,8 @@ export interface StationStoreOptions {
 export interface StationStore {
   readonly journal: StationJournal;
   readonly ca: CertificateAuthority;
+  /** The line's onboarding queue, shared by its stations (PostgreSQL only). */
+  readonly uploads?: LineUploadQueue;
   /** Closes the CA and the journal (and says the station stopped). */
   close(): Promise<void>;
 }

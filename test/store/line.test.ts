@@ -135,9 +135,17 @@ describe("two stations sharing one PostgreSQL, one SIGKILLed and its boards move
       rows.filter((row) => row.issuingStation === station).length;
     expect(issuedBy("S1")).toBeGreaterThanOrEqual(5);
     expect(issuedBy("S1") + issuedBy("S2")).toBe(32);
+    // A finished board is listed under the station that issued its certificate (S1 for those S1
+    // finished before it was killed), not the last station that held it.
+    for (const board of status.boards) {
+      const row = rows.find((exported) => exported.deviceId === board.deviceId);
+      expect(board.station, board.deviceId).toBe(row?.issuingStation);
+    }
+    for (const station of status.stations) {
+      expect(station.done, station.id).toBe(issuedBy(station.id));
+    }
 
-    // The page: all 32 boards done, each under the station the store lists it with (the last one
-    // that had it: S2 for every moved board, also those S1 had finished).
+    // The page: all 32 boards done, each under the station the store lists it with (its issuer).
     await page.waitForFunction(
       () =>
         document.getElementById("line-done")?.textContent === "32" &&

@@ -71,12 +71,12 @@ describe("line db migrate / check", () => {
     expect(before.stdout).toContain("001_init.sql");
     const first = await runCli(["line", "db", "migrate", "--store", url], {});
     expect(first.exitCode, first.stderr).toBe(0);
-    expect(first.stdout).toContain("applied 001_init.sql");
+    expect(first.stdout).toContain("applied 001_init.sql, 002_uploads.sql");
     const again = await runCli(["line", "db", "migrate", "--store", url], {});
     expect(again.stdout).toContain("nothing to apply");
     const check = await runCli(["line", "db", "check", "--store", url, "--json"], {});
     expect(check.exitCode).toBe(0);
-    expect(JSON.parse(check.stdout)).toEqual({ current: true, applied: [1], pending: [] });
+    expect(JSON.parse(check.stdout)).toEqual({ current: true, applied: [1, 2], pending: [] });
   }, 60_000);
 
   it("a station on an unmigrated database is refused with ERR_STORE_SCHEMA", async () => {
@@ -165,6 +165,97 @@ describe("claims: exactly once across the line", () => {
       "SELECT claimed_by FROM devices WHERE device_id = 'nrf-3'",
     );
     expect(row!.claimed_by).toBe("B");
+  });
+
+  it("after an outage that expired its heartbeat, a station's next record re-checks the board's claim", async () => {
+    const { db } = await freshDb();
+    const a = await journalFor(db, "A", 1_000);
+    const b = await journalFor(db, "B", 1_000);
+    await a.record(identity("nrf-11", "361"));
+    await a.record(identity("nrf-12", "362"));
+    // A cannot reach the database for longer than the claim timeout; B takes nrf-11 over.
+    await db.query("UPDATE stations SET heartbeat = now() - interval '5 seconds' WHERE id = 'A'");
+    await b.record(identity("nrf-11", "361"));
+    const keygen = (deviceId: string) =>
+      ({ type: "keygen-start", deviceId, secTag: 16842753 }) as const;
+    await expect(a.record(keygen("nrf-11"))).rejects.toMatchObject({
+      code: "ERR_STORE_BOARD_CLAIMED",
+      details: { deviceId: "nrf-11", holder: "B", stationId: "A" },
+    });
+    const fromA = await db.query(
+      "SELECT 1 FROM events WHERE station_id = 'A' AND type = 'keygen-start'",
+    );
+    expect(fromA).toEqual([]);
+    // nrf-12's claim was released (a beat of B) and nobody took it: A's next record takes it back.
+    await db.query("UPDATE devices SET claimed_by = NULL WHERE device_id = 'nrf-12'");
+    await a.record(keygen("nrf-12"));
+    const claims = await db.query<{ device_id: string; claimed_by: string; step: string }>(
+      "SELECT device_id, claimed_by, step FROM devices ORDER BY device_id",
+    );
+    expect(claims).toEqual([
+      { device_id: "nrf-11", claimed_by: "B", step: "identity" },
+      { device_id: "nrf-12", claimed_by: "A", step: "keygen" },
+    ]);
+    // A's failure report for the board it lost is kept as an event; B's board is left as it is.
+    await a.record({
+      type: "board-failed",
+      port: "/dev/test",
+      deviceId: "nrf-11",
+      step: "keygen",
+      code: "ERR_STORE_BOARD_CLAIMED",
+      message: "lost",
+    });
+    const [board] = await db.query<{ state: string; station_id: string }>(
+      "SELECT state, station_id FROM devices WHERE device_id = 'nrf-11'",
+    );
+    expect(board).toEqual({ state: "in-progress", station_id: "B" });
+    const failed = await db.query("SELECT 1 FROM events WHERE type = 'board-failed'");
+    expect(failed).toHaveLength(1);
+  });
+
+  it("taking a board over does not replay its old bulk records onto the boards the station holds", async () => {
+    const { db } = await freshDb();
+    const a = await journalFor(db, "A");
+    const b = await journalFor(db, "B");
+    const provisioned = (deviceId: string, imei: string) =>
+      ({
+        type: "provisioned",
+        deviceId,
+        imei,
+        port: "/dev/test",
+        secTag: 16842753,
+        sha256Fingerprint: `fp-${deviceId}`,
+      }) as const;
+    await a.record(identity("nrf-y", "371"));
+    await a.record(provisioned("nrf-y", "371"));
+    await b.record(identity("nrf-x", "372"));
+    await b.record(provisioned("nrf-x", "372"));
+    // One bulk job, sent by A, carries both stations' boards.
+    await a.record({
+      type: "onboard-start",
+      deviceIds: ["nrf-y", "nrf-x"],
+      sha256Fingerprints: ["fp-nrf-y", "fp-nrf-x"],
+    });
+    for (const deviceId of ["nrf-y", "nrf-x"]) {
+      await a.record({ type: "onboarded", deviceId, sha256Fingerprint: `fp-${deviceId}` });
+    }
+    expect(a.recall("nrf-x")).toBeUndefined(); // B's board: not in A's histories
+    await stopStation(db, "B");
+    await a.record(identity("nrf-x", "372"));
+    expect(a.recall("nrf-x")?.onboarding).toEqual({
+      state: "succeeded",
+      sha256Fingerprint: "fp-nrf-x",
+    });
+    expect(a.recall("nrf-y")?.onboarding).toEqual({
+      state: "succeeded",
+      sha256Fingerprint: "fp-nrf-y",
+    });
+    // Opened again, A's journal folds each held board's history once, in order.
+    const again = await journalFor(db, "A");
+    expect(again.histories().map((h) => [h.deviceId, h.onboarding.state])).toEqual([
+      ["nrf-y", "succeeded"],
+      ["nrf-x", "succeeded"],
+    ]);
   });
 
   it("events are append-only and a damaged one stops the station", async () => {

@@ -34,6 +34,7 @@ interface StationCliOptions extends BoardCliOptions {
   watch?: boolean;
   watchInterval: string;
   waitTimeout: string;
+  batchSize?: string;
   jsonl?: boolean;
   store?: string;
   stationId?: string;
@@ -72,6 +73,10 @@ export function register(program: Command, ctx: CliContext): void {
       "--wait-timeout <s>",
       "how long to wait for each nRF Cloud bulk job; one still running is left to the next run",
       "600",
+    )
+    .option(
+      "--batch-size <n>",
+      "rows per OnboardDevices job with --onboard batch (1-1000; on a line, a job goes out once the line has this many)",
     )
     .option("--jsonl", "one JSON event per line instead of the live view")
     .option(
@@ -119,6 +124,10 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
   const intervalMs = parseIntegerOption("--watch-interval", options.watchInterval, { min: 50 });
   const connect = boardConnector(options, io);
   const waitTimeoutS = parseIntegerOption("--wait-timeout", options.waitTimeout, { min: 1 });
+  const batchSize =
+    options.batchSize === undefined
+      ? undefined
+      : parseIntegerOption("--batch-size", options.batchSize, { min: 1, max: 1000 });
   const board = await boardOptionsFrom(options, io);
   const cloud =
     onboard === "none"
@@ -142,6 +151,8 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
       ...(options.watch ? { watch: { intervalMs } } : {}),
       interrupted: io.interrupted,
       bulkWait: { timeoutMs: waitTimeoutS * 1000 },
+      ...(batchSize === undefined ? {} : { batchSize }),
+      lineQueue: station.uploads,
       onEvent,
     });
     if (!options.jsonl) writeLines(io, ...formatStationSummary(summary));

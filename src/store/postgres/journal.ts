@@ -63,7 +63,10 @@ export class PgJournal implements StationJournal {
         [options.stationId],
       );
     });
-    for (const row of rows) journal.#apply(parseEvent(row));
+    const records = rows.map(parseEvent);
+    // The boards it holds: each has its identity among these events (claim_device wrote it).
+    const held = new Set(records.flatMap((r) => (r.type === "identity" ? [r.deviceId] : [])));
+    for (const record of records) journal.#apply(record, held);
     return journal;
   }
 
@@ -86,7 +89,8 @@ export class PgJournal implements StationJournal {
     const event = { id: randomUUID(), json, checksum: recordChecksum(json), record };
     if (record.type === "identity") {
       const history = await this.#claim(record, event);
-      for (const row of history) this.#apply(parseEvent(row));
+      const board = new Set([record.deviceId]);
+      for (const row of history) this.#apply(parseEvent(row), board);
     } else {
       await insertEvent(this.#db, this.#options, event);
     }
@@ -94,9 +98,27 @@ export class PgJournal implements StationJournal {
     this.#apply(record);
   }
 
-  #apply(record: JournalRecord): void {
+  /**
+   * Folds a record into the histories of the boards this station holds. A bulk job it sent
+   * may carry other stations' boards (the line's upload queue): those stay theirs, and a
+   * board's history always starts with its `identity`. `onlyFor`: earlier history read from
+   * the store moves only the boards it was read for; an old bulk record in a board's history
+   * that also names boards this station holds says nothing new about them (applied again, it
+   * would set their upload back).
+   */
+  #apply(record: JournalRecord, onlyFor?: ReadonlySet<string>): void {
     this.#records.push(record);
-    applyJournalRecord(this.#devices, record);
+    const folded = deviceIdsOf(record).filter((id) =>
+      onlyFor === undefined ? this.#devices.has(id) || record.type === "identity" : onlyFor.has(id),
+    );
+    const scoped = new Map(
+      folded.flatMap((id) => {
+        const history = this.#devices.get(id);
+        return history === undefined ? [] : [[id, history] as const];
+      }),
+    );
+    applyJournalRecord(scoped, record);
+    for (const id of folded) this.#devices.set(id, scoped.get(id)!);
   }
 
   /**
@@ -190,8 +212,26 @@ function deviceUpdate(
 }
 
 /**
+ * Records of an upload: the station that sent a bulk job is not the one its boards belong to
+ * (a job carries the rows of every station of the line).
+ */
+const UPLOAD_RECORDS = new Set<JournalRecord["type"]>([
+  "onboard-start",
+  "bulk-submitted",
+  "onboarded",
+  "onboard-failed",
+]);
+
+/**
  * Appends one record and moves its boards' state, in one statement (one round trip). The event
  * ID makes a retry after a lost COMMIT a no-op instead of a second record.
+ *
+ * A board's own records (not the upload records, which any station writes for the rows of a
+ * job it sent) re-check the claim in the same statement: after an outage long enough for this
+ * station's heartbeat to expire, another station may have taken the board over, and then this
+ * one must stop working on it (ERR_STORE_BOARD_CLAIMED, nothing recorded). A claim released
+ * and not taken by anyone is taken back. `board-failed` is recorded either way (the event, not
+ * the board's state).
  */
 async function insertEvent(
   on: Queryable,
@@ -199,19 +239,33 @@ async function insertEvent(
   event: NewEvent,
 ): Promise<void> {
   const update = deviceUpdate(event.record, options.onboarding);
-  await on.query(
-    `WITH e AS (
+  const upload = UPLOAD_RECORDS.has(event.record.type);
+  const deviceIds = deviceIdsOf(event.record);
+  const boardRecord = !upload && deviceIds.length > 0;
+  const [result] = await on.query<{ held: boolean; holder: string | null }>(
+    `WITH moved AS (
+       UPDATE devices SET
+         claimed_by = CASE WHEN $14 THEN $2 ELSE claimed_by END,
+         claimed_at = CASE WHEN $14 AND claimed_by IS NULL THEN now() ELSE claimed_at END,
+         station_id = CASE WHEN $13 THEN station_id ELSE $2 END,
+         updated_at = $5, state = COALESCE($8, state),
+         step = COALESCE($9, step), expected_fingerprint = COALESCE($10, expected_fingerprint),
+         onboarding = COALESCE($11, onboarding)
+       WHERE device_id = ANY($4::text[]) AND ($12 OR $14)
+         AND (NOT $14 OR claimed_by IS NULL OR claimed_by = $2)
+       RETURNING 1),
+     e AS (
        INSERT INTO events (event_id, station_id, type, device_ids, at, record, checksum)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING)
-     UPDATE devices SET station_id = $2, updated_at = $5, state = COALESCE($8, state),
-       step = COALESCE($9, step), expected_fingerprint = COALESCE($10, expected_fingerprint),
-       onboarding = COALESCE($11, onboarding)
-     WHERE device_id = ANY($4) AND $12`,
+       SELECT $1::uuid, $2::text, $3::text, $4::text[], $5::timestamptz, $6::text, $7::text
+       WHERE NOT $14 OR $3::text = 'board-failed' OR EXISTS (SELECT 1 FROM moved)
+       ON CONFLICT (event_id) DO NOTHING)
+     SELECT NOT $14 OR EXISTS (SELECT 1 FROM moved) AS held,
+       (SELECT claimed_by FROM devices WHERE device_id = ANY($4::text[]) LIMIT 1) AS holder`,
     [
       event.id,
       options.stationId,
       event.record.type,
-      deviceIdsOf(event.record),
+      deviceIds,
       event.record.at,
       event.json,
       event.checksum,
@@ -220,8 +274,13 @@ async function insertEvent(
       update.fingerprint ?? null,
       update.onboarding ?? null,
       Object.keys(update).length > 0,
+      upload,
+      boardRecord,
     ],
   );
+  if (result?.held === false && event.record.type !== "board-failed") {
+    throw claimLost(deviceIds[0]!, result.holder ?? "(another station)", options.stationId);
+  }
 }
 
 /**
@@ -267,5 +326,13 @@ function boardClaimed(
     "ERR_STORE_BOARD_CLAIMED",
     `Board ${record.deviceId} (IMEI ${record.imei}) is being provisioned by station ${holder}; station ${stationId} left it alone. If ${holder} has stopped, its claim is released once its heartbeat expires: plug the board in again then.`,
     { details: { deviceId: record.deviceId, imei: record.imei, holder, stationId } },
+  );
+}
+
+function claimLost(deviceId: string, holder: string, stationId: string): StoreError {
+  return new StoreError(
+    "ERR_STORE_BOARD_CLAIMED",
+    `Station ${stationId} lost its claim on board ${deviceId}: while it could not reach the line's database its heartbeat expired, and station ${holder} took the board over. ${stationId} stops working on it (nothing more is recorded for it here); ${holder} resumes it from the shared journal.`,
+    { details: { deviceId, holder, stationId } },
   );
 }

@@ -60,6 +60,15 @@ interface StationRow {
   revoked: boolean;
 }
 
+/**
+ * SQL: every device with the station it is shown under: a finished board under the station
+ * that issued its certificate (whoever finished its upload or last plugged it in), any other
+ * board under the station working on it (or that last did).
+ */
+const BOARDS_BY_STATION = `SELECT d.*,
+    CASE WHEN d.state = 'done' THEN COALESCE(c.station_id, d.station_id) ELSE d.station_id END AS shown_under
+  FROM devices d LEFT JOIN certificates c ON c.sha256_fingerprint = d.expected_fingerprint`;
+
 async function readStations(db: Database, timeoutS: number): Promise<StationStatus[]> {
   const rows = await db.query<StationRow>(
     `SELECT s.id, s.host, s.pid, ${aliveSql("$1")} AS alive, s.heartbeat, s.issuer_serial, s.revoked,
@@ -67,7 +76,7 @@ async function readStations(db: Database, timeoutS: number): Promise<StationStat
        count(d.*) FILTER (WHERE d.state = 'done') AS done,
        count(d.*) FILTER (WHERE d.state = 'failed') AS failed,
        count(d.*) FILTER (WHERE d.state = 'done' AND d.updated_at > now() - make_interval(mins => $2)) AS recent
-     FROM stations s LEFT JOIN devices d ON d.station_id = s.id
+     FROM stations s LEFT JOIN (${BOARDS_BY_STATION}) d ON d.shown_under = s.id
      GROUP BY s.id ORDER BY s.id`,
     [timeoutS, RATE_WINDOW_MINUTES],
   );
@@ -90,17 +99,18 @@ async function readBoards(db: Database): Promise<BoardStatus[]> {
   const rows = await db.query<{
     device_id: string;
     imei: string | null;
-    station_id: string;
+    shown_under: string;
     step: string;
     state: BoardStatus["state"];
     updated_at: Date;
   }>(
-    "SELECT device_id, imei, station_id, step, state, updated_at FROM devices ORDER BY updated_at DESC, device_id",
+    `SELECT device_id, imei, shown_under, step, state, updated_at FROM (${BOARDS_BY_STATION}) d
+     ORDER BY updated_at DESC, device_id`,
   );
   return rows.map((row) => ({
     deviceId: row.device_id,
     ...(row.imei === null ? {} : { imei: row.imei }),
-    station: row.station_id,
+    station: row.shown_under,
     step: row.step,
     state: row.state,
     updatedAt: row.updated_at.toISOString(),
@@ -140,6 +150,10 @@ export interface ExportedDevice {
   imei: string | null;
   uuid: string | null;
   state: string;
+  /**
+   * not-started, queued (its row waits in the line's upload queue), in-flight (being sent),
+   * submitted (nRF Cloud's job runs), succeeded, failed.
+   */
   onboarding: string;
   serialNumber: string | null;
   sha256Fingerprint: string | null;
@@ -164,11 +178,17 @@ export async function exportDevices(db: Database, since?: Date): Promise<Exporte
     revoked: boolean | null;
     updated_at: Date;
   }>(
-    `SELECT d.device_id, d.imei, d.uuid, d.state, d.onboarding, c.serial_number,
-       c.sha256_fingerprint, c.station_id, c.issuer_fingerprint, s.revoked, d.updated_at
+    `SELECT d.device_id, d.imei, d.uuid, d.state,
+       CASE WHEN d.onboarding IN ('not-started', 'failed') AND r.state = 'pending' THEN 'queued'
+            WHEN d.onboarding = 'not-started' AND r.state = 'sending' THEN 'in-flight'
+            ELSE d.onboarding END AS onboarding,
+       c.serial_number, c.sha256_fingerprint, c.station_id, c.issuer_fingerprint, s.revoked,
+       d.updated_at
      FROM devices d
      LEFT JOIN certificates c ON c.sha256_fingerprint = d.expected_fingerprint
      LEFT JOIN stations s ON s.id = c.station_id
+     LEFT JOIN upload_rows r
+       ON r.device_id = d.device_id AND r.sha256_fingerprint = d.expected_fingerprint
      WHERE $1::timestamptz IS NULL OR d.updated_at >= $1
      ORDER BY d.first_seen, d.device_id`,
     [since ?? null],

@@ -17,6 +17,7 @@ import {
   stopStation,
   thisHost,
 } from "./stations.js";
+import { PgUploadQueue } from "./uploads.js";
 
 function stationIdentity(id: string, ca: CertificateAuthority): StationIdentity {
   return {
@@ -80,7 +81,8 @@ export class PgStore implements ProvisionStore {
         localCopy,
       });
       const ledger = await PgLedger.open(this.db, station.id, fileCa.info.sha256Fingerprint);
-      return { journal, ca: { ...fileCa, ledger }, close: closeAll };
+      const uploads = new PgUploadQueue(this.db, station.id, this.timing);
+      return { journal, ca: { ...fileCa, ledger }, uploads, close: closeAll };
     } catch (error) {
       await closeAll();
       throw error;
