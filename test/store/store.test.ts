@@ -57,6 +57,8 @@ function entry(deviceId: string, serialNumber: string): LedgerEntry {
   };
 }
 
+const cert = (i: number) => ({ sha256Fingerprint: `fp-${i}`, certificatePem: `(cert ${i})` });
+
 async function journalFor(db: Database, id: string, claimTimeoutMs = 30_000) {
   const timing = lineTiming(claimTimeoutMs);
   await registerStation(db, station(id), timing);
@@ -151,6 +153,53 @@ describe("claims: exactly once across the line", () => {
       keygenInFlight: false,
       keygen: { csrPem: "(csr)", publicKeyPem: "(key)" },
     });
+  });
+
+  it("records of boards written at once are committed together, each board's in its order", async () => {
+    const { db } = await freshDb();
+    const a = await journalFor(db, "A");
+    const boards = Array.from({ length: 8 }, (_, i) => `nrf-g${i}`);
+    await Promise.all(boards.map((id, i) => a.record(identity(id, `35${i}`))));
+    const before = db.stats.roundTrips;
+    // Each board goes through its steps one record after the other, all boards at once.
+    await Promise.all(
+      boards.map(async (deviceId, i) => {
+        await a.record({ type: "keygen-start", deviceId, secTag: 16842753 });
+        await a.record({ type: "issued", deviceId, serialNumber: `0${i}`, ...cert(i) });
+        await a.record({
+          type: "provisioned",
+          deviceId,
+          imei: `35${i}`,
+          port: "/dev/test",
+          secTag: 16842753,
+          sha256Fingerprint: `fp-${i}`,
+        });
+      }),
+    );
+    const written = db.stats.roundTrips - before;
+    expect(written).toBeLessThan(3 * boards.length);
+    const events = await db.query<{ device_ids: string[]; type: string }>(
+      "SELECT device_ids, type FROM events ORDER BY seq",
+    );
+    for (const deviceId of boards) {
+      expect(events.filter((e) => e.device_ids.includes(deviceId)).map((e) => e.type)).toEqual([
+        "identity",
+        "keygen-start",
+        "issued",
+        "provisioned",
+      ]);
+    }
+    const devices = await db.query<{ step: string; expected_fingerprint: string }>(
+      "SELECT step, expected_fingerprint FROM devices ORDER BY device_id",
+    );
+    expect(devices).toEqual(
+      boards.map((_, i) => ({ step: "provisioned", expected_fingerprint: `fp-${i}` })),
+    );
+    // A second station taking over a board sees the same history.
+    await stopStation(db, "A");
+    const b = await journalFor(db, "B");
+    await b.record(identity("nrf-g3", "353"));
+    expect(b.recall("nrf-g3")?.provisioned?.sha256Fingerprint).toBe("fp-3");
   });
 
   it("a station silent past the claim timeout loses its claims", async () => {

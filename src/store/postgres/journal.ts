@@ -45,6 +45,8 @@ export class PgJournal implements StationJournal {
   readonly #options: PgJournalOptions;
   readonly #devices = new Map<string, DeviceHistory>();
   readonly #records: JournalRecord[] = [];
+  #queue: Array<{ event: NewEvent; done: (error?: unknown) => void }> = [];
+  #flushing: Promise<void> | undefined;
 
   private constructor(db: Database, options: PgJournalOptions) {
     this.#db = db;
@@ -88,10 +90,43 @@ export class PgJournal implements StationJournal {
       const history = await this.#claim(record, event);
       for (const row of history) this.#apply(parseEvent(row));
     } else {
-      await insertEvent(this.#db, this.#options, event);
+      await this.#append(event);
     }
     await this.#options.localCopy?.record(fact);
     this.#apply(record);
+  }
+
+  /**
+   * Group commit, as the file journal groups its fsyncs: the events other boards record while
+   * one batch is being written go out together in the next one (one statement, one commit).
+   * Each caller still waits until its own event is committed.
+   */
+  #append(event: NewEvent): Promise<void> {
+    const written = new Promise<void>((resolve, reject) => {
+      this.#queue.push({
+        event,
+        done: (error) => (error === undefined ? resolve() : reject(error)),
+      });
+    });
+    this.#flushing ??= this.#flush();
+    return written;
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      try {
+        await insertEvents(
+          this.#db,
+          this.#options,
+          batch.map((queued) => queued.event),
+        );
+        for (const queued of batch) queued.done();
+      } catch (error) {
+        for (const queued of batch) queued.done(error);
+      }
+    }
+    this.#flushing = undefined;
   }
 
   #apply(record: JournalRecord): void {
@@ -189,38 +224,61 @@ function deviceUpdate(
   }
 }
 
+/** Events written in one statement at most (a batch holds CSRs and certificates). */
+const MAX_BATCH = 256;
+
 /**
- * Appends one record and moves its boards' state, in one statement (one round trip). The event
- * ID makes a retry after a lost COMMIT a no-op instead of a second record.
+ * Appends records (in order) and moves their boards' state, in one statement (one round trip,
+ * one commit). A board's state takes each field from the last record that sets it. The event
+ * IDs make a retry after a lost COMMIT a no-op instead of second records.
  */
-async function insertEvent(
+async function insertEvents(
   on: Queryable,
   options: PgJournalOptions,
-  event: NewEvent,
+  events: NewEvent[],
 ): Promise<void> {
-  const update = deviceUpdate(event.record, options.onboarding);
+  const rows = events.map((event, n) => {
+    const update = deviceUpdate(event.record, options.onboarding);
+    return {
+      n,
+      event_id: event.id,
+      type: event.record.type,
+      device_ids: deviceIdsOf(event.record),
+      at: event.record.at,
+      record: event.json,
+      checksum: event.checksum,
+      state: update.state ?? null,
+      step: update.step ?? null,
+      fingerprint: update.fingerprint ?? null,
+      onboarding: update.onboarding ?? null,
+      moves: Object.keys(update).length > 0,
+    };
+  });
   await on.query(
-    `WITH e AS (
+    `WITH batch AS (
+       SELECT * FROM jsonb_to_recordset($2::jsonb) AS b(n integer, event_id uuid, type text,
+         device_ids text[], at timestamptz, record text, checksum text, state text, step text,
+         fingerprint text, onboarding text, moves boolean)),
+     e AS (
        INSERT INTO events (event_id, station_id, type, device_ids, at, record, checksum)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING)
-     UPDATE devices SET station_id = $2, updated_at = $5, state = COALESCE($8, state),
-       step = COALESCE($9, step), expected_fingerprint = COALESCE($10, expected_fingerprint),
-       onboarding = COALESCE($11, onboarding)
-     WHERE device_id = ANY($4) AND $12`,
-    [
-      event.id,
-      options.stationId,
-      event.record.type,
-      deviceIdsOf(event.record),
-      event.record.at,
-      event.json,
-      event.checksum,
-      update.state ?? null,
-      update.step ?? null,
-      update.fingerprint ?? null,
-      update.onboarding ?? null,
-      Object.keys(update).length > 0,
-    ],
+       SELECT event_id, $1, type, device_ids, at, record, checksum FROM batch ORDER BY n
+       ON CONFLICT (event_id) DO NOTHING),
+     moved AS (
+       SELECT d.device_id, max(b.at) AS at,
+         (array_agg(b.state ORDER BY b.n DESC) FILTER (WHERE b.state IS NOT NULL))[1] AS state,
+         (array_agg(b.step ORDER BY b.n DESC) FILTER (WHERE b.step IS NOT NULL))[1] AS step,
+         (array_agg(b.fingerprint ORDER BY b.n DESC)
+           FILTER (WHERE b.fingerprint IS NOT NULL))[1] AS fingerprint,
+         (array_agg(b.onboarding ORDER BY b.n DESC)
+           FILTER (WHERE b.onboarding IS NOT NULL))[1] AS onboarding
+       FROM batch b CROSS JOIN unnest(b.device_ids) AS d(device_id) WHERE b.moves
+       GROUP BY d.device_id)
+     UPDATE devices SET station_id = $1, updated_at = moved.at,
+       state = COALESCE(moved.state, devices.state), step = COALESCE(moved.step, devices.step),
+       expected_fingerprint = COALESCE(moved.fingerprint, devices.expected_fingerprint),
+       onboarding = COALESCE(moved.onboarding, devices.onboarding)
+     FROM moved WHERE devices.device_id = moved.device_id`,
+    [options.stationId, JSON.stringify(rows)],
   );
 }
 
