@@ -56,15 +56,20 @@ export class PgJournal implements StationJournal {
 
   static async open(db: Database, options: PgJournalOptions): Promise<PgJournal> {
     const journal = new PgJournal(db, options);
-    const rows = await db.transaction(async (tx) => {
-      await adoptOrphans(tx, options);
-      return tx.query<EventRow>(
+    const held = (on: Queryable) =>
+      on.query<EventRow>(
         `SELECT e.record, e.checksum, e.seq FROM events e
          WHERE e.device_ids && ARRAY(SELECT device_id FROM devices WHERE claimed_by = $1)
          ORDER BY e.seq`,
         [options.stationId],
       );
-    });
+    // Without onboarding there are no orphans to adopt: one statement, no transaction.
+    const rows = options.onboarding
+      ? await db.transaction(async (tx) => {
+          await adoptOrphans(tx, options);
+          return held(tx);
+        })
+      : await held(db);
     for (const row of rows) journal.#apply(parseEvent(row));
     return journal;
   }
@@ -87,12 +92,15 @@ export class PgJournal implements StationJournal {
     const json = JSON.stringify(record);
     const event = { id: randomUUID(), json, checksum: recordChecksum(json), record };
     if (record.type === "identity") {
+      // Only a board this station holds goes into its local copy.
       const history = await this.#claim(record, event);
       for (const row of history) this.#apply(parseEvent(row));
+      await this.#options.localCopy?.record(fact);
     } else {
-      await this.#append(event);
+      // Both are written at once, and both before the step goes on. A record states what
+      // happened or is about to, so a copy holding one the store refused claims no more.
+      await Promise.all([this.#append(event), this.#options.localCopy?.record(fact)]);
     }
-    await this.#options.localCopy?.record(fact);
     this.#apply(record);
   }
 
