@@ -240,6 +240,28 @@ describe("the line's ledger and ca revoke-station", () => {
       ledger.append({ ...entry("nrf-6", "0a"), sha256Fingerprint: "other" }),
     ).rejects.toMatchObject({ code: "ERR_LEDGER_DUPLICATE_SERIAL" });
     expect(await ledger.find({ deviceId: "nrf-5" })).toHaveLength(1);
+    // Certificates issued at once are recorded together, each with its own outcome.
+    const before = db.stats.roundTrips;
+    const together = await Promise.allSettled([
+      ...Array.from({ length: 6 }, (_, i) => ledger.append(entry(`nrf-b${i}`, `1${i}`))),
+      ledger.append({ ...entry("nrf-b9", "0a"), sha256Fingerprint: "another" }),
+    ]);
+    expect(together.map((result) => result.status)).toEqual([
+      ...Array(6).fill("fulfilled"),
+      "rejected",
+    ]);
+    expect(together[6]).toMatchObject({ reason: { code: "ERR_LEDGER_DUPLICATE_SERIAL" } });
+    expect(db.stats.roundTrips - before).toBeLessThan(7);
+    expect(ledger.knownCount).toBe(7);
+    expect((await ledger.find()).map((e) => e.serialNumber).sort()).toEqual([
+      "0a",
+      "10",
+      "11",
+      "12",
+      "13",
+      "14",
+      "15",
+    ]);
 
     const unknown = await runCli(["ca", "revoke-station", "S9", "--store", url], {});
     expect(unknown.exitCode).toBe(7);
