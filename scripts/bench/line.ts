@@ -228,6 +228,7 @@ function describe(label: string, runs: Measured[]): string {
 async function main(): Promise<void> {
   const flag = process.argv.indexOf("--rounds");
   const rounds = flag === -1 ? 3 : Number(process.argv[flag + 1]);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds takes a whole number ≥ 1");
   const { url, cluster } = await lineStore();
   try {
     console.log(
