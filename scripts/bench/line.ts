@@ -259,6 +259,12 @@ async function main(): Promise<void> {
     console.log(
       `wall-time ratio line / single: ${ratio.toFixed(2)} (target ≤ ${TARGET}: ${ratio <= TARGET ? "met" : "NOT met"}); line / control: ${(wall("line") / wall("control")).toFixed(2)}; control / single: ${(wall("control") / wall("single")).toFixed(2)}`,
     );
+    // The configurations of one round ran back to back, under about the same load.
+    const perRound = (a: Config, b: Config) =>
+      results.map((r) => (r[a].wallMs / r[b].wallMs).toFixed(2)).join(", ");
+    console.log(
+      `per round: line / single ${perRound("line", "single")}; line / control ${perRound("line", "control")}`,
+    );
     const boardsOnLine = LINE_STATIONS * BOARDS_PER_STATION;
     console.log(
       `database per board: ${(median(results.map((r) => r.trips)) / boardsOnLine).toFixed(1)} round trips, ${(median(results.map((r) => r.dbMs)) / boardsOnLine).toFixed(1)} ms (sum over concurrent requests)`,
