@@ -55,7 +55,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startPgCluster(): Promise<PgCluster> {
+export interface PgClusterOptions {
+  /**
+   * Configured as a user's server would be: fsync on (the default of initdb's configuration),
+   * so every commit waits for its WAL to reach the disk. The benchmark needs this to measure
+   * what a line costs; the tests (default off) only need the behaviour, and run faster without
+   * flushing on a machine shared by many test files.
+   */
+  durable?: boolean;
+}
+
+export async function startPgCluster({
+  durable = false,
+}: PgClusterOptions = {}): Promise<PgCluster> {
   const bin = await findPgBin();
   const dir = await mkdtemp(join(tmpdir(), "nrf-provision-pg-"));
   const asRoot = process.getuid?.() === 0;
@@ -72,7 +84,7 @@ export async function startPgCluster(): Promise<PgCluster> {
       ? run("runuser", ["-u", "postgres", "--", join(bin, tool), ...args])
       : run(join(bin, tool), args);
   await pgRun("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${durable ? "" : " -c fsync=off"} -c max_connections=200`;
   const start = () =>
     pgRun("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-o", options, "-w", "-t", "60", "start"]);
   const stop = () => pgRun("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);

@@ -57,6 +57,8 @@ function entry(deviceId: string, serialNumber: string): LedgerEntry {
   };
 }
 
+const cert = (i: number) => ({ sha256Fingerprint: `fp-${i}`, certificatePem: `(cert ${i})` });
+
 async function journalFor(db: Database, id: string, claimTimeoutMs = 30_000) {
   const timing = lineTiming(claimTimeoutMs);
   await registerStation(db, station(id), timing);
@@ -153,6 +155,53 @@ describe("claims: exactly once across the line", () => {
     });
   });
 
+  it("records of boards written at once are committed together, each board's in its order", async () => {
+    const { db } = await freshDb();
+    const a = await journalFor(db, "A");
+    const boards = Array.from({ length: 8 }, (_, i) => `nrf-g${i}`);
+    await Promise.all(boards.map((id, i) => a.record(identity(id, `35${i}`))));
+    const before = db.stats.roundTrips;
+    // Each board goes through its steps one record after the other, all boards at once.
+    await Promise.all(
+      boards.map(async (deviceId, i) => {
+        await a.record({ type: "keygen-start", deviceId, secTag: 16842753 });
+        await a.record({ type: "issued", deviceId, serialNumber: `0${i}`, ...cert(i) });
+        await a.record({
+          type: "provisioned",
+          deviceId,
+          imei: `35${i}`,
+          port: "/dev/test",
+          secTag: 16842753,
+          sha256Fingerprint: `fp-${i}`,
+        });
+      }),
+    );
+    const written = db.stats.roundTrips - before;
+    expect(written).toBeLessThan(3 * boards.length);
+    const events = await db.query<{ device_ids: string[]; type: string }>(
+      "SELECT device_ids, type FROM events ORDER BY seq",
+    );
+    for (const deviceId of boards) {
+      expect(events.filter((e) => e.device_ids.includes(deviceId)).map((e) => e.type)).toEqual([
+        "identity",
+        "keygen-start",
+        "issued",
+        "provisioned",
+      ]);
+    }
+    const devices = await db.query<{ step: string; expected_fingerprint: string }>(
+      "SELECT step, expected_fingerprint FROM devices ORDER BY device_id",
+    );
+    expect(devices).toEqual(
+      boards.map((_, i) => ({ step: "provisioned", expected_fingerprint: `fp-${i}` })),
+    );
+    // A second station taking over a board sees the same history.
+    await stopStation(db, "A");
+    const b = await journalFor(db, "B");
+    await b.record(identity("nrf-g3", "353"));
+    expect(b.recall("nrf-g3")?.provisioned?.sha256Fingerprint).toBe("fp-3");
+  });
+
   it("a station silent past the claim timeout loses its claims", async () => {
     const { db } = await freshDb();
     const a = await journalFor(db, "A", 1_000);
@@ -211,6 +260,38 @@ describe("claims: exactly once across the line", () => {
     expect(board).toEqual({ state: "in-progress", station_id: "B" });
     const failed = await db.query("SELECT 1 FROM events WHERE type = 'board-failed'");
     expect(failed).toHaveLength(1);
+  });
+
+  it("in one grouped write, a lost board's record is refused alone and the held board's is kept", async () => {
+    const { db } = await freshDb();
+    const a = await journalFor(db, "A", 1_000);
+    const b = await journalFor(db, "B", 1_000);
+    await a.record(identity("nrf-21", "371"));
+    await a.record(identity("nrf-22", "372"));
+    await db.query("UPDATE stations SET heartbeat = now() - interval '5 seconds' WHERE id = 'A'");
+    await b.record(identity("nrf-21", "371"));
+    const before = db.stats.roundTrips;
+    const keygen = (deviceId: string) =>
+      a.record({ type: "keygen-start", deviceId, secTag: 16842753 });
+    const [lost, held] = await Promise.allSettled([keygen("nrf-21"), keygen("nrf-22")]);
+    // Both went out in one statement.
+    expect(db.stats.roundTrips - before).toBe(1);
+    expect(lost).toMatchObject({
+      status: "rejected",
+      reason: { code: "ERR_STORE_BOARD_CLAIMED", details: { deviceId: "nrf-21", holder: "B" } },
+    });
+    expect(held.status).toBe("fulfilled");
+    const events = await db.query<{ device_ids: string[] }>(
+      "SELECT device_ids FROM events WHERE station_id = 'A' AND type = 'keygen-start'",
+    );
+    expect(events).toEqual([{ device_ids: ["nrf-22"] }]);
+    const claims = await db.query<{ device_id: string; claimed_by: string; step: string }>(
+      "SELECT device_id, claimed_by, step FROM devices ORDER BY device_id",
+    );
+    expect(claims).toEqual([
+      { device_id: "nrf-21", claimed_by: "B", step: "identity" },
+      { device_id: "nrf-22", claimed_by: "A", step: "keygen" },
+    ]);
   });
 
   it("taking a board over does not replay its old bulk records onto the boards the station holds", async () => {
@@ -282,6 +363,28 @@ describe("the line's ledger and ca revoke-station", () => {
       ledger.append({ ...entry("nrf-6", "0a"), sha256Fingerprint: "other" }),
     ).rejects.toMatchObject({ code: "ERR_LEDGER_DUPLICATE_SERIAL" });
     expect(await ledger.find({ deviceId: "nrf-5" })).toHaveLength(1);
+    // Certificates issued at once are recorded together, each with its own outcome.
+    const before = db.stats.roundTrips;
+    const together = await Promise.allSettled([
+      ...Array.from({ length: 6 }, (_, i) => ledger.append(entry(`nrf-b${i}`, `1${i}`))),
+      ledger.append({ ...entry("nrf-b9", "0a"), sha256Fingerprint: "another" }),
+    ]);
+    expect(together.map((result) => result.status)).toEqual([
+      ...Array(6).fill("fulfilled"),
+      "rejected",
+    ]);
+    expect(together[6]).toMatchObject({ reason: { code: "ERR_LEDGER_DUPLICATE_SERIAL" } });
+    expect(db.stats.roundTrips - before).toBeLessThan(7);
+    expect(ledger.knownCount).toBe(7);
+    expect((await ledger.find()).map((e) => e.serialNumber).sort()).toEqual([
+      "0a",
+      "10",
+      "11",
+      "12",
+      "13",
+      "14",
+      "15",
+    ]);
 
     const unknown = await runCli(["ca", "revoke-station", "S9", "--store", url], {});
     expect(unknown.exitCode).toBe(7);

@@ -14,7 +14,13 @@ export interface DatabaseOptions {
   retryForMs?: number;
   /** Told once per outage, when the first retry starts, and when the database answers again. */
   onOutage?: (event: { type: "unavailable"; message: string } | { type: "available" }) => void;
-  /** Connections at most (default 10: a station's boards write at once). */
+  /**
+   * Connections at most (default 2). Each connection is a server process that builds its
+   * caches from nothing, and on a line of several stations ten each cost the server more CPU
+   * than all the boards' statements; a station's boards share them well, since the journal
+   * writes what they record at once in one statement. Two, so one slow statement or
+   * transaction does not hold up the rest.
+   */
   maxConnections?: number;
 }
 
@@ -58,7 +64,7 @@ export class Database {
     this.#options = options;
     this.#pool = new pg.Pool({
       connectionString: url,
-      max: options.maxConnections ?? 10,
+      max: options.maxConnections ?? 2,
       connectionTimeoutMillis: 5_000,
       keepAlive: true,
       idleTimeoutMillis: 30_000,

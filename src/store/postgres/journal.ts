@@ -45,6 +45,8 @@ export class PgJournal implements StationJournal {
   readonly #options: PgJournalOptions;
   readonly #devices = new Map<string, DeviceHistory>();
   readonly #records: JournalRecord[] = [];
+  #queue: Array<{ event: NewEvent; done: (error?: unknown) => void }> = [];
+  #flushing: Promise<void> | undefined;
 
   private constructor(db: Database, options: PgJournalOptions) {
     this.#db = db;
@@ -54,15 +56,20 @@ export class PgJournal implements StationJournal {
 
   static async open(db: Database, options: PgJournalOptions): Promise<PgJournal> {
     const journal = new PgJournal(db, options);
-    const rows = await db.transaction(async (tx) => {
-      await adoptOrphans(tx, options);
-      return tx.query<EventRow>(
+    const heldHistory = (on: Queryable) =>
+      on.query<EventRow>(
         `SELECT e.record, e.checksum, e.seq FROM events e
          WHERE e.device_ids && ARRAY(SELECT device_id FROM devices WHERE claimed_by = $1)
          ORDER BY e.seq`,
         [options.stationId],
       );
-    });
+    // Without onboarding there are no orphans to adopt: one statement, no transaction.
+    const rows = options.onboarding
+      ? await db.transaction(async (tx) => {
+          await adoptOrphans(tx, options);
+          return heldHistory(tx);
+        })
+      : await heldHistory(db);
     const records = rows.map(parseEvent);
     // The boards it holds: each has its identity among these events (claim_device wrote it).
     const held = new Set(records.flatMap((r) => (r.type === "identity" ? [r.deviceId] : [])));
@@ -88,14 +95,53 @@ export class PgJournal implements StationJournal {
     const json = JSON.stringify(record);
     const event = { id: randomUUID(), json, checksum: recordChecksum(json), record };
     if (record.type === "identity") {
+      // Only a board this station holds goes into its local copy.
       const history = await this.#claim(record, event);
       const board = new Set([record.deviceId]);
       for (const row of history) this.#apply(parseEvent(row), board);
+      await this.#options.localCopy?.record(fact);
     } else {
-      await insertEvent(this.#db, this.#options, event);
+      // Both are written at once, and both before the step goes on. A record states what
+      // happened or is about to, so a copy holding one the store refused claims no more.
+      await Promise.all([this.#append(event), this.#options.localCopy?.record(fact)]);
     }
-    await this.#options.localCopy?.record(fact);
     this.#apply(record);
+  }
+
+  /**
+   * Group commit, as the file journal groups its fsyncs: the events other boards record while
+   * one batch is being written go out together in the next one (one statement, one commit).
+   * Each caller still waits until its own event is committed, and learns alone if the store
+   * refused it (a board whose claim was lost).
+   */
+  #append(event: NewEvent): Promise<void> {
+    const written = new Promise<void>((resolve, reject) => {
+      this.#queue.push({
+        event,
+        done: (error) => (error === undefined ? resolve() : reject(error)),
+      });
+    });
+    this.#flushing ??= this.#flush();
+    return written;
+  }
+
+  async #flush(): Promise<void> {
+    // Records of the same tick (boards answering together) join the first batch.
+    await Promise.resolve();
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      try {
+        const refused = await insertEvents(
+          this.#db,
+          this.#options,
+          batch.map((queued) => queued.event),
+        );
+        for (const [n, queued] of batch.entries()) queued.done(refused.get(n));
+      } catch (error) {
+        for (const queued of batch) queued.done(error);
+      }
+    }
+    this.#flushing = undefined;
   }
 
   /**
@@ -222,65 +268,106 @@ const UPLOAD_RECORDS = new Set<JournalRecord["type"]>([
   "onboard-failed",
 ]);
 
+/** Events written in one statement at most (a batch holds CSRs and certificates). */
+const MAX_BATCH = 256;
+
 /**
- * Appends one record and moves its boards' state, in one statement (one round trip). The event
- * ID makes a retry after a lost COMMIT a no-op instead of a second record.
+ * Appends records (in order) and moves their boards' state, in one statement (one round trip,
+ * one commit). A board's state takes each field from the last record that sets it. The event
+ * IDs make a retry after a lost COMMIT a no-op instead of second records.
  *
  * A board's own records (not the upload records, which any station writes for the rows of a
  * job it sent) re-check the claim in the same statement: after an outage long enough for this
  * station's heartbeat to expire, another station may have taken the board over, and then this
  * one must stop working on it (ERR_STORE_BOARD_CLAIMED, nothing recorded). A claim released
  * and not taken by anyone is taken back. `board-failed` is recorded either way (the event, not
- * the board's state).
+ * the board's state). The boards' rows are locked first, in device ID order (as a single claim
+ * locks one), so the check holds until commit and two batches never wait on each other in a
+ * circle.
+ *
+ * Returns the refusals, by position in `events`.
  */
-async function insertEvent(
+async function insertEvents(
   on: Queryable,
   options: PgJournalOptions,
-  event: NewEvent,
-): Promise<void> {
-  const update = deviceUpdate(event.record, options.onboarding);
-  const upload = UPLOAD_RECORDS.has(event.record.type);
-  const deviceIds = deviceIdsOf(event.record);
-  const boardRecord = !upload && deviceIds.length > 0;
-  const [result] = await on.query<{ held: boolean; holder: string | null }>(
-    `WITH moved AS (
-       UPDATE devices SET
-         claimed_by = CASE WHEN $14 THEN $2 ELSE claimed_by END,
-         claimed_at = CASE WHEN $14 AND claimed_by IS NULL THEN now() ELSE claimed_at END,
-         station_id = CASE WHEN $13 THEN station_id ELSE $2 END,
-         updated_at = $5, state = COALESCE($8, state),
-         step = COALESCE($9, step), expected_fingerprint = COALESCE($10, expected_fingerprint),
-         onboarding = COALESCE($11, onboarding)
-       WHERE device_id = ANY($4::text[]) AND ($12 OR $14)
-         AND (NOT $14 OR claimed_by IS NULL OR claimed_by = $2)
-       RETURNING 1),
+  events: NewEvent[],
+): Promise<Map<number, StoreError>> {
+  const rows = events.map((event, n) => {
+    const update = deviceUpdate(event.record, options.onboarding);
+    const upload = UPLOAD_RECORDS.has(event.record.type);
+    const deviceIds = deviceIdsOf(event.record);
+    return {
+      n,
+      event_id: event.id,
+      type: event.record.type,
+      device_ids: deviceIds,
+      at: event.record.at,
+      record: event.json,
+      checksum: event.checksum,
+      state: update.state ?? null,
+      step: update.step ?? null,
+      fingerprint: update.fingerprint ?? null,
+      onboarding: update.onboarding ?? null,
+      moves: Object.keys(update).length > 0,
+      upload,
+      board: !upload && deviceIds.length > 0,
+    };
+  });
+  const results = await on.query<{ n: number; held: boolean; holder: string | null }>(
+    `WITH batch AS (
+       SELECT * FROM jsonb_to_recordset($2::jsonb) AS b(n integer, event_id uuid, type text,
+         device_ids text[], at timestamptz, record text, checksum text, state text, step text,
+         fingerprint text, onboarding text, moves boolean, upload boolean, board boolean)),
+     locked AS MATERIALIZED (
+       SELECT d.device_id, d.claimed_by FROM devices d
+       WHERE d.device_id IN (SELECT unnest(device_ids) FROM batch)
+       ORDER BY d.device_id FOR UPDATE),
+     checked AS MATERIALIZED (
+       SELECT b.n, NOT b.board OR (count(l.device_id) > 0 AND count(l.device_id)
+           FILTER (WHERE l.claimed_by IS NOT NULL AND l.claimed_by <> $1) = 0) AS held,
+         min(l.claimed_by) FILTER (WHERE l.claimed_by <> $1) AS holder
+       FROM batch b LEFT JOIN locked l ON l.device_id = ANY(b.device_ids)
+       GROUP BY b.n, b.board),
      e AS (
        INSERT INTO events (event_id, station_id, type, device_ids, at, record, checksum)
-       SELECT $1::uuid, $2::text, $3::text, $4::text[], $5::timestamptz, $6::text, $7::text
-       WHERE NOT $14 OR $3::text = 'board-failed' OR EXISTS (SELECT 1 FROM moved)
-       ON CONFLICT (event_id) DO NOTHING)
-     SELECT NOT $14 OR EXISTS (SELECT 1 FROM moved) AS held,
-       (SELECT claimed_by FROM devices WHERE device_id = ANY($4::text[]) LIMIT 1) AS holder`,
-    [
-      event.id,
-      options.stationId,
-      event.record.type,
-      deviceIds,
-      event.record.at,
-      event.json,
-      event.checksum,
-      update.state ?? null,
-      update.step ?? null,
-      update.fingerprint ?? null,
-      update.onboarding ?? null,
-      Object.keys(update).length > 0,
-      upload,
-      boardRecord,
-    ],
+       SELECT b.event_id, $1, b.type, b.device_ids, b.at, b.record, b.checksum
+       FROM batch b JOIN checked c USING (n)
+       WHERE c.held OR b.type = 'board-failed' ORDER BY b.n
+       ON CONFLICT (event_id) DO NOTHING),
+     moved AS (
+       SELECT d.device_id, max(b.at) AS at, bool_or(b.board) AS board,
+         bool_and(b.upload) AS upload_only,
+         (array_agg(b.state ORDER BY b.n DESC) FILTER (WHERE b.state IS NOT NULL))[1] AS state,
+         (array_agg(b.step ORDER BY b.n DESC) FILTER (WHERE b.step IS NOT NULL))[1] AS step,
+         (array_agg(b.fingerprint ORDER BY b.n DESC)
+           FILTER (WHERE b.fingerprint IS NOT NULL))[1] AS fingerprint,
+         (array_agg(b.onboarding ORDER BY b.n DESC)
+           FILTER (WHERE b.onboarding IS NOT NULL))[1] AS onboarding
+       FROM batch b JOIN checked c USING (n) CROSS JOIN unnest(b.device_ids) AS d(device_id)
+       WHERE c.held AND (b.moves OR b.board)
+       GROUP BY d.device_id),
+     u AS (
+       UPDATE devices SET
+         claimed_by = CASE WHEN moved.board THEN $1 ELSE devices.claimed_by END,
+         claimed_at = CASE WHEN moved.board AND devices.claimed_by IS NULL THEN now()
+           ELSE devices.claimed_at END,
+         station_id = CASE WHEN moved.upload_only THEN devices.station_id ELSE $1 END,
+         updated_at = moved.at,
+         state = COALESCE(moved.state, devices.state), step = COALESCE(moved.step, devices.step),
+         expected_fingerprint = COALESCE(moved.fingerprint, devices.expected_fingerprint),
+         onboarding = COALESCE(moved.onboarding, devices.onboarding)
+       FROM moved WHERE devices.device_id = moved.device_id)
+     SELECT n, held, holder FROM checked`,
+    [options.stationId, JSON.stringify(rows)],
   );
-  if (result?.held === false && event.record.type !== "board-failed") {
-    throw claimLost(deviceIds[0]!, result.holder ?? "(another station)", options.stationId);
+  const refused = new Map<number, StoreError>();
+  for (const { n, held, holder } of results) {
+    const event = events[n]!;
+    if (held || event.record.type === "board-failed") continue;
+    const deviceId = deviceIdsOf(event.record)[0]!;
+    refused.set(n, claimLost(deviceId, holder ?? "(another station)", options.stationId));
   }
+  return refused;
 }
 
 /**

@@ -14,6 +14,15 @@ interface CertificateRow {
   pem: string;
 }
 
+/** Entries written in one statement at most. */
+const MAX_BATCH = 256;
+
+interface Outcome {
+  outcome: "inserted" | "exists" | "revoked";
+  /** The fingerprint already recorded under the serial ("exists"). */
+  fingerprint: string | null;
+}
+
 /**
  * The line's CA ledger (`certificates`): serials unique per issuer, each certificate with the
  * station that issued it. Before recording, the station's issuer is checked against the
@@ -25,6 +34,12 @@ export class PgLedger implements CaLedger {
   readonly #stationId: string;
   readonly #issuerFingerprint: string;
   #known: number;
+  #queue: Array<{
+    entry: LedgerEntry;
+    resolve: (outcome: Outcome) => void;
+    reject: (error: unknown) => void;
+  }> = [];
+  #flushing: Promise<void> | undefined;
 
   private constructor(db: Database, stationId: string, issuerFingerprint: string, known: number) {
     this.#db = db;
@@ -45,33 +60,74 @@ export class PgLedger implements CaLedger {
     return this.#known;
   }
 
-  async append(entry: LedgerEntry): Promise<void> {
-    const rows = await this.#db.query<{ outcome: string; fingerprint: string | null }>(
-      `WITH refused AS (
+  /**
+   * Records one certificate; resolves once it is committed. Entries of boards issued at once
+   * are grouped as the journal groups its records: what is appended while one statement runs
+   * goes out in the next (one round trip, one commit), each entry with its own outcome.
+   */
+  append(entry: LedgerEntry): Promise<void> {
+    const recorded = new Promise<Outcome>((resolve, reject) => {
+      this.#queue.push({ entry, resolve, reject });
+    });
+    this.#flushing ??= this.#flush();
+    return recorded.then((outcome) => this.#settle(entry, outcome));
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      try {
+        const outcomes = await this.#insert(batch.map((queued) => queued.entry));
+        for (const [n, queued] of batch.entries()) {
+          queued.resolve(outcomes[n] ?? { outcome: "exists", fingerprint: null });
+        }
+      } catch (error) {
+        for (const queued of batch) queued.reject(error);
+      }
+    }
+    this.#flushing = undefined;
+  }
+
+  async #insert(entries: LedgerEntry[]): Promise<Outcome[]> {
+    const rows = entries.map((entry, n) => ({
+      n,
+      serial_number: entry.serialNumber,
+      device_id: entry.deviceId,
+      sha256_fingerprint: entry.sha256Fingerprint,
+      not_before: entry.notBefore,
+      not_after: entry.notAfter,
+      issued_at: entry.issuedAt,
+      source: entry.source,
+      pem: entry.pem,
+    }));
+    const outcomes = await this.#db.query<Outcome & { n: number }>(
+      `WITH batch AS (
+         SELECT * FROM jsonb_to_recordset($3::jsonb) AS b(n integer, serial_number text,
+           device_id text, sha256_fingerprint text, not_before timestamptz, not_after timestamptz,
+           issued_at timestamptz, source text, pem text)),
+       refused AS (
          SELECT 1 FROM stations s WHERE s.revoked AND (s.id = $2 OR s.issuer_fingerprint = $1)),
        inserted AS (
          INSERT INTO certificates (issuer_fingerprint, serial_number, device_id, sha256_fingerprint,
            not_before, not_after, issued_at, station_id, source, pem)
-         SELECT $1, $3, $4, $5, $6, $7, $8, $2, $9, $10 WHERE NOT EXISTS (SELECT 1 FROM refused)
-         ON CONFLICT (issuer_fingerprint, serial_number) DO NOTHING RETURNING 1)
-       SELECT CASE WHEN EXISTS (SELECT 1 FROM refused) THEN 'revoked'
-                   WHEN EXISTS (SELECT 1 FROM inserted) THEN 'inserted' ELSE 'exists' END AS outcome,
-              (SELECT sha256_fingerprint FROM certificates
-                WHERE issuer_fingerprint = $1 AND serial_number = $3) AS fingerprint`,
-      [
-        this.#issuerFingerprint,
-        this.#stationId,
-        entry.serialNumber,
-        entry.deviceId,
-        entry.sha256Fingerprint,
-        entry.notBefore,
-        entry.notAfter,
-        entry.issuedAt,
-        entry.source,
-        entry.pem,
-      ],
+         SELECT $1, serial_number, device_id, sha256_fingerprint, not_before, not_after, issued_at,
+           $2, source, pem FROM batch WHERE NOT EXISTS (SELECT 1 FROM refused) ORDER BY n
+         ON CONFLICT (issuer_fingerprint, serial_number) DO NOTHING
+         RETURNING serial_number, sha256_fingerprint)
+       SELECT b.n,
+         CASE WHEN EXISTS (SELECT 1 FROM refused) THEN 'revoked'
+              WHEN EXISTS (SELECT 1 FROM inserted i WHERE i.serial_number = b.serial_number
+                AND i.sha256_fingerprint = b.sha256_fingerprint) THEN 'inserted'
+              ELSE 'exists' END AS outcome,
+         (SELECT c.sha256_fingerprint FROM certificates c
+           WHERE c.issuer_fingerprint = $1 AND c.serial_number = b.serial_number) AS fingerprint
+       FROM batch b ORDER BY b.n`,
+      [this.#issuerFingerprint, this.#stationId, JSON.stringify(rows)],
     );
-    const { outcome, fingerprint } = rows[0] ?? { outcome: "exists", fingerprint: null };
+    return outcomes;
+  }
+
+  #settle(entry: LedgerEntry, { outcome, fingerprint }: Outcome): void {
     if (outcome === "revoked") throw revoked(this.#stationId, entry);
     // "exists" with our own fingerprint: a retry after a lost COMMIT found its first attempt.
     if (outcome === "exists" && fingerprint !== entry.sha256Fingerprint) {
