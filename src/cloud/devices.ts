@@ -75,7 +75,8 @@ export async function deleteDevice(context: CloudContext, input: DeleteDeviceInp
     method: "DELETE",
     url: context.url(`/devices/${devicePath(input.deviceId)}`),
     auth: context.apiKey,
-    ...(input.ownershipCode ? { body: input.ownershipCode, contentType: "text/plain" } : {}),
+    body: input.ownershipCode || undefined,
+    contentType: input.ownershipCode ? "text/plain" : undefined,
     expect: [202],
   });
 }

@@ -50,7 +50,7 @@ export function numberedDeviceIds(prefix: string, count: number, start = 1): str
 export async function writeDeviceKeyPairs(
   outDir: string,
   deviceIds: readonly string[],
-  options: { csvPath?: string } = {},
+  options: { csvPath?: string | undefined } = {},
 ): Promise<WrittenDeviceKeyPair[]> {
   for (const id of deviceIds) assertValidDeviceId(id);
   const planned = deviceIds.map((deviceId) => ({

@@ -33,7 +33,7 @@ export interface StationStatus {
   failed: number;
   ratePerMinute: number;
   /** Serial number (hex) of the station's intermediate CA certificate, when it has one. */
-  intermediateSerial?: string;
+  intermediateSerial?: string | undefined;
   /** Its intermediate is refused line-wide (`ca revoke-station`). */
   revoked: boolean;
 }
@@ -42,7 +42,7 @@ export type BoardState = "in-progress" | "done" | "failed";
 
 export interface BoardStatus {
   deviceId: string;
-  imei?: string;
+  imei?: string | undefined;
   /** A done board: the station that issued its certificate; else the one working on it (or last). */
   station: string;
   /** The provisioning step the board is in or last finished (the journal's step names). */
@@ -53,7 +53,7 @@ export interface BoardStatus {
 
 export interface FailureRecord {
   deviceId: string;
-  imei?: string;
+  imei?: string | undefined;
   station: string;
   step: string;
   /** The error's stable code, e.g. ERR_AT_TIMEOUT. */

@@ -14,7 +14,7 @@ import { loadRootCaBundle } from "./root-ca.js";
 
 export interface DemoOptions {
   /** Where each step is told as it happens (one line each). */
-  log?: (line: string) => void;
+  log?: ((line: string) => void) | undefined;
   /** Keep the temporary directory (CA, ledger) instead of deleting it. */
   keep?: boolean;
   /** Force the in-memory link even when socat is there (tests of the fallback). */

@@ -93,7 +93,7 @@ export class ProvisionError extends NrfProvisionError<ErrorCode> {
     readonly reason: string,
     readonly options: NrfProvisionErrorOptions & {
       /** What to do; null when `reason` already says it (the step's advice is not repeated). */
-      advice?: string | null;
+      advice?: string | null | undefined;
     } = {},
   ) {
     const advice = options.advice === undefined ? adviceByStep[step] : options.advice;
@@ -128,7 +128,7 @@ export class ProvisionError extends NrfProvisionError<ErrorCode> {
       return new ProvisionError(step, board, error.code, error.message, {
         cause: error,
         details: { ...error.details, causeCode: error.code },
-        ...(typeof error.details.advice === "string" ? { advice: null } : {}),
+        advice: typeof error.details.advice === "string" ? null : undefined,
       });
     }
     const reason = error instanceof Error ? error.message : String(error);

@@ -20,8 +20,8 @@ export interface RowOutcome {
   deviceId: string;
   fingerprint: string;
   state: "pending" | "sending" | "onboarded" | "failed";
-  bulkOpsRequestId?: string;
-  error?: string;
+  bulkOpsRequestId?: string | undefined;
+  error?: string | undefined;
 }
 
 /** A bulk job this station took: its rows in the order of the CSV it sends. */
@@ -36,7 +36,18 @@ export interface TakenJob {
 export interface RowResult {
   deviceId: string;
   fingerprint: string;
-  error?: string;
+  error?: string | undefined;
+}
+
+/** A result for one of this station's own devices, as the line's queue reports it. */
+export interface OwnRowResult {
+  deviceId: string;
+  fingerprint: string;
+  /** nRF Cloud's refusal of the row; none when it confirmed the certificate. */
+  error?: unknown;
+  bulkOpsRequestId?: string | undefined;
+  /** Still open when the station stopped waiting. */
+  unfinished?: boolean;
 }
 
 /**
@@ -75,13 +86,7 @@ export interface LineUploadsOptions {
   /** How often the end of a run looks at its rows taken by other stations (500 ms). */
   pollMs?: number;
   /** A result for one of this station's own devices. */
-  report: (result: {
-    deviceId: string;
-    fingerprint: string;
-    error?: unknown;
-    bulkOpsRequestId?: string;
-    unfinished?: boolean;
-  }) => Promise<void>;
+  report: (result: OwnRowResult) => Promise<void>;
   onUpload?: ((upload: { bulkOpsRequestId: string; devices: number }) => void) | undefined;
 }
 
@@ -194,12 +199,11 @@ export class LineUploads {
       await this.#options.report({
         deviceId: outcome.deviceId,
         fingerprint: outcome.fingerprint,
-        ...(outcome.bulkOpsRequestId === undefined
-          ? {}
-          : { bulkOpsRequestId: outcome.bulkOpsRequestId }),
-        ...(outcome.state === "failed"
-          ? { error: new BulkOpsError("ERR_BULK_FAILED", outcome.error ?? "upload failed") }
-          : {}),
+        bulkOpsRequestId: outcome.bulkOpsRequestId,
+        error:
+          outcome.state === "failed"
+            ? new BulkOpsError("ERR_BULK_FAILED", outcome.error ?? "upload failed")
+            : undefined,
       });
     }
     return open;
@@ -304,7 +308,7 @@ export class LineUploads {
       results.map(({ id, error }) => ({
         deviceId: id,
         fingerprint: fingerprints.get(id)!,
-        ...(error === undefined ? {} : { error: describeError(error) }),
+        error: error === undefined ? undefined : describeError(error),
       })),
       jobError,
     );
@@ -316,15 +320,15 @@ export class LineUploads {
         await this.#options.report({
           deviceId: id,
           fingerprint,
-          ...(error === undefined ? {} : { error }),
-          ...(bulkOpsRequestId === undefined ? {} : { bulkOpsRequestId }),
+          error,
+          bulkOpsRequestId,
         });
       } else if (error === undefined) {
         await journal.record({
           type: "onboarded",
           deviceId: id,
           sha256Fingerprint: fingerprint,
-          ...(bulkOpsRequestId === undefined ? {} : { bulkOpsRequestId }),
+          bulkOpsRequestId,
         });
       } else {
         await journal.record({

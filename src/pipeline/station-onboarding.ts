@@ -11,7 +11,12 @@ import { describeError, isNrfProvisionError } from "../errors/index.js";
 import { crashPoint } from "./crash-point.js";
 import { PipelineError } from "./errors.js";
 import type { DeviceHistory, StationJournal } from "./journal.js";
-import { type LineUploadQueue, LineUploads, type QueuedRow } from "./line-uploads.js";
+import {
+  type LineUploadQueue,
+  LineUploads,
+  type OwnRowResult,
+  type QueuedRow,
+} from "./line-uploads.js";
 import {
   type Onboarder,
   type OnboardingFields,
@@ -447,13 +452,7 @@ export class StationOnboarding implements Onboarder {
   }
 
   /** A result of one of this station's rows from the line's queue, journaled and reported. */
-  private async reportLineResult(result: {
-    deviceId: string;
-    fingerprint: string;
-    error?: unknown;
-    bulkOpsRequestId?: string;
-    unfinished?: boolean;
-  }): Promise<void> {
+  private async reportLineResult(result: OwnRowResult): Promise<void> {
     const { deviceId, fingerprint, error, bulkOpsRequestId } = result;
     if (result.unfinished) {
       this.options.onResult?.({

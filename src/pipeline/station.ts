@@ -66,12 +66,12 @@ export interface StationOptions {
   cloud?: CloudClient | undefined;
   concurrency: number;
   /** Keep polling `listPorts` every `intervalMs` until `interrupted`, which is then the only end. */
-  watch?: { intervalMs: number };
+  watch?: { intervalMs: number } | undefined;
   interrupted: Promise<void>;
   onEvent?: (event: StationEvent) => void;
   clock?: () => number;
   /** Rows per OnboardDevices request (1000). */
-  batchSize?: number;
+  batchSize?: number | undefined;
   bulkWait?: WaitForBulkOpsOptions;
   /** The line's shared onboarding queue (PostgreSQL store): `batch` uploads go through it. */
   lineQueue?: LineUploadQueue | undefined;

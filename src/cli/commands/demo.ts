@@ -33,7 +33,7 @@ async function demoCommand(options: DemoCliOptions, ctx: CliContext): Promise<vo
   io.stopped.then(() => stop.abort());
   try {
     const report = await runDemo({
-      ...(verbose ? { log: (line: string) => writeLines(io, line) } : {}),
+      log: verbose ? (line: string) => writeLines(io, line) : undefined,
       keep: options.keep === true,
       signal: stop.signal,
     });

@@ -116,7 +116,7 @@ async function keygenAction(ctx: cli.CliContext, options: KeygenOptions): Promis
   const deviceIds = keygenDeviceIds(options);
   const outDir = resolve(ctx.io.cwd, options.outDir);
   const csvPath = options.csv === undefined ? undefined : resolve(ctx.io.cwd, options.csv);
-  const written = await writeDeviceKeyPairs(outDir, deviceIds, csvPath ? { csvPath } : {});
+  const written = await writeDeviceKeyPairs(outDir, deviceIds, { csvPath });
   if (options.json) {
     cli.writeJson(ctx.io, {
       devices: written.map(({ deviceId, privateKeyPath, publicKeyPath }) => ({

@@ -43,7 +43,7 @@ function tokenJson(token: AttestationToken | UnattestedAttestationMessage) {
   return {
     ...token,
     message: base64(token.message),
-    ...("cose" in token ? { cose: base64(token.cose) } : {}),
+    cose: "cose" in token ? base64(token.cose) : undefined,
   };
 }
 

@@ -64,7 +64,7 @@ async function simProvisioningCommand(
   const onCloudAccessKey = await cloudKeyRegistrar(cloudUrl, flags.cloudApiKey ?? flags.apiKey);
   const { latencyMs, ...listen } = simServerSettings(flags);
   const service = await startSimProvisioning({
-    ...(onCloudAccessKey ? { onCloudAccessKey } : {}),
+    onCloudAccessKey,
     ...listen,
     faults: {
       latencyMs,

@@ -26,13 +26,13 @@ export function addSimServerOptions(command: Command): Command {
 export function simServerSettings(flags: SimServerCliOptions): {
   port: number;
   host: string;
-  apiKey?: string;
+  apiKey: string | undefined;
   latencyMs: number;
 } {
   return {
     port: cli.parseIntegerOption("--port", flags.port, { min: 0, max: 65535 }),
     host: flags.host,
-    ...(flags.apiKey ? { apiKey: flags.apiKey } : {}),
+    apiKey: flags.apiKey || undefined,
     latencyMs: cli.parseIntegerOption("--latency-ms", flags.latencyMs, { min: 0 }),
   };
 }

@@ -148,10 +148,10 @@ async function stationCommand(options: StationCliOptions, ctx: CliContext): Prom
       onboard,
       cloud,
       concurrency,
-      ...(options.watch ? { watch: { intervalMs } } : {}),
+      watch: options.watch ? { intervalMs } : undefined,
       interrupted: io.interrupted,
       bulkWait: { timeoutMs: waitTimeoutS * 1000 },
-      ...(batchSize === undefined ? {} : { batchSize }),
+      batchSize,
       lineQueue: station.uploads,
       onEvent,
     });

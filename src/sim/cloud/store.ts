@@ -9,7 +9,7 @@ export interface SimCloudOptions {
   port?: number;
   host?: string;
   /** Team API key the server accepts (default: random, see `apiKey` on the handle). */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** Time from upload to the end of a bulk operation (default 1000 ms; half of it PENDING). */
   bulkDelayMs?: number;
   /**

@@ -59,7 +59,7 @@ function write(state: ModemState, params: AtParam[]): Reply {
     type,
     content,
     sha256: sha256Upper(Buffer.from(content, "utf8")),
-    ...(privateKey ? { privateKey } : {}),
+    privateKey,
   });
   return ok();
 }

@@ -55,7 +55,7 @@ export function buildModemCsr(options: {
   subject: SubjectAttribute[];
   spki: Uint8Array;
   privateKey: KeyObject;
-  keyUsage?: string;
+  keyUsage?: string | undefined;
 }): Uint8Array {
   const rdns = options.subject.map(([key, value]) =>
     encodeTlv(

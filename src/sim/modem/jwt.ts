@@ -48,12 +48,15 @@ export const jwt: Handler = (state, request) => {
   const now = state.now();
   if (expDelta > 0 && now === null) return cme(Cme.jwtCreationFailed);
   const iat = now === null ? null : Math.floor(now / 1000);
+  const expires = expDelta > 0 && iat !== null;
+  // A claim the command left empty is undefined here, and so absent from the JSON.
   const claims = {
-    ...(issuer ? { iss: issuer } : {}),
+    iss: issuer || undefined,
     jti: randomBytes(16).toString("hex"),
-    ...(subject ? { sub: subject } : {}),
-    ...(audience ? { aud: audience } : {}),
-    ...(expDelta > 0 && iat !== null ? { iat, exp: iat + expDelta } : {}),
+    sub: subject || undefined,
+    aud: audience || undefined,
+    iat: expires ? iat : undefined,
+    exp: expires && iat !== null ? iat + expDelta : undefined,
   };
   const signingInput = `${base64UrlJson({ typ: "JWT", alg: "ES256" })}.${base64UrlJson(claims)}`;
   const signature = sign("sha256", Buffer.from(signingInput), { key, dsaEncoding: "ieee-p1363" });

@@ -80,7 +80,7 @@ export const keygen: Handler = async (state, request) => {
           subject,
           spki,
           privateKey,
-          ...(keyUsage ? { keyUsage } : {}),
+          keyUsage: keyUsage || undefined,
         });
   const digest = createHash("sha256").update(body).digest();
   if (state.corruptKeygenDigest) digest[0] = (digest[0] ?? 0) ^ 0xff;

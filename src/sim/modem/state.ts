@@ -10,7 +10,7 @@ export interface StoredCredential {
   /** Uppercase hex SHA-256, as `%CMNG=1` lists it. */
   sha256: string;
   /** Private key usable for `%KEYGEN=…,8` and `%JWT` (generated, or parsed from a written PEM). */
-  privateKey?: KeyObject;
+  privateKey?: KeyObject | undefined;
 }
 
 /** The modem state command handlers read and change. */

@@ -42,7 +42,7 @@ function claimOne(ctx: RouteContext): SimReply {
 /** One token per row, optionally a tags field (reference §2.4). */
 function claimBulk(ctx: RouteContext): SimReply {
   const claimedIds: string[] = [];
-  const failed: Array<{ claimToken: string; id?: string; message: string }> = [];
+  const failed: Array<{ claimToken: string; id?: string | undefined; message: string }> = [];
   const records = ctx.csvRecords(ctx.body.toString("utf8"));
   ctx.state.bulkClaims.push(records.length);
   for (const fields of records) {
@@ -55,7 +55,7 @@ function claimBulk(ctx: RouteContext): SimReply {
     if (!verdict.ok) {
       failed.push({
         claimToken,
-        ...(verdict.deviceUuid ? { id: verdict.deviceUuid } : {}),
+        id: verdict.deviceUuid || undefined,
         message: verdict.message,
       });
       continue;

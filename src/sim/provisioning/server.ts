@@ -19,7 +19,7 @@ export interface SimProvisioningOptions {
   port?: number;
   host?: string;
   /** The team API key the owner endpoints accept (default: random). */
-  apiKey?: string;
+  apiKey?: string | undefined;
   now?: () => number;
   /** The team ID claimed devices get as `ownerId`. */
   ownerId?: string;
@@ -36,7 +36,7 @@ export interface SimProvisioningOptions {
    * `cloudAccessKeyGeneration` succeeded: register the public key with nRF Cloud (e.g. the
    * simulated nRF Cloud's device registry). A throw fails the command.
    */
-  onCloudAccessKey?: (event: CloudAccessKeyEvent) => void | Promise<void>;
+  onCloudAccessKey?: ((event: CloudAccessKeyEvent) => void | Promise<void>) | undefined;
 }
 
 export interface SimProvisioning {

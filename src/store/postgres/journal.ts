@@ -222,7 +222,7 @@ function deviceUpdate(
   record: JournalRecord,
   onboarding: boolean,
 ): {
-  state?: string;
+  state?: string | undefined;
   step?: string;
   fingerprint?: string;
   onboarding?: string;
@@ -240,7 +240,7 @@ function deviceUpdate(
       return {
         step: "provisioned",
         fingerprint: record.sha256Fingerprint,
-        ...(onboarding ? {} : { state: "done" }),
+        state: onboarding ? undefined : "done",
       };
     case "board-failed":
       return { step: record.step, state: "failed" };

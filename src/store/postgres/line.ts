@@ -90,7 +90,7 @@ async function readStations(db: Database, timeoutS: number): Promise<StationStat
     done: Number(row.done),
     failed: Number(row.failed),
     ratePerMinute: Number(row.recent) / RATE_WINDOW_MINUTES,
-    ...(row.issuer_serial === null ? {} : { intermediateSerial: row.issuer_serial }),
+    intermediateSerial: row.issuer_serial ?? undefined,
     revoked: row.revoked,
   }));
 }
@@ -109,7 +109,7 @@ async function readBoards(db: Database): Promise<BoardStatus[]> {
   );
   return rows.map((row) => ({
     deviceId: row.device_id,
-    ...(row.imei === null ? {} : { imei: row.imei }),
+    imei: row.imei ?? undefined,
     station: row.shown_under,
     step: row.step,
     state: row.state,
@@ -134,7 +134,7 @@ async function readFailures(db: Database): Promise<FailureRecord[]> {
     };
     return {
       deviceId: record.deviceId ?? record.port ?? "(unknown)",
-      ...(record.imei === undefined ? {} : { imei: record.imei }),
+      imei: record.imei,
       station: row.station_id,
       step: record.step ?? "onboard",
       code: record.code,

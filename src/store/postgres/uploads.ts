@@ -131,8 +131,8 @@ export class PgUploadQueue implements LineUploadQueue {
       deviceId: row.device_id,
       fingerprint: row.sha256_fingerprint,
       state: row.state,
-      ...(row.bulk_ops_request_id === null ? {} : { bulkOpsRequestId: row.bulk_ops_request_id }),
-      ...(row.error === null ? {} : { error: row.error }),
+      bulkOpsRequestId: row.bulk_ops_request_id ?? undefined,
+      error: row.error ?? undefined,
     }));
   }
 

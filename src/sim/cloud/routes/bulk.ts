@@ -73,8 +73,9 @@ function listBulkOps(store: SimCloudStore, query: URLSearchParams) {
     token === null ? 0 : all.findIndex((details) => details.bulkOpsRequestId === token) + 1;
   const items = all.slice(start, start + pageLimit);
   const last = items[items.length - 1];
-  const more = start + pageLimit < all.length && last;
-  return { items, total: all.length, ...(more ? { pageNextToken: last.bulkOpsRequestId } : {}) };
+  const more = start + pageLimit < all.length;
+  // No token on the last page (undefined is left out of the JSON).
+  return { items, total: all.length, pageNextToken: more ? last?.bulkOpsRequestId : undefined };
 }
 
 /** Validates the upload and queues its job: PENDING, IN_PROGRESS, then applied. */
