@@ -17,7 +17,7 @@ import {
   type OnboardingFields,
   type OnboardingOutcome,
   onboardingRowFor,
-} from "./onboarding.js";
+} from "./onboarder.js";
 
 /** How the station onboards: every board now, in bulk at the end, or not at all. */
 export type StationOnboardMode = "single" | "batch" | "none";
