@@ -23,6 +23,7 @@ import { addCloudOptions, cloudSettingsFrom } from "../cloud-options.js";
 import * as cli from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { readInputText } from "../io.js";
+import { addOutDirOptions } from "../out-dir-options.js";
 
 interface ConnectionOptions {
   baseUrl?: string;
@@ -166,16 +167,16 @@ function registerAssociation(cloud: Command, ctx: cli.CliContext): void {
     "Dissociate a device (deprecated by nRF Cloud: prefer `cloud device delete`)",
   ).action((options: DeviceOptions) => dissociateCommand(options, ctx));
 
-  deviceCommand(
+  const createCert = deviceCommand(
     cloud,
     "create-cert",
     "Have nRF Cloud create a JITP key and certificate (deprecated: prefer your own CA)",
     "device ID (nrf-<IMEI> for Nordic products)",
-  )
-    .requiredOption("--ownership-code <code>", "the device's ownership code")
-    .option("--out-dir <dir>", "write <id>.crt.pem, <id>.key.pem (mode 0600) and <id>.ca.pem here")
-    .option("--force", "replace existing --out-dir files (never a symbolic link)")
-    .action((options: CreateCertOptions) => createCertCommand(options, ctx));
+  ).requiredOption("--ownership-code <code>", "the device's ownership code");
+  addOutDirOptions(
+    createCert,
+    "write <id>.crt.pem, <id>.key.pem (mode 0600) and <id>.ca.pem here",
+  ).action((options: CreateCertOptions) => createCertCommand(options, ctx));
 }
 
 function registerState(cloud: Command, ctx: cli.CliContext): void {
