@@ -17,7 +17,7 @@ import {
 } from "./bulk-ops.js";
 import { type BulkUpload, type BulkUploadChunk, onboardDevices } from "./bulk-upload.js";
 import { registerCertificates } from "./certificates.js";
-import { type CloudClientOptions, createCloudContext } from "./context.js";
+import { type CloudClientOptions, type CloudContext, createCloudContext } from "./context.js";
 import type { CertificateRow, OnboardingRow, PublicKeyRow } from "./csv/index.js";
 import {
   type DeleteDeviceInput,
@@ -61,6 +61,27 @@ export interface CloudClient {
   waitForBulkUpload(upload: BulkUpload, options?: WaitForBulkOpsOptions): Promise<BulkUploadResult>;
 }
 
+/** An endpoint function: the shared request context first, then the endpoint's own arguments. */
+type Endpoint = (context: CloudContext, ...args: never[]) => unknown;
+
+/** Each endpoint with the context already given: the same function without its first parameter. */
+type BoundEndpoints<E extends Record<string, Endpoint>> = {
+  [Name in keyof E]: E[Name] extends (context: CloudContext, ...args: infer Args) => infer Result
+    ? (...args: Args) => Result
+    : never;
+};
+
+function bindContext<E extends Record<string, Endpoint>>(
+  context: CloudContext,
+  endpoints: E,
+): BoundEndpoints<E> {
+  const bound = Object.entries(endpoints).map(([name, endpoint]) => [
+    name,
+    (...args: never[]) => endpoint(context, ...args),
+  ]);
+  return Object.fromEntries(bound) as BoundEndpoints<E>;
+}
+
 /**
  * A typed nRF Cloud REST client: one function per endpoint (each in its own module over a
  * shared request context), responses validated at runtime.
@@ -69,19 +90,21 @@ export function createCloudClient(options: CloudClientOptions = {}): CloudClient
   const context = createCloudContext(options);
   return {
     baseUrl: context.baseUrl,
-    associateDevice: (association) => associateDevice(context, association),
-    createDeviceCertificate: (request) => createDeviceCertificate(context, request),
-    dissociateDevice: (device) => dissociateDevice(context, device),
-    onboardDevice: (device) => onboardDevice(context, device),
-    onboardDevices: (rows) => onboardDevices(context, rows),
-    registerCertificates: (rows) => registerCertificates(context, rows),
-    registerPublicKeys: (rows) => registerPublicKeys(context, rows),
-    updateDeviceState: (update) => updateDeviceState(context, update),
-    fetchDevice: (device) => fetchDevice(context, device),
-    deleteDevice: (device) => deleteDevice(context, device),
-    getBulkOpsRequest: (bulkOpsRequestId) => getBulkOpsRequest(context, bulkOpsRequestId),
-    listBulkOpsRequests: (query) => listBulkOpsRequests(context, query),
-    waitForBulkOps: (job, waitOptions) => waitForBulkOps(context, job, waitOptions),
-    waitForBulkUpload: (upload, waitOptions) => waitForBulkUpload(context, upload, waitOptions),
+    ...bindContext(context, {
+      associateDevice,
+      createDeviceCertificate,
+      dissociateDevice,
+      onboardDevice,
+      onboardDevices,
+      registerCertificates,
+      registerPublicKeys,
+      updateDeviceState,
+      fetchDevice,
+      deleteDevice,
+      getBulkOpsRequest,
+      listBulkOpsRequests,
+      waitForBulkOps,
+      waitForBulkUpload,
+    }),
   };
 }

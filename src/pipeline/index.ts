@@ -32,15 +32,13 @@ export {
   type StationJournal,
 } from "./journal.js";
 export {
-  appendToOnboardingCsv,
   type Onboarder,
   type OnboardingFields,
   type OnboardingOutcome,
-  onboardEachDevice,
   onboardingRowFor,
   skipOnboarding,
-  splitCsvRecords,
-} from "./onboarding.js";
+} from "./onboarder.js";
+export { appendToOnboardingCsv, onboardEachDevice, splitCsvRecords } from "./onboarding.js";
 export {
   type BoardConnection,
   type CredentialCheck,

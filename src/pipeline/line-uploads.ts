@@ -1,19 +1,17 @@
-import {
-  BulkOpsError,
-  type BulkUploadChunk,
-  type CloudClient,
-  type OnboardingRow,
-  type WaitForBulkOpsOptions,
-} from "../cloud/index.js";
+import { BulkOpsError, type CloudClient, type WaitForBulkOpsOptions } from "../cloud/index.js";
 import { describeError, isNrfProvisionError } from "../errors/index.js";
+import { waitForDeviceResults } from "./bulk-results.js";
 import { crashPoint } from "./crash-point.js";
 import type { StationJournal } from "./journal.js";
+import {
+  type QueuedRow,
+  recordSubmitted,
+  recordUploadStart,
+  type UploadListener,
+} from "./upload-journal.js";
 
-/** A row to upload and the fingerprint of its certificate (what `onboarded` will record). */
-export interface QueuedRow {
-  row: OnboardingRow;
-  fingerprint: string;
-}
+// The queue's rows are the station's upload rows; its users import the type from here.
+export type { QueuedRow };
 
 /** Where a row of the line's queue stands. */
 export interface RowOutcome {
@@ -87,7 +85,7 @@ export interface LineUploadsOptions {
   pollMs?: number;
   /** A result for one of this station's own devices. */
   report: (result: OwnRowResult) => Promise<void>;
-  onUpload?: ((upload: { bulkOpsRequestId: string; devices: number }) => void) | undefined;
+  onUpload?: UploadListener | undefined;
 }
 
 /** nRF Cloud takes at most this many rows per OnboardDevices request: one job, one request. */
@@ -226,38 +224,25 @@ export class LineUploads {
   async #upload(job: TakenJob): Promise<void> {
     const { journal, cloud, queue } = this.#options;
     const deviceIds = job.rows.map((q) => q.row.deviceId);
-    await journal.record({
-      type: "onboard-start",
-      deviceIds,
-      sha256Fingerprints: job.rows.map((q) => q.fingerprint),
-    });
-    crashPoint("upload-journaled", deviceIds);
-    let chunk: BulkUploadChunk;
-    try {
-      const upload = await cloud.onboardDevices(job.rows.map((q) => q.row));
+    await recordUploadStart(journal, job.rows);
+    const chunk = await cloud.onboardDevices(job.rows.map((q) => q.row)).then(
       // One job is at most 1000 rows: one request, one bulk ID.
-      chunk = upload.chunks[0]!;
-    } catch (error) {
-      // Sent or not, nothing says nRF Cloud made a job: failed rows are enqueued again by the
-      // next run that sees them, and a resubmission of the same certificate is accepted.
-      await this.#record(
-        job,
-        deviceIds.map((id) => ({ id, error })),
-        describeError(error),
-      );
-      return;
-    }
+      (upload) => upload.chunks[0]!,
+      async (error: unknown) => {
+        // Sent or not, nothing says nRF Cloud made a job: failed rows are enqueued again by the
+        // next run that sees them, and a resubmission of the same certificate is accepted.
+        await this.#record(
+          job,
+          deviceIds.map((id) => ({ id, error })),
+          describeError(error),
+        );
+        return undefined;
+      },
+    );
+    if (chunk === undefined) return;
     crashPoint("upload-accepted", deviceIds);
     await queue.submitted(job.jobId, chunk.bulkOpsRequestId);
-    await journal.record({
-      type: "bulk-submitted",
-      bulkOpsRequestId: chunk.bulkOpsRequestId,
-      deviceIds,
-    });
-    this.#options.onUpload?.({
-      bulkOpsRequestId: chunk.bulkOpsRequestId,
-      devices: deviceIds.length,
-    });
+    await recordSubmitted(journal, chunk, this.#options.onUpload);
     crashPoint("bulk-submitted", deviceIds);
     await this.#awaitJob({ ...job, bulkOpsRequestId: chunk.bulkOpsRequestId });
   }
@@ -269,27 +254,16 @@ export class LineUploads {
    */
   async #awaitJob(job: TakenJob & { bulkOpsRequestId: string }): Promise<void> {
     const deviceIds = job.rows.map((q) => q.row.deviceId);
-    let failures: Map<string, string>;
-    try {
-      const result = await this.#options.cloud.waitForBulkOps(
-        { bulkOpsRequestId: job.bulkOpsRequestId, deviceIds, firstInputRow: 0 },
-        { ...this.#options.bulkWait, signal: this.#options.stop, throwOnFailure: false },
-      );
-      failures = new Map(result.failures.map((f) => [f.deviceId ?? "", f.message]));
-    } catch {
-      return; // still running, or nRF Cloud unreachable: the job stays submitted
-    }
+    const results = await waitForDeviceResults(
+      this.#options.cloud,
+      { bulkOpsRequestId: job.bulkOpsRequestId, deviceIds, firstInputRow: 0 },
+      { ...this.#options.bulkWait, signal: this.#options.stop },
+    ).catch(() => undefined);
+    // Still running, or nRF Cloud unreachable: the job stays submitted.
+    if (results === undefined) return;
     await this.#record(
       job,
-      deviceIds.map((id) => {
-        const message = failures.get(id);
-        return message === undefined
-          ? { id }
-          : {
-              id,
-              error: new BulkOpsError("ERR_BULK_FAILED", `nRF Cloud refused ${id}: ${message}`),
-            };
-      }),
+      results.map(({ deviceId, error }) => ({ id: deviceId, error })),
       undefined,
       job.bulkOpsRequestId,
     );

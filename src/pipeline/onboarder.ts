@@ -36,3 +36,21 @@ export interface Onboarder {
 export const skipOnboarding: Onboarder = {
   onboard: async () => ({ mode: "none" }),
 };
+
+/** How a run onboards its boards (options of local and remote provisioning). */
+export interface OnboardingChoice {
+  /** The onboarding step; none (`skipOnboarding`) when left out. */
+  onboarder?: Onboarder | undefined;
+  /** subType, tags, fwTypes for the onboarding row. */
+  onboardingFields?: OnboardingFields;
+}
+
+/** The onboarding step of one board that has its certificate, as the run chose it. */
+export function onboardBoard(
+  choice: OnboardingChoice,
+  deviceId: string,
+  certificatePem: string,
+): Promise<OnboardingOutcome> {
+  const row = onboardingRowFor(deviceId, certificatePem, choice.onboardingFields);
+  return (choice.onboarder ?? skipOnboarding).onboard(row);
+}

@@ -12,13 +12,6 @@ import { acquireFileLock, FileLockedError } from "../file-lock/index.js";
 import { PipelineError } from "./errors.js";
 import type { Onboarder, OnboardingOutcome } from "./onboarder.js";
 
-export {
-  type Onboarder,
-  type OnboardingFields,
-  type OnboardingOutcome,
-  onboardingRowFor,
-  skipOnboarding,
-} from "./onboarder.js";
 export type { OnboardingRow };
 /** Kept here for callers of the pipeline; the CSV module owns it. */
 export { splitCsvRecords };

@@ -24,13 +24,7 @@ import { crashPoint } from "./crash-point.js";
 import { type DeviceIdPolicy, deviceIdFor, keygenAttributesFor } from "./device-id.js";
 import { ProvisionError } from "./errors.js";
 import type { ProvisionJournal } from "./journal.js";
-import {
-  type Onboarder,
-  type OnboardingFields,
-  type OnboardingOutcome,
-  onboardingRowFor,
-  skipOnboarding,
-} from "./onboarder.js";
+import { type OnboardingChoice, type OnboardingOutcome, onboardBoard } from "./onboarder.js";
 import { defaultSecTag } from "./sec-tag.js";
 import { type StepEvent, StepRunner, type StepTiming } from "./steps.js";
 
@@ -45,7 +39,7 @@ export interface BoardConnection {
   open(): Promise<AtClient>;
 }
 
-export interface ProvisionOptions {
+export interface ProvisionOptions extends OnboardingChoice {
   board: BoardConnection;
   ca: CertificateAuthority;
   deviceIdPolicy: DeviceIdPolicy;
@@ -54,9 +48,6 @@ export interface ProvisionOptions {
   secTag?: number;
   /** Delete credentials already in the sec tag instead of stopping. */
   replace?: boolean;
-  onboarder?: Onboarder;
-  /** subType, tags, fwTypes for the onboarding row. */
-  onboardingFields?: OnboardingFields;
   certificateDays?: number;
   /**
    * The station CA's certificate(s), written after the device certificate in the client-cert
@@ -162,9 +153,7 @@ export async function provisionBoard(options: ProvisionOptions): Promise<Provisi
       const onModem = await restoringMode(session, modeBefore, () => putCredentials(session));
 
       const onboarding = await steps.run("onboard", () =>
-        (options.onboarder ?? skipOnboarding).onboard(
-          onboardingRowFor(deviceId, onModem.certificate.pem, options.onboardingFields),
-        ),
+        onboardBoard(options, deviceId, onModem.certificate.pem),
       );
       const result: ProvisionResult = {
         port: options.board.port,

@@ -8,21 +8,18 @@ import {
   type WaitForBulkOpsOptions,
 } from "../cloud/index.js";
 import { describeError, isNrfProvisionError } from "../errors/index.js";
+import { type DeviceResult, waitForDeviceResults } from "./bulk-results.js";
 import { crashPoint } from "./crash-point.js";
 import { PipelineError } from "./errors.js";
 import type { DeviceHistory, StationJournal } from "./journal.js";
-import {
-  type LineUploadQueue,
-  LineUploads,
-  type OwnRowResult,
-  type QueuedRow,
-} from "./line-uploads.js";
+import { type LineUploadQueue, LineUploads, type OwnRowResult } from "./line-uploads.js";
 import {
   type Onboarder,
   type OnboardingFields,
   type OnboardingOutcome,
   onboardingRowFor,
-} from "./onboarding.js";
+} from "./onboarder.js";
+import { type QueuedRow, type UploadListener, uploadJournaled } from "./upload-journal.js";
 
 /** How the station onboards: every board now, in bulk at the end, or not at all. */
 export type StationOnboardMode = "single" | "batch" | "none";
@@ -58,7 +55,7 @@ export interface StationOnboardingOptions {
    */
   interrupted?: Promise<void> | undefined;
   onResult?: (result: OnboardingResult) => void;
-  onUpload?: (upload: { bulkOpsRequestId: string; devices: number }) => void;
+  onUpload?: UploadListener;
   /**
    * The line's shared upload queue (PostgreSQL store): with `batch`, rows go there and bulk
    * jobs carry the rows of every station (see LineUploads).
@@ -303,26 +300,8 @@ export class StationOnboarding implements Onboarder {
     const fingerprints = new Map(queued.map((q) => [q.row.deviceId, q.fingerprint]));
     try {
       crashPoint("before-batch-upload", deviceIds);
-      await journal.record({
-        type: "onboard-start",
-        deviceIds,
-        sha256Fingerprints: queued.map((q) => q.fingerprint),
-      });
-      crashPoint("upload-journaled", deviceIds);
-      const upload = await cloud!.onboardDevices(queued.map((q) => q.row));
-      crashPoint("upload-accepted", deviceIds);
-      for (const chunk of upload.chunks) {
-        await journal.record({
-          type: "bulk-submitted",
-          bulkOpsRequestId: chunk.bulkOpsRequestId,
-          deviceIds: chunk.deviceIds,
-        });
-        this.options.onUpload?.({
-          bulkOpsRequestId: chunk.bulkOpsRequestId,
-          devices: chunk.deviceIds.length,
-        });
-      }
-      await Promise.all(upload.chunks.map((chunk) => this.awaitJob(chunk, fingerprints)));
+      const chunks = await uploadJournaled(journal, cloud!, queued, this.options.onUpload);
+      await Promise.all(chunks.map((chunk) => this.awaitJob(chunk, fingerprints)));
     } catch (error) {
       for (const deviceId of deviceIds) {
         if (!this.confirmed(deviceId, fingerprints.get(deviceId)!)) {
@@ -341,12 +320,11 @@ export class StationOnboarding implements Onboarder {
     chunk: BulkUploadChunk,
     fingerprints: ReadonlyMap<string, string | undefined>,
   ): Promise<void> {
-    let result: Awaited<ReturnType<CloudClient["waitForBulkOps"]>>;
+    let results: DeviceResult[];
     try {
-      result = await this.options.cloud!.waitForBulkOps(chunk, {
+      results = await waitForDeviceResults(this.options.cloud!, chunk, {
         ...this.options.bulkWait,
         signal: this.stopWaiting.signal,
-        throwOnFailure: false,
       });
     } catch (error) {
       for (const deviceId of chunk.deviceIds) {
@@ -354,21 +332,18 @@ export class StationOnboarding implements Onboarder {
       }
       return;
     }
-    const failures = new Map(result.failures.map((f) => [f.deviceId, f.message]));
-    for (const deviceId of chunk.deviceIds) {
-      const message = failures.get(deviceId);
+    for (const { deviceId, error } of results) {
       const fingerprint = fingerprints.get(deviceId);
-      if (message === undefined && fingerprint !== undefined) {
+      if (error === undefined && fingerprint !== undefined) {
         await this.recordSuccess(deviceId, fingerprint, chunk.bulkOpsRequestId);
       } else {
         await this.recordFailure(
           deviceId,
-          new BulkOpsError(
-            "ERR_BULK_FAILED",
-            message === undefined
-              ? `the journal does not say which certificate job ${chunk.bulkOpsRequestId} uploaded for ${deviceId}`
-              : `nRF Cloud refused ${deviceId}: ${message}`,
-          ),
+          error ??
+            new BulkOpsError(
+              "ERR_BULK_FAILED",
+              `the journal does not say which certificate job ${chunk.bulkOpsRequestId} uploaded for ${deviceId}`,
+            ),
           chunk.bulkOpsRequestId,
         );
       }

@@ -6,7 +6,7 @@ import type { DeviceIdPolicy } from "./device-id.js";
 import { type BoardLabel, PipelineError, ProvisionError } from "./errors.js";
 import type { StationJournal } from "./journal.js";
 import type { LineUploadQueue } from "./line-uploads.js";
-import type { OnboardingFields } from "./onboarding.js";
+import type { OnboardingFields } from "./onboarder.js";
 import { type BoardConnection, type ProvisionResult, provisionBoard } from "./provision.js";
 import {
   type OnboardingResult,

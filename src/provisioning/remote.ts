@@ -4,12 +4,10 @@ import { type CertificateAuthority, issueDeviceCertificate } from "../ca/index.j
 import { credentialSha256, listCredentials, readIdentity } from "../modem/index.js";
 import { type DeviceIdPolicy, deviceIdFor } from "../pipeline/device-id.js";
 import {
-  type Onboarder,
-  type OnboardingFields,
+  type OnboardingChoice,
   type OnboardingOutcome,
-  onboardingRowFor,
-  skipOnboarding,
-} from "../pipeline/onboarding.js";
+  onboardBoard,
+} from "../pipeline/onboarder.js";
 import type { ProvisioningClient } from "./client.js";
 import {
   DEFAULT_KEY_USAGE,
@@ -37,7 +35,7 @@ export interface RemoteBoard {
 /** How the device is made to poll: its shell, `AT#PROVSTART`, or a person (reboot, button). */
 export type RemoteTrigger = "auto" | "shell" | "at" | "manual";
 
-export interface RemoteProvisionOptions {
+export interface RemoteProvisionOptions extends OnboardingChoice {
   board: RemoteBoard;
   service: ProvisioningClient;
   /** The local CA; not needed on the auto-onboarding path. */
@@ -50,8 +48,6 @@ export interface RemoteProvisionOptions {
   tags?: readonly string[] | undefined;
   /** Auto-onboarding: create the onboarding tag and rule when no rule carries the tag. */
   ensureRule?: boolean;
-  onboarder?: Onboarder | undefined;
-  onboardingFields?: OnboardingFields;
   trigger?: RemoteTrigger;
   /** Per wait for the device (default 5 min). */
   waitTimeoutMs?: number;
@@ -319,9 +315,7 @@ async function certificatePath(run: Run, claimed: ClaimedDevice): Promise<Remote
   await triggerDevice(run);
   const restWait = await waitForAll(run, rest);
   const verified = await verifyOnModem(run, options.rootCaPem, issued.pem);
-  const onboarding = await (options.onboarder ?? skipOnboarding).onboard(
-    onboardingRowFor(deviceId, issued.pem, options.onboardingFields),
-  );
+  const onboarding = await onboardBoard(options, deviceId, issued.pem);
   run.step(
     "onboard",
     onboarding.mode === "none"

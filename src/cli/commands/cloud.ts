@@ -23,6 +23,7 @@ import { addCloudOptions, cloudSettingsFrom } from "../cloud-options.js";
 import * as cli from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { readInputText } from "../io.js";
+import { addOutDirOptions } from "../out-dir-options.js";
 
 interface ConnectionOptions {
   baseUrl?: string;
@@ -125,56 +126,65 @@ function registerOnboard(cloud: Command, ctx: cli.CliContext): void {
     );
 }
 
-function registerCsvUploads(cloud: Command, ctx: cli.CliContext): void {
-  withWait(
-    cloud
-      .command("register-keys")
-      .description('Register ES256 public keys for device JWTs (CSV deviceId,"PEM")'),
-  )
-    .requiredOption("--csv <file>", "RegisterPublicKeys CSV (no header)")
-    .action((options: CsvUploadOptions) => registerKeysCommand(options, ctx));
+/** The bulk uploads of a CSV file other than onboarding: one row per device, no header. */
+const csvUploadCommands = [
+  {
+    name: "register-keys",
+    description: 'Register ES256 public keys for device JWTs (CSV deviceId,"PEM")',
+    csvHelp: "RegisterPublicKeys CSV (no header)",
+    action: registerKeysCommand,
+  },
+  {
+    name: "register-certs",
+    description: 'Replace certificates of onboarded devices (CSV deviceId,"PEM")',
+    csvHelp: "RegisterCertificates CSV (no header)",
+    action: registerCertsCommand,
+  },
+];
 
-  withWait(
-    cloud
-      .command("register-certs")
-      .description('Replace certificates of onboarded devices (CSV deviceId,"PEM")'),
-  )
-    .requiredOption("--csv <file>", "RegisterCertificates CSV (no header)")
-    .action((options: CsvUploadOptions) => registerCertsCommand(options, ctx));
+function registerCsvUploads(cloud: Command, ctx: cli.CliContext): void {
+  for (const { name, description, csvHelp, action } of csvUploadCommands) {
+    withWait(cloud.command(name).description(description))
+      .requiredOption("--csv <file>", csvHelp)
+      .action((options: CsvUploadOptions) => action(options, ctx));
+  }
 }
 
 function registerAssociation(cloud: Command, ctx: cli.CliContext): void {
-  connection(cloud.command("associate"))
-    .description(
-      "Associate a Nordic device with the account by its ownership code (legacy JITP flow)",
-    )
-    .requiredOption("--device <id>", "device ID, e.g. nrf-<IMEI>")
+  deviceCommand(
+    cloud,
+    "associate",
+    "Associate a Nordic device with the account by its ownership code (legacy JITP flow)",
+    "device ID, e.g. nrf-<IMEI>",
+  )
     .requiredOption("--ownership-code <code>", "the ownership code printed on the board")
     .option("--sub-type <subType>", "device sub-type")
     .action((options: AssociateOptions) => associateCommand(options, ctx));
 
-  connection(cloud.command("dissociate"))
-    .description("Dissociate a device (deprecated by nRF Cloud: prefer `cloud device delete`)")
-    .requiredOption("--device <id>", "device ID")
-    .action((options: DeviceOptions) => dissociateCommand(options, ctx));
+  deviceCommand(
+    cloud,
+    "dissociate",
+    "Dissociate a device (deprecated by nRF Cloud: prefer `cloud device delete`)",
+  ).action((options: DeviceOptions) => dissociateCommand(options, ctx));
 
-  connection(cloud.command("create-cert"))
-    .description(
-      "Have nRF Cloud create a JITP key and certificate (deprecated: prefer your own CA)",
-    )
-    .requiredOption("--device <id>", "device ID (nrf-<IMEI> for Nordic products)")
-    .requiredOption("--ownership-code <code>", "the device's ownership code")
-    .option("--out-dir <dir>", "write <id>.crt.pem, <id>.key.pem (mode 0600) and <id>.ca.pem here")
-    .option("--force", "replace existing --out-dir files (never a symbolic link)")
-    .action((options: CreateCertOptions) => createCertCommand(options, ctx));
+  const createCert = deviceCommand(
+    cloud,
+    "create-cert",
+    "Have nRF Cloud create a JITP key and certificate (deprecated: prefer your own CA)",
+    "device ID (nrf-<IMEI> for Nordic products)",
+  ).requiredOption("--ownership-code <code>", "the device's ownership code");
+  addOutDirOptions(
+    createCert,
+    "write <id>.crt.pem, <id>.key.pem (mode 0600) and <id>.ca.pem here",
+  ).action((options: CreateCertOptions) => createCertCommand(options, ctx));
 }
 
 function registerState(cloud: Command, ctx: cli.CliContext): void {
-  connection(cloud.command("state"))
-    .description(
-      "Update a device's shadow (reported and/or desired), with the API key or a device JWT",
-    )
-    .requiredOption("--device <id>", "device ID")
+  deviceCommand(
+    cloud,
+    "state",
+    "Update a device's shadow (reported and/or desired), with the API key or a device JWT",
+  )
     .option("--reported <json>", 'partial reported state, e.g. \'{"device":{"x":1}}\'')
     .option("--desired <json>", "partial desired state")
     .option(
@@ -190,15 +200,24 @@ function registerState(cloud: Command, ctx: cli.CliContext): void {
 
 function registerDevice(cloud: Command, ctx: cli.CliContext): void {
   const device = cloud.command("device").description("Read or delete one device");
-  connection(device.command("get"))
-    .description("FetchDevice: the device record and its shadow")
-    .requiredOption("--device <id>", "device ID")
-    .action((options: DeviceOptions) => deviceGetCommand(options, ctx));
-  connection(device.command("delete"))
-    .description("DeleteDevice: remove the device from nRF Cloud")
-    .requiredOption("--device <id>", "device ID")
+  deviceCommand(device, "get", "FetchDevice: the device record and its shadow").action(
+    (options: DeviceOptions) => deviceGetCommand(options, ctx),
+  );
+  deviceCommand(device, "delete", "DeleteDevice: remove the device from nRF Cloud")
     .option("--ownership-code <code>", "only for onboarded Nordic hardware that is not associated")
     .action((options: DeleteOptions) => deviceDeleteCommand(options, ctx));
+}
+
+/** A command about one device: the connection options, then the required `--device <id>`. */
+function deviceCommand(
+  parent: Command,
+  name: string,
+  description: string,
+  deviceHelp = "device ID",
+): Command {
+  return connection(parent.command(name))
+    .description(description)
+    .requiredOption("--device <id>", deviceHelp);
 }
 
 /** `cloud onboard --csv FILE`: one bulk upload of the file's rows. */

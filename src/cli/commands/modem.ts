@@ -26,6 +26,7 @@ import {
 import * as cli from "../context.js";
 import { readInputText } from "../io.js";
 import { addLinkOptions, boardFromFlags, type LinkCliOptions } from "../link-options.js";
+import { addOutDirOptions } from "../out-dir-options.js";
 
 /** Options every `modem` command takes to reach the board. */
 interface ConnectionOptions extends LinkCliOptions {
@@ -163,7 +164,7 @@ export function register(program: Command, ctx: cli.CliContext): void {
 
 /** `modem keygen`. */
 function registerKeygen(modem: Command, ctx: cli.CliContext): void {
-  withConnectionOptions(
+  const keygen = withConnectionOptions(
     modem
       .command("keygen")
       .description("Generate a key pair in a sec tag (offline for the duration) and get its CSR"),
@@ -171,12 +172,11 @@ function registerKeygen(modem: Command, ctx: cli.CliContext): void {
     .requiredOption("--sec-tag <n>", "sec tag to generate the key in")
     .option("--public-key", "return the public key instead of a CSR")
     .option("--attributes <subject>", 'CSR subject attributes, e.g. "CN=nrf-352656100367872"')
-    .option("--key-usage <bits>", '9-character key usage bit string, e.g. "101010000"')
-    .option(
-      "--out-dir <dir>",
-      "write <device id>.sectag<N>.csr.pem (or .pub.pem) and the raw output here",
-    )
-    .option("--force", "replace existing --out-dir files (never a symbolic link)")
+    .option("--key-usage <bits>", '9-character key usage bit string, e.g. "101010000"');
+  addOutDirOptions(
+    keygen,
+    "write <device id>.sectag<N>.csr.pem (or .pub.pem) and the raw output here",
+  )
     .option(
       "--replace",
       "delete the client key already in the sec tag first (some firmware refuses to overwrite it)",

@@ -115,33 +115,39 @@ function keygenLines(out: KeygenOutput): string[] {
   return lines;
 }
 
+/** The `parse` subcommands: each takes modem output as its one argument (or "-") and `--json`. */
+const blobCommands = [
+  {
+    name: "keygen",
+    description:
+      'Parse AT%KEYGEN output ("<DER>.<COSE>", the %KEYGEN: line, or a bare body; "-" reads stdin) and check its digest and CSR signature. Exit 3/4 when it must not be trusted (also when not attested).',
+    jsonHelp: "print the parsed object as JSON (DER and COSE as base64)",
+    action: parseKeygenAction,
+  },
+  {
+    name: "attesttoken",
+    description:
+      'Parse AT%ATTESTTOKEN output ("<message>.<COSE>", the %ATTESTTOKEN: line, or the message alone; "-" reads stdin).',
+    jsonHelp: "print the parsed object as JSON (message and COSE as base64)",
+    action: parseAttestTokenAction,
+  },
+];
+
 /** Registers `parse keygen` and `parse attesttoken`: inspect modem attestation output offline. */
 export function register(program: Command, ctx: CliContext): void {
   const parse = program
     .command("parse")
     .description("Decode and check %KEYGEN / %ATTESTTOKEN output copied from a modem.");
-  blobCommand(
-    parse.command("keygen"),
-    'Parse AT%KEYGEN output ("<DER>.<COSE>", the %KEYGEN: line, or a bare body; "-" reads stdin) and check its digest and CSR signature. Exit 3/4 when it must not be trusted (also when not attested).',
-    "print the parsed object as JSON (DER and COSE as base64)",
-  ).action(async (blob: string, options: ParseOptions) =>
-    parseKeygenAction(ctx, await inputText(ctx, blob), options),
-  );
-  blobCommand(
-    parse.command("attesttoken"),
-    'Parse AT%ATTESTTOKEN output ("<message>.<COSE>", the %ATTESTTOKEN: line, or the message alone; "-" reads stdin).',
-    "print the parsed object as JSON (message and COSE as base64)",
-  ).action(async (blob: string, options: ParseOptions) =>
-    parseAttestTokenAction(ctx, await inputText(ctx, blob), options),
-  );
-}
-
-/** A `parse` subcommand: modem output as its one argument (or "-": standard input), and `--json`. */
-function blobCommand(command: Command, description: string, jsonHelp: string): Command {
-  return command
-    .description(description)
-    .argument("<blob>", 'the output, or "-" for standard input')
-    .option("--json", jsonHelp);
+  for (const { name, description, jsonHelp, action } of blobCommands) {
+    parse
+      .command(name)
+      .description(description)
+      .argument("<blob>", 'the output, or "-" for standard input')
+      .option("--json", jsonHelp)
+      .action(async (blob: string, options: ParseOptions) =>
+        action(ctx, await inputText(ctx, blob), options),
+      );
+  }
 }
 
 function parseKeygenAction(ctx: CliContext, text: string, options: ParseOptions): void {

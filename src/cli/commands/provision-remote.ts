@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { DEVICE_ID_RULE } from "../../device-id/index.js";
 import { parseDeviceIdPolicy } from "../../pipeline/device-id.js";
-import type { Onboarder } from "../../pipeline/onboarding.js";
+import type { Onboarder } from "../../pipeline/onboarder.js";
 import { defaultSecTag } from "../../pipeline/provision.js";
 import { loadRootCaBundle } from "../../pipeline/root-ca.js";
 import type { ProvisioningClient } from "../../provisioning/client.js";
@@ -165,11 +165,9 @@ function describe(result: RemoteProvisionResult): string[] {
 }
 
 async function onboarderFor(options: ProvisionRemoteCliOptions, io: CliIo): Promise<Onboarder> {
-  const { appendToOnboardingCsv, onboardEachDevice, skipOnboarding } = await import(
-    "../../pipeline/onboarding.js"
-  );
   const mode = options.onboard;
-  if (mode === "none") return skipOnboarding;
+  if (mode === "none") return (await import("../../pipeline/onboarder.js")).skipOnboarding;
+  const { appendToOnboardingCsv, onboardEachDevice } = await import("../../pipeline/onboarding.js");
   if (mode === "single") {
     const settings = cloudSettingsFrom(options, io, {
       purpose: "--onboard single",

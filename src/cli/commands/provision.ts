@@ -6,7 +6,7 @@ import { DEVICE_ID_RULE } from "../../device-id/index.js";
 // The pipeline's modules one by one, not its index: `provision` needs none of the station's.
 import { parseDeviceIdPolicy } from "../../pipeline/device-id.js";
 import { ProvisionError } from "../../pipeline/errors.js";
-import type { Onboarder } from "../../pipeline/onboarding.js";
+import type { Onboarder } from "../../pipeline/onboarder.js";
 import type { BoardConnection } from "../../pipeline/provision.js";
 import { formatProvisionSummary, formatTimings } from "../../pipeline/report.js";
 import { loadRootCaBundle } from "../../pipeline/root-ca.js";
