@@ -1,18 +1,12 @@
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type PtyBoard, usePipelineBench } from "../pipeline/fixtures.js";
 import { runCli, uploadedDeviceIds } from "../pipeline/station-child.js";
 import { lineStatus, migratedDatabase, sql, stationArgs, stationCa } from "./line-helpers.js";
-import { freePort, type PgCluster, startPgCluster } from "./pg-cluster.js";
+import { freePort, usePgCluster } from "./pg-cluster.js";
 import { TcpProxy } from "./tcp-proxy.js";
 
-let cluster: PgCluster;
-beforeAll(async () => {
-  cluster = await startPgCluster();
-}, 120_000);
-afterAll(async () => {
-  await cluster?.destroy();
-});
+const cluster = usePgCluster();
 
 /** Every board done, one certificate each in the store, each uploaded once. */
 async function expectAllDone(url: string, boards: PtyBoard[], uploads: string[]): Promise<void> {
@@ -33,7 +27,7 @@ describe("a revoked station", () => {
   const bench = usePipelineBench({ cloud: false });
 
   it("is refused at start, and a revocation while it runs fails its later boards", async () => {
-    const url = await migratedDatabase(cluster);
+    const url = await migratedDatabase(cluster());
     // KEYGEN is slow enough that the revocation lands before these boards get to the CA.
     const boards = await bench.startBoards(3, { keygenMs: 6_000 });
     const caDir = await stationCa(bench.dir, "revoked");
@@ -75,7 +69,7 @@ describe("the same station ID twice", () => {
   const bench = usePipelineBench({ cloud: false });
 
   it("a second station process with a running station's ID is refused", async () => {
-    const url = await migratedDatabase(cluster);
+    const url = await migratedDatabase(cluster());
     // The first station is still at its board's KEYGEN when the second one starts.
     const boards = await bench.startBoards(2, { keygenMs: 10_000 });
     const caDir = await stationCa(bench.dir, "twice");
@@ -107,7 +101,7 @@ describe("the line's database fails during a station run", () => {
   const bench = usePipelineBench({ cloud: { bulkDelayMs: 100 } });
 
   it("PostgreSQL restarts mid-run: the station waits, retries, and loses nothing", async () => {
-    const url = await migratedDatabase(cluster);
+    const url = await migratedDatabase(cluster());
     const boards = await bench.startBoards(6, { keygenMs: 800 });
     const caDir = await stationCa(bench.dir, "restart");
     let restarted: Promise<void> | undefined;
@@ -124,7 +118,7 @@ describe("the line's database fails during a station run", () => {
       {
         onEvent: (event) => {
           if (event.type === "board-found" && restarted === undefined) {
-            restarted = cluster.restart({ downMs: 3_000 });
+            restarted = cluster().restart({ downMs: 3_000 });
           }
         },
       },
@@ -137,9 +131,9 @@ describe("the line's database fails during a station run", () => {
   }, 180_000);
 
   it("the network to the database drops for 10 s: the station pauses and finishes", async () => {
-    const url = await migratedDatabase(cluster);
-    const proxy = await TcpProxy.start(await freePort(), cluster.port);
-    const proxied = url.replace(`:${cluster.port}/`, `:${proxy.port}/`);
+    const url = await migratedDatabase(cluster());
+    const proxy = await TcpProxy.start(await freePort(), cluster().port);
+    const proxied = url.replace(`:${cluster().port}/`, `:${proxy.port}/`);
     const boards = await bench.startBoards(6, { keygenMs: 1_500 });
     const caDir = await stationCa(bench.dir, "network");
     let outage: Promise<void> | undefined;

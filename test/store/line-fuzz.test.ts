@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/sim/cloud/random.js";
 import { usePipelineBench } from "../pipeline/fixtures.js";
 import { type CliRun, runCli, summaryOf } from "../pipeline/station-child.js";
@@ -11,7 +11,7 @@ import {
   stationArgs,
   stationCa,
 } from "./line-helpers.js";
-import { type PgCluster, startPgCluster } from "./pg-cluster.js";
+import { usePgCluster } from "./pg-cluster.js";
 
 const secTag = 16842753;
 const rounds = Number(process.env.NRF_PROVISION_LINE_FUZZ_ROUNDS ?? 12);
@@ -24,13 +24,7 @@ const crashPoints = [
   "bulk-submitted",
 ];
 
-let cluster: PgCluster;
-beforeAll(async () => {
-  cluster = await startPgCluster();
-}, 120_000);
-afterAll(async () => {
-  await cluster?.destroy();
-});
+const cluster = usePgCluster();
 
 /**
  * Two stations on one line (the PostgreSQL store, batch onboarding through the line's queue)
@@ -47,7 +41,7 @@ describe("line fuzz: two stations killed at random points around the shared uplo
     console.log(`line fuzz seed ${seed} (replay: NRF_PROVISION_LINE_FUZZ_SEED=${seed})`);
     const next = seededRandom(seed);
     const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
-    const url = await migratedDatabase(cluster);
+    const url = await migratedDatabase(cluster());
     const boards = await bench.startBoards(8, { keygenMs: 20 });
     const caDirs = {
       S1: await stationCa(bench.dir, "S1"),

@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SimCloud } from "../../src/sim/cloud/index.js";
 import { type PtyBoard, usePipelineBench } from "../pipeline/fixtures.js";
 import { readJournal, runCli, summaryOf, uploadedDeviceIds } from "../pipeline/station-child.js";
@@ -12,15 +12,9 @@ import {
   stationArgs,
   stationCa,
 } from "./line-helpers.js";
-import { type PgCluster, startPgCluster } from "./pg-cluster.js";
+import { usePgCluster } from "./pg-cluster.js";
 
-let cluster: PgCluster;
-beforeAll(async () => {
-  cluster = await startPgCluster();
-}, 120_000);
-afterAll(async () => {
-  await cluster?.destroy();
-});
+const cluster = usePgCluster();
 
 const deviceIdOf = (board: PtyBoard) => `nrf-${board.modem.imei}`;
 
@@ -54,7 +48,7 @@ describe("batch onboarding shared by two stations", () => {
   const bench = usePipelineBench({ cloud: { bulkDelayMs: 100 } });
 
   it("one bulk job carries rows of both stations; every device is uploaded once; each station journals its boards' results", async () => {
-    const url = await migratedDatabase(cluster);
+    const url = await migratedDatabase(cluster());
     const boards = await bench.startBoards(12, { keygenMs: 300 });
     const stations = ["S1", "S2"] as const;
     const portsOf = { S1: boards.slice(0, 6), S2: boards.slice(6) };
@@ -151,7 +145,7 @@ describe.each([
     const bench = usePipelineBench({ cloud: { bulkDelayMs: 100 } });
 
     it("its job is reconciled by the other station; every device is onboarded once", async () => {
-      const url = await migratedDatabase(cluster);
+      const url = await migratedDatabase(cluster());
       const boards = await bench.startBoards(8, { keygenMs: 300 });
       const args = async (id: string, ports: PtyBoard[]) => [
         ...stationArgs({

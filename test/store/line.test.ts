@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { SimCloud } from "../../src/sim/cloud/index.js";
 import { type PtyBoard, passphrase, usePipelineBench } from "../pipeline/fixtures.js";
 import { runCli, uploadedDeviceIds } from "../pipeline/station-child.js";
@@ -24,15 +24,9 @@ import {
   sql,
   stationArgs,
 } from "./line-helpers.js";
-import { type PgCluster, startPgCluster } from "./pg-cluster.js";
+import { usePgCluster } from "./pg-cluster.js";
 
-let cluster: PgCluster;
-beforeAll(async () => {
-  cluster = await startPgCluster();
-}, 120_000);
-afterAll(async () => {
-  await cluster?.destroy();
-});
+const cluster = usePgCluster();
 
 describe("two stations sharing one PostgreSQL, one SIGKILLed and its boards moved", () => {
   const bench = usePipelineBench({ cloud: { bulkDelayMs: 100 } });
@@ -44,7 +38,7 @@ describe("two stations sharing one PostgreSQL, one SIGKILLed and its boards move
   });
 
   it("provisions 32 boards under one root: one certificate each, on its modem, on nRF Cloud, uploaded once, watched on the dashboard", async () => {
-    const url = await migratedDatabase(cluster);
+    const url = await migratedDatabase(cluster());
     const boards = await bench.startBoards(32, { keygenMs: 400 });
     const ports = boards.map((board) => board.path);
     // One root, an intermediate per station, as the README makes them.

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { LedgerEntry } from "../../src/ca/index.js";
 import { Database, isTransient, PgStore } from "../../src/store/index.js";
 import { PgJournal } from "../../src/store/postgres/journal.js";
@@ -12,20 +12,17 @@ import {
   thisHost,
 } from "../../src/store/postgres/stations.js";
 import { runCli } from "../pipeline/station-child.js";
-import { type PgCluster, startPgCluster } from "./pg-cluster.js";
+import { usePgCluster } from "./pg-cluster.js";
 
-let cluster: PgCluster;
+const cluster = usePgCluster();
 const open: Database[] = [];
-beforeAll(async () => {
-  cluster = await startPgCluster();
-}, 120_000);
+// Hooks run as a stack: the pools close before the cluster stops.
 afterAll(async () => {
   await Promise.all(open.map((db) => db.close()));
-  await cluster?.destroy();
 });
 
 async function freshDb(): Promise<{ url: string; db: Database }> {
-  const url = cluster.url(await cluster.createDatabase());
+  const url = cluster().url(await cluster().createDatabase());
   const db = new Database(url, { retryForMs: 5_000 });
   open.push(db);
   await migrate(db);
@@ -67,7 +64,7 @@ async function journalFor(db: Database, id: string, claimTimeoutMs = 30_000) {
 
 describe("line db migrate / check", () => {
   it("check fails (exit 7) before migrate; migrate applies once and is idempotent", async () => {
-    const url = cluster.url(await cluster.createDatabase());
+    const url = cluster().url(await cluster().createDatabase());
     const before = await runCli(["line", "db", "check", "--store", url], {});
     expect(before.exitCode).toBe(7);
     expect(before.stdout).toContain("001_init.sql");
@@ -82,7 +79,7 @@ describe("line db migrate / check", () => {
   }, 60_000);
 
   it("a station on an unmigrated database is refused with ERR_STORE_SCHEMA", async () => {
-    const url = cluster.url(await cluster.createDatabase());
+    const url = cluster().url(await cluster().createDatabase());
     const store = new PgStore(url, { retryForMs: 2_000 });
     await expect(store.readLineStatus()).rejects.toMatchObject({ code: "ERR_STORE_SCHEMA" });
     await store.close();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { QueuedRow, TakenJob } from "../../src/pipeline/line-uploads.js";
 import { Database } from "../../src/store/index.js";
 import { migrate, shippedMigrations } from "../../src/store/postgres/migrate.js";
@@ -11,21 +11,18 @@ import {
 } from "../../src/store/postgres/stations.js";
 import { PgUploadQueue } from "../../src/store/postgres/uploads.js";
 import { runCli } from "../pipeline/station-child.js";
-import { type PgCluster, startPgCluster } from "./pg-cluster.js";
+import { usePgCluster } from "./pg-cluster.js";
 
-let cluster: PgCluster;
+const cluster = usePgCluster();
 const open: Database[] = [];
-beforeAll(async () => {
-  cluster = await startPgCluster();
-}, 120_000);
+// Hooks run as a stack: the pools close before the cluster stops.
 afterAll(async () => {
   await Promise.all(open.map((db) => db.close()));
-  await cluster?.destroy();
 });
 
 /** A migrated database and `connections` separate pools on it (one per station). */
 async function freshDb(connections = 1): Promise<{ url: string; dbs: Database[] }> {
-  const url = cluster.url(await cluster.createDatabase());
+  const url = cluster().url(await cluster().createDatabase());
   const dbs = Array.from({ length: connections }, () => new Database(url, { retryForMs: 5_000 }));
   open.push(...dbs);
   await migrate(dbs[0]!);
@@ -55,7 +52,7 @@ const deviceIdsOf = (job: TakenJob | undefined) => job?.rows.map((q) => q.row.de
 
 describe("migration 002 (uploads)", () => {
   it("a line database at 001 gets 002 from line db migrate, once", async () => {
-    const url = cluster.url(await cluster.createDatabase());
+    const url = cluster().url(await cluster().createDatabase());
     const db = new Database(url, { retryForMs: 5_000 });
     open.push(db);
     const [init] = await shippedMigrations();
