@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/sim/cloud/random.js";
 import { type PtyBoard, usePipelineBench } from "./fixtures.js";
-import { type CliRun, runCli, stationArgs, summaryOf } from "./station-child.js";
+import { expectNoLie } from "./fuzz-verdict.js";
+import { type CliRun, runCli, stationArgs } from "./station-child.js";
 
-const secTag = 16842753;
 const kills = Number(process.env.NRF_PROVISION_FUZZ_KILLS ?? 50);
 const crashPoints = [
   "issued-before-journal",
@@ -87,26 +87,14 @@ describe("station fuzz: random kills, unplugs and journal truncation", () => {
 
     const final = await runCli(args(boards), bench.env);
     const context = `seed ${seed}\n${log.join("\n")}\nfinal: ${final.exitCode}\n${final.stderr}`;
-    const summary = summaryOf(final) as
-      | { failures: Array<{ deviceId?: string; code: string; message: string }> }
-      | undefined;
-    expect(summary, context).toBeDefined();
-    const reportedFailed = new Set(summary!.failures.map((failure) => failure.deviceId));
-    const wrong: string[] = [];
-    for (const board of boards) {
-      const deviceId = `nrf-${board.modem.imei}`;
-      const onModem = board.modem
-        .credentials()
-        .find((credential) => credential.secTag === secTag && credential.type === 1)?.content;
-      const ledger = (await bench.ca.ledger.find({ deviceId })).map((entry) => entry.pem);
-      const onCloud = bench.cloud.devices.get(deviceId)?.onboardingPem;
-      const good = onModem !== undefined && ledger.includes(onModem) && onCloud === onModem;
-      if (!good) wrong.push(deviceId);
-    }
     // Never exit 0 unless every device is right; any device not right is named as failed.
-    if (final.exitCode === 0) expect(wrong, context).toEqual([]);
-    for (const deviceId of wrong)
-      expect(reportedFailed, `${deviceId}: ${context}`).toContain(deviceId);
+    const { wrong } = await expectNoLie(
+      final,
+      boards,
+      bench.cloud,
+      async (deviceId) => (await bench.ca.ledger.find({ deviceId })).map((entry) => entry.pem),
+      context,
+    );
     if (process.env.NRF_PROVISION_FUZZ_LOG) console.log(log.join("\n"));
     console.log(
       `station fuzz seed ${seed}: ${kills} rounds, ${killed} SIGKILLs, final exit ${final.exitCode}, ${wrong.length} devices reported failed`,

@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/sim/cloud/random.js";
 import { usePipelineBench } from "../pipeline/fixtures.js";
-import { type CliRun, runCli, summaryOf } from "../pipeline/station-child.js";
+import { expectNoLie } from "../pipeline/fuzz-verdict.js";
+import { type CliRun, runCli } from "../pipeline/station-child.js";
 import {
   eventually,
   lineStatus,
@@ -13,7 +14,6 @@ import {
 } from "./line-helpers.js";
 import { usePgCluster } from "./pg-cluster.js";
 
-const secTag = 16842753;
 const rounds = Number(process.env.NRF_PROVISION_LINE_FUZZ_ROUNDS ?? 12);
 const crashPoints = [
   "issued-before-journal",
@@ -100,30 +100,18 @@ describe("line fuzz: two stations killed at random points around the shared uplo
       bench.env,
     );
     const context = `seed ${seed}\n${log.join("\n")}\nfinal: ${final.exitCode}\n${final.stderr}`;
-    const summary = summaryOf(final) as
-      | { failures: Array<{ deviceId?: string; code: string; message: string }> }
-      | undefined;
-    expect(summary, context).toBeDefined();
-    const reportedFailed = new Set(summary!.failures.map((failure) => failure.deviceId));
-    const wrong: string[] = [];
-    for (const board of boards) {
-      const deviceId = `nrf-${board.modem.imei}`;
-      const onModem = board.modem
-        .credentials()
-        .find((credential) => credential.secTag === secTag && credential.type === 1)?.content;
-      const ledger = (
-        await sql<{ pem: string }>(url, "SELECT pem FROM certificates WHERE device_id = $1", [
-          deviceId,
-        ])
-      ).map((row) => row.pem);
-      const onCloud = bench.cloud.devices.get(deviceId)?.onboardingPem;
-      const good = onModem !== undefined && ledger.includes(onModem) && onCloud === onModem;
-      if (!good) wrong.push(deviceId);
-    }
-    if (final.exitCode === 0) expect(wrong, context).toEqual([]);
-    for (const deviceId of wrong) {
-      expect(reportedFailed, `${deviceId}: ${context}`).toContain(deviceId);
-    }
+    const { wrong, reportedFailed, failures } = await expectNoLie(
+      final,
+      boards,
+      bench.cloud,
+      async (deviceId) =>
+        (
+          await sql<{ pem: string }>(url, "SELECT pem FROM certificates WHERE device_id = $1", [
+            deviceId,
+          ])
+        ).map((row) => row.pem),
+      context,
+    );
     // No false alarm either: with no station alive, every device the last run names as failed
     // is one whose certificate is not where it belongs.
     for (const deviceId of reportedFailed) {
@@ -133,7 +121,7 @@ describe("line fuzz: two stations killed at random points around the shared uplo
     const open = await sql(url, "SELECT 1 FROM uploads WHERE state IN ('taken', 'submitted')");
     if (final.exitCode === 0) expect(open, context).toEqual([]);
     if (process.env.NRF_PROVISION_FUZZ_LOG) {
-      console.log(log.join("\n"), JSON.stringify(summary!.failures, null, 1));
+      console.log(log.join("\n"), JSON.stringify(failures, null, 1));
     }
     console.log(
       `line fuzz seed ${seed}: ${rounds} rounds, ${killed} SIGKILLs, final exit ${final.exitCode}, ${wrong.length} devices reported failed`,

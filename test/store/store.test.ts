@@ -4,15 +4,10 @@ import { Database, isTransient, PgStore } from "../../src/store/index.js";
 import { PgJournal } from "../../src/store/postgres/journal.js";
 import { PgLedger } from "../../src/store/postgres/ledger.js";
 import { migrate } from "../../src/store/postgres/migrate.js";
-import {
-  lineTiming,
-  registerStation,
-  type StationIdentity,
-  stopStation,
-  thisHost,
-} from "../../src/store/postgres/stations.js";
+import { lineTiming, registerStation, stopStation } from "../../src/store/postgres/stations.js";
 import { runCli } from "../pipeline/station-child.js";
 import { usePgCluster } from "./pg-cluster.js";
+import { testStation } from "./stations.js";
 
 const cluster = usePgCluster();
 const open: Database[] = [];
@@ -27,15 +22,6 @@ async function freshDb(): Promise<{ url: string; db: Database }> {
   open.push(db);
   await migrate(db);
   return { url, db };
-}
-
-function station(id: string, pid = process.pid): StationIdentity {
-  return {
-    id,
-    host: thisHost(),
-    pid,
-    issuer: { certificatePem: "(test)", sha256Fingerprint: `issuer-of-${id}`, serialNumber: "01" },
-  };
 }
 
 const identity = (deviceId: string, imei: string) =>
@@ -58,7 +44,7 @@ const cert = (i: number) => ({ sha256Fingerprint: `fp-${i}`, certificatePem: `(c
 
 async function journalFor(db: Database, id: string, claimTimeoutMs = 30_000) {
   const timing = lineTiming(claimTimeoutMs);
-  await registerStation(db, station(id), timing);
+  await registerStation(db, testStation(id), timing);
   return PgJournal.open(db, { stationId: id, timing, onboarding: true, path: id });
 }
 
@@ -96,17 +82,17 @@ describe("stations", () => {
   it("the same station ID running twice is refused", async () => {
     const { db } = await freshDb();
     const timing = lineTiming();
-    await registerStation(db, station("S1", 1), timing); // pid 1 runs: a live holder
-    await expect(registerStation(db, station("S1"), timing)).rejects.toMatchObject({
+    await registerStation(db, testStation("S1", 1), timing); // pid 1 runs: a live holder
+    await expect(registerStation(db, testStation("S1"), timing)).rejects.toMatchObject({
       code: "ERR_STORE_STATION_RUNNING",
     });
-    await registerStation(db, station("S2"), timing);
+    await registerStation(db, testStation("S2"), timing);
   });
 
   it("a killed station's ID on the same host may start again at once", async () => {
     const { db } = await freshDb();
-    await registerStation(db, station("S1", 2 ** 22 + 7), lineTiming()); // no such process
-    await registerStation(db, station("S1"), lineTiming());
+    await registerStation(db, testStation("S1", 2 ** 22 + 7), lineTiming()); // no such process
+    await registerStation(db, testStation("S1"), lineTiming());
   });
 });
 
@@ -352,7 +338,7 @@ describe("claims: exactly once across the line", () => {
 describe("the line's ledger and ca revoke-station", () => {
   it("serials are unique per issuer; a revoked station's issuance is refused line-wide", async () => {
     const { url, db } = await freshDb();
-    await registerStation(db, station("S1"), lineTiming());
+    await registerStation(db, testStation("S1"), lineTiming());
     const ledger = await PgLedger.open(db, "S1", "issuer-of-S1");
     await ledger.append(entry("nrf-5", "0a"));
     await ledger.append(entry("nrf-5", "0a")); // a retry after a lost COMMIT: the same row

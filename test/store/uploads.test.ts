@@ -2,16 +2,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { QueuedRow, TakenJob } from "../../src/pipeline/line-uploads.js";
 import { Database } from "../../src/store/index.js";
 import { migrate, shippedMigrations } from "../../src/store/postgres/migrate.js";
-import {
-  lineTiming,
-  registerStation,
-  type StationIdentity,
-  stopStation,
-  thisHost,
-} from "../../src/store/postgres/stations.js";
+import { lineTiming, registerStation, stopStation } from "../../src/store/postgres/stations.js";
 import { PgUploadQueue } from "../../src/store/postgres/uploads.js";
 import { runCli } from "../pipeline/station-child.js";
 import { usePgCluster } from "./pg-cluster.js";
+import { testStation } from "./stations.js";
 
 const cluster = usePgCluster();
 const open: Database[] = [];
@@ -29,18 +24,9 @@ async function freshDb(connections = 1): Promise<{ url: string; dbs: Database[] 
   return { url, dbs };
 }
 
-function station(id: string, pid = process.pid): StationIdentity {
-  return {
-    id,
-    host: thisHost(),
-    pid,
-    issuer: { certificatePem: "(test)", sha256Fingerprint: `issuer-of-${id}`, serialNumber: "01" },
-  };
-}
-
 async function queueFor(db: Database, id: string, pid?: number): Promise<PgUploadQueue> {
   const timing = lineTiming(30_000);
-  await registerStation(db, station(id, pid), timing);
+  await registerStation(db, testStation(id, pid), timing);
   return new PgUploadQueue(db, id, timing);
 }
 
