@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DEVICE_ID_API_PATTERN } from "../device-id/index.js";
-import { lenient } from "./lenient.js";
+import { lenient, lenientStrings } from "./lenient.js";
 
 // Runtime schemas of nRF Cloud responses; the types are inferred from them so a response is
 // only typed once it has been validated.
@@ -48,10 +48,7 @@ const jsonObject = z.record(z.string(), z.unknown());
 /** FetchDevice's GenericDevice, validated leniently: only `id` is required (reference §2). */
 export const DeviceSchema = z.looseObject({
   id: z.string(),
-  name: lenient(z.string()),
-  type: lenient(z.string()),
-  subType: lenient(z.string()),
-  tenantId: lenient(z.string()),
+  ...lenientStrings("name", "type", "subType", "tenantId"),
   tags: lenient(z.array(z.string())),
   cloudMqttEnabled: lenient(z.boolean()),
   firmware: lenient(z.looseObject({ supports: lenient(z.array(z.string())) })),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { lenient } from "../cloud/lenient.js";
+import { lenient, lenientStrings } from "../cloud/lenient.js";
 
 // Runtime schemas of Provisioning Service answers; the types are inferred from them. The
 // service is beta and its shapes have changed before (reference §1.5, §5.16): only the fields
@@ -16,12 +16,7 @@ const pageOf = <T extends z.ZodType>(item: T) =>
 /** The claimed-device object (reference §1.3): only `id` (the device UUID) is required. */
 export const ClaimedDeviceSchema = z.looseObject({
   id: z.string(),
-  deviceType: lenient(z.string()),
-  firmwareId: lenient(z.string()),
-  imei: lenient(z.string()),
-  ownerId: lenient(z.string()),
-  ownershipStatus: lenient(z.string()),
-  status: lenient(z.string()),
+  ...lenientStrings("deviceType", "firmwareId", "imei", "ownerId", "ownershipStatus", "status"),
   tags: lenient(z.array(z.string())),
   claimedAt: lenient(z.string()),
 });

@@ -172,16 +172,15 @@ function registerKeygen(modem: Command, ctx: cli.CliContext): void {
     .requiredOption("--sec-tag <n>", "sec tag to generate the key in")
     .option("--public-key", "return the public key instead of a CSR")
     .option("--attributes <subject>", 'CSR subject attributes, e.g. "CN=nrf-352656100367872"')
-    .option("--key-usage <bits>", '9-character key usage bit string, e.g. "101010000"');
-  addOutDirOptions(
-    keygen,
-    "write <device id>.sectag<N>.csr.pem (or .pub.pem) and the raw output here",
-  )
+    .option("--key-usage <bits>", '9-character key usage bit string, e.g. "101010000"')
     .option(
       "--replace",
       "delete the client key already in the sec tag first (some firmware refuses to overwrite it)",
-    )
-    .action((options: KeygenCliOptions) => keygenAction(ctx, options));
+    );
+  addOutDirOptions(
+    keygen,
+    "write <device id>.sectag<N>.csr.pem (or .pub.pem) and the raw output here",
+  ).action((options: KeygenCliOptions) => keygenAction(ctx, options));
 }
 
 /** `modem creds list | write | delete`. */
