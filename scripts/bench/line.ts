@@ -9,6 +9,11 @@
 // the file store (separate CA folders and journals): line / that isolates what PostgreSQL costs
 // from what running four stations at once costs on this machine.
 //
+// Each configuration's line also says when (from the spawn, its slowest station) the last board's
+// KEYGEN was sent and answered: the 2 s KEYGEN is a wait, so what decides the wall time is the
+// work before it (start-up, then connect, identity, claim, offline and inventory on every board)
+// and after it, and how much of that four stations and their boards squeeze onto this machine.
+//
 // Each round uses fresh boards (a provisioned board would only be checked the next time) and
 // runs the three configurations in a rotated order, so that no configuration always goes first
 // (cold caches) or last; the medians over the rounds are what count. Alongside the wall times it
@@ -44,6 +49,10 @@ type Board = Awaited<ReturnType<typeof startSimModemOnPty>>;
 interface StationRun {
   /** Spawn to the station's first event (start-up: imports, CA unlock, store opened). */
   startMs: number;
+  /** Spawn to its last board's KEYGEN sent (after connect, identity, claim, offline, inventory). */
+  keygenStartMs: number;
+  /** Spawn to its last board's KEYGEN answered. */
+  keygenEndMs: number;
   /** User + system CPU of the station process. */
   cpuMs: number;
 }
@@ -52,6 +61,8 @@ function runStation(args: string[]): Promise<StationRun> {
   return new Promise((resolve, reject) => {
     const spawned = performance.now();
     let startMs = Number.NaN;
+    let keygenStartMs = Number.NaN;
+    let keygenEndMs = Number.NaN;
     const child = spawn(process.execPath, ["--import", reportCpuAtExit, cli, "station", ...args], {
       env: { ...process.env, NRF_PROVISION_CA_PASSPHRASE: passphrase },
       stdio: ["ignore", "pipe", "pipe"],
@@ -67,13 +78,18 @@ function runStation(args: string[]): Promise<StationRun> {
           startMs = performance.now() - spawned;
         }
         if (line.includes('"board-failed"')) stderr += `${line}\n`;
+        if (line.includes('"step":"keygen"')) {
+          if (line.includes('"step-start"')) keygenStartMs = performance.now() - spawned;
+          if (line.includes('"step-end"')) keygenEndMs = performance.now() - spawned;
+        }
       }
     });
     child.once("error", reject);
     child.once("exit", (code) => {
       const reported = stderr.split("\n").find((line) => line.startsWith(CPU_MARK));
       const cpu = JSON.parse(reported?.slice(CPU_MARK.length) ?? '{"user":NaN,"system":NaN}');
-      if (code === 0) resolve({ startMs, cpuMs: (cpu.user + cpu.system) / 1000 });
+      const cpuMs = (cpu.user + cpu.system) / 1000;
+      if (code === 0) resolve({ startMs, keygenStartMs, keygenEndMs, cpuMs });
       else reject(new Error(`station exited ${code}: ${stderr}`));
     });
   });
@@ -138,6 +154,9 @@ interface Measured {
   stationCpuMs: number;
   /** The slowest station's start-up. */
   startMs: number;
+  /** The last KEYGEN sent and answered, over all stations (from the spawn). */
+  keygenStartMs: number;
+  keygenEndMs: number;
   /** This process: the simulated modems. */
   simCpuMs: number;
   serverCpuMs?: number;
@@ -154,6 +173,8 @@ async function measure(stations: string[][], cluster?: PgCluster): Promise<Measu
     wallMs,
     stationCpuMs: runs.reduce((sum, run) => sum + run.cpuMs, 0),
     startMs: Math.max(...runs.map((run) => run.startMs)),
+    keygenStartMs: Math.max(...runs.map((run) => run.keygenStartMs)),
+    keygenEndMs: Math.max(...runs.map((run) => run.keygenEndMs)),
     simCpuMs: (simCpu.user + simCpu.system) / 1000,
     ...(server === undefined ? {} : { serverCpuMs: (await serverCpuMs(cluster!)) - server }),
   };
@@ -222,7 +243,7 @@ function describe(label: string, runs: Measured[]): string {
   const m = (pick: (run: Measured) => number) => median(runs.map(pick));
   const server =
     runs[0]?.serverCpuMs === undefined ? "" : `, server ${seconds(m((r) => r.serverCpuMs!))}`;
-  return `${label} ${seconds(m((r) => r.wallMs))} (rounds: ${runs.map((r) => (r.wallMs / 1000).toFixed(2)).join(", ")}); start-up ${seconds(m((r) => r.startMs))}; CPU: stations ${seconds(m((r) => r.stationCpuMs))}, simulated boards ${seconds(m((r) => r.simCpuMs))}${server}`;
+  return `${label} ${seconds(m((r) => r.wallMs))} (rounds: ${runs.map((r) => (r.wallMs / 1000).toFixed(2)).join(", ")}); start-up ${seconds(m((r) => r.startMs))}, last KEYGEN sent ${seconds(m((r) => r.keygenStartMs))}, answered ${seconds(m((r) => r.keygenEndMs))}; CPU: stations ${seconds(m((r) => r.stationCpuMs))}, simulated boards ${seconds(m((r) => r.simCpuMs))}${server}`;
 }
 
 async function main(): Promise<void> {
