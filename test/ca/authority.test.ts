@@ -1,7 +1,8 @@
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { initCa, loadCa, readCaInfo } from "../../src/ca/index.js";
+import { Ledger } from "../../src/ca/ledger.js";
 import { openssl, opensslText, PASSPHRASE, tempDir } from "./helpers.js";
 
 describe("CA init and load", () => {
@@ -143,6 +144,41 @@ describe("CA init and load", () => {
       const ca = await loadCa({ dir: caDir, passphrase: PASSPHRASE });
       await ca.close();
     }
+  });
+
+  it("reports a key problem before a ledger problem, and closes a ledger it opened alongside", async () => {
+    // The key's derivation and the ledger's reading run at once: what loadCa reports and
+    // leaves open must not depend on which finishes first.
+    const a = await initCa({ dir: join(dir, "a"), passphrase: PASSPHRASE });
+    const b = await initCa({ dir: join(dir, "b"), passphrase: PASSPHRASE });
+    const close = vi.spyOn(Ledger.prototype, "close");
+    try {
+      await expect(loadCa({ dir: a.dir, passphrase: "not it" })).rejects.toMatchObject({
+        code: "ERR_CA_PASSPHRASE",
+      });
+      expect(close).toHaveBeenCalledTimes(1);
+      await writeFile(a.files.privateKey, await readFile(b.files.privateKey));
+      await expect(loadCa({ dir: a.dir, passphrase: PASSPHRASE })).rejects.toMatchObject({
+        code: "ERR_CA_KEY_MISMATCH",
+      });
+      expect(close).toHaveBeenCalledTimes(2);
+    } finally {
+      close.mockRestore();
+    }
+  });
+
+  it("with the key right, names a missing ledger; with it wrong, the passphrase", async () => {
+    const info = await initCa({ dir: join(dir, "ca"), passphrase: PASSPHRASE });
+    await rm(info.files.ledger);
+    await expect(loadCa({ dir: info.dir, passphrase: "not it" })).rejects.toMatchObject({
+      code: "ERR_CA_PASSPHRASE",
+    });
+    await expect(loadCa({ dir: info.dir, passphrase: null })).rejects.toMatchObject({
+      code: "ERR_CA_PASSPHRASE_REQUIRED",
+    });
+    await expect(loadCa({ dir: info.dir, passphrase: PASSPHRASE })).rejects.toMatchObject({
+      code: "ERR_LEDGER_MISSING",
+    });
   });
 
   it("refuses a key that does not belong to the certificate", async () => {
