@@ -246,21 +246,43 @@ export class Ledger implements CaLedger {
   async #catchUp(holdingLock: boolean): Promise<void> {
     const { size } = await this.#file.stat();
     if (size <= this.#knownSize) return;
-    const buffer = Buffer.alloc(size - this.#knownSize);
-    const { bytesRead } = await this.#file.read(buffer, 0, buffer.length, this.#knownSize);
-    const text = buffer.subarray(0, bytesRead);
-    const lastNewline = text.lastIndexOf(0x0a);
-    const complete = text.subarray(0, lastNewline + 1);
-    for (const serial of serialsOf(complete, this.path, this.#knownLines))
-      this.#serials.add(serial);
-    this.#knownLines += countNewlines(complete);
+    let buffer: Buffer = Buffer.allocUnsafe(Math.min(CATCH_UP_CHUNK, size - this.#knownSize));
+    let position = this.#knownSize;
+    let carried = 0; // the start of a line that continues in the next chunk
+    while (position < size) {
+      if (carried === buffer.length) buffer = grown(buffer); // a line longer than the buffer
+      const { bytesRead } = await this.#file.read(
+        buffer,
+        carried,
+        Math.min(buffer.length - carried, size - position),
+        position,
+      );
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const filled = carried + bytesRead;
+      const complete = buffer.subarray(0, buffer.lastIndexOf(NEWLINE, filled - 1) + 1);
+      this.#knownLines = addSerials(this.#serials, complete, this.path, this.#knownLines);
+      this.#knownSize += complete.length;
+      carried = buffer.copy(buffer, 0, complete.length, filled);
+    }
     if (holdingLock) {
-      this.#knownSize += bytesRead;
-      this.#tornTail = lastNewline + 1 < bytesRead;
-    } else {
-      this.#knownSize += lastNewline + 1;
+      this.#knownSize += carried;
+      this.#tornTail = carried > 0;
     }
   }
+}
+
+/**
+ * Bytes read at a time when catching up, into one reused buffer. Opening a 100,000-entry
+ * (108 MB) ledger read at once took 0.8 s, most of it the first touch of a fresh buffer's pages;
+ * in 1 MiB chunks the reading and line scanning took 35 ms.
+ */
+const CATCH_UP_CHUNK = 1 << 20;
+
+function grown(buffer: Buffer): Buffer {
+  const bigger = Buffer.allocUnsafe(buffer.length * 2);
+  buffer.copy(bigger);
+  return bigger;
 }
 
 interface PendingAppend {
@@ -292,18 +314,21 @@ const TAB = 0x09;
 const QUOTE = 0x22;
 
 /**
- * The serial numbers of the intact records in `bytes` (whole lines). Opening a CA reads the
- * whole ledger for these alone, so this skips JSON.parse: formatRecord writes serialNumber
- * first, as a plain hex string, and the checksum is checked on the bytes. Any other layout
- * is parsed as JSON. Opening a 100,000-entry ledger took 2.2 s with parseRecords, 0.8 s with this.
+ * Adds the serial numbers of the intact records in `bytes` (whole lines) to `serials` and
+ * returns the line count after them. Opening a CA reads the whole ledger for these alone, so
+ * this skips JSON.parse: formatRecord writes serialNumber first, as a plain hex string, and the
+ * checksum is checked on the bytes. Any other layout is parsed as JSON. Opening a
+ * 100,000-entry ledger took 2.2 s with parseRecords, 0.8 s with this.
  */
-function serialsOf(bytes: Buffer, path: string, linesBefore: number): string[] {
-  const serials: string[] = [];
+function addSerials(
+  serials: Set<string>,
+  bytes: Buffer,
+  path: string,
+  linesBefore: number,
+): number {
   let line = linesBefore;
-  for (let start = 0; start < bytes.length; ) {
+  for (let start = 0, end = bytes.indexOf(NEWLINE); end >= 0; end = bytes.indexOf(NEWLINE, start)) {
     line++;
-    const end = bytes.indexOf(NEWLINE, start);
-    if (end < 0) break;
     const tab = bytes.lastIndexOf(TAB, end);
     const json = bytes.subarray(start, Math.max(start, tab));
     const intact =
@@ -312,7 +337,7 @@ function serialsOf(bytes: Buffer, path: string, linesBefore: number): string[] {
       crc32(json).toString(16).padStart(8, "0") === bytes.toString("latin1", tab + 1, end);
     if (intact) {
       const serialEnd = json.indexOf(QUOTE, SERIAL_PREFIX.length);
-      serials.push(
+      serials.add(
         json.subarray(0, SERIAL_PREFIX.length).equals(SERIAL_PREFIX) && serialEnd > 0
           ? json.toString("latin1", SERIAL_PREFIX.length, serialEnd)
           : parseEntry(json.toString("utf8"), path, line).serialNumber,
@@ -320,13 +345,7 @@ function serialsOf(bytes: Buffer, path: string, linesBefore: number): string[] {
     }
     start = end + 1;
   }
-  return serials;
-}
-
-function countNewlines(bytes: Buffer): number {
-  let count = 0;
-  for (let i = bytes.indexOf(NEWLINE); i >= 0; i = bytes.indexOf(NEWLINE, i + 1)) count++;
-  return count;
+  return line;
 }
 
 /** Parses ledger text; lines that are torn or fail their checksum are counted, not returned. */

@@ -114,6 +114,30 @@ describe("ledger", () => {
     await ledger.close();
   });
 
+  it("reads a ledger larger than its read chunk: lines across chunk edges, one longer than a chunk", async () => {
+    const path = join(dir, "ledger.jsonl");
+    const writer = await Ledger.open(path, { create: true, durability: "none" });
+    const serials = Array.from({ length: 5000 }, (_, i) => i.toString(16).padStart(4, "0"));
+    await Promise.all(serials.slice(0, 2500).map((s) => writer.append(entry(s))));
+    await writer.append({ ...entry("long"), source: "x".repeat(2_500_000) }); // 2.5 MB line
+    await Promise.all(serials.slice(2500).map((s) => writer.append(entry(s))));
+    await writer.close();
+    const whole = await readFile(path, "utf8");
+    expect(whole.length).toBeGreaterThan(4 * 1024 * 1024);
+    await appendFile(path, whole.slice(0, 100)); // a torn last record
+    const reader = await Ledger.open(path);
+    expect(reader.knownCount).toBe(5001);
+    for (const serial of ["0000", "09c3", "long", "09c4", "1387"]) {
+      await expect(reader.append(entry(serial))).rejects.toMatchObject({
+        code: "ERR_LEDGER_DUPLICATE_SERIAL",
+      });
+    }
+    await reader.append(entry("new1")); // isolated from the torn bytes
+    await reader.close();
+    expect(await readLedger(path)).toMatchObject({ damagedLines: 1 });
+    expect((await readLedger(path)).entries).toHaveLength(5002);
+  });
+
   it("breaks a lock left by a dead process, but waits for a live holder", async () => {
     const path = join(dir, "ledger.jsonl");
     const dead = spawn(process.execPath, ["-e", ""]);
