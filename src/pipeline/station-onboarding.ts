@@ -1,5 +1,5 @@
 import { createHash, X509Certificate } from "node:crypto";
-import type { LedgerEntry } from "../ca/index.js";
+import type { LedgerEntry, LedgerQuery } from "../ca/index.js";
 import {
   BulkOpsError,
   type BulkUploadChunk,
@@ -35,7 +35,7 @@ export interface OnboardingResult {
 
 /** Where the station finds the certificates the CA issued (the CA's ledger). */
 export interface CertificateLedger {
-  find(query?: { deviceId?: string }): Promise<LedgerEntry[]>;
+  find(query?: LedgerQuery): Promise<LedgerEntry[]>;
 }
 
 export interface StationOnboardingOptions {
@@ -153,7 +153,10 @@ export class StationOnboarding implements Onboarder {
     }
 
     if (this.stopped) return 0; // interrupted while waiting: nothing new is sent
-    const ledger = await ledgerByFingerprint(this.options.ledger);
+    const ledger = await ledgerByFingerprint(
+      this.options.ledger,
+      unconfirmed.flatMap((h) => journal.recall(h.deviceId)?.provisioned?.sha256Fingerprint ?? []),
+    );
     let taken = 0;
     for (const history of unconfirmed) {
       const { deviceId } = history;
@@ -185,8 +188,10 @@ export class StationOnboarding implements Onboarder {
    */
   private async recoverOnLine(unconfirmed: DeviceHistory[], line: LineUploads): Promise<number> {
     if (this.stopped) return 0;
-    const ledger =
-      unconfirmed.length === 0 ? new Map() : await ledgerByFingerprint(this.options.ledger);
+    const ledger = await ledgerByFingerprint(
+      this.options.ledger,
+      unconfirmed.map((h) => h.provisioned!.sha256Fingerprint),
+    );
     const rows: QueuedRow[] = [];
     for (const { deviceId, provisioned } of unconfirmed) {
       const fingerprint = provisioned!.sha256Fingerprint;
@@ -224,9 +229,13 @@ export class StationOnboarding implements Onboarder {
    */
   async unverified(): Promise<UnverifiedDevice[]> {
     const { mode, journal } = this.options;
-    const ledger = await ledgerByFingerprint(this.options.ledger);
+    const histories = journal.histories();
+    const ledger = await ledgerByFingerprint(
+      this.options.ledger,
+      histories.flatMap((h) => h.provisioned?.sha256Fingerprint ?? []),
+    );
     const found: UnverifiedDevice[] = [];
-    for (const history of journal.histories()) {
+    for (const history of histories) {
       const { deviceId, provisioned } = history;
       if (provisioned === undefined) {
         found.push({
@@ -460,8 +469,14 @@ export function certificateFingerprint(pem: string): string {
   return createHash("sha256").update(new X509Certificate(pem).raw).digest("hex");
 }
 
-async function ledgerByFingerprint(ledger: CertificateLedger): Promise<Map<string, LedgerEntry>> {
-  return new Map((await ledger.find()).map((entry) => [entry.sha256Fingerprint, entry]));
+/** The ledger's entries for these certificates (not the whole ledger: it grows with the line). */
+async function ledgerByFingerprint(
+  ledger: CertificateLedger,
+  fingerprints: readonly string[],
+): Promise<Map<string, LedgerEntry>> {
+  if (fingerprints.length === 0) return new Map();
+  const entries = await ledger.find({ sha256Fingerprints: fingerprints });
+  return new Map(entries.map((entry) => [entry.sha256Fingerprint, entry]));
 }
 
 function notInLedger(deviceId: string, fingerprint: string): PipelineError {

@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Ledger, type LedgerEntry, readLedger } from "../../src/ca/index.js";
+import { Ledger, type LedgerEntry, type LedgerQuery, readLedger } from "../../src/ca/index.js";
 import { createTestCa, PASSPHRASE, tempDir } from "./helpers.js";
 
 function entry(serialNumber: string, deviceId = `dev-${serialNumber}`): LedgerEntry {
@@ -101,6 +101,50 @@ describe("ledger", () => {
     }
     // Serials of damaged records were never handed out as recorded, so they stay usable.
     await ledger.append(entry("a2"));
+    await ledger.close();
+  });
+
+  it("finds by device, serial or fingerprints, parsing only lines that can match, in any layout", async () => {
+    const path = join(dir, "ledger.jsonl");
+    const fingerprint = (serial: string) => serial.padEnd(64, "e");
+    const issued = (serial: string, deviceId = `dev-${serial}`) => ({
+      ...entry(serial, deviceId),
+      sha256Fingerprint: fingerprint(serial),
+    });
+    const writer = await Ledger.open(path, { create: true });
+    for (const serial of ["c1", "c10", "c2"]) await writer.append(issued(serial));
+    await writer.append(issued("c3", "gerät-ö"));
+    await writer.close();
+    // Another tool's record (serialNumber last, a multi-byte device ID) and a damaged record
+    // of a fingerprint that is asked for.
+    const { serialNumber, ...rest } = issued("b1", "gerät-ü");
+    const reordered = JSON.stringify({ ...rest, serialNumber });
+    const damaged = `${JSON.stringify(issued("c9"))}	00000000`;
+    await appendFile(
+      path,
+      `${reordered}	${crc32(reordered).toString(16).padStart(8, "0")}
+`,
+    );
+    await appendFile(
+      path,
+      `${damaged}
+`,
+    );
+
+    const ledger = await Ledger.open(path);
+    const serialsOf = async (query: LedgerQuery) =>
+      (await ledger.find(query)).map((found) => found.serialNumber);
+    expect(await serialsOf({})).toEqual(["c1", "c10", "c2", "c3", "b1"]);
+    expect(await serialsOf({ deviceId: "gerät-ö" })).toEqual(["c3"]);
+    expect(await serialsOf({ deviceId: "dev-c1" })).toEqual(["c1"]);
+    expect(await serialsOf({ deviceId: "gerät-ü" })).toEqual(["b1"]);
+    expect(await serialsOf({ serialNumber: "c2" })).toEqual(["c2"]);
+    expect(
+      await serialsOf({ sha256Fingerprints: ["c10", "b1", "c9", "ab"].map(fingerprint) }),
+    ).toEqual(["c10", "b1"]);
+    expect(
+      await serialsOf({ deviceId: "dev-c1", sha256Fingerprints: [fingerprint("c2")] }),
+    ).toEqual([]);
     await ledger.close();
   });
 

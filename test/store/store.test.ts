@@ -346,6 +346,12 @@ describe("the line's ledger and ca revoke-station", () => {
       ledger.append({ ...entry("nrf-6", "0a"), sha256Fingerprint: "other" }),
     ).rejects.toMatchObject({ code: "ERR_LEDGER_DUPLICATE_SERIAL" });
     expect(await ledger.find({ deviceId: "nrf-5" })).toHaveLength(1);
+    expect(
+      (
+        await ledger.find({ sha256Fingerprints: [entry("nrf-5", "0a").sha256Fingerprint, "other"] })
+      ).map((e) => e.deviceId),
+    ).toEqual(["nrf-5"]);
+    expect(await ledger.find({ sha256Fingerprints: ["other"] })).toEqual([]);
     // Certificates issued at once are recorded together, each with its own outcome.
     const before = db.stats.roundTrips;
     const together = await Promise.allSettled([

@@ -145,8 +145,9 @@ export class PgLedger implements CaLedger {
     const rows = await this.#db.query<CertificateRow>(
       `SELECT serial_number, device_id, sha256_fingerprint, not_before, not_after, issued_at, source, pem
        FROM certificates WHERE ($1::text IS NULL OR device_id = $1) AND ($2::text IS NULL OR serial_number = $2)
+         AND ($3::text[] IS NULL OR sha256_fingerprint = ANY($3))
        ORDER BY issued_at, serial_number`,
-      [query.deviceId ?? null, query.serialNumber ?? null],
+      [query.deviceId ?? null, query.serialNumber ?? null, query.sha256Fingerprints ?? null],
     );
     return rows.map((row) => ({
       serialNumber: row.serial_number,
