@@ -353,23 +353,34 @@ function addSerials(
   path: string,
   linesBefore: number,
 ): number {
+  return eachRecord(bytes, linesBefore, (json, line, tab, end) => {
+    if (!isIntact(bytes, json, tab, end)) return;
+    const serialEnd = json.indexOf(QUOTE, SERIAL_PREFIX.length);
+    serials.add(
+      json.subarray(0, SERIAL_PREFIX.length).equals(SERIAL_PREFIX) && serialEnd > 0
+        ? json.toString("latin1", SERIAL_PREFIX.length, serialEnd)
+        : parseEntry(json.toString("utf8"), path, line).serialNumber,
+    );
+  });
+}
+
+/**
+ * Calls `onRecord` for each whole line of `bytes` with its record part (before the last tab),
+ * its line number, and where its tab and newline are; returns the line count after them.
+ */
+function eachRecord(
+  bytes: Buffer,
+  linesBefore: number,
+  onRecord: (json: Buffer, line: number, tab: number, end: number) => void,
+): number {
   let line = linesBefore;
   for (
     let start = 0, end = bytes.indexOf(NEWLINE);
     end >= 0;
     start = end + 1, end = bytes.indexOf(NEWLINE, start)
   ) {
-    line++;
     const tab = bytes.lastIndexOf(TAB, end);
-    const json = bytes.subarray(start, Math.max(start, tab));
-    if (isIntact(bytes, json, tab, end)) {
-      const serialEnd = json.indexOf(QUOTE, SERIAL_PREFIX.length);
-      serials.add(
-        json.subarray(0, SERIAL_PREFIX.length).equals(SERIAL_PREFIX) && serialEnd > 0
-          ? json.toString("latin1", SERIAL_PREFIX.length, serialEnd)
-          : parseEntry(json.toString("utf8"), path, line).serialNumber,
-      );
-    }
+    onRecord(bytes.subarray(start, Math.max(start, tab)), ++line, tab, end);
   }
   return line;
 }
@@ -426,20 +437,11 @@ function findEntries(
   filter: QueryFilter,
   found: LedgerEntry[],
 ): number {
-  let line = linesBefore;
-  for (
-    let start = 0, end = bytes.indexOf(NEWLINE);
-    end >= 0;
-    start = end + 1, end = bytes.indexOf(NEWLINE, start)
-  ) {
-    line++;
-    const tab = bytes.lastIndexOf(TAB, end);
-    const json = bytes.subarray(start, Math.max(start, tab));
-    if (!filter.mayMatch(json) || !isIntact(bytes, json, tab, end)) continue;
+  return eachRecord(bytes, linesBefore, (json, line, tab, end) => {
+    if (!filter.mayMatch(json) || !isIntact(bytes, json, tab, end)) return;
     const entry = parseEntry(json.toString("utf8"), path, line);
     if (filter.matches(entry)) found.push(entry);
-  }
-  return line;
+  });
 }
 
 /** Parses ledger text; lines that are torn or fail their checksum are counted, not returned. */
