@@ -401,10 +401,13 @@ interface QueryFilter {
 }
 
 const FINGERPRINT_KEY = Buffer.from('"sha256Fingerprint":"', "latin1");
+/** Escapes JSON allows but JSON.stringify does not write for text: `\u00e4` for ä, `\/` for /. */
+const OPTIONAL_ESCAPES = [Buffer.from("\\u", "latin1"), Buffer.from("\\/", "latin1")];
 
 /**
  * A query as a filter. The byte test looks for the value as formatRecord writes it (a JSON
- * string, or a fingerprint after its key); a line in another layout always goes to JSON.parse.
+ * string, or a fingerprint after its key); a line in another layout, or with escapes
+ * formatRecord never writes (a hand-edited record), always goes to JSON.parse.
  */
 function queryFilter(query: LedgerQuery): QueryFilter {
   const needles = [query.deviceId, query.serialNumber]
@@ -415,12 +418,14 @@ function queryFilter(query: LedgerQuery): QueryFilter {
   return {
     mayMatch(line) {
       if (!line.subarray(0, SERIAL_PREFIX.length).equals(SERIAL_PREFIX)) return true;
+      if (OPTIONAL_ESCAPES.some((sequence) => line.includes(sequence))) return true;
       if (needles.some((needle) => !line.includes(needle))) return false;
       if (fingerprints === undefined) return true;
       const at = line.indexOf(FINGERPRINT_KEY);
-      if (at < 0) return true;
-      const start = at + FINGERPRINT_KEY.length;
-      return fingerprints.has(line.toString("latin1", start, start + 64));
+      const close = line.indexOf(QUOTE, at + FINGERPRINT_KEY.length);
+      if (at < 0 || close < 0) return true;
+      const value = line.toString("utf8", at + FINGERPRINT_KEY.length, close);
+      return value.includes("\\") || fingerprints.has(value);
     },
     matches: (entry) =>
       (query.deviceId === undefined || entry.deviceId === query.deviceId) &&

@@ -115,27 +115,24 @@ describe("ledger", () => {
     for (const serial of ["c1", "c10", "c2"]) await writer.append(issued(serial));
     await writer.append(issued("c3", "gerät-ö"));
     await writer.close();
-    // Another tool's record (serialNumber last, a multi-byte device ID) and a damaged record
-    // of a fingerprint that is asked for.
+    // Another tool's record (serialNumber last, a multi-byte device ID), a damaged record of a
+    // fingerprint that is asked for, and hand-edited records in our own layout: an escape
+    // JSON.stringify never writes, and a fingerprint that is not 64 hex digits.
+    const record = (json: string) => `${json}\t${crc32(json).toString(16).padStart(8, "0")}\n`;
     const { serialNumber, ...rest } = issued("b1", "gerät-ü");
     const reordered = JSON.stringify({ ...rest, serialNumber });
-    const damaged = `${JSON.stringify(issued("c9"))}	00000000`;
-    await appendFile(
-      path,
-      `${reordered}	${crc32(reordered).toString(16).padStart(8, "0")}
-`,
-    );
-    await appendFile(
-      path,
-      `${damaged}
-`,
-    );
+    const damaged = `${JSON.stringify(issued("c9"))}\t00000000\n`;
+    const escaped = JSON.stringify(issued("d1", "gerät-ä")).replace("ä", "\\u00e4");
+    const short = JSON.stringify({ ...issued("d2"), sha256Fingerprint: "short" });
+    await appendFile(path, record(reordered) + damaged + record(escaped) + record(short));
 
     const ledger = await Ledger.open(path);
     const serialsOf = async (query: LedgerQuery) =>
       (await ledger.find(query)).map((found) => found.serialNumber);
-    expect(await serialsOf({})).toEqual(["c1", "c10", "c2", "c3", "b1"]);
+    expect(await serialsOf({})).toEqual(["c1", "c10", "c2", "c3", "b1", "d1", "d2"]);
     expect(await serialsOf({ deviceId: "gerät-ö" })).toEqual(["c3"]);
+    expect(await serialsOf({ deviceId: "gerät-ä" })).toEqual(["d1"]);
+    expect(await serialsOf({ sha256Fingerprints: ["short"] })).toEqual(["d2"]);
     expect(await serialsOf({ deviceId: "dev-c1" })).toEqual(["c1"]);
     expect(await serialsOf({ deviceId: "gerät-ü" })).toEqual(["b1"]);
     expect(await serialsOf({ serialNumber: "c2" })).toEqual(["c2"]);
