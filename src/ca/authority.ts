@@ -241,10 +241,10 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
       options.passphraseHint ?? `set ${CA_PASSPHRASE_ENV} or run interactively to be prompted`,
     ),
   );
-  // With a passphrase, the key's PBKDF2 (on libuv's threads) overlaps reading the ledger's
-  // serials in this one: loading a CA with 100,000 certificates took 1.0–1.2 s, the derivation
-  // 0.15–0.2 s of it. Without one the key needs no derivation or is refused at once (then the
-  // CLI prompts and loads again), so the ledger is read only after it.
+  // With a passphrase, the key's PBKDF2 (on libuv's threads, 0.15–0.2 s here) overlaps reading
+  // the ledger's serials in this one (about 0.3 s for 100,000 certificates). Without one the key
+  // needs no derivation or is refused at once (then the CLI prompts and loads again), so the
+  // ledger is read only after it.
   const opening =
     options.passphrase === null
       ? decrypted.then(() => Ledger.open(info.files.ledger, options.ledger))
